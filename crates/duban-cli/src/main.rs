@@ -1,0 +1,74 @@
+//! `duban`: the one binary. Loads configuration, sets up logging, and hands each
+//! subcommand to the crate that owns it. The only crate that uses `anyhow`.
+
+mod cmd;
+mod logging;
+mod settings;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// duban (督办): reminders, escalations and funds for party units in two-new organisations.
+#[derive(Debug, Parser)]
+#[command(name = "duban", version, about, propagate_version = true)]
+struct Cli {
+    /// Directory holding default.toml and the per-environment files.
+    #[arg(long, global = true, env = "DUBAN_CONFIG_DIR", default_value = "config")]
+    config_dir: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server and the engine.
+    Serve(cmd::serve::Args),
+    /// Apply, revert or list database migrations.
+    Migrate(cmd::migrate::Args),
+    /// Print the effective configuration, secrets redacted.
+    Config,
+    /// Import data files.
+    Import(cmd::import::Args),
+    /// Read the register (台账).
+    Register(cmd::register::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match settings::Settings::load(&cli.config_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let ctx = cmd::Context { settings };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => cmd::serve::run(args, &ctx).await,
+            Command::Migrate(args) => cmd::migrate::run(args, &ctx).await,
+            Command::Config => {
+                print!("{}", ctx.settings.to_redacted_toml()?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Import(args) => cmd::import::run(args, &ctx).await,
+            Command::Register(args) => cmd::register::run(args, &ctx).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

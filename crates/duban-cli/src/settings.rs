@@ -1,0 +1,163 @@
+//! Configuration: `config/default.toml`, then `config/{DUBAN_ENV}.toml` if present, then
+//! environment variables `DUBAN__SECTION__KEY`. Unknown keys are errors, and every error
+//! names the key and where its value came from. Secrets are only ever printed redacted.
+
+use anyhow::Context as _;
+use config::{Config, Environment, File, FileFormat};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub http: HttpSettings,
+    pub log: LogSettings,
+    pub register: RegisterSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://data/duban.db`, `postgres://user@host/db` or `mysql://user@host/db`.
+    #[serde(serialize_with = "redact_url")]
+    pub url: String,
+    pub max_connections: u32,
+    pub busy_timeout_ms: u64,
+    /// `duban serve` applies pending migrations before it starts.
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub bind: SocketAddr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines, coloured on a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A tracing `EnvFilter` directive such as `info` or `duban=debug,sqlx=warn`.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterSettings {
+    /// The demo register that `duban serve --demo` loads into an empty database.
+    pub demo_file: PathBuf,
+}
+
+impl Settings {
+    /// Loads the layered configuration from `dir`.
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        Self::load_with_env(dir, None)
+    }
+
+    /// As [`Settings::load`], with the environment given explicitly (for tests).
+    pub fn load_with_env(
+        dir: &Path,
+        env: Option<std::collections::HashMap<String, String>>,
+    ) -> anyhow::Result<Self> {
+        let default = dir.join("default.toml");
+        anyhow::ensure!(
+            default.is_file(),
+            "no configuration at {}: run duban from the repository root or pass --config-dir",
+            default.display()
+        );
+        let profile = match &env {
+            Some(map) => map.get("DUBAN_ENV").cloned(),
+            None => std::env::var("DUBAN_ENV").ok(),
+        };
+        let mut builder = Config::builder().add_source(File::from(default).format(FileFormat::Toml));
+        if let Some(profile) = profile.filter(|p| !p.is_empty()) {
+            let path = dir.join(format!("{profile}.toml"));
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(false));
+        }
+        let environment = Environment::with_prefix("DUBAN")
+            .prefix_separator("__")
+            .separator("__")
+            .source(env);
+        let settings: Settings = builder
+            .add_source(environment)
+            .build()
+            .and_then(Config::try_deserialize)
+            .context("configuration error")?;
+        Ok(settings)
+    }
+
+    /// The effective configuration as TOML, with secrets redacted.
+    pub fn to_redacted_toml(&self) -> anyhow::Result<String> {
+        Ok(toml::to_string_pretty(self)?)
+    }
+}
+
+fn redact_url<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redacted_url(url))
+}
+
+/// `postgres://duban:secret@db/duban` → `postgres://duban:****@db/duban`.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:****@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn repo_config() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+    }
+
+    #[test]
+    fn defaults_load_and_env_overrides_them() {
+        let s = Settings::load_with_env(&repo_config(), Some(HashMap::new())).unwrap();
+        assert!(s.database.url.starts_with("sqlite://"));
+        let env = HashMap::from([("DUBAN__HTTP__BIND".to_string(), "0.0.0.0:9000".to_string())]);
+        let s = Settings::load_with_env(&repo_config(), Some(env)).unwrap();
+        assert_eq!(s.http.bind.port(), 9000);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key_and_origin() {
+        let env = HashMap::from([("DUBAN__DATABASE__MAX_CONNECTIONS".to_string(), "many".to_string())]);
+        let err = format!("{:#}", Settings::load_with_env(&repo_config(), Some(env)).unwrap_err());
+        assert!(err.contains("database.max_connections"), "{err}");
+        assert!(err.contains("environment"), "{err}");
+        let env = HashMap::from([("DUBAN__HTTP__PORT".to_string(), "1".to_string())]);
+        let err = format!("{:#}", Settings::load_with_env(&repo_config(), Some(env)).unwrap_err());
+        assert!(err.contains("port"), "{err}");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redacted_url("postgres://u:secret@h:5432/db"), "postgres://u:****@h:5432/db");
+        assert_eq!(redacted_url("mysql://root@127.0.0.1/test"), "mysql://root@127.0.0.1/test");
+        assert_eq!(redacted_url("sqlite://data/duban.db?mode=rwc"), "sqlite://data/duban.db?mode=rwc");
+    }
+}

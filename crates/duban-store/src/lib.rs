@@ -1,0 +1,230 @@
+//! duban's storage: the only crate that knows SQL and the differences between backends.
+//!
+//! One [`Store`] wraps a sea-orm connection to SQLite (the embedded default), PostgreSQL or
+//! MySQL/MariaDB, chosen by the URL's scheme. Everything above this crate speaks in domain
+//! types from `duban-core`; nothing above it builds a query or branches on the backend.
+//!
+//! Money at rest is always `BIGINT` fen (see [`money`]): sea-orm's `Decimal` column is a
+//! float on SQLite and has no fraction on MySQL.
+
+pub mod audit;
+pub mod entities;
+pub mod money;
+pub mod register;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use std::fmt;
+use std::time::Duration;
+
+pub use sea_orm::DbErr;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::MySql => "mysql",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0:?}: use sqlite://, postgres:// or mysql://")]
+    UnsupportedUrl(String),
+    #[error("cannot create the database directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("cannot connect to the {backend} database: {source}")]
+    Connect { backend: Backend, source: DbErr },
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Pool settings that do not belong in the URL.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: 8, busy_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// A migration and whether it has been applied.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MigrationState {
+    pub name: String,
+    pub applied: bool,
+}
+
+/// A connection pool to one database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects by URL. SQLite files get WAL, foreign keys and a busy timeout, and their
+    /// directory is created if missing.
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        let backend = backend_of(url)?;
+        if backend == Backend::Sqlite {
+            ensure_sqlite_dir(url)?;
+        }
+        let mut opts = ConnectOptions::new(url.to_string());
+        opts.max_connections(options.max_connections)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(30))
+            .sqlx_logging(false);
+        if backend == Backend::Sqlite {
+            let busy = options.busy_timeout;
+            opts.map_sqlx_sqlite_opts(move |o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(busy)
+            });
+        }
+        let db = Database::connect(opts)
+            .await
+            .map_err(|source| StoreError::Connect { backend, source })?;
+        Ok(Self { db, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The sea-orm connection, for the repositories in this crate.
+    pub(crate) fn conn(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Applies pending migrations (all, or the next `steps`).
+    pub async fn migrate_up(&self, steps: Option<u32>) -> Result<(), StoreError> {
+        Migrator::up(&self.db, steps).await?;
+        Ok(())
+    }
+
+    /// Reverts the last `steps` applied migrations.
+    pub async fn migrate_down(&self, steps: u32) -> Result<(), StoreError> {
+        Migrator::down(&self.db, Some(steps)).await?;
+        Ok(())
+    }
+
+    /// Every known migration in order, with whether it is applied.
+    pub async fn migrations(&self) -> Result<Vec<MigrationState>, StoreError> {
+        let list = Migrator::get_migration_with_status(&self.db).await?;
+        Ok(list
+            .iter()
+            .map(|m| MigrationState {
+                name: m.name().to_string(),
+                applied: matches!(m.status(), migration::MigrationStatus::Applied),
+            })
+            .collect())
+    }
+
+    /// Names of the migrations not yet applied.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .migrations()
+            .await?
+            .into_iter()
+            .filter(|m| !m.applied)
+            .map(|m| m.name)
+            .collect())
+    }
+
+    /// The last applied migration: the schema version.
+    pub async fn schema_version(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .migrations()
+            .await?
+            .into_iter()
+            .filter(|m| m.applied)
+            .map(|m| m.name)
+            .next_back())
+    }
+
+    /// A round trip to the database.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.db.close().await?;
+        Ok(())
+    }
+
+    /// The backend as sea-orm names it, for statements built in this crate.
+    pub(crate) fn db_backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+}
+
+fn backend_of(url: &str) -> Result<Backend, StoreError> {
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+    match scheme {
+        "sqlite" => Ok(Backend::Sqlite),
+        "postgres" | "postgresql" => Ok(Backend::Postgres),
+        "mysql" | "mariadb" => Ok(Backend::MySql),
+        _ => Err(StoreError::UnsupportedUrl(url.to_string())),
+    }
+}
+
+/// `sqlite://data/duban.db?mode=rwc` → creates `data/`.
+fn ensure_sqlite_dir(url: &str) -> Result<(), StoreError> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or("");
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = std::path::Path::new(path).parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_the_url_scheme() {
+        assert_eq!(backend_of("sqlite://data/x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(backend_of("postgres://root@127.0.0.1/test").unwrap(), Backend::Postgres);
+        assert_eq!(backend_of("mysql://root@127.0.0.1/test").unwrap(), Backend::MySql);
+        assert!(backend_of("oracle://x").is_err());
+    }
+}

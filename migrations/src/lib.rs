@@ -1,0 +1,31 @@
+//! The schema of duban, as sea-orm migrations.
+//!
+//! Migrations, not entities, are the source of truth for the schema. Every statement is
+//! written with the schema builder so the same migration runs on SQLite, PostgreSQL and
+//! MySQL/MariaDB. MySQL commits DDL as it goes, so each step tolerates being re-run
+//! (`if_not_exists`, `if_exists`).
+//!
+//! Conventions every table follows:
+//! - ids are `BIGINT` (`i64` in code);
+//! - money is `BIGINT` fen ([`money`]), never a float or a DECIMAL column;
+//! - instants are `DATETIME`/`TIMESTAMP` without zone holding UTC (MySQL's `TIMESTAMP`
+//!   would end in 2038); dates of the domain (term end, deadlines) are `DATE`.
+
+pub use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::big_integer;
+
+mod m20261122_000001_register;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_register::Migration)]
+    }
+}
+
+/// A money column: whole fen in a 64-bit integer, exact on every backend.
+pub fn money<T: IntoIden>(col: T) -> ColumnDef {
+    big_integer(col)
+}
