@@ -351,11 +351,11 @@ impl Book {
                     st.dues.remove(&k);
                 }
                 // A reversed rebate allocation sends its application back to pending.
-                if original.txn.kind() == TxnKind::Allocation {
-                    if let Some(app) = st.rebates.values_mut().find(|r| r.allocation == alloc_id) {
-                        app.status = RebateStatus::Pending;
-                        app.allocation = None;
-                    }
+                if original.txn.kind() == TxnKind::Allocation
+                    && let Some(app) = st.rebates.values_mut().find(|r| r.allocation == alloc_id)
+                {
+                    app.status = RebateStatus::Pending;
+                    app.allocation = None;
                 }
                 out.message = format!("reversed transaction #{} with #{id}", original.id);
                 out.transactions.push(id);

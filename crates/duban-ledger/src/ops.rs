@@ -37,6 +37,9 @@ pub struct Ctx<'a> {
 /// The budget lines an operation works on, loaded by the caller.
 pub type Lines = BTreeMap<LineId, LineBalances>;
 
+/// The allocations a batch makes, each with its commitment transaction.
+pub type BatchAllocations = Vec<(NewAllocation, Transaction)>;
+
 /// Checks `txn` against periods, closed years and budget control, and applies it to
 /// `lines`. All or nothing: on error `lines` is unchanged.
 pub fn post(
@@ -200,7 +203,7 @@ pub fn startup_batch(
     lines: &mut Lines,
     plan: &BatchPlan,
     c: &AllocateStartupBatch,
-) -> Result<(Vec<(NewAllocation, Transaction)>, Vec<BudgetWarning>), LedgerError> {
+) -> Result<(BatchAllocations, Vec<BudgetWarning>), LedgerError> {
     let line = LineId::new(fiscal_year(c.date), BudgetLineKind::StartUp);
     if plan.items.is_empty() {
         return Ok((Vec::new(), Vec::new()));

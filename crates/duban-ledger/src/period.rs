@@ -125,12 +125,12 @@ impl Periods {
     /// Closes every month through `month`. A month can be closed only once it has ended
     /// (`today` is after its last day), and only months not already closed.
     pub fn close(&self, month: YearMonth, today: NaiveDate) -> Result<Periods, LedgerError> {
-        if let Some(c) = self.closed_through {
-            if month <= c {
-                return Err(LedgerError::Invalid(format!(
-                    "period {month} is already closed (closed through {c})"
-                )));
-            }
+        if let Some(c) = self.closed_through
+            && month <= c
+        {
+            return Err(LedgerError::Invalid(format!(
+                "period {month} is already closed (closed through {c})"
+            )));
         }
         if today <= month.last_day() {
             return Err(LedgerError::Invalid(format!(

@@ -132,15 +132,15 @@ impl RateCard {
                 kind.slug()
             )));
         }
-        if let Some(fixed) = rate.fixed {
-            if amount != fixed {
-                return Err(LedgerError::RateCard(format!(
-                    "{name} ({}) is {} per unit; {} was asked",
-                    kind.slug(),
-                    fixed.grouped(),
-                    amount.grouped()
-                )));
-            }
+        if let Some(fixed) = rate.fixed
+            && amount != fixed
+        {
+            return Err(LedgerError::RateCard(format!(
+                "{name} ({}) is {} per unit; {} was asked",
+                kind.slug(),
+                fixed.grouped(),
+                amount.grouped()
+            )));
         }
         if let Some(cap) = rate.up_to {
             let total = held.net.checked_add(amount).ok_or(LedgerError::Overflow)?;
