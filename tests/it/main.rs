@@ -12,3 +12,5 @@ mod storage;
 mod register;
 // `duban serve`, `/healthz`, graceful shutdown; `duban config`.
 mod serve;
+// The funds ledger: budget control under concurrent writers, idempotency, hledger export.
+mod ledger;

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod entities;
+pub mod ledger;
 pub mod money;
 pub mod register;
 
@@ -58,6 +59,9 @@ pub enum StoreError {
     Db(#[from] DbErr),
     #[error("{0}")]
     Invalid(String),
+    /// The ledger refused a command (budget control, a closed period, a reused key …).
+    #[error(transparent)]
+    Ledger(#[from] duban_ledger::LedgerError),
 }
 
 /// Pool settings that do not belong in the URL.
