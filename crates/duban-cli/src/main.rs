@@ -38,6 +38,8 @@ enum Command {
     Import(cmd::import::Args),
     /// Read the register (台账).
     Register(cmd::register::Args),
+    /// The funds ledger: budget, allocations, disbursements, dues, rebates, reports.
+    Ledger(cmd::ledger::Args),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
             }
             Command::Import(args) => cmd::import::run(args, &ctx).await,
             Command::Register(args) => cmd::register::run(args, &ctx).await,
+            Command::Ledger(args) => cmd::ledger::run(args, &ctx).await,
         }
     });
     match result {

@@ -24,6 +24,7 @@
 //!   transactions; unique indexes hold idempotency keys, once-per-unit allocations,
 //!   standing dues records, rebate applications and reversals.
 
+mod bench;
 mod exec;
 mod read;
 mod rows;

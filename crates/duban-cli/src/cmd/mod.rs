@@ -1,6 +1,7 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(args, ctx)`.
 
 pub mod import;
+pub mod ledger;
 pub mod migrate;
 pub mod register;
 pub mod serve;

@@ -237,6 +237,12 @@ impl Store {
             .collect()
     }
 
+    /// How many postings the journal holds.
+    pub async fn ledger_posting_count(&self) -> Result<i64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        Ok(crate::entities::ledger_postings::Entity::find().count(self.conn()).await? as i64)
+    }
+
     /// Rebate applications in id order.
     pub async fn ledger_rebates(&self) -> Result<Vec<RebateApplication>, StoreError> {
         let c = self.conn();
