@@ -144,8 +144,16 @@ enum LedgerRebates {
     UpdatedAt,
 }
 
-fn fk(name: &str, from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
-    ForeignKey::create().name(name).from(from.0, from.1).to(to.0, to.1).to_owned()
+fn fk(
+    name: &str,
+    from: (impl IntoIden, impl IntoIden),
+    to: (impl IntoIden, impl IntoIden),
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(name)
+        .from(from.0, from.1)
+        .to(to.0, to.1)
+        .to_owned()
 }
 
 /// Tables whose rows are never updated or deleted.
@@ -332,8 +340,16 @@ impl MigrationTrait for Migration {
                 .col(string_len_null(LedgerAllocations::OnceKey, 100).unique_key())
                 .col(date_time(LedgerAllocations::CreatedAt))
                 .col(date_time(LedgerAllocations::UpdatedAt))
-                .foreign_key(&mut fk("fk_ledger_allocations_line", (LedgerAllocations::Table, LedgerAllocations::LineId), (LedgerLines::Table, LedgerLines::Id)))
-                .foreign_key(&mut fk("fk_ledger_allocations_unit", (LedgerAllocations::Table, LedgerAllocations::UnitId), (PartyUnits::Table, PartyUnits::Id)))
+                .foreign_key(&mut fk(
+                    "fk_ledger_allocations_line",
+                    (LedgerAllocations::Table, LedgerAllocations::LineId),
+                    (LedgerLines::Table, LedgerLines::Id),
+                ))
+                .foreign_key(&mut fk(
+                    "fk_ledger_allocations_unit",
+                    (LedgerAllocations::Table, LedgerAllocations::UnitId),
+                    (PartyUnits::Table, PartyUnits::Id),
+                ))
                 .check((
                     Alias::new("ck_ledger_allocations_not_negative"),
                     Expr::col(LedgerAllocations::Outstanding)
@@ -346,11 +362,19 @@ impl MigrationTrait for Migration {
         )
         .await?;
         for (name, cols) in [
-            ("ix_ledger_allocations_unit", vec![LedgerAllocations::UnitId]),
-            ("ix_ledger_allocations_line_status", vec![LedgerAllocations::LineId, LedgerAllocations::Status]),
+            (
+                "ix_ledger_allocations_unit",
+                vec![LedgerAllocations::UnitId],
+            ),
+            (
+                "ix_ledger_allocations_line_status",
+                vec![LedgerAllocations::LineId, LedgerAllocations::Status],
+            ),
         ] {
             let mut idx = Index::create();
-            idx.if_not_exists().name(name).table(LedgerAllocations::Table);
+            idx.if_not_exists()
+                .name(name)
+                .table(LedgerAllocations::Table);
             for c in cols {
                 idx.col(c);
             }
@@ -373,19 +397,45 @@ impl MigrationTrait for Migration {
                 .col(big_integer(LedgerTransactions::CommandId))
                 .col(date_time(LedgerTransactions::CreatedAt))
                 .col(string_len(LedgerTransactions::CreatedBy, 128))
-                .foreign_key(&mut fk("fk_ledger_transactions_reverses", (LedgerTransactions::Table, LedgerTransactions::ReversesId), (LedgerTransactions::Table, LedgerTransactions::Id)))
-                .foreign_key(&mut fk("fk_ledger_transactions_allocation", (LedgerTransactions::Table, LedgerTransactions::AllocationId), (LedgerAllocations::Table, LedgerAllocations::Id)))
-                .foreign_key(&mut fk("fk_ledger_transactions_unit", (LedgerTransactions::Table, LedgerTransactions::UnitId), (PartyUnits::Table, PartyUnits::Id)))
-                .foreign_key(&mut fk("fk_ledger_transactions_command", (LedgerTransactions::Table, LedgerTransactions::CommandId), (LedgerCommands::Table, LedgerCommands::Id)))
+                .foreign_key(&mut fk(
+                    "fk_ledger_transactions_reverses",
+                    (LedgerTransactions::Table, LedgerTransactions::ReversesId),
+                    (LedgerTransactions::Table, LedgerTransactions::Id),
+                ))
+                .foreign_key(&mut fk(
+                    "fk_ledger_transactions_allocation",
+                    (LedgerTransactions::Table, LedgerTransactions::AllocationId),
+                    (LedgerAllocations::Table, LedgerAllocations::Id),
+                ))
+                .foreign_key(&mut fk(
+                    "fk_ledger_transactions_unit",
+                    (LedgerTransactions::Table, LedgerTransactions::UnitId),
+                    (PartyUnits::Table, PartyUnits::Id),
+                ))
+                .foreign_key(&mut fk(
+                    "fk_ledger_transactions_command",
+                    (LedgerTransactions::Table, LedgerTransactions::CommandId),
+                    (LedgerCommands::Table, LedgerCommands::Id),
+                ))
                 .to_owned(),
         )
         .await?;
         for (name, col) in [
-            ("ix_ledger_transactions_allocation", LedgerTransactions::AllocationId),
+            (
+                "ix_ledger_transactions_allocation",
+                LedgerTransactions::AllocationId,
+            ),
             ("ix_ledger_transactions_date", LedgerTransactions::Date),
         ] {
-            m.create_index(Index::create().if_not_exists().name(name).table(LedgerTransactions::Table).col(col).to_owned())
-                .await?;
+            m.create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name(name)
+                    .table(LedgerTransactions::Table)
+                    .col(col)
+                    .to_owned(),
+            )
+            .await?;
         }
 
         m.create_table(
@@ -398,20 +448,45 @@ impl MigrationTrait for Migration {
                 .col(string_len(LedgerPostings::Account, 100))
                 .col(money(LedgerPostings::Amount))
                 .col(big_integer_null(LedgerPostings::LineId))
-                .foreign_key(&mut fk("fk_ledger_postings_transaction", (LedgerPostings::Table, LedgerPostings::TransactionId), (LedgerTransactions::Table, LedgerTransactions::Id)))
-                .foreign_key(&mut fk("fk_ledger_postings_account", (LedgerPostings::Table, LedgerPostings::Account), (LedgerAccounts::Table, LedgerAccounts::Name)))
-                .foreign_key(&mut fk("fk_ledger_postings_line", (LedgerPostings::Table, LedgerPostings::LineId), (LedgerLines::Table, LedgerLines::Id)))
-                .check((Alias::new("ck_ledger_postings_not_zero"), Expr::col(LedgerPostings::Amount).ne(0)))
+                .foreign_key(&mut fk(
+                    "fk_ledger_postings_transaction",
+                    (LedgerPostings::Table, LedgerPostings::TransactionId),
+                    (LedgerTransactions::Table, LedgerTransactions::Id),
+                ))
+                .foreign_key(&mut fk(
+                    "fk_ledger_postings_account",
+                    (LedgerPostings::Table, LedgerPostings::Account),
+                    (LedgerAccounts::Table, LedgerAccounts::Name),
+                ))
+                .foreign_key(&mut fk(
+                    "fk_ledger_postings_line",
+                    (LedgerPostings::Table, LedgerPostings::LineId),
+                    (LedgerLines::Table, LedgerLines::Id),
+                ))
+                .check((
+                    Alias::new("ck_ledger_postings_not_zero"),
+                    Expr::col(LedgerPostings::Amount).ne(0),
+                ))
                 .to_owned(),
         )
         .await?;
         for (name, col) in [
-            ("ix_ledger_postings_transaction", LedgerPostings::TransactionId),
+            (
+                "ix_ledger_postings_transaction",
+                LedgerPostings::TransactionId,
+            ),
             ("ix_ledger_postings_account", LedgerPostings::Account),
             ("ix_ledger_postings_line", LedgerPostings::LineId),
         ] {
-            m.create_index(Index::create().if_not_exists().name(name).table(LedgerPostings::Table).col(col).to_owned())
-                .await?;
+            m.create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name(name)
+                    .table(LedgerPostings::Table)
+                    .col(col)
+                    .to_owned(),
+            )
+            .await?;
         }
 
         m.create_table(
@@ -425,8 +500,16 @@ impl MigrationTrait for Migration {
                 .col(big_integer(LedgerDues::TransactionId))
                 .col(string_len_null(LedgerDues::StandingKey, 100).unique_key())
                 .col(date_time(LedgerDues::CreatedAt))
-                .foreign_key(&mut fk("fk_ledger_dues_unit", (LedgerDues::Table, LedgerDues::UnitId), (PartyUnits::Table, PartyUnits::Id)))
-                .foreign_key(&mut fk("fk_ledger_dues_transaction", (LedgerDues::Table, LedgerDues::TransactionId), (LedgerTransactions::Table, LedgerTransactions::Id)))
+                .foreign_key(&mut fk(
+                    "fk_ledger_dues_unit",
+                    (LedgerDues::Table, LedgerDues::UnitId),
+                    (PartyUnits::Table, PartyUnits::Id),
+                ))
+                .foreign_key(&mut fk(
+                    "fk_ledger_dues_transaction",
+                    (LedgerDues::Table, LedgerDues::TransactionId),
+                    (LedgerTransactions::Table, LedgerTransactions::Id),
+                ))
                 .to_owned(),
         )
         .await?;
@@ -455,8 +538,16 @@ impl MigrationTrait for Migration {
                 .col(big_integer_null(LedgerRebates::AllocationId))
                 .col(date_time(LedgerRebates::CreatedAt))
                 .col(date_time(LedgerRebates::UpdatedAt))
-                .foreign_key(&mut fk("fk_ledger_rebates_unit", (LedgerRebates::Table, LedgerRebates::UnitId), (PartyUnits::Table, PartyUnits::Id)))
-                .foreign_key(&mut fk("fk_ledger_rebates_allocation", (LedgerRebates::Table, LedgerRebates::AllocationId), (LedgerAllocations::Table, LedgerAllocations::Id)))
+                .foreign_key(&mut fk(
+                    "fk_ledger_rebates_unit",
+                    (LedgerRebates::Table, LedgerRebates::UnitId),
+                    (PartyUnits::Table, PartyUnits::Id),
+                ))
+                .foreign_key(&mut fk(
+                    "fk_ledger_rebates_allocation",
+                    (LedgerRebates::Table, LedgerRebates::AllocationId),
+                    (LedgerAllocations::Table, LedgerAllocations::Id),
+                ))
                 .index(
                     Index::create()
                         .name("ux_ledger_rebates_unit_year")
@@ -488,10 +579,13 @@ impl MigrationTrait for Migration {
             LedgerClosedYears::Table.into_iden(),
             LedgerState::Table.into_iden(),
         ] {
-            m.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
+            m.drop_table(Table::drop().table(table).if_exists().to_owned())
+                .await?;
         }
         if m.get_database_backend() == DbBackend::Postgres {
-            m.get_connection().execute_unprepared("DROP FUNCTION IF EXISTS ledger_append_only()").await?;
+            m.get_connection()
+                .execute_unprepared("DROP FUNCTION IF EXISTS ledger_append_only()")
+                .await?;
         }
         Ok(())
     }

@@ -47,7 +47,10 @@ pub async fn register_units(store: &Store, units: &[(String, NaiveDate)]) {
             })
             .collect(),
     };
-    store.apply_register(&batch, "test", Utc::now(), false).await.unwrap();
+    store
+        .apply_register(&batch, "test", Utc::now(), false)
+        .await
+        .unwrap();
 }
 
 /// A store with a key counter, running commands as the finance officer.
@@ -61,16 +64,30 @@ pub struct L {
 
 impl L {
     pub fn new(store: Store) -> Self {
-        Self { store, config: LedgerConfig::default(), today: d(2026, 12, 31), n: 0, prefix: "k".into() }
+        Self {
+            store,
+            config: LedgerConfig::default(),
+            today: d(2026, 12, 31),
+            n: 0,
+            prefix: "k".into(),
+        }
     }
 
     pub fn envelope(&mut self, command: Command) -> Envelope {
         self.n += 1;
-        Envelope { key: IdempotencyKey::new(&format!("{}{}", self.prefix, self.n)).unwrap(), actor: "finance-li".into(), command }
+        Envelope {
+            key: IdempotencyKey::new(&format!("{}{}", self.prefix, self.n)).unwrap(),
+            actor: "finance-li".into(),
+            command,
+        }
     }
 
     pub async fn send(&self, env: &Envelope) -> Result<Executed, StoreError> {
-        let ctx = LedgerContext { config: &self.config, now: Utc::now(), today: self.today };
+        let ctx = LedgerContext {
+            config: &self.config,
+            now: Utc::now(),
+            today: self.today,
+        };
         self.store.ledger_execute(&ctx, env).await
     }
 
@@ -87,11 +104,28 @@ impl L {
         }
     }
 
-    pub async fn appropriate(&mut self, date: NaiveDate, line: BudgetLineKind, amount: Money) -> Outcome {
-        self.ok(Command::Appropriate(Appropriate { date, line, amount, memo: None })).await
+    pub async fn appropriate(
+        &mut self,
+        date: NaiveDate,
+        line: BudgetLineKind,
+        amount: Money,
+    ) -> Outcome {
+        self.ok(Command::Appropriate(Appropriate {
+            date,
+            line,
+            amount,
+            memo: None,
+        }))
+        .await
     }
 
-    pub async fn allocate(&mut self, date: NaiveDate, line: BudgetLineKind, unit: &str, amount: Money) -> Result<Outcome, StoreError> {
+    pub async fn allocate(
+        &mut self,
+        date: NaiveDate,
+        line: BudgetLineKind,
+        unit: &str,
+        amount: Money,
+    ) -> Result<Outcome, StoreError> {
         self.run(Command::Allocate(Allocate {
             date,
             line,
@@ -104,7 +138,14 @@ impl L {
     }
 
     pub async fn headroom(&self, year: i32, kind: BudgetLineKind) -> Money {
-        self.store.ledger_lines(Some(year)).await.unwrap().get(&LineId::new(year, kind)).copied().unwrap_or_default().available
+        self.store
+            .ledger_lines(Some(year))
+            .await
+            .unwrap()
+            .get(&LineId::new(year, kind))
+            .copied()
+            .unwrap_or_default()
+            .available
     }
 }
 
@@ -118,7 +159,10 @@ fn refusal(e: StoreError) -> LedgerError {
 async fn count(store: &Store, table: &str) -> i64 {
     let row = store
         .conn()
-        .query_one_raw(sea_orm::Statement::from_string(store.conn().get_database_backend(), format!("SELECT COUNT(*) AS n FROM {table}")))
+        .query_one_raw(sea_orm::Statement::from_string(
+            store.conn().get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -500,25 +544,87 @@ fn scenario(l: &mut L) -> Vec<Envelope> {
     let ap = Approval::new("部务会 2026-01", d(2026, 1, 4)).unwrap();
     let mut cmds = vec![];
     for m in 1..=3 {
-        cmds.push(Command::RecordDues(RecordDues { date: d(2025, m, 20), unit: "U1".into(), month: YearMonth::new(2025, m).unwrap(), amount: Money::from_fen(4_525) }));
+        cmds.push(Command::RecordDues(RecordDues {
+            date: d(2025, m, 20),
+            unit: "U1".into(),
+            month: YearMonth::new(2025, m).unwrap(),
+            amount: Money::from_fen(4_525),
+        }));
     }
     cmds.extend([
         Command::CloseYear(CloseYear { year: 2025 }),
-        Command::Appropriate(Appropriate { date: d(2026, 1, 5), line: BudgetLineKind::Training, amount: Money::yuan(100_000), memo: Some("年初预算".into()) }),
-        Command::Appropriate(Appropriate { date: d(2026, 1, 5), line: BudgetLineKind::DuesRebate, amount: Money::yuan(50_000), memo: None }),
-        Command::ApplyRebate(ApplyRebate { date: d(2026, 1, 10), unit: "U1".into(), dues_year: 2025 }),
-        Command::ApproveRebate(ApproveRebate { date: d(2026, 2, 1), application: 1, approval: ap.clone() }),
-        Command::Virement(Virement { date: d(2026, 2, 1), from: BudgetLineKind::Training, to: BudgetLineKind::Other, amount: Money::yuan(10_000), approval: ap.clone() }),
-        Command::Allocate(Allocate { date: d(2026, 3, 2), line: BudgetLineKind::Training, unit: "U2".into(), purpose: "书记培训".into(), amount: Money::yuan(30_000), approval: ap }),
-        Command::Disburse(Disburse { date: d(2026, 4, 1), allocation: 2, amount: Money::yuan(10_000), memo: Some("first tranche".into()) }),
-        Command::Release(Release { date: d(2026, 5, 1), allocation: 2, reason: "course shortened".into() }),
-        Command::PayDirect(PayDirect { date: d(2026, 5, 2), line: BudgetLineKind::Other, amount: Money::yuan(5_000), payee: "党校".into(), purpose: "venue".into() }),
-        Command::Disburse(Disburse { date: d(2026, 2, 10), allocation: 1, amount: Money::from_fen(13_575), memo: None }),
-        Command::ClosePeriod(ClosePeriod { month: YearMonth::parse("2026-01").unwrap() }),
+        Command::Appropriate(Appropriate {
+            date: d(2026, 1, 5),
+            line: BudgetLineKind::Training,
+            amount: Money::yuan(100_000),
+            memo: Some("年初预算".into()),
+        }),
+        Command::Appropriate(Appropriate {
+            date: d(2026, 1, 5),
+            line: BudgetLineKind::DuesRebate,
+            amount: Money::yuan(50_000),
+            memo: None,
+        }),
+        Command::ApplyRebate(ApplyRebate {
+            date: d(2026, 1, 10),
+            unit: "U1".into(),
+            dues_year: 2025,
+        }),
+        Command::ApproveRebate(ApproveRebate {
+            date: d(2026, 2, 1),
+            application: 1,
+            approval: ap.clone(),
+        }),
+        Command::Virement(Virement {
+            date: d(2026, 2, 1),
+            from: BudgetLineKind::Training,
+            to: BudgetLineKind::Other,
+            amount: Money::yuan(10_000),
+            approval: ap.clone(),
+        }),
+        Command::Allocate(Allocate {
+            date: d(2026, 3, 2),
+            line: BudgetLineKind::Training,
+            unit: "U2".into(),
+            purpose: "书记培训".into(),
+            amount: Money::yuan(30_000),
+            approval: ap,
+        }),
+        Command::Disburse(Disburse {
+            date: d(2026, 4, 1),
+            allocation: 2,
+            amount: Money::yuan(10_000),
+            memo: Some("first tranche".into()),
+        }),
+        Command::Release(Release {
+            date: d(2026, 5, 1),
+            allocation: 2,
+            reason: "course shortened".into(),
+        }),
+        Command::PayDirect(PayDirect {
+            date: d(2026, 5, 2),
+            line: BudgetLineKind::Other,
+            amount: Money::yuan(5_000),
+            payee: "党校".into(),
+            purpose: "venue".into(),
+        }),
+        Command::Disburse(Disburse {
+            date: d(2026, 2, 10),
+            allocation: 1,
+            amount: Money::from_fen(13_575),
+            memo: None,
+        }),
+        Command::ClosePeriod(ClosePeriod {
+            month: YearMonth::parse("2026-01").unwrap(),
+        }),
     ]);
     let mut envs: Vec<Envelope> = cmds.into_iter().map(|c| l.envelope(c)).collect();
     // Reverse the direct payment (transaction numbers are known from the order above).
-    envs.push(l.envelope(Command::Reverse(Reverse { date: d(2026, 6, 1), transaction: 12, reason: "paid twice".into() })));
+    envs.push(l.envelope(Command::Reverse(Reverse {
+        date: d(2026, 6, 1),
+        transaction: 12,
+        reason: "paid twice".into(),
+    })));
     envs
 }
 
@@ -544,10 +650,19 @@ fn change(c: &mut Command) {
 /// Everything a replay must leave as it was.
 async fn snapshot(store: &Store) -> String {
     let mut s = serde_json::to_string(&store.ledger_balances().await.unwrap()).unwrap();
-    s.push_str(&serde_json::to_string(&store.ledger_allocations(None, None).await.unwrap()).unwrap());
+    s.push_str(
+        &serde_json::to_string(&store.ledger_allocations(None, None).await.unwrap()).unwrap(),
+    );
     s.push_str(&serde_json::to_string(&store.ledger_rebates().await.unwrap()).unwrap());
     s.push_str(&serde_json::to_string(&store.ledger_status().await.unwrap()).unwrap());
-    for table in ["ledger_transactions", "ledger_postings", "ledger_allocations", "ledger_dues", "audit_log", "ledger_commands"] {
+    for table in [
+        "ledger_transactions",
+        "ledger_postings",
+        "ledger_allocations",
+        "ledger_dues",
+        "audit_log",
+        "ledger_commands",
+    ] {
         s.push_str(&format!(" {table}={}", count(store, table).await));
     }
     s
@@ -560,54 +675,127 @@ fn next(state: &mut u64) -> u64 {
     *state
 }
 
-const KINDS: [BudgetLineKind; 3] = [BudgetLineKind::Training, BudgetLineKind::Other, BudgetLineKind::DemonstrationSite];
+const KINDS: [BudgetLineKind; 3] = [
+    BudgetLineKind::Training,
+    BudgetLineKind::Other,
+    BudgetLineKind::DemonstrationSite,
+];
 
 /// The same random command for the book and the store (ids mapped through what each returned).
-fn random_command(pick: u64, r: u64, ba: &[i64], sa: &[i64], bt: &[i64], st: &[i64]) -> (Command, Command) {
+fn random_command(
+    pick: u64,
+    r: u64,
+    ba: &[i64],
+    sa: &[i64],
+    bt: &[i64],
+    st: &[i64],
+) -> (Command, Command) {
     let date = d(2026, 6, 1);
     let kind = KINDS[(r % 3) as usize];
     let amount = Money::from_fen((r % 4_000_000) as i64 + 1);
     let unit = format!("U{}", r % 6);
     let same = |c: Command| (c.clone(), c);
     match pick % 8 {
-        0 | 1 => same(Command::Appropriate(Appropriate { date, line: kind, amount: Money::from_fen((r % 9_000_000) as i64 + 1), memo: None })),
-        2 | 3 => same(Command::Allocate(Allocate { date, line: kind, unit, purpose: "p".into(), amount, approval: approval() })),
+        0 | 1 => same(Command::Appropriate(Appropriate {
+            date,
+            line: kind,
+            amount: Money::from_fen((r % 9_000_000) as i64 + 1),
+            memo: None,
+        })),
+        2 | 3 => same(Command::Allocate(Allocate {
+            date,
+            line: kind,
+            unit,
+            purpose: "p".into(),
+            amount,
+            approval: approval(),
+        })),
         4 if !ba.is_empty() => {
             let i = (r as usize / 7) % ba.len();
-            let c = |id| Command::Disburse(Disburse { date, allocation: id, amount, memo: None });
+            let c = |id| {
+                Command::Disburse(Disburse {
+                    date,
+                    allocation: id,
+                    amount,
+                    memo: None,
+                })
+            };
             (c(ba[i]), c(sa[i]))
         }
         5 if !ba.is_empty() => {
             let i = (r as usize / 7) % ba.len();
-            let c = |id| Command::Release(Release { date, allocation: id, reason: "r".into() });
+            let c = |id| {
+                Command::Release(Release {
+                    date,
+                    allocation: id,
+                    reason: "r".into(),
+                })
+            };
             (c(ba[i]), c(sa[i]))
         }
         6 if !bt.is_empty() => {
             let i = (r as usize / 7) % bt.len();
-            let c = |id| Command::Reverse(Reverse { date, transaction: id, reason: "r".into() });
+            let c = |id| {
+                Command::Reverse(Reverse {
+                    date,
+                    transaction: id,
+                    reason: "r".into(),
+                })
+            };
             (c(bt[i]), c(st[i]))
         }
-        7 => same(Command::Virement(Virement { date, from: kind, to: KINDS[((r / 3) % 3) as usize], amount, approval: approval() })),
-        _ => same(Command::PayDirect(PayDirect { date, line: kind, amount, payee: "p".into(), purpose: "p".into() })),
+        7 => same(Command::Virement(Virement {
+            date,
+            from: kind,
+            to: KINDS[((r / 3) % 3) as usize],
+            amount,
+            approval: approval(),
+        })),
+        _ => same(Command::PayDirect(PayDirect {
+            date,
+            line: kind,
+            amount,
+            payee: "p".into(),
+            purpose: "p".into(),
+        })),
     }
 }
 
 /// `hledger balance --flat -O csv` as (account, amount) pairs, amounts as `-10.00`; `None`
 /// (the test is skipped) when hledger is not installed, except in CI where it must be.
 fn hledger_balances(file: &std::path::Path) -> Option<Vec<(String, String)>> {
-    let out = match std::process::Command::new("hledger").args(["-f"]).arg(file).args(["balance", "--flat", "-O", "csv"]).output() {
+    let out = match std::process::Command::new("hledger")
+        .args(["-f"])
+        .arg(file)
+        .args(["balance", "--flat", "-O", "csv"])
+        .output()
+    {
         Ok(o) => o,
         Err(e) => {
-            assert!(std::env::var("CI").map(|v| v != "true" && v != "1").unwrap_or(true), "hledger is required in CI: {e}");
-            eprintln!("skipping the hledger comparison: hledger is not installed ({e}); apt-get install hledger");
+            assert!(
+                std::env::var("CI")
+                    .map(|v| v != "true" && v != "1")
+                    .unwrap_or(true),
+                "hledger is required in CI: {e}"
+            );
+            eprintln!(
+                "skipping the hledger comparison: hledger is not installed ({e}); apt-get install hledger"
+            );
             return None;
         }
     };
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let mut rows = Vec::new();
     for line in text.lines().skip(1) {
-        let cells: Vec<String> = line.split("\",\"").map(|c| c.trim_matches('"').to_string()).collect();
+        let cells: Vec<String> = line
+            .split("\",\"")
+            .map(|c| c.trim_matches('"').to_string())
+            .collect();
         if cells[0] == "total" {
             assert_eq!(cells[1], "0", "the journal balances");
             continue;
@@ -620,6 +808,15 @@ fn hledger_balances(file: &std::path::Path) -> Option<Vec<(String, String)>> {
 
 /// The scenario touched budget, expense, income and asset accounts.
 async fn ours_has_every_kind(store: &Store) -> bool {
-    let names: Vec<String> = store.ledger_balances().await.unwrap().rows.into_iter().map(|r| r.account).collect();
-    ["budget:", "expenses:", "income:", "assets:"].iter().all(|p| names.iter().any(|n| n.starts_with(p)))
+    let names: Vec<String> = store
+        .ledger_balances()
+        .await
+        .unwrap()
+        .rows
+        .into_iter()
+        .map(|r| r.account)
+        .collect();
+    ["budget:", "expenses:", "income:", "assets:"]
+        .iter()
+        .all(|p| names.iter().any(|n| n.starts_with(p)))
 }

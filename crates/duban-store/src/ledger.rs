@@ -67,7 +67,11 @@ impl Store {
     /// Runs one command from outside. The same key with the same command returns the first
     /// outcome; the same key with a different command is refused; a refused command
     /// (`StoreError::Ledger`) writes nothing.
-    pub async fn ledger_execute(&self, ctx: &LedgerContext<'_>, env: &Envelope) -> Result<Executed, StoreError> {
+    pub async fn ledger_execute(
+        &self,
+        ctx: &LedgerContext<'_>,
+        env: &Envelope,
+    ) -> Result<Executed, StoreError> {
         ctx.config.validate()?;
         let fingerprint = env.command.fingerprint()?;
         let mut attempt = 0;
@@ -85,16 +89,32 @@ impl Store {
         }
     }
 
-    async fn ledger_attempt(&self, ctx: &LedgerContext<'_>, env: &Envelope, fingerprint: &str) -> Result<Executed, StoreError> {
+    async fn ledger_attempt(
+        &self,
+        ctx: &LedgerContext<'_>,
+        env: &Envelope,
+        fingerprint: &str,
+    ) -> Result<Executed, StoreError> {
         let txn = self.begin_write().await?;
         if let Some(row) = rows::find_command(&txn, env.key.as_str()).await? {
-            let stored = row.outcome.as_deref().map(serde_json::from_str::<Outcome>).transpose().map_err(|e| {
-                StoreError::Invalid(format!("stored outcome of key {} is not readable: {e}", row.idem_key))
-            })?;
+            let stored = row
+                .outcome
+                .as_deref()
+                .map(serde_json::from_str::<Outcome>)
+                .transpose()
+                .map_err(|e| {
+                    StoreError::Invalid(format!(
+                        "stored outcome of key {} is not readable: {e}",
+                        row.idem_key
+                    ))
+                })?;
             let stored = stored.map(|o| (row.fingerprint.clone(), o));
             if let Replay::Repeat(outcome) = decide(&env.key, stored, fingerprint)? {
                 txn.rollback().await?;
-                return Ok(Executed { outcome, replayed: true });
+                return Ok(Executed {
+                    outcome,
+                    replayed: true,
+                });
             }
         }
         env.command.validate()?;
@@ -104,12 +124,17 @@ impl Store {
         rows::finish_command(&txn, command_id, &outcome).await?;
         run.audit_command(&outcome).await?;
         txn.commit().await?;
-        Ok(Executed { outcome, replayed: false })
+        Ok(Executed {
+            outcome,
+            replayed: false,
+        })
     }
 
     /// A write transaction: `BEGIN IMMEDIATE` on SQLite, READ COMMITTED elsewhere.
     async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction, DbErr> {
-        use sea_orm::{IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+        use sea_orm::{
+            IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+        };
         match self.backend() {
             Backend::Sqlite => {
                 self.conn()
@@ -119,7 +144,11 @@ impl Store {
                     })
                     .await
             }
-            _ => self.conn().begin_with_config(Some(IsolationLevel::ReadCommitted), None).await,
+            _ => {
+                self.conn()
+                    .begin_with_config(Some(IsolationLevel::ReadCommitted), None)
+                    .await
+            }
         }
     }
 }
@@ -130,7 +159,9 @@ fn is_retryable(e: &DbErr) -> bool {
     if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
         return true;
     }
-    let (DbErr::Conn(RuntimeErr::SqlxError(err)) | DbErr::Exec(RuntimeErr::SqlxError(err)) | DbErr::Query(RuntimeErr::SqlxError(err))) = e
+    let (DbErr::Conn(RuntimeErr::SqlxError(err))
+    | DbErr::Exec(RuntimeErr::SqlxError(err))
+    | DbErr::Query(RuntimeErr::SqlxError(err))) = e
     else {
         return false;
     };
@@ -144,5 +175,8 @@ fn is_retryable(e: &DbErr) -> bool {
     let code = db.code().unwrap_or_default();
     // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
     // SQLite: SQLITE_BUSY (5) and its extended codes, SQLITE_LOCKED (6).
-    matches!(code.deref(), "40001" | "40P01" | "55P03" | "5" | "6" | "261" | "517" | "773")
+    matches!(
+        code.deref(),
+        "40001" | "40P01" | "55P03" | "5" | "6" | "261" | "517" | "773"
+    )
 }

@@ -387,7 +387,10 @@ struct ApprovalArgs {
 
 impl ApprovalArgs {
     fn approval(&self) -> Approval {
-        Approval { meeting: self.meeting.clone(), date: self.approved_on }
+        Approval {
+            meeting: self.meeting.clone(),
+            date: self.approved_on,
+        }
     }
 }
 
@@ -412,7 +415,8 @@ fn month(s: &str) -> Result<YearMonth, String> {
 }
 
 fn date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date; write it as 2026-03-01"))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a date; write it as 2026-03-01"))
 }
 
 fn actor(a: &Option<String>) -> String {
@@ -483,7 +487,14 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-    async fn send(&self, key: &str, actor: String, today: NaiveDate, command: Command, format: OutputFormat) -> anyhow::Result<ExitCode> {
+    async fn send(
+        &self,
+        key: &str,
+        actor: String,
+        today: NaiveDate,
+        command: Command,
+        format: OutputFormat,
+    ) -> anyhow::Result<ExitCode> {
         let key = match IdempotencyKey::new(key) {
             Ok(k) => k,
             Err(e) => {
@@ -491,8 +502,16 @@ impl Session<'_> {
                 return Ok(ExitCode::from(1));
             }
         };
-        let env = Envelope { key, actor, command };
-        let lctx = LedgerContext { config: &self.ctx.settings.ledger, now: Utc::now(), today };
+        let env = Envelope {
+            key,
+            actor,
+            command,
+        };
+        let lctx = LedgerContext {
+            config: &self.ctx.settings.ledger,
+            now: Utc::now(),
+            today,
+        };
         match self.store.ledger_execute(&lctx, &env).await {
             Ok(done) => {
                 print_executed(&done, format)?;
@@ -502,7 +521,11 @@ impl Session<'_> {
         }
     }
 
-    async fn write(&self, w: &Write, command: impl FnOnce(NaiveDate) -> Command) -> anyhow::Result<ExitCode> {
+    async fn write(
+        &self,
+        w: &Write,
+        command: impl FnOnce(NaiveDate) -> Command,
+    ) -> anyhow::Result<ExitCode> {
         let today = w.today.get();
         let c = command(w.date.unwrap_or(today));
         self.send(&w.key, actor(&w.actor), today, c, w.format).await
@@ -510,7 +533,17 @@ impl Session<'_> {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
-    if let What::Dues { what: Dues::Calc { income, retired, student, unemployed, format } } = &args.what {
+    if let What::Dues {
+        what:
+            Dues::Calc {
+                income,
+                retired,
+                student,
+                unemployed,
+                format,
+            },
+    } = &args.what
+    {
         let income = match income {
             Some(text) => Some(typed!("--income", text)),
             None => None,
@@ -520,7 +553,10 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     if let What::Bench { what } = args.what {
         return bench::run(what, ctx).await;
     }
-    let s = Session { store: ctx.migrated_store().await?, ctx };
+    let s = Session {
+        store: ctx.migrated_store().await?,
+        ctx,
+    };
     let store = &s.store;
     match args.what {
         What::Balance { format, commodity } => {
@@ -537,17 +573,24 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                 OutputFormat::Table => print!("{}", report.render_text()),
             }
         }
-        What::Export { format: ExportFormat::Hledger, commodity, output } => {
+        What::Export {
+            format: ExportFormat::Hledger,
+            commodity,
+            output,
+        } => {
             let text = render_journal(&store.ledger_journal().await?, commodity.into());
             match output {
-                Some(path) => std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?,
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
                 None => print!("{text}"),
             }
         }
         What::Verify => {
             let problems = store.ledger_verify().await?;
             if problems.is_empty() {
-                println!("every transaction balances; every budget line and allocation agrees with its postings");
+                println!(
+                    "every transaction balances; every budget line and allocation agrees with its postings"
+                );
             } else {
                 for p in &problems {
                     eprintln!("{p}");
@@ -573,7 +616,10 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                             ]
                         })
                         .collect();
-                    print!("{}", render_table(&["id", "date", "kind", "amount", "description"], &rows));
+                    print!(
+                        "{}",
+                        render_table(&["id", "date", "kind", "amount", "description"], &rows)
+                    );
                 }
             }
         }
@@ -602,67 +648,207 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                         .collect();
                     print!(
                         "{}",
-                        render_table(&["id", "line", "unit", "allocated", "disbursed", "outstanding", "status", "purpose"], &rows)
+                        render_table(
+                            &[
+                                "id",
+                                "line",
+                                "unit",
+                                "allocated",
+                                "disbursed",
+                                "outstanding",
+                                "status",
+                                "purpose"
+                            ],
+                            &rows
+                        )
                     );
                 }
             }
         }
-        What::Appropriate { line, amount, memo, w } => {
+        What::Appropriate {
+            line,
+            amount,
+            memo,
+            w,
+        } => {
             let amount = typed!("--amount", amount);
-            return s.write(&w, |date| Command::Appropriate(Appropriate { date, line, amount, memo })).await;
+            return s
+                .write(&w, |date| {
+                    Command::Appropriate(Appropriate {
+                        date,
+                        line,
+                        amount,
+                        memo,
+                    })
+                })
+                .await;
         }
-        What::Virement { from, to, amount, approval, w } => {
+        What::Virement {
+            from,
+            to,
+            amount,
+            approval,
+            w,
+        } => {
             let amount = typed!("--amount", amount);
             let approval = approval.approval();
-            return s.write(&w, |date| Command::Virement(Virement { date, from, to, amount, approval })).await;
+            return s
+                .write(&w, |date| {
+                    Command::Virement(Virement {
+                        date,
+                        from,
+                        to,
+                        amount,
+                        approval,
+                    })
+                })
+                .await;
         }
-        What::Allocate { line, unit, amount, purpose, approval, w } => {
+        What::Allocate {
+            line,
+            unit,
+            amount,
+            purpose,
+            approval,
+            w,
+        } => {
             let amount = match amount {
                 Some(text) => Some(typed!("--amount", text)),
                 None => None,
             };
-            let Some(amount) = amount.or_else(|| ctx.settings.ledger.rates.default_amount(line)) else {
-                eprintln!("refused: amount: the {} line has no rate card; give --amount", line.slug());
+            let Some(amount) = amount.or_else(|| ctx.settings.ledger.rates.default_amount(line))
+            else {
+                eprintln!(
+                    "refused: amount: the {} line has no rate card; give --amount",
+                    line.slug()
+                );
                 return Ok(ExitCode::from(1));
             };
             let approval = approval.approval();
             return s
-                .write(&w, |date| Command::Allocate(Allocate { date, line, unit, purpose, amount, approval }))
+                .write(&w, |date| {
+                    Command::Allocate(Allocate {
+                        date,
+                        line,
+                        unit,
+                        purpose,
+                        amount,
+                        approval,
+                    })
+                })
                 .await;
         }
-        What::AllocateStartup { formed_in, dry_run, approval, w } => {
+        What::AllocateStartup {
+            formed_in,
+            dry_run,
+            approval,
+            w,
+        } => {
             if dry_run {
                 return startup_dry_run(store, ctx, formed_in, w.format).await;
             }
-            let (Some(meeting), Some(approved_on), Some(key)) = (approval.meeting, approval.approved_on, w.key) else {
+            let (Some(meeting), Some(approved_on), Some(key)) =
+                (approval.meeting, approval.approved_on, w.key)
+            else {
                 anyhow::bail!("--meeting, --approved-on and --key are required unless --dry-run");
             };
             let today = w.today.get();
             let c = Command::AllocateStartupBatch(AllocateStartupBatch {
                 date: w.date.unwrap_or(today),
                 formed_in,
-                approval: Approval { meeting, date: approved_on },
+                approval: Approval {
+                    meeting,
+                    date: approved_on,
+                },
             });
             return s.send(&key, actor(&w.actor), today, c, w.format).await;
         }
-        What::Disburse { allocation, amount, memo, w } => {
+        What::Disburse {
+            allocation,
+            amount,
+            memo,
+            w,
+        } => {
             let amount = typed!("--amount", amount);
-            return s.write(&w, |date| Command::Disburse(Disburse { date, allocation, amount, memo })).await;
+            return s
+                .write(&w, |date| {
+                    Command::Disburse(Disburse {
+                        date,
+                        allocation,
+                        amount,
+                        memo,
+                    })
+                })
+                .await;
         }
-        What::Release { allocation, reason, w } => {
-            return s.write(&w, |date| Command::Release(Release { date, allocation, reason })).await;
+        What::Release {
+            allocation,
+            reason,
+            w,
+        } => {
+            return s
+                .write(&w, |date| {
+                    Command::Release(Release {
+                        date,
+                        allocation,
+                        reason,
+                    })
+                })
+                .await;
         }
-        What::Pay { line, amount, payee, purpose, w } => {
+        What::Pay {
+            line,
+            amount,
+            payee,
+            purpose,
+            w,
+        } => {
             let amount = typed!("--amount", amount);
-            return s.write(&w, |date| Command::PayDirect(PayDirect { date, line, amount, payee, purpose })).await;
+            return s
+                .write(&w, |date| {
+                    Command::PayDirect(PayDirect {
+                        date,
+                        line,
+                        amount,
+                        payee,
+                        purpose,
+                    })
+                })
+                .await;
         }
-        What::Reverse { transaction, reason, w } => {
-            return s.write(&w, |date| Command::Reverse(Reverse { date, transaction, reason })).await;
+        What::Reverse {
+            transaction,
+            reason,
+            w,
+        } => {
+            return s
+                .write(&w, |date| {
+                    Command::Reverse(Reverse {
+                        date,
+                        transaction,
+                        reason,
+                    })
+                })
+                .await;
         }
         What::Dues { what } => match what {
-            Dues::Record { unit, month, amount, w } => {
+            Dues::Record {
+                unit,
+                month,
+                amount,
+                w,
+            } => {
                 let amount = typed!("--amount", amount);
-                return s.write(&w, |date| Command::RecordDues(RecordDues { date, unit, month, amount })).await;
+                return s
+                    .write(&w, |date| {
+                        Command::RecordDues(RecordDues {
+                            date,
+                            unit,
+                            month,
+                            amount,
+                        })
+                    })
+                    .await;
             }
             Dues::List { year, format } => {
                 let list = store.ledger_dues(year).await?;
@@ -681,7 +867,10 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                                 ]
                             })
                             .collect();
-                        print!("{}", render_table(&["unit", "month", "amount", "transaction", ""], &rows));
+                        print!(
+                            "{}",
+                            render_table(&["unit", "month", "amount", "transaction", ""], &rows)
+                        );
                     }
                 }
             }
@@ -689,12 +878,30 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         },
         What::Rebate { what } => match what {
             Rebate::Apply { unit, dues_year, w } => {
-                return s.write(&w, |date| Command::ApplyRebate(ApplyRebate { date, unit, dues_year })).await;
+                return s
+                    .write(&w, |date| {
+                        Command::ApplyRebate(ApplyRebate {
+                            date,
+                            unit,
+                            dues_year,
+                        })
+                    })
+                    .await;
             }
-            Rebate::Approve { application, approval, w } => {
+            Rebate::Approve {
+                application,
+                approval,
+                w,
+            } => {
                 let approval = approval.approval();
                 return s
-                    .write(&w, |date| Command::ApproveRebate(ApproveRebate { date, application, approval }))
+                    .write(&w, |date| {
+                        Command::ApproveRebate(ApproveRebate {
+                            date,
+                            application,
+                            approval,
+                        })
+                    })
                     .await;
             }
             Rebate::List { format } => {
@@ -718,7 +925,18 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                             .collect();
                         print!(
                             "{}",
-                            render_table(&["id", "unit", "dues year", "remitted", "rebate", "status", "allocation"], &rows)
+                            render_table(
+                                &[
+                                    "id",
+                                    "unit",
+                                    "dues year",
+                                    "remitted",
+                                    "rebate",
+                                    "status",
+                                    "allocation"
+                                ],
+                                &rows
+                            )
                         );
                     }
                 }
@@ -726,7 +944,9 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         },
         What::Period { what } => match what {
             Period::Close { month, w } => {
-                return s.write(&w, |_| Command::ClosePeriod(ClosePeriod { month })).await;
+                return s
+                    .write(&w, |_| Command::ClosePeriod(ClosePeriod { month }))
+                    .await;
             }
             Period::Status { format } => {
                 let st = store.ledger_status().await?;
@@ -734,26 +954,53 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                     OutputFormat::Json => print_json(&st)?,
                     OutputFormat::Table => {
                         match st.periods.closed_through {
-                            Some(m) => println!("periods closed through {m}; postings are accepted from {} on", m.next()),
+                            Some(m) => println!(
+                                "periods closed through {m}; postings are accepted from {} on",
+                                m.next()
+                            ),
                             None => println!("no period is closed"),
                         }
-                        let years: Vec<String> = st.closed_years.iter().map(|y| y.to_string()).collect();
-                        println!("closed fiscal years: {}", if years.is_empty() { "none".into() } else { years.join(", ") });
+                        let years: Vec<String> =
+                            st.closed_years.iter().map(|y| y.to_string()).collect();
+                        println!(
+                            "closed fiscal years: {}",
+                            if years.is_empty() {
+                                "none".into()
+                            } else {
+                                years.join(", ")
+                            }
+                        );
                     }
                 }
             }
         },
-        What::Year { what: Year::Close { year, w } } => {
-            return s.write(&w, |_| Command::CloseYear(CloseYear { year })).await;
+        What::Year {
+            what: Year::Close { year, w },
+        } => {
+            return s
+                .write(&w, |_| Command::CloseYear(CloseYear { year }))
+                .await;
         }
-        What::Submit { file, format, today } => return submit(&s, &file, format, today.get()).await,
+        What::Submit {
+            file,
+            format,
+            today,
+        } => return submit(&s, &file, format, today.get()).await,
         What::Bench { .. } => unreachable!("handled before connecting"),
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn startup_dry_run(store: &Store, ctx: &Context, formed_in: i32, format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let plan = match store.ledger_plan_startup(&ctx.settings.ledger, formed_in).await {
+async fn startup_dry_run(
+    store: &Store,
+    ctx: &Context,
+    formed_in: i32,
+    format: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let plan = match store
+        .ledger_plan_startup(&ctx.settings.ledger, formed_in)
+        .await
+    {
         Ok(p) => p,
         Err(e) => return refused(e),
     };
@@ -766,7 +1013,11 @@ async fn startup_dry_run(store: &Store, ctx: &Context, formed_in: i32, format: O
                 plan.total.grouped(),
                 plan.already_funded
             );
-            let rows: Vec<Vec<String>> = plan.items.iter().map(|i| vec![i.unit.clone(), i.amount.grouped()]).collect();
+            let rows: Vec<Vec<String>> = plan
+                .items
+                .iter()
+                .map(|i| vec![i.unit.clone(), i.amount.grouped()])
+                .collect();
             print!("{}", render_table(&["unit", "amount"], &rows));
         }
     }
@@ -796,7 +1047,9 @@ fn dues_calc(
         }
     };
     match format {
-        OutputFormat::Json => print_json(&serde_json::json!({ "member": member, "monthly": monthly }))?,
+        OutputFormat::Json => {
+            print_json(&serde_json::json!({ "member": member, "monthly": monthly }))?
+        }
         OutputFormat::Table => println!("monthly dues: {}", monthly.grouped()),
     }
     Ok(ExitCode::SUCCESS)
@@ -804,8 +1057,14 @@ fn dues_calc(
 
 /// Runs the envelopes of a JSON file in order; stops at the first refusal. Errors in the
 /// file name its line and column, or the item and field.
-async fn submit(s: &Session<'_>, file: &PathBuf, format: OutputFormat, today: NaiveDate) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+async fn submit(
+    s: &Session<'_>,
+    file: &PathBuf,
+    format: OutputFormat,
+    today: NaiveDate,
+) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let value: serde_json::Value = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(e) => {
@@ -822,7 +1081,11 @@ async fn submit(s: &Session<'_>, file: &PathBuf, format: OutputFormat, today: Na
         match serde_json::from_value::<Envelope>(item) {
             Ok(env) => envelopes.push(env),
             Err(e) => {
-                let at = if single { "$".to_string() } else { format!("$[{i}]") };
+                let at = if single {
+                    "$".to_string()
+                } else {
+                    format!("$[{i}]")
+                };
                 eprintln!("{}: {at}: {e}; nothing was run", file.display());
                 return Ok(ExitCode::from(1));
             }
@@ -830,14 +1093,22 @@ async fn submit(s: &Session<'_>, file: &PathBuf, format: OutputFormat, today: Na
     }
     let mut done = Vec::new();
     for (i, env) in envelopes.iter().enumerate() {
-        let lctx = LedgerContext { config: &s.ctx.settings.ledger, now: Utc::now(), today };
+        let lctx = LedgerContext {
+            config: &s.ctx.settings.ledger,
+            now: Utc::now(),
+            today,
+        };
         match s.store.ledger_execute(&lctx, env).await {
             Ok(d) => done.push(d),
             Err(StoreError::Ledger(e)) => {
                 if format == OutputFormat::Json {
                     print_json(&done)?;
                 }
-                eprintln!("refused: {}: $[{i}] ({}): {e}; the {i} command(s) before it were applied", file.display(), env.key.as_str());
+                eprintln!(
+                    "refused: {}: $[{i}] ({}): {e}; the {i} command(s) before it were applied",
+                    file.display(),
+                    env.key.as_str()
+                );
                 return Ok(ExitCode::from(1));
             }
             Err(e) => return Err(e.into()),

@@ -39,11 +39,19 @@ impl Store {
         let pairs = postings / 6;
         let needed = Money::from_fen(i64::try_from(pairs).unwrap_or(i64::MAX).saturating_mul(100));
         if lines[&line].available < needed {
-            return Err(duban_ledger::LedgerError::OverBudget { line, headroom: lines[&line].available, needed }.into());
+            return Err(duban_ledger::LedgerError::OverBudget {
+                line,
+                headroom: lines[&line].available,
+                needed,
+            }
+            .into());
         }
         let command = ledger_commands::ActiveModel {
             id: NotSet,
-            idem_key: Set(format!("bench-seed-{}", now.timestamp_nanos_opt().unwrap_or_default())),
+            idem_key: Set(format!(
+                "bench-seed-{}",
+                now.timestamp_nanos_opt().unwrap_or_default()
+            )),
             fingerprint: Set("0".repeat(64)),
             command: Set("bench_seed".into()),
             actor: Set("bench".into()),
@@ -53,31 +61,51 @@ impl Store {
         .insert(&txn)
         .await?;
         let max: Option<i64> = txn
-            .query_one(&Query::select().expr_as(Func::max(Expr::col(Alias::new("id"))), Alias::new("m")).from(Alias::new("ledger_transactions")).to_owned())
+            .query_one(
+                &Query::select()
+                    .expr_as(Func::max(Expr::col(Alias::new("id"))), Alias::new("m"))
+                    .from(Alias::new("ledger_transactions"))
+                    .to_owned(),
+            )
             .await?
             .and_then(|r| r.try_get::<Option<i64>>("", "m").ok().flatten());
         let mut next_id = max.unwrap_or(0) + 1;
-        let date = NaiveDate::from_ymd_opt(year, 6, 1).ok_or(duban_ledger::LedgerError::Overflow)?;
+        let date =
+            NaiveDate::from_ymd_opt(year, 6, 1).ok_or(duban_ledger::LedgerError::Overflow)?;
         let one = Money::from_fen(100);
         let minus = Money::from_fen(-100);
         let b = |role| Account::budget(line, role);
-        let commit = Transaction::new(date, TxnKind::Allocation, "benchmark commitment", vec![
-            Posting::new(b(LineRole::Committed), one),
-            Posting::new(b(LineRole::Available), minus),
-        ])?;
-        let pay = Transaction::new(date, TxnKind::Disbursement, "benchmark payment", vec![
-            Posting::new(b(LineRole::Paid), one),
-            Posting::new(b(LineRole::Committed), minus),
-            Posting::new(Account::Expense(kind), one),
-            Posting::new(Account::funding_for(kind), minus),
-        ])?;
+        let commit = Transaction::new(
+            date,
+            TxnKind::Allocation,
+            "benchmark commitment",
+            vec![
+                Posting::new(b(LineRole::Committed), one),
+                Posting::new(b(LineRole::Available), minus),
+            ],
+        )?;
+        let pay = Transaction::new(
+            date,
+            TxnKind::Disbursement,
+            "benchmark payment",
+            vec![
+                Posting::new(b(LineRole::Paid), one),
+                Posting::new(b(LineRole::Committed), minus),
+                Posting::new(Account::Expense(kind), one),
+                Posting::new(Account::funding_for(kind), minus),
+            ],
+        )?;
         // Creates the accounts through the normal path once.
         let first = rows::insert_transactions(
             &txn,
             &[commit.clone(), pay.clone()],
             &line_ids,
             &HashMap::new(),
-            &rows::Author { actor: "bench", command_id: command.id, now: now.naive_utc() },
+            &rows::Author {
+                actor: "bench",
+                command_id: command.id,
+                now: now.naive_utc(),
+            },
         )
         .await?;
         next_id = next_id.max(first[1] + 1);
@@ -120,9 +148,13 @@ impl Store {
                 }
             }
             written += p_rows.len() as u64;
-            ledger_transactions::Entity::insert_many(t_rows).exec_without_returning(&txn).await?;
+            ledger_transactions::Entity::insert_many(t_rows)
+                .exec_without_returning(&txn)
+                .await?;
             for chunk in p_rows.chunks(CHUNK) {
-                ledger_postings::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+                ledger_postings::Entity::insert_many(chunk.to_vec())
+                    .exec_without_returning(&txn)
+                    .await?;
             }
             left -= n as u64;
         }

@@ -4,7 +4,10 @@ use super::LedgerContext;
 use super::rows::{self, Author, LockedLines};
 use crate::StoreError;
 use crate::audit::{self, Change};
-use crate::entities::{ledger_allocations, ledger_closed_years, ledger_dues, ledger_lines, ledger_rebates, ledger_state, ledger_transactions};
+use crate::entities::{
+    ledger_allocations, ledger_closed_years, ledger_dues, ledger_lines, ledger_rebates,
+    ledger_state, ledger_transactions,
+};
 use chrono::NaiveDateTime;
 use duban_core::money::Money;
 use duban_ledger::LedgerError;
@@ -16,8 +19,8 @@ use duban_ledger::ops::{self, Ctx, ReversalTarget};
 use duban_ledger::period::{Periods, YearMonth};
 use duban_ledger::rates::UnitHolding;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, NotSet, QueryFilter, QuerySelect,
-    Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, NotSet, QueryFilter,
+    QuerySelect, Set,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -37,7 +40,12 @@ fn one(line: LineId) -> BTreeSet<LineId> {
 fn headroom(lines: &BTreeMap<LineId, LineBalances>, touched: &[LineId]) -> Vec<LineHeadroom> {
     touched
         .iter()
-        .filter_map(|l| lines.get(l).map(|b| LineHeadroom { line: *l, headroom: b.available }))
+        .filter_map(|l| {
+            lines.get(l).map(|b| LineHeadroom {
+                line: *l,
+                headroom: b.available,
+            })
+        })
         .collect()
 }
 
@@ -46,25 +54,60 @@ fn messages(w: Vec<BudgetWarning>) -> Vec<String> {
 }
 
 impl<'a> Run<'a> {
-    pub fn new(txn: &'a DatabaseTransaction, ctx: &'a LedgerContext<'a>, env: &'a Envelope, command_id: i64) -> Self {
-        Self { txn, ctx, env, command_id, now: ctx.now.naive_utc() }
+    pub fn new(
+        txn: &'a DatabaseTransaction,
+        ctx: &'a LedgerContext<'a>,
+        env: &'a Envelope,
+        command_id: i64,
+    ) -> Self {
+        Self {
+            txn,
+            ctx,
+            env,
+            command_id,
+            now: ctx.now.naive_utc(),
+        }
     }
 
     fn ops_ctx<'b>(&self, periods: Periods, closed: &'b BTreeSet<i32>) -> Ctx<'b>
     where
         'a: 'b,
     {
-        Ctx { config: self.ctx.config, periods, closed_years: closed, today: self.ctx.today }
+        Ctx {
+            config: self.ctx.config,
+            periods,
+            closed_years: closed,
+            today: self.ctx.today,
+        }
     }
 
     fn author(&self) -> Author<'_> {
-        Author { actor: &self.env.actor, command_id: self.command_id, now: self.now }
+        Author {
+            actor: &self.env.actor,
+            command_id: self.command_id,
+            now: self.now,
+        }
     }
 
-    async fn audit<T: Serialize>(&self, action: &str, entity: &str, key: &str, before: Option<&T>, after: Option<&T>) -> Result<(), StoreError> {
+    async fn audit<T: Serialize>(
+        &self,
+        action: &str,
+        entity: &str,
+        key: &str,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Result<(), StoreError> {
         audit::record(
             self.txn,
-            Change { actor: &self.env.actor, at: self.ctx.now, action, entity, key, before, after },
+            Change {
+                actor: &self.env.actor,
+                at: self.ctx.now,
+                action,
+                entity,
+                key,
+                before,
+                after,
+            },
         )
         .await?;
         Ok(())
@@ -77,11 +120,26 @@ impl<'a> Run<'a> {
             command: &'r Command,
             outcome: &'r Outcome,
         }
-        let record = Record { command: &self.env.command, outcome };
-        self.audit(self.env.command.name(), "ledger_command", self.env.key.as_str(), None, Some(&record)).await
+        let record = Record {
+            command: &self.env.command,
+            outcome,
+        };
+        self.audit(
+            self.env.command.name(),
+            "ledger_command",
+            self.env.key.as_str(),
+            None,
+            Some(&record),
+        )
+        .await
     }
 
-    async fn post(&self, txns: &[Transaction], lines: &HashMap<LineId, i64>, units: &HashMap<String, i64>) -> Result<Vec<i64>, StoreError> {
+    async fn post(
+        &self,
+        txns: &[Transaction],
+        lines: &HashMap<LineId, i64>,
+        units: &HashMap<String, i64>,
+    ) -> Result<Vec<i64>, StoreError> {
         rows::insert_transactions(self.txn, txns, lines, units, &self.author()).await
     }
 
@@ -161,14 +219,27 @@ impl<'a> Run<'a> {
         for r in rows {
             h.allocations += 1;
             let net = r.amount - r.released - r.lapsed;
-            h.net = h.net.checked_add(Money::from_fen(net)).ok_or(LedgerError::Overflow)?;
+            h.net = h
+                .net
+                .checked_add(Money::from_fen(net))
+                .ok_or(LedgerError::Overflow)?;
             h.example.get_or_insert(r.id);
         }
         Ok(h)
     }
 
-    async fn insert_allocation(&self, new: &NewAllocation, unit_id: i64, line_row: i64) -> Result<Allocation, StoreError> {
-        let once = self.ctx.config.rates.rate(new.line.kind).is_some_and(|r| r.once_per_unit);
+    async fn insert_allocation(
+        &self,
+        new: &NewAllocation,
+        unit_id: i64,
+        line_row: i64,
+    ) -> Result<Allocation, StoreError> {
+        let once = self
+            .ctx
+            .config
+            .rates
+            .rate(new.line.kind)
+            .is_some_and(|r| r.once_per_unit);
         let row = ledger_allocations::ActiveModel {
             id: NotSet,
             line_id: Set(line_row),
@@ -190,7 +261,8 @@ impl<'a> Run<'a> {
         .insert(self.txn)
         .await?;
         let a = Allocation::from_new(row.id, new.clone());
-        self.audit("create", "allocation", &row.id.to_string(), None, Some(&a)).await?;
+        self.audit("create", "allocation", &row.id.to_string(), None, Some(&a))
+            .await?;
         Ok(a)
     }
 
@@ -207,7 +279,12 @@ impl<'a> Run<'a> {
         let units = HashMap::from([(c.unit.clone(), unit_id)]);
         let tx = self.post(&[t.with_allocation(a.id)], &ids, &units).await?;
         Ok(Outcome {
-            message: format!("allocated {} to {} (allocation #{})", c.amount.grouped(), c.unit, a.id),
+            message: format!(
+                "allocated {} to {} (allocation #{})",
+                c.amount.grouped(),
+                c.unit,
+                a.id
+            ),
             transactions: tx,
             allocations: vec![a.id],
             headroom: headroom(&lines, &[line]),
@@ -220,7 +297,8 @@ impl<'a> Run<'a> {
         let (periods, closed) = rows::lock_state(self.txn, false).await?;
         let line = LineId::new(fiscal_year(c.date), BudgetLineKind::StartUp);
         let locked = rows::lock_lines(self.txn, &one(line)).await?;
-        let (plan, units) = super::read::startup_plan(self.txn, self.ctx.config, c.formed_in).await?;
+        let (plan, units) =
+            super::read::startup_plan(self.txn, self.ctx.config, c.formed_in).await?;
         let mut lines = locked.balances();
         let (items, w) = ops::startup_batch(&self.ops_ctx(periods, &closed), &mut lines, &plan, c)?;
         let ids = rows::save_lines(self.txn, &locked, &lines, self.now).await?;
@@ -233,7 +311,11 @@ impl<'a> Run<'a> {
             txns.push(t.with_allocation(a.id));
         }
         out.transactions = self.post(&txns, &ids, &units).await?;
-        out.message = format!("allocated start-up funds to {} units, {} in total", plan.count, plan.total.grouped());
+        out.message = format!(
+            "allocated start-up funds to {} units, {} in total",
+            plan.count,
+            plan.total.grouped()
+        );
         out.headroom = headroom(&lines, &[line]);
         out.warnings = messages(w);
         Ok(out)
@@ -245,7 +327,10 @@ impl<'a> Run<'a> {
         id: i64,
         extra: &BTreeSet<LineId>,
     ) -> Result<(LockedLines, ledger_allocations::Model, Allocation), StoreError> {
-        let peek = ledger_allocations::Entity::find_by_id(id).one(self.txn).await?.ok_or(LedgerError::UnknownAllocation(id))?;
+        let peek = ledger_allocations::Entity::find_by_id(id)
+            .one(self.txn)
+            .await?
+            .ok_or(LedgerError::UnknownAllocation(id))?;
         let line_row = ledger_lines::Entity::find_by_id(peek.line_id)
             .one(self.txn)
             .await?
@@ -260,9 +345,14 @@ impl<'a> Run<'a> {
             .await?
             .ok_or(LedgerError::UnknownAllocation(id))?;
         if row.line_id != peek.line_id {
-            return Err(StoreError::Invalid(format!("allocation #{id} moved while it was being read; try again")));
+            return Err(StoreError::Invalid(format!(
+                "allocation #{id} moved while it was being read; try again"
+            )));
         }
-        let code = rows::unit_codes(self.txn, BTreeSet::from([row.unit_id])).await?.remove(&row.unit_id).unwrap_or_default();
+        let code = rows::unit_codes(self.txn, BTreeSet::from([row.unit_id]))
+            .await?
+            .remove(&row.unit_id)
+            .unwrap_or_default();
         let a = rows::allocation_of(&row, line, code)?;
         Ok((locked, row, a))
     }
@@ -277,9 +367,21 @@ impl<'a> Run<'a> {
         let units = HashMap::from([(a.unit.clone(), row.unit_id)]);
         let tx = self.post(&[t], &ids, &units).await?;
         rows::save_allocation(self.txn, &row, &a, row.line_id, self.now).await?;
-        self.audit("update", "allocation", &a.id.to_string(), Some(&before), Some(&a)).await?;
+        self.audit(
+            "update",
+            "allocation",
+            &a.id.to_string(),
+            Some(&before),
+            Some(&a),
+        )
+        .await?;
         Ok(Outcome {
-            message: format!("disbursed {} of allocation #{}; {} left", c.amount.grouped(), a.id, a.outstanding.grouped()),
+            message: format!(
+                "disbursed {} of allocation #{}; {} left",
+                c.amount.grouped(),
+                a.id,
+                a.outstanding.grouped()
+            ),
             transactions: tx,
             allocations: vec![a.id],
             headroom: headroom(&lines, &[a.line]),
@@ -298,7 +400,14 @@ impl<'a> Run<'a> {
         let units = HashMap::from([(a.unit.clone(), row.unit_id)]);
         let tx = self.post(&[t], &ids, &units).await?;
         rows::save_allocation(self.txn, &row, &a, row.line_id, self.now).await?;
-        self.audit("update", "allocation", &a.id.to_string(), Some(&before), Some(&a)).await?;
+        self.audit(
+            "update",
+            "allocation",
+            &a.id.to_string(),
+            Some(&before),
+            Some(&a),
+        )
+        .await?;
         Ok(Outcome {
             message: format!("released {} of allocation #{}", a.released.grouped(), a.id),
             transactions: tx,
@@ -317,7 +426,11 @@ impl<'a> Run<'a> {
         let ids = rows::save_lines(self.txn, &locked, &lines, self.now).await?;
         let tx = self.post(&[t], &ids, &HashMap::new()).await?;
         Ok(Outcome {
-            message: format!("paid {} to {} without commitment", c.amount.grouped(), c.payee),
+            message: format!(
+                "paid {} to {} without commitment",
+                c.amount.grouped(),
+                c.payee
+            ),
             transactions: tx,
             headroom: headroom(&lines, &[line]),
             warnings: messages(w),
@@ -349,7 +462,12 @@ impl<'a> Run<'a> {
         .insert(self.txn)
         .await?;
         Ok(Outcome {
-            message: format!("recorded {} of dues from {} for {}", c.amount.grouped(), c.unit, c.month),
+            message: format!(
+                "recorded {} of dues from {} for {}",
+                c.amount.grouped(),
+                c.unit,
+                c.month
+            ),
             transactions: tx,
             ..Outcome::default()
         })
@@ -368,7 +486,12 @@ impl<'a> Run<'a> {
             Some(r) => Some(super::read::rebate_of(&r, c.unit.clone())?),
             None => None,
         };
-        let new = ops::apply_rebate(&self.ops_ctx(periods, &closed), remitted, existing.as_ref(), c)?;
+        let new = ops::apply_rebate(
+            &self.ops_ctx(periods, &closed),
+            remitted,
+            existing.as_ref(),
+            c,
+        )?;
         let row = ledger_rebates::ActiveModel {
             id: NotSet,
             unit_id: Set(unit_id),
@@ -384,7 +507,14 @@ impl<'a> Run<'a> {
         .insert(self.txn)
         .await?;
         let app = super::read::rebate_of(&row, c.unit.clone())?;
-        self.audit("create", "rebate_application", &row.id.to_string(), None, Some(&app)).await?;
+        self.audit(
+            "create",
+            "rebate_application",
+            &row.id.to_string(),
+            None,
+            Some(&app),
+        )
+        .await?;
         Ok(Outcome {
             message: format!(
                 "rebate application #{}: {} of the {} remitted in {}",
@@ -400,18 +530,32 @@ impl<'a> Run<'a> {
 
     async fn approve_rebate(&self, c: &ApproveRebate) -> Result<Outcome, StoreError> {
         let (periods, closed) = rows::lock_state(self.txn, false).await?;
-        let missing = || LedgerError::Dues(format!("there is no rebate application #{}", c.application));
-        ledger_rebates::Entity::find_by_id(c.application).one(self.txn).await?.ok_or_else(missing)?;
+        let missing =
+            || LedgerError::Dues(format!("there is no rebate application #{}", c.application));
+        ledger_rebates::Entity::find_by_id(c.application)
+            .one(self.txn)
+            .await?
+            .ok_or_else(missing)?;
         let line = LineId::new(fiscal_year(c.date), BudgetLineKind::DuesRebate);
         let locked = rows::lock_lines(self.txn, &one(line)).await?;
-        let row = ledger_rebates::Entity::find_by_id(c.application).lock_exclusive().one(self.txn).await?.ok_or_else(missing)?;
-        let code = rows::unit_codes(self.txn, BTreeSet::from([row.unit_id])).await?.remove(&row.unit_id).unwrap_or_default();
+        let row = ledger_rebates::Entity::find_by_id(c.application)
+            .lock_exclusive()
+            .one(self.txn)
+            .await?
+            .ok_or_else(missing)?;
+        let code = rows::unit_codes(self.txn, BTreeSet::from([row.unit_id]))
+            .await?
+            .remove(&row.unit_id)
+            .unwrap_or_default();
         let mut app = super::read::rebate_of(&row, code.clone())?;
         let before = app.clone();
         let mut lines = locked.balances();
-        let (new, t, w) = ops::approve_rebate(&self.ops_ctx(periods, &closed), &mut lines, &mut app, c)?;
+        let (new, t, w) =
+            ops::approve_rebate(&self.ops_ctx(periods, &closed), &mut lines, &mut app, c)?;
         let ids = rows::save_lines(self.txn, &locked, &lines, self.now).await?;
-        let a = self.insert_allocation(&new, row.unit_id, ids[&line]).await?;
+        let a = self
+            .insert_allocation(&new, row.unit_id, ids[&line])
+            .await?;
         let units = HashMap::from([(code, row.unit_id)]);
         let tx = self.post(&[t.with_allocation(a.id)], &ids, &units).await?;
         app.allocation = Some(a.id);
@@ -424,15 +568,27 @@ impl<'a> Run<'a> {
         }
         .update(self.txn)
         .await?;
-        self.audit("update", "rebate_application", &row.id.to_string(), Some(&before), Some(&app)).await?;
+        self.audit(
+            "update",
+            "rebate_application",
+            &row.id.to_string(),
+            Some(&before),
+            Some(&app),
+        )
+        .await?;
         Ok(Outcome {
-            message: format!("approved rebate #{}: {} (allocation #{})", app.id, app.amount.grouped(), a.id),
+            message: format!(
+                "approved rebate #{}: {} (allocation #{})",
+                app.id,
+                app.amount.grouped(),
+                a.id
+            ),
             transactions: tx,
             allocations: vec![a.id],
             rebate_application: Some(app.id),
             headroom: headroom(&lines, &[line]),
             warnings: messages(w),
-        ..Outcome::default()
+            ..Outcome::default()
         })
     }
 
@@ -442,7 +598,9 @@ impl<'a> Run<'a> {
             .one(self.txn)
             .await?
             .ok_or(LedgerError::UnknownTransaction(c.transaction))?;
-        let original = rows::load_transactions(self.txn, vec![orig_row]).await?.remove(0);
+        let original = rows::load_transactions(self.txn, vec![orig_row])
+            .await?
+            .remove(0);
         let touched: BTreeSet<LineId> = original.txn.lines().into_iter().collect();
         let (locked, alloc) = match original.txn.allocation() {
             Some(id) => {
@@ -463,7 +621,9 @@ impl<'a> Run<'a> {
             .await?;
         let rebate_applied = match &dues {
             Some(d) => {
-                let year = YearMonth::parse(&d.month).map_err(|e| rows::invalid_row("dues month", e))?.year();
+                let year = YearMonth::parse(&d.month)
+                    .map_err(|e| rows::invalid_row("dues month", e))?
+                    .year();
                 ledger_rebates::Entity::find()
                     .filter(ledger_rebates::Column::UnitId.eq(d.unit_id))
                     .filter(ledger_rebates::Column::DuesYear.eq(year))
@@ -479,17 +639,32 @@ impl<'a> Run<'a> {
         };
         let before = alloc.clone();
         let mut lines = locked.balances();
-        let target = ReversalTarget { original: &original, reversed_by, allocation: alloc.as_mut(), rebate_applied };
+        let target = ReversalTarget {
+            original: &original,
+            reversed_by,
+            allocation: alloc.as_mut(),
+            rebate_applied,
+        };
         let (t, w) = ops::reverse(&self.ops_ctx(periods, &closed), &mut lines, target, c)?;
         let ids = rows::save_lines(self.txn, &locked, &lines, self.now).await?;
         let mut units = HashMap::new();
         if let Some(code) = original.txn.unit() {
-            units.insert(code.to_string(), rows::unit_id(self.txn, code, false).await?);
+            units.insert(
+                code.to_string(),
+                rows::unit_id(self.txn, code, false).await?,
+            );
         }
         let tx = self.post(&[t], &ids, &units).await?;
         if let (Some(row), Some(a)) = (&alloc_row, &alloc) {
             rows::save_allocation(self.txn, row, a, row.line_id, self.now).await?;
-            self.audit("update", "allocation", &a.id.to_string(), before.as_ref(), Some(a)).await?;
+            self.audit(
+                "update",
+                "allocation",
+                &a.id.to_string(),
+                before.as_ref(),
+                Some(a),
+            )
+            .await?;
             if original.txn.kind() == TxnKind::Allocation {
                 let linked = ledger_rebates::Entity::find()
                     .filter(ledger_rebates::Column::AllocationId.eq(a.id))
@@ -506,12 +681,25 @@ impl<'a> Run<'a> {
                     }
                     .update(self.txn)
                     .await?;
-                    self.audit("update", "rebate_application", &r.id.to_string(), Some(&r.status), Some(&"pending".to_string())).await?;
+                    self.audit(
+                        "update",
+                        "rebate_application",
+                        &r.id.to_string(),
+                        Some(&r.status),
+                        Some(&"pending".to_string()),
+                    )
+                    .await?;
                 }
             }
         }
         if let Some(d) = dues {
-            ledger_dues::ActiveModel { id: Set(d.id), standing_key: Set(None), ..Default::default() }.update(self.txn).await?;
+            ledger_dues::ActiveModel {
+                id: Set(d.id),
+                standing_key: Set(None),
+                ..Default::default()
+            }
+            .update(self.txn)
+            .await?;
         }
         Ok(Outcome {
             message: format!("reversed transaction #{} with #{}", original.id, tx[0]),
@@ -533,14 +721,29 @@ impl<'a> Run<'a> {
         }
         .update(self.txn)
         .await?;
-        self.audit("close", "ledger_periods", "closed_through", Some(&periods), Some(&next)).await?;
-        Ok(Outcome { message: format!("closed every period through {}", c.month), ..Outcome::default() })
+        self.audit(
+            "close",
+            "ledger_periods",
+            "closed_through",
+            Some(&periods),
+            Some(&next),
+        )
+        .await?;
+        Ok(Outcome {
+            message: format!("closed every period through {}", c.month),
+            ..Outcome::default()
+        })
     }
 
     async fn close_year(&self, c: &CloseYear) -> Result<Outcome, StoreError> {
         let (periods, closed) = rows::lock_state(self.txn, true).await?;
         let locked = rows::lock_lines_of_years(self.txn, &[c.year, c.year + 1]).await?;
-        let year_lines: Vec<i64> = locked.rows.iter().filter(|(l, _)| l.year == c.year).map(|(_, r)| r.id).collect();
+        let year_lines: Vec<i64> = locked
+            .rows
+            .iter()
+            .filter(|(l, _)| l.year == c.year)
+            .map(|(_, r)| r.id)
+            .collect();
         let open_rows = ledger_allocations::Entity::find()
             .filter(ledger_allocations::Column::LineId.is_in(year_lines))
             .filter(ledger_allocations::Column::Status.eq(AllocationStatus::Open.as_str()))
@@ -548,21 +751,35 @@ impl<'a> Run<'a> {
             .all(self.txn)
             .await?;
         let by_row: HashMap<i64, LineId> = locked.rows.iter().map(|(l, r)| (r.id, *l)).collect();
-        let codes = rows::unit_codes(self.txn, open_rows.iter().map(|r| r.unit_id).collect()).await?;
+        let codes =
+            rows::unit_codes(self.txn, open_rows.iter().map(|r| r.unit_id).collect()).await?;
         let mut open = Vec::with_capacity(open_rows.len());
         for r in &open_rows {
-            open.push(rows::allocation_of(r, by_row[&r.line_id], codes.get(&r.unit_id).cloned().unwrap_or_default())?);
+            open.push(rows::allocation_of(
+                r,
+                by_row[&r.line_id],
+                codes.get(&r.unit_id).cloned().unwrap_or_default(),
+            )?);
         }
         let before = open.clone();
         let mut lines = locked.balances();
         let txns = ops::close_year(&self.ops_ctx(periods, &closed), &mut lines, &mut open, c)?;
         let ids = rows::save_lines(self.txn, &locked, &lines, self.now).await?;
-        let units: HashMap<String, i64> = open_rows.iter().map(|r| (codes.get(&r.unit_id).cloned().unwrap_or_default(), r.unit_id)).collect();
+        let units: HashMap<String, i64> = open_rows
+            .iter()
+            .map(|r| {
+                (
+                    codes.get(&r.unit_id).cloned().unwrap_or_default(),
+                    r.unit_id,
+                )
+            })
+            .collect();
         let tx = self.post(&txns, &ids, &units).await?;
         for ((row, a), b) in open_rows.iter().zip(&open).zip(&before) {
             if a != b {
                 rows::save_allocation(self.txn, row, a, ids[&a.line], self.now).await?;
-                self.audit("update", "allocation", &a.id.to_string(), Some(b), Some(a)).await?;
+                self.audit("update", "allocation", &a.id.to_string(), Some(b), Some(a))
+                    .await?;
             }
         }
         ledger_closed_years::ActiveModel {
@@ -572,12 +789,27 @@ impl<'a> Run<'a> {
         }
         .insert(self.txn)
         .await?;
-        self.audit("close", "fiscal_year", &c.year.to_string(), None, Some(&c.year)).await?;
-        let next: Vec<LineId> = lines.keys().copied().filter(|l| l.year == c.year + 1).collect();
+        self.audit(
+            "close",
+            "fiscal_year",
+            &c.year.to_string(),
+            None,
+            Some(&c.year),
+        )
+        .await?;
+        let next: Vec<LineId> = lines
+            .keys()
+            .copied()
+            .filter(|l| l.year == c.year + 1)
+            .collect();
         Ok(Outcome {
             message: format!("closed fiscal year {} ({} entries)", c.year, tx.len()),
             transactions: tx,
-            allocations: open.iter().filter(|a| a.line.year == c.year + 1).map(|a| a.id).collect(),
+            allocations: open
+                .iter()
+                .filter(|a| a.line.year == c.year + 1)
+                .map(|a| a.id)
+                .collect(),
             headroom: headroom(&lines, &next),
             ..Outcome::default()
         })

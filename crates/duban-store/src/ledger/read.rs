@@ -49,7 +49,10 @@ pub struct LedgerStatus {
     pub closed_years: Vec<i32>,
 }
 
-pub(super) fn rebate_of(row: &ledger_rebates::Model, unit: String) -> Result<RebateApplication, StoreError> {
+pub(super) fn rebate_of(
+    row: &ledger_rebates::Model,
+    unit: String,
+) -> Result<RebateApplication, StoreError> {
     Ok(RebateApplication {
         id: row.id,
         unit,
@@ -57,27 +60,40 @@ pub(super) fn rebate_of(row: &ledger_rebates::Model, unit: String) -> Result<Reb
         remitted: Money::from_fen(row.remitted),
         amount: Money::from_fen(row.amount),
         applied_on: row.applied_on,
-        status: RebateStatus::parse(&row.status).ok_or_else(|| rows::invalid_row("rebate status", &row.status))?,
+        status: RebateStatus::parse(&row.status)
+            .ok_or_else(|| rows::invalid_row("rebate status", &row.status))?,
         allocation: row.allocation_id,
     })
 }
 
 /// Dues a unit remitted in `year` (standing records only).
-pub(super) async fn remitted<C: ConnectionTrait>(c: &C, unit_id: i64, year: i32) -> Result<Money, StoreError> {
+pub(super) async fn remitted<C: ConnectionTrait>(
+    c: &C,
+    unit_id: i64,
+    year: i32,
+) -> Result<Money, StoreError> {
     let backend = c.get_database_backend();
     let q = Query::select()
-        .expr_as(sum_fen_expr(backend, Expr::col(Alias::new("amount"))), Alias::new("total"))
+        .expr_as(
+            sum_fen_expr(backend, Expr::col(Alias::new("amount"))),
+            Alias::new("total"),
+        )
         .from(Alias::new("ledger_dues"))
         .and_where(Expr::col(Alias::new("unit_id")).eq(unit_id))
         .and_where(Expr::col(Alias::new("standing_key")).is_not_null())
         .and_where(Expr::col(Alias::new("month")).like(format!("{year}-%")))
         .to_owned();
-    let row = c.query_one(&q).await?.ok_or_else(|| StoreError::Invalid("SUM returned no row".into()))?;
+    let row = c
+        .query_one(&q)
+        .await?
+        .ok_or_else(|| StoreError::Invalid("SUM returned no row".into()))?;
     Ok(Money::from_fen(row.try_get("", "total")?))
 }
 
 /// Units with their earliest known date, from the register.
-async fn candidates<C: ConnectionTrait>(c: &C) -> Result<(Vec<Candidate>, HashMap<String, i64>), StoreError> {
+async fn candidates<C: ConnectionTrait>(
+    c: &C,
+) -> Result<(Vec<Candidate>, HashMap<String, i64>), StoreError> {
     let units: Vec<(i64, String, Option<NaiveDate>)> = party_units::Entity::find()
         .select_only()
         .column(party_units::Column::Id)
@@ -95,14 +111,20 @@ async fn candidates<C: ConnectionTrait>(c: &C) -> Result<(Vec<Candidate>, HashMa
         .await?;
     let mut first: HashMap<i64, NaiveDate> = HashMap::new();
     for (unit, d) in held {
-        first.entry(unit).and_modify(|e| *e = Ord::min(*e, d)).or_insert(d);
+        first
+            .entry(unit)
+            .and_modify(|e| *e = Ord::min(*e, d))
+            .or_insert(d);
     }
     let mut out = Vec::new();
     let mut ids = HashMap::new();
     for (id, code, term_start) in units {
         let dates = [term_start, first.get(&id).copied()];
         if let Some(formed_on) = dates.into_iter().flatten().min() {
-            out.push(Candidate { unit: code.clone(), formed_on });
+            out.push(Candidate {
+                unit: code.clone(),
+                formed_on,
+            });
         }
         ids.insert(code, id);
     }
@@ -126,7 +148,10 @@ async fn startup_funded<C: ConnectionTrait>(c: &C) -> Result<BTreeSet<String>, S
         .into_tuple()
         .all(c)
         .await?;
-    Ok(rows::unit_codes(c, unit_ids.into_iter().collect()).await?.into_values().collect())
+    Ok(rows::unit_codes(c, unit_ids.into_iter().collect())
+        .await?
+        .into_values()
+        .collect())
 }
 
 /// The start-up plan for units formed in `formed_in`, and every unit's id by code.
@@ -137,23 +162,36 @@ pub(super) async fn startup_plan<C: ConnectionTrait>(
 ) -> Result<(BatchPlan, HashMap<String, i64>), StoreError> {
     let (cands, ids) = candidates(c).await?;
     let funded = startup_funded(c).await?;
-    Ok((plan_startup_batch(&config.rates, formed_in, &cands, &funded)?, ids))
+    Ok((
+        plan_startup_batch(&config.rates, formed_in, &cands, &funded)?,
+        ids,
+    ))
 }
 
 impl Store {
     /// What a start-up batch for `formed_in` would allocate now: the dry run.
-    pub async fn ledger_plan_startup(&self, config: &LedgerConfig, formed_in: i32) -> Result<BatchPlan, StoreError> {
+    pub async fn ledger_plan_startup(
+        &self,
+        config: &LedgerConfig,
+        formed_in: i32,
+    ) -> Result<BatchPlan, StoreError> {
         Ok(startup_plan(self.conn(), config, formed_in).await?.0)
     }
 
     /// The units the register dates in `year`, for a dry run's listing.
-    pub async fn ledger_startup_candidates(&self, year: i32) -> Result<Vec<StartupCandidate>, StoreError> {
+    pub async fn ledger_startup_candidates(
+        &self,
+        year: i32,
+    ) -> Result<Vec<StartupCandidate>, StoreError> {
         use chrono::Datelike;
         let (cands, _) = candidates(self.conn()).await?;
         let mut out: Vec<StartupCandidate> = cands
             .into_iter()
             .filter(|c| c.formed_on.year() == year)
-            .map(|c| StartupCandidate { unit: c.unit, formed_on: c.formed_on })
+            .map(|c| StartupCandidate {
+                unit: c.unit,
+                formed_on: c.formed_on,
+            })
             .collect();
         out.sort_by(|a, b| a.unit.cmp(&b.unit));
         Ok(out)
@@ -164,7 +202,10 @@ impl Store {
         let c = self.conn();
         let q = Query::select()
             .column(Alias::new("account"))
-            .expr_as(sum_fen_expr(c.get_database_backend(), Expr::col(Alias::new("amount"))), Alias::new("total"))
+            .expr_as(
+                sum_fen_expr(c.get_database_backend(), Expr::col(Alias::new("amount"))),
+                Alias::new("total"),
+            )
             .from(Alias::new("ledger_postings"))
             .group_by_col(Alias::new("account"))
             .to_owned();
@@ -178,7 +219,10 @@ impl Store {
     }
 
     /// Every budget line's balances.
-    pub async fn ledger_lines(&self, year: Option<i32>) -> Result<BTreeMap<LineId, LineBalances>, StoreError> {
+    pub async fn ledger_lines(
+        &self,
+        year: Option<i32>,
+    ) -> Result<BTreeMap<LineId, LineBalances>, StoreError> {
         let mut q = ledger_lines::Entity::find();
         if let Some(y) = year {
             q = q.filter(ledger_lines::Column::Year.eq(y));
@@ -192,12 +236,18 @@ impl Store {
 
     /// The budget of `year`: appropriated, committed, paid, headroom, execution rate.
     pub async fn ledger_budget(&self, year: i32) -> Result<BudgetReport, StoreError> {
-        Ok(BudgetReport::new(year, &self.ledger_lines(Some(year)).await?))
+        Ok(BudgetReport::new(
+            year,
+            &self.ledger_lines(Some(year)).await?,
+        ))
     }
 
     /// The whole journal in transaction order.
     pub async fn ledger_journal(&self) -> Result<Vec<PostedTransaction>, StoreError> {
-        let rows = ledger_transactions::Entity::find().order_by_asc(ledger_transactions::Column::Id).all(self.conn()).await?;
+        let rows = ledger_transactions::Entity::find()
+            .order_by_asc(ledger_transactions::Column::Id)
+            .all(self.conn())
+            .await?;
         rows::load_transactions(self.conn(), rows).await
     }
 
@@ -213,7 +263,11 @@ impl Store {
     }
 
     /// Allocations, optionally of one fiscal year and/or one unit, in id order.
-    pub async fn ledger_allocations(&self, year: Option<i32>, unit: Option<&str>) -> Result<Vec<Allocation>, StoreError> {
+    pub async fn ledger_allocations(
+        &self,
+        year: Option<i32>,
+        unit: Option<&str>,
+    ) -> Result<Vec<Allocation>, StoreError> {
         let c = self.conn();
         let lines: HashMap<i64, LineId> = ledger_lines::Entity::find()
             .all(c)
@@ -223,32 +277,52 @@ impl Store {
             .collect::<Result<_, StoreError>>()?;
         let mut q = ledger_allocations::Entity::find().order_by_asc(ledger_allocations::Column::Id);
         if let Some(code) = unit {
-            q = q.filter(ledger_allocations::Column::UnitId.eq(rows::unit_id(c, code, false).await?));
+            q = q.filter(
+                ledger_allocations::Column::UnitId.eq(rows::unit_id(c, code, false).await?),
+            );
         }
         if let Some(y) = year {
-            let ids: Vec<i64> = lines.iter().filter(|(_, l)| l.year == y).map(|(id, _)| *id).collect();
+            let ids: Vec<i64> = lines
+                .iter()
+                .filter(|(_, l)| l.year == y)
+                .map(|(id, _)| *id)
+                .collect();
             q = q.filter(ledger_allocations::Column::LineId.is_in(ids));
         }
         let found = q.all(c).await?;
         let codes = rows::unit_codes(c, found.iter().map(|r| r.unit_id).collect()).await?;
         found
             .iter()
-            .map(|r| rows::allocation_of(r, lines[&r.line_id], codes.get(&r.unit_id).cloned().unwrap_or_default()))
+            .map(|r| {
+                rows::allocation_of(
+                    r,
+                    lines[&r.line_id],
+                    codes.get(&r.unit_id).cloned().unwrap_or_default(),
+                )
+            })
             .collect()
     }
 
     /// How many postings the journal holds.
     pub async fn ledger_posting_count(&self) -> Result<i64, StoreError> {
         use sea_orm::PaginatorTrait;
-        Ok(crate::entities::ledger_postings::Entity::find().count(self.conn()).await? as i64)
+        Ok(crate::entities::ledger_postings::Entity::find()
+            .count(self.conn())
+            .await? as i64)
     }
 
     /// Rebate applications in id order.
     pub async fn ledger_rebates(&self) -> Result<Vec<RebateApplication>, StoreError> {
         let c = self.conn();
-        let found = ledger_rebates::Entity::find().order_by_asc(ledger_rebates::Column::Id).all(c).await?;
+        let found = ledger_rebates::Entity::find()
+            .order_by_asc(ledger_rebates::Column::Id)
+            .all(c)
+            .await?;
         let codes = rows::unit_codes(c, found.iter().map(|r| r.unit_id).collect()).await?;
-        found.iter().map(|r| rebate_of(r, codes.get(&r.unit_id).cloned().unwrap_or_default())).collect()
+        found
+            .iter()
+            .map(|r| rebate_of(r, codes.get(&r.unit_id).cloned().unwrap_or_default()))
+            .collect()
     }
 
     /// Dues records, optionally of one year, by unit and month.
@@ -270,7 +344,9 @@ impl Store {
                 standing: r.standing_key.is_some(),
             })
             .collect();
-        out.sort_by(|a, b| (&a.unit, &a.month, a.transaction).cmp(&(&b.unit, &b.month, b.transaction)));
+        out.sort_by(|a, b| {
+            (&a.unit, &a.month, a.transaction).cmp(&(&b.unit, &b.month, b.transaction))
+        });
         Ok(out)
     }
 
@@ -280,17 +356,28 @@ impl Store {
         let state = ledger_state::Entity::find_by_id(1i64)
             .one(c)
             .await?
-            .ok_or_else(|| StoreError::Invalid("the ledger state row is missing; run `duban migrate up`".into()))?;
+            .ok_or_else(|| {
+                StoreError::Invalid(
+                    "the ledger state row is missing; run `duban migrate up`".into(),
+                )
+            })?;
         let closed_through = state
             .closed_through
             .as_deref()
             .map(YearMonth::parse)
             .transpose()
             .map_err(|e| rows::invalid_row("closed period", e))?;
-        let mut closed_years: Vec<i32> =
-            ledger_closed_years::Entity::find().all(c).await?.into_iter().map(|r| r.year).collect();
+        let mut closed_years: Vec<i32> = ledger_closed_years::Entity::find()
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|r| r.year)
+            .collect();
         closed_years.sort_unstable();
-        Ok(LedgerStatus { periods: Periods { closed_through }, closed_years })
+        Ok(LedgerStatus {
+            periods: Periods { closed_through },
+            closed_years,
+        })
     }
 
     /// Recomputes every stored figure from the postings: each transaction balances, each
@@ -312,7 +399,10 @@ impl Store {
         for row in c.query_all(&q).await? {
             let id: i64 = row.try_get("", "transaction_id")?;
             let total: i64 = row.try_get("", "total")?;
-            problems.push(format!("transaction #{id} does not balance: {}", Money::from_fen(total)));
+            problems.push(format!(
+                "transaction #{id} does not balance: {}",
+                Money::from_fen(total)
+            ));
         }
 
         let q = Query::select()
@@ -333,7 +423,10 @@ impl Store {
                 .ok()
                 .and_then(|a| a.line())
                 .ok_or_else(|| rows::invalid_row("budget posting account", &account))?;
-            recomputed.entry(line).or_default().apply(role, Money::from_fen(total))?;
+            recomputed
+                .entry(line)
+                .or_default()
+                .apply(role, Money::from_fen(total))?;
         }
         for row in ledger_lines::Entity::find().all(c).await? {
             let stored = rows::balances_of(&row);
@@ -348,16 +441,22 @@ impl Store {
 
         let q = Query::select()
             .column((Alias::new("t"), Alias::new("allocation_id")))
-            .expr_as(sum_fen_expr(backend, Expr::col((Alias::new("p"), Alias::new("amount")))), Alias::new("total"))
+            .expr_as(
+                sum_fen_expr(backend, Expr::col((Alias::new("p"), Alias::new("amount")))),
+                Alias::new("total"),
+            )
             .from_as(Alias::new("ledger_postings"), Alias::new("p"))
             .join_as(
                 JoinType::InnerJoin,
                 Alias::new("ledger_transactions"),
                 Alias::new("t"),
-                Expr::col((Alias::new("t"), Alias::new("id"))).equals((Alias::new("p"), Alias::new("transaction_id"))),
+                Expr::col((Alias::new("t"), Alias::new("id")))
+                    .equals((Alias::new("p"), Alias::new("transaction_id"))),
             )
             .and_where(Expr::col((Alias::new("t"), Alias::new("allocation_id"))).is_not_null())
-            .and_where(Expr::col((Alias::new("p"), Alias::new("account"))).like("budget:%:committed"))
+            .and_where(
+                Expr::col((Alias::new("p"), Alias::new("account"))).like("budget:%:committed"),
+            )
             .group_by_col((Alias::new("t"), Alias::new("allocation_id")))
             .to_owned();
         let mut committed: HashMap<i64, i64> = HashMap::new();

@@ -3,8 +3,8 @@
 
 use crate::StoreError;
 use crate::entities::{
-    ledger_accounts, ledger_allocations, ledger_closed_years, ledger_commands, ledger_lines, ledger_postings,
-    ledger_state, ledger_transactions, party_units,
+    ledger_accounts, ledger_allocations, ledger_closed_years, ledger_commands, ledger_lines,
+    ledger_postings, ledger_state, ledger_transactions, party_units,
 };
 use chrono::{DateTime, NaiveDateTime, Utc};
 use duban_core::money::Money;
@@ -16,7 +16,8 @@ use duban_ledger::journal::{Links, PostedTransaction, Posting, Transaction, TxnK
 use duban_ledger::model::{Allocation, AllocationStatus, Approval};
 use duban_ledger::period::{Periods, YearMonth};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -24,13 +25,24 @@ pub(super) fn invalid_row(what: &str, detail: impl std::fmt::Display) -> StoreEr
     StoreError::Invalid(format!("ledger table holds an unreadable {what}: {detail}"))
 }
 
-pub(super) async fn find_command<C: ConnectionTrait>(c: &C, key: &str) -> Result<Option<ledger_commands::Model>, StoreError> {
-    Ok(ledger_commands::Entity::find().filter(ledger_commands::Column::IdemKey.eq(key)).one(c).await?)
+pub(super) async fn find_command<C: ConnectionTrait>(
+    c: &C,
+    key: &str,
+) -> Result<Option<ledger_commands::Model>, StoreError> {
+    Ok(ledger_commands::Entity::find()
+        .filter(ledger_commands::Column::IdemKey.eq(key))
+        .one(c)
+        .await?)
 }
 
 /// Claims the key: a concurrent command with the same key waits here until this one
 /// commits or rolls back, then fails on the unique index and is retried.
-pub(super) async fn claim_command<C: ConnectionTrait>(c: &C, env: &Envelope, fingerprint: &str, now: DateTime<Utc>) -> Result<i64, StoreError> {
+pub(super) async fn claim_command<C: ConnectionTrait>(
+    c: &C,
+    env: &Envelope,
+    fingerprint: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
     let row = ledger_commands::ActiveModel {
         id: NotSet,
         idem_key: Set(env.key.as_str().to_string()),
@@ -45,28 +57,49 @@ pub(super) async fn claim_command<C: ConnectionTrait>(c: &C, env: &Envelope, fin
     Ok(row.id)
 }
 
-pub(super) async fn finish_command<C: ConnectionTrait>(c: &C, id: i64, outcome: &Outcome) -> Result<(), StoreError> {
+pub(super) async fn finish_command<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    outcome: &Outcome,
+) -> Result<(), StoreError> {
     let json = serde_json::to_string(outcome).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    ledger_commands::ActiveModel { id: Set(id), outcome: Set(Some(json)), ..Default::default() }.update(c).await?;
+    ledger_commands::ActiveModel {
+        id: Set(id),
+        outcome: Set(Some(json)),
+        ..Default::default()
+    }
+    .update(c)
+    .await?;
     Ok(())
 }
 
 /// The periods and closed years, with the state row locked shared (postings) or
 /// exclusive (closing a period or a year).
-pub(super) async fn lock_state<C: ConnectionTrait>(c: &C, exclusive: bool) -> Result<(Periods, BTreeSet<i32>), StoreError> {
+pub(super) async fn lock_state<C: ConnectionTrait>(
+    c: &C,
+    exclusive: bool,
+) -> Result<(Periods, BTreeSet<i32>), StoreError> {
     let q = ledger_state::Entity::find_by_id(1i64);
-    let q = if exclusive { q.lock_exclusive() } else { q.lock_shared() };
-    let row = q
-        .one(c)
-        .await?
-        .ok_or_else(|| StoreError::Invalid("the ledger state row is missing; run `duban migrate up`".into()))?;
+    let q = if exclusive {
+        q.lock_exclusive()
+    } else {
+        q.lock_shared()
+    };
+    let row = q.one(c).await?.ok_or_else(|| {
+        StoreError::Invalid("the ledger state row is missing; run `duban migrate up`".into())
+    })?;
     let closed_through = row
         .closed_through
         .as_deref()
         .map(YearMonth::parse)
         .transpose()
         .map_err(|e| invalid_row("closed period", e))?;
-    let years = ledger_closed_years::Entity::find().all(c).await?.into_iter().map(|r| r.year).collect();
+    let years = ledger_closed_years::Entity::find()
+        .all(c)
+        .await?
+        .into_iter()
+        .map(|r| r.year)
+        .collect();
     Ok((Periods { closed_through }, years))
 }
 
@@ -96,7 +129,10 @@ pub(super) struct LockedLines {
 
 impl LockedLines {
     pub fn balances(&self) -> BTreeMap<LineId, LineBalances> {
-        self.rows.iter().map(|(id, r)| (*id, balances_of(r))).collect()
+        self.rows
+            .iter()
+            .map(|(id, r)| (*id, balances_of(r)))
+            .collect()
     }
 
     pub fn ids(&self) -> HashMap<LineId, i64> {
@@ -104,7 +140,10 @@ impl LockedLines {
     }
 }
 
-pub(super) async fn lock_lines<C: ConnectionTrait>(c: &C, wanted: &BTreeSet<LineId>) -> Result<LockedLines, StoreError> {
+pub(super) async fn lock_lines<C: ConnectionTrait>(
+    c: &C,
+    wanted: &BTreeSet<LineId>,
+) -> Result<LockedLines, StoreError> {
     let mut out = LockedLines::default();
     for line in wanted {
         let row = ledger_lines::Entity::find()
@@ -121,7 +160,10 @@ pub(super) async fn lock_lines<C: ConnectionTrait>(c: &C, wanted: &BTreeSet<Line
 }
 
 /// Every line of the given years, locked, in (year, kind) order.
-pub(super) async fn lock_lines_of_years<C: ConnectionTrait>(c: &C, years: &[i32]) -> Result<LockedLines, StoreError> {
+pub(super) async fn lock_lines_of_years<C: ConnectionTrait>(
+    c: &C,
+    years: &[i32],
+) -> Result<LockedLines, StoreError> {
     let rows = ledger_lines::Entity::find()
         .filter(ledger_lines::Column::Year.is_in(years.to_vec()))
         .order_by_asc(ledger_lines::Column::Year)
@@ -184,18 +226,28 @@ pub(super) async fn save_lines<C: ConnectionTrait>(
 }
 
 /// The id of a unit of the register, optionally locking its row.
-pub(super) async fn unit_id<C: ConnectionTrait>(c: &C, code: &str, lock: bool) -> Result<i64, StoreError> {
+pub(super) async fn unit_id<C: ConnectionTrait>(
+    c: &C,
+    code: &str,
+    lock: bool,
+) -> Result<i64, StoreError> {
     let mut q = party_units::Entity::find().filter(party_units::Column::Code.eq(code));
     if lock {
         q = q.lock_exclusive();
     }
     match q.one(c).await? {
         Some(u) => Ok(u.id),
-        None => Err(LedgerError::Invalid(format!("unit: {code} is not in the register; import it first")).into()),
+        None => Err(LedgerError::Invalid(format!(
+            "unit: {code} is not in the register; import it first"
+        ))
+        .into()),
     }
 }
 
-pub(super) async fn unit_codes<C: ConnectionTrait>(c: &C, ids: BTreeSet<i64>) -> Result<HashMap<i64, String>, StoreError> {
+pub(super) async fn unit_codes<C: ConnectionTrait>(
+    c: &C,
+    ids: BTreeSet<i64>,
+) -> Result<HashMap<i64, String>, StoreError> {
     let mut out = HashMap::new();
     let ids: Vec<i64> = ids.into_iter().collect();
     for chunk in ids.chunks(500) {
@@ -213,7 +265,10 @@ pub(super) async fn unit_codes<C: ConnectionTrait>(c: &C, ids: BTreeSet<i64>) ->
 }
 
 /// Creates the accounts a transaction uses that do not exist yet.
-async fn ensure_accounts<C: ConnectionTrait>(c: &C, accounts: &BTreeSet<Account>) -> Result<(), StoreError> {
+async fn ensure_accounts<C: ConnectionTrait>(
+    c: &C,
+    accounts: &BTreeSet<Account>,
+) -> Result<(), StoreError> {
     let names: Vec<String> = accounts.iter().map(|a| a.name()).collect();
     let existing: BTreeSet<String> = ledger_accounts::Entity::find()
         .select_only()
@@ -233,7 +288,9 @@ async fn ensure_accounts<C: ConnectionTrait>(c: &C, accounts: &BTreeSet<Account>
         })
         .collect();
     if !missing.is_empty() {
-        ledger_accounts::Entity::insert_many(missing).exec_without_returning(c).await?;
+        ledger_accounts::Entity::insert_many(missing)
+            .exec_without_returning(c)
+            .await?;
     }
     Ok(())
 }
@@ -253,13 +310,20 @@ pub(super) async fn insert_transactions<C: ConnectionTrait>(
     units: &HashMap<String, i64>,
     by: &Author<'_>,
 ) -> Result<Vec<i64>, StoreError> {
-    let accounts: BTreeSet<Account> = txns.iter().flat_map(|t| t.postings().iter().map(|p| p.account)).collect();
+    let accounts: BTreeSet<Account> = txns
+        .iter()
+        .flat_map(|t| t.postings().iter().map(|p| p.account))
+        .collect();
     ensure_accounts(c, &accounts).await?;
     let mut ids = Vec::with_capacity(txns.len());
     let mut postings = Vec::new();
     for t in txns {
         let unit_id = match t.unit() {
-            Some(code) => Some(*units.get(code).ok_or_else(|| StoreError::Invalid(format!("unit {code} was not resolved")))?),
+            Some(code) => Some(
+                *units
+                    .get(code)
+                    .ok_or_else(|| StoreError::Invalid(format!("unit {code} was not resolved")))?,
+            ),
             None => None,
         };
         let row = ledger_transactions::ActiveModel {
@@ -295,7 +359,9 @@ pub(super) async fn insert_transactions<C: ConnectionTrait>(
         ids.push(row.id);
     }
     for chunk in postings.chunks(400) {
-        ledger_postings::Entity::insert_many(chunk.to_vec()).exec_without_returning(c).await?;
+        ledger_postings::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(c)
+            .await?;
     }
     Ok(ids)
 }
@@ -341,10 +407,16 @@ pub(super) async fn load_transactions<C: ConnectionTrait>(
         ps.sort_by_key(|p| p.seq);
         let ps = ps
             .into_iter()
-            .map(|p| Ok(Posting::new(Account::parse(&p.account)?, Money::from_fen(p.amount))))
+            .map(|p| {
+                Ok(Posting::new(
+                    Account::parse(&p.account)?,
+                    Money::from_fen(p.amount),
+                ))
+            })
             .collect::<Result<Vec<_>, LedgerError>>()
             .map_err(|e| invalid_row("posting", e))?;
-        let kind = TxnKind::parse(&row.kind).ok_or_else(|| invalid_row("transaction kind", &row.kind))?;
+        let kind =
+            TxnKind::parse(&row.kind).ok_or_else(|| invalid_row("transaction kind", &row.kind))?;
         let approval = match (row.approval_meeting, row.approval_date) {
             (Some(meeting), Some(date)) => Some(Approval { meeting, date }),
             _ => None,
@@ -362,20 +434,28 @@ pub(super) async fn load_transactions<C: ConnectionTrait>(
     Ok(out)
 }
 
-pub(super) fn allocation_of(row: &ledger_allocations::Model, line: LineId, unit: String) -> Result<Allocation, StoreError> {
+pub(super) fn allocation_of(
+    row: &ledger_allocations::Model,
+    line: LineId,
+    unit: String,
+) -> Result<Allocation, StoreError> {
     Ok(Allocation {
         id: row.id,
         line,
         unit,
         purpose: row.purpose.clone(),
-        approval: Approval { meeting: row.approval_meeting.clone(), date: row.approval_date },
+        approval: Approval {
+            meeting: row.approval_meeting.clone(),
+            date: row.approval_date,
+        },
         date: row.date,
         amount: Money::from_fen(row.amount),
         outstanding: Money::from_fen(row.outstanding),
         disbursed: Money::from_fen(row.disbursed),
         released: Money::from_fen(row.released),
         lapsed: Money::from_fen(row.lapsed),
-        status: AllocationStatus::parse(&row.status).ok_or_else(|| invalid_row("allocation status", &row.status))?,
+        status: AllocationStatus::parse(&row.status)
+            .ok_or_else(|| invalid_row("allocation status", &row.status))?,
     })
 }
 
@@ -387,7 +467,11 @@ pub(super) async fn save_allocation<C: ConnectionTrait>(
     line_id: i64,
     now: NaiveDateTime,
 ) -> Result<ledger_allocations::Model, StoreError> {
-    let once_key = if a.status == AllocationStatus::Reversed { None } else { row.once_key.clone() };
+    let once_key = if a.status == AllocationStatus::Reversed {
+        None
+    } else {
+        row.once_key.clone()
+    };
     Ok(ledger_allocations::ActiveModel {
         id: Set(row.id),
         line_id: Set(line_id),

@@ -87,19 +87,32 @@ struct ReportRun {
 }
 
 fn approval(date: NaiveDate) -> Approval {
-    Approval { meeting: "benchmark".into(), date }
+    Approval {
+        meeting: "benchmark".into(),
+        date,
+    }
 }
 
 async fn connect(ctx: &Context, pool: u32) -> anyhow::Result<Store> {
     let db = &ctx.settings.database;
-    let opts = StoreOptions { max_connections: pool, busy_timeout: Duration::from_millis(db.busy_timeout_ms.max(30_000)) };
+    let opts = StoreOptions {
+        max_connections: pool,
+        busy_timeout: Duration::from_millis(db.busy_timeout_ms.max(30_000)),
+    };
     let store = Store::connect(&db.url, &opts).await?;
-    anyhow::ensure!(store.pending_migrations().await?.is_empty(), "run `duban migrate up` first");
+    anyhow::ensure!(
+        store.pending_migrations().await?.is_empty(),
+        "run `duban migrate up` first"
+    );
     Ok(store)
 }
 
 async fn ensure_unit(store: &Store, code: &str, formed: NaiveDate) -> anyhow::Result<()> {
-    if store.existing_unit_codes(&[code.to_string()]).await?.is_empty() {
+    if store
+        .existing_unit_codes(&[code.to_string()])
+        .await?
+        .is_empty()
+    {
         let unit = Unit {
             code: code.to_string(),
             name: format!("{code} (benchmark)"),
@@ -112,35 +125,77 @@ async fn ensure_unit(store: &Store, code: &str, formed: NaiveDate) -> anyhow::Re
             last_election: None,
             row: 0,
         };
-        store.apply_register(&RegisterBatch { organisations: vec![], units: vec![unit] }, "bench", Utc::now(), false).await?;
+        store
+            .apply_register(
+                &RegisterBatch {
+                    organisations: vec![],
+                    units: vec![unit],
+                },
+                "bench",
+                Utc::now(),
+                false,
+            )
+            .await?;
     }
     Ok(())
 }
 
 pub async fn run(what: Bench, ctx: &Context) -> anyhow::Result<ExitCode> {
     match what {
-        Bench::Allocations { line, unit, count, concurrency, amount, key_prefix, date, setup, format } => {
+        Bench::Allocations {
+            line,
+            unit,
+            count,
+            concurrency,
+            amount,
+            key_prefix,
+            date,
+            setup,
+            format,
+        } => {
             let concurrency = concurrency.max(1);
             let store = connect(ctx, concurrency as u32 + 1).await?;
-            let date = date.unwrap_or_else(|| NaiveDate::from_ymd_opt(2026, 6, 1).expect("valid date"));
+            let date =
+                date.unwrap_or_else(|| NaiveDate::from_ymd_opt(2026, 6, 1).expect("valid date"));
             let today = date;
             let config = ctx.settings.ledger.clone();
             if setup {
                 ensure_unit(&store, &unit, date).await?;
-                let total = amount.checked_mul(count as i64).ok_or_else(|| anyhow::anyhow!("amount × count overflows"))?;
+                let total = amount
+                    .checked_mul(count as i64)
+                    .ok_or_else(|| anyhow::anyhow!("amount × count overflows"))?;
                 let env = Envelope {
                     key: IdempotencyKey::new(&format!("{key_prefix}-setup"))?,
                     actor: "bench".into(),
-                    command: Command::Appropriate(Appropriate { date, line, amount: total, memo: Some("benchmark".into()) }),
+                    command: Command::Appropriate(Appropriate {
+                        date,
+                        line,
+                        amount: total,
+                        memo: Some("benchmark".into()),
+                    }),
                 };
-                store.ledger_execute(&LedgerContext { config: &config, now: Utc::now(), today }, &env).await?;
+                store
+                    .ledger_execute(
+                        &LedgerContext {
+                            config: &config,
+                            now: Utc::now(),
+                            today,
+                        },
+                        &env,
+                    )
+                    .await?;
             }
             let next = Arc::new(AtomicUsize::new(0));
             let started = Instant::now();
             let mut tasks = Vec::new();
             for _ in 0..concurrency {
-                let (store, next, config, unit, prefix) =
-                    (store.clone(), next.clone(), config.clone(), unit.clone(), key_prefix.clone());
+                let (store, next, config, unit, prefix) = (
+                    store.clone(),
+                    next.clone(),
+                    config.clone(),
+                    unit.clone(),
+                    key_prefix.clone(),
+                );
                 tasks.push(tokio::spawn(async move {
                     let (mut ok, mut refused, mut failed, mut errors) = (0, 0, 0, Vec::new());
                     loop {
@@ -160,7 +215,11 @@ pub async fn run(what: Bench, ctx: &Context) -> anyhow::Result<ExitCode> {
                                 approval: approval(date),
                             }),
                         };
-                        let lctx = LedgerContext { config: &config, now: Utc::now(), today };
+                        let lctx = LedgerContext {
+                            config: &config,
+                            now: Utc::now(),
+                            today,
+                        };
                         match store.ledger_execute(&lctx, &env).await {
                             Ok(_) => ok += 1,
                             Err(StoreError::Ledger(_)) => refused += 1,
@@ -221,23 +280,49 @@ pub async fn run(what: Bench, ctx: &Context) -> anyhow::Result<ExitCode> {
             for e in &run.errors {
                 eprintln!("error: {e}");
             }
-            Ok(if run.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if run.failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
-        Bench::Reports { postings, year, format } => {
+        Bench::Reports {
+            postings,
+            year,
+            format,
+        } => {
             let store = connect(ctx, 2).await?;
-            let date = NaiveDate::from_ymd_opt(year, 1, 2).ok_or_else(|| anyhow::anyhow!("bad year"))?;
+            let date =
+                NaiveDate::from_ymd_opt(year, 1, 2).ok_or_else(|| anyhow::anyhow!("bad year"))?;
             let kind = BudgetLineKind::Training;
-            let appropriation = Money::from_fen(i64::try_from(postings / 6 + 1)?.saturating_mul(100));
+            let appropriation =
+                Money::from_fen(i64::try_from(postings / 6 + 1)?.saturating_mul(100));
             let stamp = Utc::now().timestamp_nanos_opt().unwrap_or_default();
             let env = Envelope {
                 key: IdempotencyKey::new(&format!("bench-reports-{stamp}"))?,
                 actor: "bench".into(),
-                command: Command::Appropriate(Appropriate { date, line: kind, amount: appropriation, memo: Some("benchmark".into()) }),
+                command: Command::Appropriate(Appropriate {
+                    date,
+                    line: kind,
+                    amount: appropriation,
+                    memo: Some("benchmark".into()),
+                }),
             };
             let config = ctx.settings.ledger.clone();
-            store.ledger_execute(&LedgerContext { config: &config, now: Utc::now(), today: date }, &env).await?;
+            store
+                .ledger_execute(
+                    &LedgerContext {
+                        config: &config,
+                        now: Utc::now(),
+                        today: date,
+                    },
+                    &env,
+                )
+                .await?;
             let started = Instant::now();
-            let seeded = store.ledger_bench_seed(year, kind, postings, Utc::now()).await?;
+            let seeded = store
+                .ledger_bench_seed(year, kind, postings, Utc::now())
+                .await?;
             let seed_seconds = started.elapsed().as_secs_f64();
             let time = |d: Duration| d.as_secs_f64() * 1000.0;
             let t = Instant::now();
@@ -252,7 +337,10 @@ pub async fn run(what: Bench, ctx: &Context) -> anyhow::Result<ExitCode> {
             let t = Instant::now();
             let problems = store.ledger_verify().await?;
             let verify_ms = time(t.elapsed());
-            anyhow::ensure!(problems.is_empty(), "verification found problems: {problems:?}");
+            anyhow::ensure!(
+                problems.is_empty(),
+                "verification found problems: {problems:?}"
+            );
             anyhow::ensure!(balances.total.is_zero(), "the journal does not balance");
             let _ = budget;
             let run = ReportRun {
@@ -268,7 +356,13 @@ pub async fn run(what: Bench, ctx: &Context) -> anyhow::Result<ExitCode> {
                 OutputFormat::Json => print_json(&run)?,
                 OutputFormat::Table => println!(
                     "{}: {} postings ({} seeded in {:.1}s): ledger budget {:.2} ms, ledger balance {:.0} ms, ledger verify {:.0} ms",
-                    run.backend, run.postings_total, run.postings_seeded, run.seed_seconds, run.budget_ms, run.balance_ms, run.verify_ms
+                    run.backend,
+                    run.postings_total,
+                    run.postings_seeded,
+                    run.seed_seconds,
+                    run.budget_ms,
+                    run.balance_ms,
+                    run.verify_ms
                 ),
             }
             Ok(ExitCode::SUCCESS)
