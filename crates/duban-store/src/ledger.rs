@@ -77,7 +77,14 @@ impl Store {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.ledger_attempt(ctx, env, &fingerprint).await {
+            // On SQLite, writers of this process take turns before BEGIN IMMEDIATE.
+            let turn = match self.backend() {
+                Backend::Sqlite => Some(self.sqlite_writer.lock().await),
+                _ => None,
+            };
+            let result = self.ledger_attempt(ctx, env, &fingerprint).await;
+            drop(turn);
+            match result {
                 Ok(done) => return Ok(done),
                 Err(StoreError::Db(e)) if attempt < MAX_ATTEMPTS && is_retryable(&e) => {
                     tracing::debug!(attempt, error = %e, "ledger command retried");
@@ -108,7 +115,14 @@ impl Store {
                         row.idem_key
                     ))
                 })?;
-            let stored = stored.map(|o| (row.fingerprint.clone(), o));
+            let Some(stored) = stored else {
+                return Err(duban_ledger::LedgerError::Invalid(format!(
+                    "idempotency key {:?} belongs to a {} run that kept no result; use a new key",
+                    row.idem_key, row.command
+                ))
+                .into());
+            };
+            let stored = Some((row.fingerprint.clone(), stored));
             if let Replay::Repeat(outcome) = decide(&env.key, stored, fingerprint)? {
                 txn.rollback().await?;
                 return Ok(Executed {

@@ -92,6 +92,9 @@ pub struct MigrationState {
 pub struct Store {
     db: DatabaseConnection,
     backend: Backend,
+    /// SQLite has one writer at a time; writers of this process queue here instead of
+    /// spinning on the file's busy timeout (other processes still use the timeout).
+    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -119,7 +122,11 @@ impl Store {
         let db = Database::connect(opts)
             .await
             .map_err(|source| StoreError::Connect { backend, source })?;
-        Ok(Self { db, backend })
+        Ok(Self {
+            db,
+            backend,
+            sqlite_writer: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {

@@ -36,7 +36,7 @@ impl Store {
         let Some(&line_row) = line_ids.get(&line) else {
             return Err(duban_ledger::LedgerError::UnknownLine(line).into());
         };
-        let pairs = postings / 6;
+        let pairs = postings.div_ceil(6);
         let needed = Money::from_fen(i64::try_from(pairs).unwrap_or(i64::MAX).saturating_mul(100));
         if lines[&line].available < needed {
             return Err(duban_ledger::LedgerError::OverBudget {

@@ -202,6 +202,10 @@ impl<'a> Run<'a> {
 
     /// What a unit already holds on lines of `kind`, for the rate card.
     async fn holding(&self, unit_id: i64, kind: BudgetLineKind) -> Result<UnitHolding, StoreError> {
+        if self.ctx.config.rates.rate(kind).is_none() {
+            // No rate card for the line: nothing to check against.
+            return Ok(UnitHolding::default());
+        }
         let line_ids: Vec<i64> = ledger_lines::Entity::find()
             .select_only()
             .column(ledger_lines::Column::Id)

@@ -296,7 +296,7 @@ pub async fn run(what: Bench, ctx: &Context) -> anyhow::Result<ExitCode> {
                 NaiveDate::from_ymd_opt(year, 1, 2).ok_or_else(|| anyhow::anyhow!("bad year"))?;
             let kind = BudgetLineKind::Training;
             let appropriation =
-                Money::from_fen(i64::try_from(postings / 6 + 1)?.saturating_mul(100));
+                Money::from_fen(i64::try_from(postings.div_ceil(6))?.saturating_mul(100));
             let stamp = Utc::now().timestamp_nanos_opt().unwrap_or_default();
             let env = Envelope {
                 key: IdempotencyKey::new(&format!("bench-reports-{stamp}"))?,
