@@ -8,6 +8,8 @@ mod support;
 mod layering;
 // Migrations up and down, and exact money at rest, on every backend.
 mod storage;
+// Durable timers: claiming, leases and fencing, re-planning.
+mod timers;
 // `duban import register` and `duban register coverage` through the binary.
 mod register;
 // `duban serve`, `/healthz`, graceful shutdown; `duban config`.

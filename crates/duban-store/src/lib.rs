@@ -8,6 +8,7 @@
 //! float on SQLite and has no fraction on MySQL.
 
 pub mod audit;
+pub mod engine;
 pub mod entities;
 pub mod money;
 pub mod register;

@@ -259,6 +259,7 @@ async fn upsert_people(
                     mobile: Set(p.mobile.clone()),
                     email: Set(p.email.clone()),
                     channels: Set(channels),
+                    roles: Set(String::new()),
                     created_at: Set(ctx.now.naive_utc()),
                     updated_at: Set(ctx.now.naive_utc()),
                 }
@@ -320,7 +321,8 @@ async fn upsert_units(
                     || old.superior_id != superior_id
                     || (secretary_id.is_some() && old.secretary_id != secretary_id)
                     || (u.term_start.is_some() && old.term_start != u.term_start)
-                    || (u.term_end.is_some() && old.term_end != u.term_end);
+                    || (u.term_end.is_some() && old.term_end != u.term_end)
+                    || (u.theme_day.is_some() && old.theme_day != u.theme_day.map(i16::from));
                 if changed {
                     let mut am: party_units::ActiveModel = old.clone().into();
                     am.name = Set(name);
@@ -335,6 +337,9 @@ async fn upsert_units(
                     }
                     if u.term_end.is_some() {
                         am.term_end = Set(u.term_end);
+                    }
+                    if u.theme_day.is_some() {
+                        am.theme_day = Set(u.theme_day.map(i16::from));
                     }
                     am.updated_at = Set(ctx.now.naive_utc());
                     let new = am.update(ctx.txn).await?;
@@ -383,6 +388,7 @@ async fn insert_unit(
         secretary_id: Set(secretary_id),
         term_start: Set(u.term_start),
         term_end: Set(u.term_end),
+        theme_day: Set(u.theme_day.map(i16::from)),
         created_at: Set(ctx.now.naive_utc()),
         updated_at: Set(ctx.now.naive_utc()),
     }
