@@ -179,27 +179,35 @@ pub fn check_sources<'a>(
             ids.insert(w.id.clone(), (path.clone(), w.subject));
         }
     }
-    // `start` must name a workflow in the set, for the kind the event produces.
+    // `start` must name a workflow in the set, for the kind the event produces. Files that
+    // failed still declare their id, so a reference to them is not a second error.
+    let declared: BTreeMap<String, Option<SubjectKind>> = parsed
+        .iter()
+        .filter_map(|(_, _, p)| p.declared.clone())
+        .collect();
     for (path, text, p) in &mut parsed {
         let src = Source::new(path, text);
         let mut bad = false;
         for (target, span, produces) in &p.starts {
             let span: Range<usize> = span.clone();
-            match ids.get(target) {
+            match declared.get(target) {
                 None => {
-                    let known: Vec<&str> = ids.keys().map(String::as_str).collect();
+                    let known: Vec<&str> = declared.keys().map(String::as_str).collect();
                     p.diagnostics.push(src.error(
                         "unknown-workflow",
                         span,
                         format!("`start` names workflow `{target}`, which is not among the files checked"),
                         match crate::diag::did_you_mean(target, known.iter().copied()) {
                             Some(h) => format!("did you mean `{h}`? Check the whole directory so references resolve"),
-                            None => format!("known workflows: {}; check the whole directory so references resolve", known.join(", ")),
+                            None => format!(
+                                "known workflows: {}; check the whole directory so references resolve",
+                                known.join(", ")
+                            ),
                         },
                     ));
                     bad = true;
                 }
-                Some((_, kind)) if kind != produces => {
+                Some(Some(kind)) if kind != produces => {
                     p.diagnostics.push(src.error(
                         "start-kind-mismatch",
                         span,
@@ -208,6 +216,7 @@ pub fn check_sources<'a>(
                     ));
                     bad = true;
                 }
+                Some(_) if !ids.contains_key(target) => bad = true,
                 Some(_) => {}
             }
         }

@@ -611,6 +611,9 @@ pub struct Parsed {
     pub starts: Vec<(String, Range<usize>, SubjectKind)>,
     /// The `id` span, for duplicate-id errors across files.
     pub id_span: Range<usize>,
+    /// The id and subject kind as written, even when the file has errors, so references to
+    /// it from other files are not reported twice.
+    pub declared: Option<(String, Option<SubjectKind>)>,
 }
 
 /// Reads and validates one workflow file and its templates.
@@ -632,6 +635,7 @@ pub fn parse_workflow(
                 diagnostics: vec![serde_diag(&cx.src, &e)],
                 starts: Vec::new(),
                 id_span: 0..0,
+                declared: None,
             };
         }
     };
@@ -925,6 +929,7 @@ pub fn parse_workflow(
         diagnostics: cx.diags,
         starts,
         id_span: raw.id.span(),
+        declared: Some((raw.id.get_ref().clone(), kind)),
     }
 }
 
@@ -1315,13 +1320,28 @@ fn parse_step(
             );
         }
     }
+    let messages = matches!(a, "notify" | "escalate") || rs.to.is_some() || rs.template.is_some();
     let channels = match &rs.channels {
+        Some(c) if !messages => {
+            if let Some(first) = c.first() {
+                cx.err(
+                    "channels-without-message",
+                    first.span(),
+                    format!(
+                        "step `{}` sends no message, so it has no use for channels",
+                        rs.id.get_ref()
+                    ),
+                    "remove `channels`, or add `to` and `template` so the step tells someone",
+                );
+            }
+            Vec::new()
+        }
         Some(c) => parse_channels(cx, c),
-        None => default_channels
+        None if messages => default_channels
             .map(<[Channel]>::to_vec)
             .unwrap_or_default(),
+        None => Vec::new(),
     };
-    let messages = matches!(a, "notify" | "escalate") || rs.to.is_some() || rs.template.is_some();
     if messages {
         if rs.to.is_none() {
             cx.err(
@@ -1369,7 +1389,13 @@ fn parse_step(
     // repeat
     let repeat = rs.repeat.as_ref().and_then(|r| {
         let raw = r.get_ref();
-        let every = parse_offset(cx, &raw.every)?;
+        let every = match Offset::parse_interval(raw.every.get_ref()) {
+            Ok(o) => o,
+            Err(e) => {
+                cx.err("bad-offset", raw.every.span(), e.message, e.help);
+                return None;
+            }
+        };
         if every.terms.is_empty() || every.terms.iter().any(|t| t.amount <= 0) {
             cx.err("bad-repeat", raw.every.span(), format!("`every = \"{}\"` does not move forward", raw.every.get_ref()), "repeat forward in time, e.g. every = \"7d\" or \"1mo\"");
             return None;
