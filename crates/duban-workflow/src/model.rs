@@ -486,7 +486,22 @@ fn serde_diag(src: &Source, err: &toml::de::Error) -> Diagnostic {
         } else {
             "check the value's type against workflows/README.md".to_string()
         };
-        return src.error("wrong-type", span, format!("wrong type: {rest}"), help);
+        let (found, expected) = rest
+            .split_once(", expected ")
+            .unwrap_or((rest, "another type"));
+        let expected = match expected {
+            "i64" | "u32" | "an integer" => "a whole number",
+            "a sequence" => "a list",
+            "a string" => "a string in double quotes",
+            e if e.starts_with("struct") => "a table",
+            e => e,
+        };
+        return src.error(
+            "wrong-type",
+            span,
+            format!("wrong type: found {found}, expected {expected}"),
+            help,
+        );
     }
     if msg.starts_with("duplicate key") {
         return src.error(
@@ -749,7 +764,7 @@ pub fn parse_workflow(
     if raw.step.is_empty() {
         cx.err(
             "no-steps",
-            0..1,
+            raw.id.span(),
             "the workflow has no steps",
             "add at least one [[step]] table",
         );
@@ -836,13 +851,37 @@ pub fn parse_workflow(
                 "set `stop = true`, `replan = true` or `start = \"<workflow id>\"`",
             );
         }
-        if on.replan && spec.sets.is_none() {
-            cx.err(
-                "nothing-to-replan",
-                on.event.span(),
-                format!("`{name}` carries no new date, so there is nothing to re-plan against"),
-                "use `stop = true`; re-planning fits events such as extension_approved or deadline_extended",
-            );
+        let counts_from: Vec<&str> = match &anchor {
+            Some(Anchor::Date { field })
+            | Some(Anchor::YearlyOn { field })
+            | Some(Anchor::MonthlyOn { field }) => {
+                vec![field.as_str()]
+            }
+            _ => Vec::new(),
+        }
+        .into_iter()
+        .chain(
+            raw.step
+                .iter()
+                .filter_map(|s| s.get_ref().from.as_ref().map(|f| f.get_ref().as_str())),
+        )
+        .collect();
+        if on.replan {
+            match spec.sets {
+                None => cx.err(
+                    "nothing-to-replan",
+                    on.event.span(),
+                    format!("`{name}` carries no new date, so there is nothing to re-plan against"),
+                    "use `stop = true`; re-planning fits events such as extension_approved or deadline_extended",
+                ),
+                Some(field) if !counts_from.contains(&field) => cx.err(
+                    "nothing-to-replan",
+                    on.event.span(),
+                    format!("`{name}` changes `{field}`, which no step of this workflow counts from, so re-planning changes nothing"),
+                    format!("use `stop = true` or `start = \"…\"`, or count from `{field}` (anchor or a step's `from`)"),
+                ),
+                Some(_) => {}
+            }
         }
         if on.replan && on.stop {
             cx.err(
@@ -1342,7 +1381,8 @@ fn parse_step(
             .unwrap_or_default(),
         None => Vec::new(),
     };
-    if messages {
+    // With an unknown action, what else the step needs is unknown too: one error is enough.
+    if messages && ACTIONS.contains(&a) {
         if rs.to.is_none() {
             cx.err(
                 "no-recipients",
