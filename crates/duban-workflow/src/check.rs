@@ -73,18 +73,18 @@ impl CheckReport {
 
 /// Expands directories into their `*.toml` files (not recursive: subdirectories hold
 /// templates), sorted.
-pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
             let entries = std::fs::read_dir(p).map_err(|e| {
-                file_diag(
+                Box::new(file_diag(
                     Severity::Error,
                     "read",
                     &p.display().to_string(),
                     format!("cannot read the directory: {e}"),
                     "check the path",
-                )
+                ))
             })?;
             let mut files: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -95,13 +95,13 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
         } else if p.is_file() {
             out.push(p.clone());
         } else {
-            return Err(file_diag(
+            return Err(Box::new(file_diag(
                 Severity::Error,
                 "not-found",
                 &p.display().to_string(),
                 "no such file or directory",
                 "give a workflow file (.toml) or a directory of them, e.g. workflows/",
-            ));
+            )));
         }
     }
     Ok(out)
@@ -113,7 +113,7 @@ pub fn check_paths(paths: &[PathBuf], opts: &CheckOptions) -> CheckReport {
         Ok(f) => f,
         Err(d) => {
             return CheckReport {
-                diagnostics: vec![d],
+                diagnostics: vec![*d],
                 ..Default::default()
             };
         }

@@ -23,7 +23,7 @@ fn each_broken_file_gets_one_precise_finding() {
     let mut codes = Vec::new();
     for file in files {
         let name = file.file_stem().unwrap().to_string_lossy().to_string();
-        let report = check_paths(&[file.clone()], &CheckOptions::default());
+        let report = check_paths(std::slice::from_ref(&file), &CheckOptions::default());
         let text = render_text(&report.diagnostics).replace(&prefix, "");
         assert_eq!(report.diagnostics.len(), 1, "{name}:\n{text}");
         let d = &report.diagnostics[0];

@@ -300,7 +300,7 @@ fn an_extension_replans_against_the_new_date() {
     let err = crate::plan::plan(
         wf,
         &branch("2026-10-09"),
-        &[ev.clone()],
+        std::slice::from_ref(&ev),
         &ctx,
         &crate::plan::Window::all(),
     )
@@ -321,4 +321,339 @@ fn an_extension_replans_against_the_new_date() {
         .is_ok()
     );
     let _ = Timelike::hour(&at);
+}
+
+fn sim_wf(id: &str, subject: &Subject, from: &str, to: &str, events: Vec<Event>) -> Timeline {
+    let report = shipped();
+    let cal = calendar();
+    let quiet = QuietHours::default();
+    let ctx = PlanContext {
+        calendar: &cal,
+        quiet: &quiet,
+    };
+    let opts = SimOptions {
+        from: d(from),
+        to: d(to),
+        events,
+        org_department: "区委组织部".into(),
+        link: "https://duban.example/c/XXXXXX".into(),
+        sms_signature: "【组织部】".into(),
+    };
+    simulate(&report.set, id, subject, &opts, &ctx).unwrap()
+}
+
+fn step_dates(t: &Timeline, wf: &str, step: &str) -> Vec<NaiveDate> {
+    t.entries
+        .iter()
+        .filter(|e| {
+            e.kind == EntryKind::Step && e.workflow_id == wf && e.step_id.as_deref() == Some(step)
+        })
+        .map(|e| e.local.date())
+        .collect()
+}
+
+fn all_rendered(t: &Timeline) {
+    let text = render_timeline(t);
+    for e in t.entries.iter().filter(|e| e.kind == EntryKind::Step) {
+        for m in &e.messages {
+            assert!(m.text.is_ok(), "{}: {:?}\n{text}", e.title, m.text);
+        }
+        assert!(!e.title.contains("无法生成"), "{text}");
+    }
+}
+
+fn item(kind: crate::subject::RectificationKind, deadline: Option<&str>) -> Subject {
+    Subject::Rectification(crate::subject::RectificationSubject {
+        item_code: "ZG-2026-017".into(),
+        title: "党员发展档案不完整".into(),
+        kind,
+        unit_name: "星河科技有限公司党支部".into(),
+        owner: "王海燕".into(),
+        secretary: Some("王海燕".into()),
+        responsible_leader: Some("赵立新".into()),
+        verifier: Some("孙明".into()),
+        superior_unit: Some("高新区非公企业综合党委".into()),
+        superior_secretary: Some("李建国".into()),
+        source: Some("2026年巡察反馈".into()),
+        opened_on: d("2026-03-02"),
+        deadline: deadline.map(d),
+        closed_on: None,
+    })
+}
+
+#[test]
+fn rectification_runs_to_warning_and_interview() {
+    use crate::subject::RectificationKind::TimeBound;
+    // No deadline recorded: a time-bound item gets three months, 2 June 2026.
+    let t = sim_wf(
+        "rectification",
+        &item(TimeBound, None),
+        "2026-03-01",
+        "2026-12-31",
+        vec![],
+    );
+    all_rendered(&t);
+    let text = render_timeline(&t);
+    assert_eq!(
+        step_dates(&t, "rectification", "assigned"),
+        [d("2026-03-02")],
+        "{text}"
+    );
+    assert_eq!(
+        step_dates(&t, "rectification", "reminder_14d"),
+        [d("2026-05-19")],
+        "{text}"
+    );
+    assert_eq!(
+        step_dates(&t, "rectification", "reminder_3d"),
+        [d("2026-05-30").succ_opt().unwrap().succ_opt().unwrap()],
+        "{text}"
+    );
+    assert_eq!(
+        step_dates(&t, "rectification", "warning"),
+        [d("2026-06-03")],
+        "{text}"
+    );
+    // Final deadline 2 July; the interview opens the next working day and ends the chain.
+    assert_eq!(
+        step_dates(&t, "rectification", "open_interview"),
+        [d("2026-07-03")],
+        "{text}"
+    );
+    let progress = step_dates(&t, "rectification", "progress_report");
+    assert_eq!(progress.first(), Some(&d("2026-04-02")), "{text}");
+    assert!(
+        progress.iter().all(|p| *p < d("2026-07-03")),
+        "nothing after the chain ends\n{text}"
+    );
+    let warning = t
+        .entries
+        .iter()
+        .find(|e| e.step_id.as_deref() == Some("warning"))
+        .unwrap();
+    assert!(
+        warning
+            .messages
+            .iter()
+            .any(|m| m.text.as_ref().unwrap().contains("2026年7月2日")),
+        "{text}"
+    );
+}
+
+#[test]
+fn close_out_starts_the_follow_up_review() {
+    use crate::subject::RectificationKind::Immediate;
+    let at = Utc.with_ymd_and_hms(2026, 3, 20, 6, 0, 0).unwrap();
+    let events = vec![Event {
+        name: "item_verified".into(),
+        at,
+        value: None,
+        reason: None,
+    }];
+    let t = sim_wf(
+        "rectification",
+        &item(Immediate, None),
+        "2026-03-01",
+        "2026-12-31",
+        events.clone(),
+    );
+    all_rendered(&t);
+    let text = render_timeline(&t);
+    assert!(
+        step_dates(&t, "rectification", "warning").is_empty(),
+        "{text}"
+    );
+    // Closed on 20 March: the review is due 90 days later, 18 June 2026.
+    assert_eq!(
+        step_dates(&t, "rectification_review", "review_due"),
+        [d("2026-06-18")],
+        "{text}"
+    );
+    // A verifier who is the owner cannot close the item.
+    let Subject::Rectification(mut r) = item(Immediate, None) else {
+        unreachable!()
+    };
+    r.verifier = Some(r.owner.clone());
+    let report = shipped();
+    let cal = calendar();
+    let quiet = QuietHours::default();
+    let ctx = PlanContext {
+        calendar: &cal,
+        quiet: &quiet,
+    };
+    let err = crate::plan::plan(
+        report.set.get("rectification").unwrap(),
+        &Subject::Rectification(r),
+        &events,
+        &ctx,
+        &crate::plan::Window::all(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("verifier"), "{err}");
+}
+
+#[test]
+fn interview_reminds_the_working_day_before_and_asks_for_the_record() {
+    let subject = Subject::Interview(crate::subject::InterviewSubject {
+        interview_code: Some("YT-2026-004".into()),
+        interviewee: "王海燕".into(),
+        interviewee_post: Some("党支部书记".into()),
+        unit_name: "星河科技有限公司党支部".into(),
+        secretary: Some("王海燕".into()),
+        superior_unit: Some("高新区非公企业综合党委".into()),
+        superior_secretary: Some("李建国".into()),
+        reason: "任期届满未按期换届".into(),
+        // Monday 19 October 2026, 14:30.
+        interview_at: d("2026-10-19").and_hms_opt(14, 30, 0).unwrap(),
+        location: Some("区委组织部三楼会议室".into()),
+        opened_on: d("2026-09-29"),
+        held_on: None,
+    });
+    let t = sim_wf("interview", &subject, "2026-09-01", "2026-12-31", vec![]);
+    all_rendered(&t);
+    let text = render_timeline(&t);
+    assert_eq!(
+        step_dates(&t, "interview", "notice"),
+        [d("2026-09-29")],
+        "{text}"
+    );
+    // The working day before Monday 19 October is Friday 16 October.
+    assert_eq!(
+        step_dates(&t, "interview", "reminder"),
+        [d("2026-10-16")],
+        "{text}"
+    );
+    assert_eq!(
+        step_dates(&t, "interview", "record_due"),
+        [d("2026-10-22")],
+        "{text}"
+    );
+    assert!(text.contains("2026年10月19日 14:30"), "{text}");
+    // The record ends the chain and turns the problems into rectification items.
+    let at = Utc.with_ymd_and_hms(2026, 10, 20, 2, 0, 0).unwrap();
+    let events = vec![Event {
+        name: "record_filed".into(),
+        at,
+        value: None,
+        reason: None,
+    }];
+    let t = sim_wf("interview", &subject, "2026-09-01", "2026-12-31", events);
+    assert!(step_dates(&t, "interview", "record_due").is_empty());
+    assert!(
+        t.entries
+            .iter()
+            .any(|e| e.kind == EntryKind::Start && e.title.contains("rectification"))
+    );
+}
+
+fn unit_subject(theme_day: u32) -> Subject {
+    Subject::Unit(UnitSubject {
+        unit_code: "DZ0102".into(),
+        unit_name: "星河科技有限公司党支部".into(),
+        unit_level: UnitLevel::Branch,
+        secretary: Some("王海燕".into()),
+        superior_unit: Some("高新区非公企业综合党委".into()),
+        superior_secretary: Some("李建国".into()),
+        theme_day: Some(theme_day),
+        members: Some(12),
+    })
+}
+
+use crate::subject::UnitSubject;
+
+#[test]
+fn recurring_duties() {
+    let unit = unit_subject(31);
+    // Theme day on the 31st falls on the last day of shorter months.
+    let t = sim_wf("theme_day", &unit, "2026-01-01", "2026-12-31", vec![]);
+    all_rendered(&t);
+    let notices = step_dates(&t, "theme_day", "notice");
+    assert_eq!(notices.len(), 12, "{}", render_timeline(&t));
+    // February's theme day is the 28th (a Saturday worked for the Spring Festival): three
+    // working days before is Wednesday 25 February.
+    assert_eq!(notices[1], d("2026-02-25"));
+    // A record in March suppresses March's reminder only.
+    let at = Utc.with_ymd_and_hms(2026, 4, 1, 2, 0, 0).unwrap();
+    let held = vec![Event {
+        name: "theme_day_held".into(),
+        at,
+        value: None,
+        reason: None,
+    }];
+    let t2 = sim_wf("theme_day", &unit, "2026-01-01", "2026-12-31", held);
+    assert_eq!(step_dates(&t2, "theme_day", "record_missing").len(), 11);
+
+    let t = sim_wf(
+        "committee_meeting",
+        &unit,
+        "2026-01-01",
+        "2026-12-31",
+        vec![],
+    );
+    all_rendered(&t);
+    assert_eq!(step_dates(&t, "committee_meeting", "reminder").len(), 12);
+    let t = sim_wf("members_meeting", &unit, "2026-01-01", "2026-12-31", vec![]);
+    all_rendered(&t);
+    let q = step_dates(&t, "members_meeting", "reminder");
+    // Ten working days before each quarter ends; in Q3 the Mid-Autumn days off push it back to
+    // 17 September (Sunday 20 September is worked).
+    assert_eq!(
+        q,
+        [
+            d("2026-03-18"),
+            d("2026-06-16"),
+            d("2026-09-17"),
+            d("2026-12-18")
+        ]
+    );
+    let t = sim_wf("party_lecture", &unit, "2026-01-01", "2026-12-31", vec![]);
+    all_rendered(&t);
+    assert_eq!(step_dates(&t, "party_lecture", "reminder").len(), 4);
+    let t = sim_wf("annual_review", &unit, "2026-01-01", "2027-02-28", vec![]);
+    all_rendered(&t);
+    assert_eq!(step_dates(&t, "annual_review", "notice"), [d("2026-10-15")]);
+    // The 2025 review's records were due on 15 January 2026; the 2026 review's a year later.
+    assert_eq!(
+        step_dates(&t, "annual_review", "missing"),
+        [d("2026-01-15"), d("2027-01-15")]
+    );
+    let t = sim_wf("dues_reminder", &unit, "2026-01-01", "2026-12-31", vec![]);
+    all_rendered(&t);
+    assert_eq!(step_dates(&t, "dues_reminder", "reminder").len(), 12);
+    let t = sim_wf("dues_rebate", &unit, "2026-01-01", "2026-12-31", vec![]);
+    all_rendered(&t);
+    let text = render_timeline(&t);
+    assert_eq!(
+        step_dates(&t, "dues_rebate", "notice"),
+        [d("2026-01-12")],
+        "10 January 2026 is a Saturday\n{text}"
+    );
+    assert!(text.contains("2025年度已上缴的党费"), "{text}");
+}
+
+#[test]
+fn political_birthday_a_week_ahead() {
+    let member = Subject::Member(crate::subject::MemberSubject {
+        member_name: "陈晓".into(),
+        unit_name: "星河科技有限公司党支部".into(),
+        secretary: Some("王海燕".into()),
+        joined_on: d("2016-02-29"),
+    });
+    let t = sim_wf(
+        "political_birthday",
+        &member,
+        "2026-01-01",
+        "2026-12-31",
+        vec![],
+    );
+    all_rendered(&t);
+    let text = render_timeline(&t);
+    // 29 February clamps to 28 February 2026; a week before is Saturday 21 February, in the
+    // Spring Festival holiday, so the notice waits for Tuesday 24 February 08:00.
+    assert_eq!(
+        step_dates(&t, "political_birthday", "notice_secretary"),
+        [d("2026-02-24")],
+        "{text}"
+    );
+    assert!(text.contains("入党10周年"), "{text}");
 }
