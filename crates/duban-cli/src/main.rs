@@ -14,7 +14,12 @@ use std::process::ExitCode;
 #[command(name = "duban", version, about, propagate_version = true)]
 struct Cli {
     /// Directory holding default.toml and the per-environment files.
-    #[arg(long, global = true, env = "DUBAN_CONFIG_DIR", default_value = "config")]
+    #[arg(
+        long,
+        global = true,
+        env = "DUBAN_CONFIG_DIR",
+        default_value = "config"
+    )]
     config_dir: PathBuf,
 
     #[command(subcommand)]
@@ -44,7 +49,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -45,7 +45,10 @@ const CHUNK: usize = 500;
 
 impl Store {
     /// Unit codes already in the register, among those asked about.
-    pub async fn existing_unit_codes(&self, codes: &[String]) -> Result<HashSet<String>, StoreError> {
+    pub async fn existing_unit_codes(
+        &self,
+        codes: &[String],
+    ) -> Result<HashSet<String>, StoreError> {
         let mut out = HashSet::new();
         for chunk in codes.chunks(CHUNK) {
             let found: Vec<String> = party_units::Entity::find()
@@ -78,8 +81,15 @@ impl Store {
         dry_run: bool,
     ) -> Result<ImportSummary, StoreError> {
         let txn = self.conn().begin().await?;
-        let mut summary = ImportSummary { dry_run, ..Default::default() };
-        let ctx = Ctx { txn: &txn, actor, now };
+        let mut summary = ImportSummary {
+            dry_run,
+            ..Default::default()
+        };
+        let ctx = Ctx {
+            txn: &txn,
+            actor,
+            now,
+        };
 
         let people_ids = upsert_people(&ctx, batch, &mut summary.people).await?;
         let unit_ids = upsert_units(&ctx, batch, &people_ids, &mut summary).await?;
@@ -132,10 +142,25 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    async fn audit<T: Serialize>(&self, action: &str, entity: &str, key: &str, before: Option<&T>, after: Option<&T>) -> Result<(), StoreError> {
+    async fn audit<T: Serialize>(
+        &self,
+        action: &str,
+        entity: &str,
+        key: &str,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Result<(), StoreError> {
         audit::record(
             self.txn,
-            Change { actor: self.actor, at: self.now, action, entity, key, before, after },
+            Change {
+                actor: self.actor,
+                at: self.now,
+                action,
+                entity,
+                key,
+                before,
+                after,
+            },
         )
         .await?;
         Ok(())
@@ -148,7 +173,11 @@ fn channels_text(channels: &[Channel]) -> String {
     c.join(",")
 }
 
-async fn fetch_by<E, C, K>(conn: &C, col: E::Column, keys: Vec<K>) -> Result<Vec<E::Model>, StoreError>
+async fn fetch_by<E, C, K>(
+    conn: &C,
+    col: E::Column,
+    keys: Vec<K>,
+) -> Result<Vec<E::Model>, StoreError>
 where
     E: EntityTrait,
     C: ConnectionTrait,
@@ -156,7 +185,12 @@ where
 {
     let mut out = Vec::new();
     for chunk in keys.chunks(CHUNK) {
-        out.extend(E::find().filter(col.is_in(chunk.to_vec())).all(conn).await?);
+        out.extend(
+            E::find()
+                .filter(col.is_in(chunk.to_vec()))
+                .all(conn)
+                .await?,
+        );
     }
     Ok(out)
 }
@@ -204,7 +238,14 @@ async fn upsert_people(
                     am.channels = Set(channels);
                     am.updated_at = Set(ctx.now.naive_utc());
                     let new = am.update(ctx.txn).await?;
-                    ctx.audit("update", "person", &old.id.to_string(), Some(old), Some(&new)).await?;
+                    ctx.audit(
+                        "update",
+                        "person",
+                        &old.id.to_string(),
+                        Some(old),
+                        Some(&new),
+                    )
+                    .await?;
                     counts.updated += 1;
                 }
                 ids.insert(key, old.id);
@@ -218,12 +259,14 @@ async fn upsert_people(
                     mobile: Set(p.mobile.clone()),
                     email: Set(p.email.clone()),
                     channels: Set(channels),
+                    roles: Set(String::new()),
                     created_at: Set(ctx.now.naive_utc()),
                     updated_at: Set(ctx.now.naive_utc()),
                 }
                 .insert(ctx.txn)
                 .await?;
-                ctx.audit("create", "person", &new.id.to_string(), None, Some(&new)).await?;
+                ctx.audit("create", "person", &new.id.to_string(), None, Some(&new))
+                    .await?;
                 counts.created += 1;
                 ids.insert(key, new.id);
             }
@@ -254,21 +297,32 @@ async fn upsert_units(
     for u in &batch.units {
         let superior_id = match &u.superior_code {
             Some(code) => Some(*ids.get(code).ok_or_else(|| {
-                StoreError::Invalid(format!("row {}: superior unit {code} does not exist", u.row))
+                StoreError::Invalid(format!(
+                    "row {}: superior unit {code} does not exist",
+                    u.row
+                ))
             })?),
             None => None,
         };
-        let secretary_id = u.secretary.as_ref().and_then(|p| people_ids.get(&p.key()).copied());
+        let secretary_id = u
+            .secretary
+            .as_ref()
+            .and_then(|p| people_ids.get(&p.key()).copied());
         let id = match existing.get(&u.code) {
             Some(old) => {
-                let name = if u.name.is_empty() { old.name.clone() } else { u.name.clone() };
+                let name = if u.name.is_empty() {
+                    old.name.clone()
+                } else {
+                    u.name.clone()
+                };
                 let changed = old.name != name
                     || old.level != u.level.as_str()
                     || old.formation != u.formation.as_str()
                     || old.superior_id != superior_id
                     || (secretary_id.is_some() && old.secretary_id != secretary_id)
                     || (u.term_start.is_some() && old.term_start != u.term_start)
-                    || (u.term_end.is_some() && old.term_end != u.term_end);
+                    || (u.term_end.is_some() && old.term_end != u.term_end)
+                    || (u.theme_day.is_some() && old.theme_day != u.theme_day.map(i16::from));
                 if changed {
                     let mut am: party_units::ActiveModel = old.clone().into();
                     am.name = Set(name);
@@ -284,9 +338,13 @@ async fn upsert_units(
                     if u.term_end.is_some() {
                         am.term_end = Set(u.term_end);
                     }
+                    if u.theme_day.is_some() {
+                        am.theme_day = Set(u.theme_day.map(i16::from));
+                    }
                     am.updated_at = Set(ctx.now.naive_utc());
                     let new = am.update(ctx.txn).await?;
-                    ctx.audit("update", "party_unit", &u.code, Some(old), Some(&new)).await?;
+                    ctx.audit("update", "party_unit", &u.code, Some(old), Some(&new))
+                        .await?;
                     summary.units.updated += 1;
                 } else {
                     summary.units.unchanged += 1;
@@ -295,7 +353,8 @@ async fn upsert_units(
             }
             None => {
                 let new = insert_unit(ctx, u, superior_id, secretary_id).await?;
-                ctx.audit("create", "party_unit", &u.code, None, Some(&new)).await?;
+                ctx.audit("create", "party_unit", &u.code, None, Some(&new))
+                    .await?;
                 summary.units.created += 1;
                 new.id
             }
@@ -314,7 +373,11 @@ async fn insert_unit(
     superior_id: Option<i64>,
     secretary_id: Option<i64>,
 ) -> Result<party_units::Model, StoreError> {
-    let name = if u.name.is_empty() { u.code.clone() } else { u.name.clone() };
+    let name = if u.name.is_empty() {
+        u.code.clone()
+    } else {
+        u.name.clone()
+    };
     Ok(party_units::ActiveModel {
         id: NotSet,
         code: Set(u.code.clone()),
@@ -325,6 +388,7 @@ async fn insert_unit(
         secretary_id: Set(secretary_id),
         term_start: Set(u.term_start),
         term_end: Set(u.term_end),
+        theme_day: Set(u.theme_day.map(i16::from)),
         created_at: Set(ctx.now.naive_utc()),
         updated_at: Set(ctx.now.naive_utc()),
     }
@@ -362,7 +426,14 @@ async fn record_election(
         held_on: chrono::NaiveDate,
     }
     let after = Election { unit_id, held_on };
-    ctx.audit("create", "election", &format!("{unit_id}:{held_on}"), None, Some(&after)).await?;
+    ctx.audit(
+        "create",
+        "election",
+        &format!("{unit_id}:{held_on}"),
+        None,
+        Some(&after),
+    )
+    .await?;
     counts.created += 1;
     Ok(())
 }
@@ -373,7 +444,11 @@ async fn upsert_organisations(
     unit_ids: &HashMap<String, i64>,
     counts: &mut Counts,
 ) -> Result<(), StoreError> {
-    let codes: Vec<String> = batch.organisations.iter().map(|o| o.credit_code.clone()).collect();
+    let codes: Vec<String> = batch
+        .organisations
+        .iter()
+        .map(|o| o.credit_code.clone())
+        .collect();
     let existing: HashMap<String, organisations::Model> =
         fetch_by::<organisations::Entity, _, _>(ctx.txn, organisations::Column::CreditCode, codes)
             .await?
@@ -399,7 +474,14 @@ async fn upsert_organisations(
                 am.unit_id = Set(unit_id);
                 am.updated_at = Set(ctx.now.naive_utc());
                 let new = am.update(ctx.txn).await?;
-                ctx.audit("update", "organisation", &o.credit_code, Some(old), Some(&new)).await?;
+                ctx.audit(
+                    "update",
+                    "organisation",
+                    &o.credit_code,
+                    Some(old),
+                    Some(&new),
+                )
+                .await?;
                 counts.updated += 1;
             }
             None => {
@@ -419,7 +501,8 @@ async fn upsert_organisations(
                 }
                 .insert(ctx.txn)
                 .await?;
-                ctx.audit("create", "organisation", &o.credit_code, None, Some(&new)).await?;
+                ctx.audit("create", "organisation", &o.credit_code, None, Some(&new))
+                    .await?;
                 counts.created += 1;
             }
         }

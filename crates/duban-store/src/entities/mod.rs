@@ -3,6 +3,13 @@
 
 pub mod audit_log;
 pub mod elections;
+pub mod interviews;
 pub mod organisations;
+pub mod outbox;
 pub mod party_units;
 pub mod people;
+pub mod rectification_items;
+pub mod rectification_progress;
+pub mod term_extensions;
+pub mod timers;
+pub mod workflow_instances;
