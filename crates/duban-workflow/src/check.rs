@@ -73,18 +73,18 @@ impl CheckReport {
 
 /// Expands directories into their `*.toml` files (not recursive: subdirectories hold
 /// templates), sorted.
-pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
             let entries = std::fs::read_dir(p).map_err(|e| {
-                file_diag(
+                Box::new(file_diag(
                     Severity::Error,
                     "read",
                     &p.display().to_string(),
                     format!("cannot read the directory: {e}"),
                     "check the path",
-                )
+                ))
             })?;
             let mut files: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -95,13 +95,13 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
         } else if p.is_file() {
             out.push(p.clone());
         } else {
-            return Err(file_diag(
+            return Err(Box::new(file_diag(
                 Severity::Error,
                 "not-found",
                 &p.display().to_string(),
                 "no such file or directory",
                 "give a workflow file (.toml) or a directory of them, e.g. workflows/",
-            ));
+            )));
         }
     }
     Ok(out)
@@ -113,7 +113,7 @@ pub fn check_paths(paths: &[PathBuf], opts: &CheckOptions) -> CheckReport {
         Ok(f) => f,
         Err(d) => {
             return CheckReport {
-                diagnostics: vec![d],
+                diagnostics: vec![*d],
                 ..Default::default()
             };
         }
@@ -179,27 +179,35 @@ pub fn check_sources<'a>(
             ids.insert(w.id.clone(), (path.clone(), w.subject));
         }
     }
-    // `start` must name a workflow in the set, for the kind the event produces.
+    // `start` must name a workflow in the set, for the kind the event produces. Files that
+    // failed still declare their id, so a reference to them is not a second error.
+    let declared: BTreeMap<String, Option<SubjectKind>> = parsed
+        .iter()
+        .filter_map(|(_, _, p)| p.declared.clone())
+        .collect();
     for (path, text, p) in &mut parsed {
         let src = Source::new(path, text);
         let mut bad = false;
         for (target, span, produces) in &p.starts {
             let span: Range<usize> = span.clone();
-            match ids.get(target) {
+            match declared.get(target) {
                 None => {
-                    let known: Vec<&str> = ids.keys().map(String::as_str).collect();
+                    let known: Vec<&str> = declared.keys().map(String::as_str).collect();
                     p.diagnostics.push(src.error(
                         "unknown-workflow",
                         span,
                         format!("`start` names workflow `{target}`, which is not among the files checked"),
                         match crate::diag::did_you_mean(target, known.iter().copied()) {
                             Some(h) => format!("did you mean `{h}`? Check the whole directory so references resolve"),
-                            None => format!("known workflows: {}; check the whole directory so references resolve", known.join(", ")),
+                            None => format!(
+                                "known workflows: {}; check the whole directory so references resolve",
+                                known.join(", ")
+                            ),
                         },
                     ));
                     bad = true;
                 }
-                Some((_, kind)) if kind != produces => {
+                Some(Some(kind)) if kind != produces => {
                     p.diagnostics.push(src.error(
                         "start-kind-mismatch",
                         span,
@@ -208,6 +216,7 @@ pub fn check_sources<'a>(
                     ));
                     bad = true;
                 }
+                Some(_) if !ids.contains_key(target) => bad = true,
                 Some(_) => {}
             }
         }

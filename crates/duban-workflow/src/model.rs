@@ -486,7 +486,22 @@ fn serde_diag(src: &Source, err: &toml::de::Error) -> Diagnostic {
         } else {
             "check the value's type against workflows/README.md".to_string()
         };
-        return src.error("wrong-type", span, format!("wrong type: {rest}"), help);
+        let (found, expected) = rest
+            .split_once(", expected ")
+            .unwrap_or((rest, "another type"));
+        let expected = match expected {
+            "i64" | "u32" | "an integer" => "a whole number",
+            "a sequence" => "a list",
+            "a string" => "a string in double quotes",
+            e if e.starts_with("struct") => "a table",
+            e => e,
+        };
+        return src.error(
+            "wrong-type",
+            span,
+            format!("wrong type: found {found}, expected {expected}"),
+            help,
+        );
     }
     if msg.starts_with("duplicate key") {
         return src.error(
@@ -611,6 +626,9 @@ pub struct Parsed {
     pub starts: Vec<(String, Range<usize>, SubjectKind)>,
     /// The `id` span, for duplicate-id errors across files.
     pub id_span: Range<usize>,
+    /// The id and subject kind as written, even when the file has errors, so references to
+    /// it from other files are not reported twice.
+    pub declared: Option<(String, Option<SubjectKind>)>,
 }
 
 /// Reads and validates one workflow file and its templates.
@@ -632,6 +650,7 @@ pub fn parse_workflow(
                 diagnostics: vec![serde_diag(&cx.src, &e)],
                 starts: Vec::new(),
                 id_span: 0..0,
+                declared: None,
             };
         }
     };
@@ -745,7 +764,7 @@ pub fn parse_workflow(
     if raw.step.is_empty() {
         cx.err(
             "no-steps",
-            0..1,
+            raw.id.span(),
             "the workflow has no steps",
             "add at least one [[step]] table",
         );
@@ -832,13 +851,37 @@ pub fn parse_workflow(
                 "set `stop = true`, `replan = true` or `start = \"<workflow id>\"`",
             );
         }
-        if on.replan && spec.sets.is_none() {
-            cx.err(
-                "nothing-to-replan",
-                on.event.span(),
-                format!("`{name}` carries no new date, so there is nothing to re-plan against"),
-                "use `stop = true`; re-planning fits events such as extension_approved or deadline_extended",
-            );
+        let counts_from: Vec<&str> = match &anchor {
+            Some(Anchor::Date { field })
+            | Some(Anchor::YearlyOn { field })
+            | Some(Anchor::MonthlyOn { field }) => {
+                vec![field.as_str()]
+            }
+            _ => Vec::new(),
+        }
+        .into_iter()
+        .chain(
+            raw.step
+                .iter()
+                .filter_map(|s| s.get_ref().from.as_ref().map(|f| f.get_ref().as_str())),
+        )
+        .collect();
+        if on.replan {
+            match spec.sets {
+                None => cx.err(
+                    "nothing-to-replan",
+                    on.event.span(),
+                    format!("`{name}` carries no new date, so there is nothing to re-plan against"),
+                    "use `stop = true`; re-planning fits events such as extension_approved or deadline_extended",
+                ),
+                Some(field) if !counts_from.contains(&field) => cx.err(
+                    "nothing-to-replan",
+                    on.event.span(),
+                    format!("`{name}` changes `{field}`, which no step of this workflow counts from, so re-planning changes nothing"),
+                    format!("use `stop = true` or `start = \"…\"`, or count from `{field}` (anchor or a step's `from`)"),
+                ),
+                Some(_) => {}
+            }
         }
         if on.replan && on.stop {
             cx.err(
@@ -925,6 +968,7 @@ pub fn parse_workflow(
         diagnostics: cx.diags,
         starts,
         id_span: raw.id.span(),
+        declared: Some((raw.id.get_ref().clone(), kind)),
     }
 }
 
@@ -1315,14 +1359,30 @@ fn parse_step(
             );
         }
     }
+    let messages = matches!(a, "notify" | "escalate") || rs.to.is_some() || rs.template.is_some();
     let channels = match &rs.channels {
+        Some(c) if !messages => {
+            if let Some(first) = c.first() {
+                cx.err(
+                    "channels-without-message",
+                    first.span(),
+                    format!(
+                        "step `{}` sends no message, so it has no use for channels",
+                        rs.id.get_ref()
+                    ),
+                    "remove `channels`, or add `to` and `template` so the step tells someone",
+                );
+            }
+            Vec::new()
+        }
         Some(c) => parse_channels(cx, c),
-        None => default_channels
+        None if messages => default_channels
             .map(<[Channel]>::to_vec)
             .unwrap_or_default(),
+        None => Vec::new(),
     };
-    let messages = matches!(a, "notify" | "escalate") || rs.to.is_some() || rs.template.is_some();
-    if messages {
+    // With an unknown action, what else the step needs is unknown too: one error is enough.
+    if messages && ACTIONS.contains(&a) {
         if rs.to.is_none() {
             cx.err(
                 "no-recipients",
@@ -1369,7 +1429,13 @@ fn parse_step(
     // repeat
     let repeat = rs.repeat.as_ref().and_then(|r| {
         let raw = r.get_ref();
-        let every = parse_offset(cx, &raw.every)?;
+        let every = match Offset::parse_interval(raw.every.get_ref()) {
+            Ok(o) => o,
+            Err(e) => {
+                cx.err("bad-offset", raw.every.span(), e.message, e.help);
+                return None;
+            }
+        };
         if every.terms.is_empty() || every.terms.iter().any(|t| t.amount <= 0) {
             cx.err("bad-repeat", raw.every.span(), format!("`every = \"{}\"` does not move forward", raw.every.get_ref()), "repeat forward in time, e.g. every = \"7d\" or \"1mo\"");
             return None;

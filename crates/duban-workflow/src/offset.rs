@@ -171,6 +171,17 @@ impl Offset {
         Ok(Offset { terms })
     }
 
+    /// Parses a repeat interval: like [`Offset::parse`], but the sign may be left out
+    /// (`"7d"` means `"+7d"`).
+    pub fn parse_interval(input: &str) -> Result<Offset, OffsetError> {
+        let s = input.trim();
+        if s.starts_with(|c: char| c.is_ascii_digit()) {
+            Offset::parse(&format!("+{s}"))
+        } else {
+            Offset::parse(s)
+        }
+    }
+
     /// Applies the offset to `date`. Saturates at chrono's date range instead of panicking.
     pub fn apply(&self, date: NaiveDate, cal: &Calendar) -> NaiveDate {
         self.terms.iter().fold(date, |d, t| apply_term(d, *t, cal))

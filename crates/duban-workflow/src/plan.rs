@@ -250,9 +250,20 @@ fn to_utc(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
 
 /// The value a step counts from: a subject field, with a rectification item's missing deadline
 /// filled in from the workflow's defaults.
-fn field_value(wf: &Workflow, subject: &Subject, field: &str) -> Result<FieldValue, PlanError> {
+fn field_value(
+    wf: &Workflow,
+    subject: &Subject,
+    field: &str,
+    cal: &Calendar,
+) -> Result<FieldValue, PlanError> {
     if let Some(v) = subject.field(field) {
         return Ok(v);
+    }
+    if field == "final_deadline" && wf.deadlines.is_some() {
+        let deadline = field_value(wf, subject, "deadline", cal)?;
+        if let Some(d) = &wf.deadlines {
+            return Ok(FieldValue::Date(d.final_grace.apply(deadline.date(), cal)));
+        }
     }
     if field == "deadline"
         && let (Subject::Rectification(r), Some(d)) = (subject, &wf.deadlines)
@@ -262,11 +273,7 @@ fn field_value(wf: &Workflow, subject: &Subject, field: &str) -> Result<FieldVal
             crate::subject::RectificationKind::TimeBound => &d.time_bound,
             crate::subject::RectificationKind::LongTerm => &d.long_term,
         };
-        // Calendar-independent units only in deadlines would be simpler, but working days are
-        // allowed; the plain week is close enough for a default that is then stored.
-        return Ok(FieldValue::Date(
-            off.apply(r.opened_on, &Calendar::weekends_only()),
-        ));
+        return Ok(FieldValue::Date(off.apply(r.opened_on, cal)));
     }
     Err(PlanError::MissingAnchor {
         workflow: wf.id.clone(),
@@ -281,9 +288,14 @@ struct Occ {
     scope_from: DateTime<Utc>,
 }
 
-fn occurrences(wf: &Workflow, subject: &Subject, window: &Window) -> Result<Vec<Occ>, PlanError> {
+fn occurrences(
+    wf: &Workflow,
+    subject: &Subject,
+    window: &Window,
+    cal: &Calendar,
+) -> Result<Vec<Occ>, PlanError> {
     let tz = wf.timezone;
-    let field_of = |f: &str| field_value(wf, subject, f);
+    let field_of = |f: &str| field_value(wf, subject, f, cal);
     let recurring_range = || -> (NaiveDate, NaiveDate) {
         let reach = wf.steps.iter().map(step_reach).max().unwrap_or(0) + 40;
         let until = window.until.unwrap_or(window.from + Duration::days(366));
@@ -519,7 +531,7 @@ fn plan_subject(
     window: &Window,
     segment: usize,
 ) -> Result<(Vec<DueStep>, Vec<Skipped>), PlanError> {
-    let occs = occurrences(wf, subject, window)?;
+    let occs = occurrences(wf, subject, window, ctx.calendar)?;
     let mut due = Vec::new();
     let mut skipped = Vec::new();
     for (oi, occ) in occs.iter().enumerate() {
@@ -527,7 +539,7 @@ fn plan_subject(
         let scope_end = occs.get(oi + 1).map(|n| n.scope_from);
         for step in &wf.steps {
             let base = match &step.from {
-                Some(f) => field_value(wf, subject, f)?,
+                Some(f) => field_value(wf, subject, f, ctx.calendar)?,
                 None => occ.anchor,
             };
             let vars = derived_vars(wf, subject, occ.anchor.date(), ctx);
@@ -635,11 +647,11 @@ fn derived_vars(
     let mut v = BTreeMap::new();
     match subject {
         Subject::Rectification(_) => {
-            if let (Ok(deadline), Some(d)) = (field_value(wf, subject, "deadline"), &wf.deadlines) {
-                v.insert(
-                    "final_deadline",
-                    zh_date(d.final_grace.apply(deadline.date(), ctx.calendar)),
-                );
+            if let (Ok(deadline), Ok(fin)) = (
+                field_value(wf, subject, "deadline", ctx.calendar),
+                field_value(wf, subject, "final_deadline", ctx.calendar),
+            ) {
+                v.insert("final_deadline", zh_date(fin.date()));
                 v.insert("deadline", zh_date(deadline.date()));
             }
         }

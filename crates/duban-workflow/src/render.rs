@@ -287,7 +287,7 @@ pub(crate) fn check_file(
             if parts > 1 {
                 diags.push(src.warning(
                     "sms-too-long",
-                    0..t.text.find('\n').unwrap_or(t.text.len()),
+                    0..1,
                     format!(
                         "the SMS is about {n} characters with the signature {} (one message holds {SMS_SEGMENT}), so it goes out as {parts} messages",
                         opts.sms_signature

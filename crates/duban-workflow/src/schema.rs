@@ -155,3 +155,122 @@ pub fn keys_match(s: &Value) -> bool {
         && props(&p["step"]["items"]["properties"]["repeat"]) == sorted(REPEAT_KEYS)
         && props(&p["on"]["items"]) == sorted(ON_KEYS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A validator for the subset of JSON Schema used above (no `pattern`), enough to check
+    /// that the schema accepts the shipped files and rejects wrong ones.
+    fn validate(schema: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
+        if let Some(options) = schema.get("enum").and_then(Value::as_array)
+            && !options.contains(v)
+        {
+            errors.push(format!("{path}: {v} not in enum"));
+        }
+        if let Some(t) = schema.get("type").and_then(Value::as_str) {
+            let ok = match t {
+                "object" => v.is_object(),
+                "string" => v.is_string(),
+                "integer" => v.is_i64() || v.is_u64(),
+                "boolean" => v.is_boolean(),
+                "array" => v.is_array(),
+                _ => true,
+            };
+            if !ok {
+                errors.push(format!("{path}: expected {t}"));
+                return;
+            }
+        }
+        if let Some(min) = schema.get("minimum").and_then(Value::as_i64)
+            && v.as_i64().is_some_and(|x| x < min)
+        {
+            errors.push(format!("{path}: below minimum"));
+        }
+        if let Some(any) = schema.get("anyOf").and_then(Value::as_array) {
+            let ok = any.iter().any(|s| {
+                let mut e = Vec::new();
+                validate(s, v, path, &mut e);
+                e.is_empty()
+            });
+            if !ok {
+                errors.push(format!("{path}: matches none of anyOf"));
+            }
+        }
+        if let Some(obj) = v.as_object() {
+            let props = schema.get("properties").and_then(Value::as_object);
+            for req in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if !obj.contains_key(req.as_str().unwrap_or_default()) {
+                    errors.push(format!("{path}: missing {req}"));
+                }
+            }
+            if let Some(max) = schema.get("maxProperties").and_then(Value::as_u64)
+                && obj.len() as u64 > max
+            {
+                errors.push(format!("{path}: too many properties"));
+            }
+            for (k, val) in obj {
+                match props.and_then(|p| p.get(k)) {
+                    Some(s) => validate(s, val, &format!("{path}.{k}"), errors),
+                    None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                        errors.push(format!("{path}: unknown key {k}"))
+                    }
+                    None => {}
+                }
+            }
+        }
+        if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+            for (i, x) in arr.iter().enumerate() {
+                validate(items, x, &format!("{path}[{i}]"), errors);
+            }
+        }
+    }
+
+    fn as_json(toml_text: &str) -> Value {
+        let v: toml::Value = toml::from_str(toml_text).unwrap();
+        serde_json::to_value(v).unwrap()
+    }
+
+    #[test]
+    fn the_schema_accepts_the_shipped_workflows_and_knows_every_key() {
+        let schema = json_schema();
+        assert!(keys_match(&schema));
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|x| x == "toml") {
+                let mut errors = Vec::new();
+                validate(
+                    &schema,
+                    &as_json(&std::fs::read_to_string(&path).unwrap()),
+                    "$",
+                    &mut errors,
+                );
+                assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+                n += 1;
+            }
+        }
+        assert!(n >= 10);
+        let mut errors = Vec::new();
+        let bad = "id = \"x\"\nnmae = \"y\"\nversion = 1\nsubject = \"term\"\n[anchor]\ndate = \"term_end\"\n[[step]]\nid = \"a\"\ntitle = \"t\"\noffset = \"+1d\"\naction = \"notfiy\"\n";
+        validate(&schema, &as_json(bad), "$", &mut errors);
+        assert!(
+            errors.iter().any(|e| e.contains("unknown key nmae")),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("not in enum")),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("missing \"name\"")),
+            "{errors:?}"
+        );
+    }
+}

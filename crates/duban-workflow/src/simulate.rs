@@ -440,7 +440,7 @@ pub fn render_timeline(t: &Timeline) -> String {
                 (Ok(text), Channel::Email) => {
                     let _ = writeln!(out, "    邮件标题：{}", m.subject.as_deref().unwrap_or(""));
                     for line in text.lines() {
-                        let _ = writeln!(out, "    │ {line}");
+                        let _ = writeln!(out, "{}", format!("    │ {line}").trim_end());
                     }
                 }
                 (Err(err), c) => {

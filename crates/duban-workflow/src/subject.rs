@@ -109,7 +109,7 @@ impl SubjectKind {
     pub fn date_fields(self) -> &'static [&'static str] {
         match self {
             SubjectKind::Term => &["term_end", "term_start", "election_date"],
-            SubjectKind::Rectification => &["deadline", "opened_on", "closed_on"],
+            SubjectKind::Rectification => &["deadline", "final_deadline", "opened_on", "closed_on"],
             SubjectKind::Interview => &["interview_at", "opened_on", "held_on"],
             SubjectKind::Member => &["joined_on"],
             SubjectKind::Unit => &[],
