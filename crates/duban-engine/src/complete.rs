@@ -48,25 +48,12 @@ impl Engine {
     async fn record(
         &self,
         sref: &SubjectRef,
-        name: &str,
-        at: DateTime<Utc>,
-        value: Option<NaiveDate>,
-        reason: Option<String>,
-        actor: &str,
-        idem: String,
+        event: NewEvent,
         write: impl AsyncFnOnce(&duban_store::engine::WriteTx) -> Result<Vec<String>, EngineError>,
     ) -> Result<Completion, EngineError> {
         let now = self.now();
         let tx = self.store.begin_write().await?;
-        let event = NewEvent {
-            subject_key: sref.key(),
-            name: name.to_string(),
-            at,
-            value: value.map(midnight),
-            reason,
-            actor: actor.to_string(),
-            idempotency_key: idem,
-        };
+        let (name, actor) = (event.name.as_str(), event.actor.as_str());
         if !tx.record_event(&event, now).await? {
             tx.rollback().await?;
             return Ok(Completion {
@@ -86,10 +73,10 @@ impl Engine {
         // Subjects the completion created (a new term, rectification items) start their
         // chains in the same transaction.
         for key in &created {
-            if let Some(new) = SubjectRef::parse(key) {
-                if let Some(l) = load(tx.reader().get(), &new).await? {
-                    plans.extend(self.sync_loaded(&tx, &l, now, false).await?);
-                }
+            if let Some(new) = SubjectRef::parse(key)
+                && let Some(l) = load(tx.reader().get(), &new).await?
+            {
+                plans.extend(self.sync_loaded(&tx, &l, now, false).await?);
             }
         }
         tx.audit(actor, now, name, &sref.key(), &event_json(&event))
@@ -117,12 +104,12 @@ impl Engine {
             self.store.unit_by_code(unit_code).await?.ok_or_else(|| {
                 EngineError::Refused(format!("no party unit with code {unit_code}"))
             })?;
-        if let Some(start) = unit.unit.term_start {
-            if held_on < start {
-                return Err(EngineError::Refused(format!(
-                    "the election date {held_on} is before the current term began ({start})"
-                )));
-            }
+        if let Some(start) = unit.unit.term_start
+            && held_on < start
+        {
+            return Err(EngineError::Refused(format!(
+                "the election date {held_on} is before the current term began ({start})"
+            )));
         }
         let level = UnitLevel::parse(&unit.unit.level).unwrap_or(UnitLevel::Branch);
         let new_end = term_end_for(held_on, level);
@@ -131,12 +118,15 @@ impl Engine {
         let u = unit.unit.clone();
         self.record(
             &sref,
-            "election_recorded",
-            day_start(held_on),
-            Some(held_on),
-            None,
-            actor,
-            idem,
+            event(
+                &sref,
+                "election_recorded",
+                day_start(held_on),
+                Some(held_on),
+                None,
+                actor,
+                idem,
+            ),
             async move |tx| {
                 let updated = tx.record_election(&u, held_on, new_end, Utc::now()).await?;
                 Ok(vec![SubjectRef::term_of(&updated).key()])
@@ -181,12 +171,15 @@ impl Engine {
         let who = actor.to_string();
         self.record(
             &sref,
-            "extension_approved",
-            day_start(approved_on),
-            Some(new_end),
-            reason,
-            actor,
-            idem,
+            event(
+                &sref,
+                "extension_approved",
+                day_start(approved_on),
+                Some(new_end),
+                reason,
+                actor,
+                idem,
+            ),
             async move |tx| {
                 tx.record_extension(&u, approved_on, new_end, r, &who, Utc::now())
                     .await?;
@@ -212,12 +205,15 @@ impl Engine {
         let idem = format!("progress:{item_id}:{on}:{}", short_hash(&note));
         self.record(
             &sref,
-            "progress_reported",
-            day_start(on),
-            None,
-            None,
-            actor,
-            idem,
+            event(
+                &sref,
+                "progress_reported",
+                day_start(on),
+                None,
+                None,
+                actor,
+                idem,
+            ),
             async move |tx| {
                 tx.report_progress(&item, on, &note, &who, Utc::now())
                     .await?;
@@ -257,12 +253,15 @@ impl Engine {
         let idem = format!("close:{item_id}");
         self.record(
             &sref,
-            "item_verified",
-            day_start(on),
-            None,
-            None,
-            actor,
-            idem,
+            event(
+                &sref,
+                "item_verified",
+                day_start(on),
+                None,
+                None,
+                actor,
+                idem,
+            ),
             async move |tx| {
                 tx.close_item(&item, on, verifier.id, Utc::now()).await?;
                 Ok(vec![])
@@ -300,12 +299,15 @@ impl Engine {
         let idem = format!("interview:{interview_id}");
         self.record(
             &sref,
-            "interview_held",
-            day_start(held_on),
-            None,
-            None,
-            actor,
-            idem,
+            event(
+                &sref,
+                "interview_held",
+                day_start(held_on),
+                None,
+                None,
+                actor,
+                idem,
+            ),
             async move |tx| {
                 tx.mark_interview_held(&iv, held_on, &record, Utc::now())
                     .await?;
@@ -391,6 +393,26 @@ impl Engine {
             )));
         }
         Ok(item)
+    }
+}
+
+fn event(
+    sref: &SubjectRef,
+    name: &str,
+    at: DateTime<Utc>,
+    value: Option<NaiveDate>,
+    reason: Option<String>,
+    actor: &str,
+    idempotency_key: String,
+) -> NewEvent {
+    NewEvent {
+        subject_key: sref.key(),
+        name: name.to_string(),
+        at,
+        value: value.map(midnight),
+        reason,
+        actor: actor.to_string(),
+        idempotency_key,
     }
 }
 

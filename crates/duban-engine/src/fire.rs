@@ -213,6 +213,14 @@ impl Engine {
                     r.fired += 1;
                     r.late += u64::from(late);
                     r.messages += self.apply(&tx, t, &step, &wf, &loaded, now).await?;
+                    if step.ends_chain {
+                        tx.close_instance(
+                            t.instance_id,
+                            duban_store::engine::instance_status::COMPLETED,
+                            now,
+                        )
+                        .await?;
+                    }
                 }
                 Outcome::Skip(reason) => {
                     if tx.skip_timer(t, node, now, &reason).await? {
@@ -293,15 +301,30 @@ impl Engine {
                         now,
                     )
                     .await?;
-                if created {
-                    if let Some(iv) =
+                if created
+                    && let Some(iv) =
                         load(tx.reader().get(), &SubjectRef::Interview(interview.id)).await?
-                    {
-                        self.sync_loaded(tx, &iv, now, false).await?;
-                    }
+                {
+                    self.sync_loaded(tx, &iv, now, false).await?;
                 }
             }
             Action::Notify | Action::RequestReport { .. } | Action::OpenRectification => {}
+        }
+        if wf.anchor.is_recurring() {
+            // Keep the recurrence planned one horizon ahead: the cost of extending it is
+            // paid by the occurrences that fire, not by every tick.
+            let mut reports = Vec::new();
+            self.plan_chain(
+                tx,
+                wf,
+                loaded,
+                &loaded.subject,
+                &loaded.events,
+                now,
+                false,
+                &mut reports,
+            )
+            .await?;
         }
         self.enqueue_messages(tx, t, step, wf, loaded, now).await
     }
@@ -474,16 +497,16 @@ fn started_subject(
             continue;
         }
         let p = plan(wf, &loaded.subject, &loaded.events, &ctx, &Window::all())?;
-        if let Some(start) = p.starts.into_iter().find(|s| s.workflow == workflow_id) {
-            if let Some(subject) = start.subject {
-                let later = loaded
-                    .events
-                    .iter()
-                    .filter(|e| e.at >= start.at)
-                    .cloned()
-                    .collect();
-                return Ok((subject, later));
-            }
+        if let Some(start) = p.starts.into_iter().find(|s| s.workflow == workflow_id)
+            && let Some(subject) = start.subject
+        {
+            let later = loaded
+                .events
+                .iter()
+                .filter(|e| e.at >= start.at)
+                .cloned()
+                .collect();
+            return Ok((subject, later));
         }
     }
     Err(EngineError::Data(format!(

@@ -99,7 +99,7 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn plan_chain<'a>(
+    pub(crate) fn plan_chain<'a>(
         &'a self,
         tx: &'a WriteTx,
         current: &'a Workflow,
@@ -143,8 +143,13 @@ impl Engine {
                 subject_key: key.clone(),
             };
             let report = tx.plan_instance(&spec, &timers, now).await?;
-            if p.stopped_at.is_some() {
-                tx.close_instance(report.instance_id, instance_status::COMPLETED, now)
+            // An event that stopped the chain has already removed what followed it from
+            // the plan (and so cancelled those timers); the instance is then complete. A
+            // step that ends the chain completes it when it fires.
+            let stopped_by_event =
+                p.stopped_at.is_some_and(|at| at <= now) && !p.steps.iter().any(|d| d.ends_chain);
+            if stopped_by_event {
+                tx.set_instance_status(report.instance_id, instance_status::COMPLETED, now)
                     .await?;
             }
             reports.push(report);

@@ -289,6 +289,25 @@ impl WriteTx {
         Ok(cancelled)
     }
 
+    /// Sets an instance's status without touching its timers.
+    pub async fn set_instance_status(
+        &self,
+        instance_id: i64,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        workflow_instances::Entity::update_many()
+            .col_expr(workflow_instances::Column::Status, Expr::value(status))
+            .col_expr(
+                workflow_instances::Column::UpdatedAt,
+                Expr::value(naive(now)),
+            )
+            .filter(workflow_instances::Column::Id.eq(instance_id))
+            .exec(&self.txn)
+            .await?;
+        Ok(())
+    }
+
     /// Records a status a step set on the subject (e.g. `overdue`).
     pub async fn set_subject_status(
         &self,

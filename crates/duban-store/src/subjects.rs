@@ -338,14 +338,13 @@ impl WriteTx {
         i: &NewInterview,
         now: DateTime<Utc>,
     ) -> Result<(InterviewRow, bool), StoreError> {
-        if let Some(key) = &i.origin_key {
-            if let Some(existing) = interviews::Entity::find()
+        if let Some(key) = &i.origin_key
+            && let Some(existing) = interviews::Entity::find()
                 .filter(interviews::Column::OriginKey.eq(key))
                 .one(self.conn())
                 .await?
-            {
-                return Ok((existing, false));
-            }
+        {
+            return Ok((existing, false));
         }
         let row = interviews::ActiveModel {
             id: NotSet,
