@@ -14,3 +14,5 @@ mod timers;
 mod register;
 // `duban serve`, `/healthz`, graceful shutdown; `duban config`.
 mod serve;
+// `duban workflows check|schema|simulate` and `duban calendar` through the binary.
+mod workflows;
