@@ -86,6 +86,30 @@ enum Interviews {
 }
 
 #[derive(DeriveIden)]
+enum SubjectEvents {
+    Table,
+    Id,
+    SubjectKey,
+    Name,
+    At,
+    Value,
+    Reason,
+    Actor,
+    IdempotencyKey,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum WorkflowVersions {
+    Table,
+    ContentHash,
+    WorkflowId,
+    Version,
+    Source,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
 enum WorkflowInstances {
     Table,
     Id,
@@ -95,6 +119,7 @@ enum WorkflowInstances {
     SubjectKind,
     SubjectKey,
     Status,
+    SubjectStatus,
     EscalationLevel,
     CreatedAt,
     UpdatedAt,
@@ -288,6 +313,46 @@ impl MigrationTrait for Migration {
 
         m.create_table(
             Table::create()
+                .table(SubjectEvents::Table)
+                .if_not_exists()
+                .col(big_pk_auto(SubjectEvents::Id))
+                .col(string_len(SubjectEvents::SubjectKey, 128))
+                .col(string_len(SubjectEvents::Name, 64))
+                .col(date_time(SubjectEvents::At))
+                .col(date_time_null(SubjectEvents::Value))
+                .col(text_null(SubjectEvents::Reason))
+                .col(string_len(SubjectEvents::Actor, 128))
+                .col(string_len_uniq(SubjectEvents::IdempotencyKey, 191))
+                .col(date_time(SubjectEvents::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .if_not_exists()
+                .name("ix_subject_events_subject")
+                .table(SubjectEvents::Table)
+                .col(SubjectEvents::SubjectKey)
+                .col(SubjectEvents::At)
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(WorkflowVersions::Table)
+                .if_not_exists()
+                .col(string_len(WorkflowVersions::ContentHash, 64).primary_key())
+                .col(string_len(WorkflowVersions::WorkflowId, 64))
+                .col(integer(WorkflowVersions::Version))
+                .col(text(WorkflowVersions::Source))
+                .col(date_time(WorkflowVersions::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
                 .table(WorkflowInstances::Table)
                 .if_not_exists()
                 .col(big_pk_auto(WorkflowInstances::Id))
@@ -297,6 +362,7 @@ impl MigrationTrait for Migration {
                 .col(string_len(WorkflowInstances::SubjectKind, 32))
                 .col(string_len(WorkflowInstances::SubjectKey, 128))
                 .col(string_len(WorkflowInstances::Status, 16))
+                .col(string_len_null(WorkflowInstances::SubjectStatus, 32))
                 .col(integer(WorkflowInstances::EscalationLevel).default(0))
                 .col(date_time(WorkflowInstances::CreatedAt))
                 .col(date_time(WorkflowInstances::UpdatedAt))
@@ -406,6 +472,8 @@ impl MigrationTrait for Migration {
             Outbox::Table.into_iden(),
             Timers::Table.into_iden(),
             WorkflowInstances::Table.into_iden(),
+            WorkflowVersions::Table.into_iden(),
+            SubjectEvents::Table.into_iden(),
             RectificationProgress::Table.into_iden(),
             RectificationItems::Table.into_iden(),
             Interviews::Table.into_iden(),

@@ -10,6 +10,8 @@ mod layering;
 mod storage;
 // Durable timers: claiming, leases and fencing, re-planning.
 mod timers;
+// The engine: chains driven by a test clock, completions, catch-up, several nodes.
+mod engine;
 // `duban import register` and `duban register coverage` through the binary.
 mod register;
 // `duban serve`, `/healthz`, graceful shutdown; `duban config`.

@@ -202,6 +202,10 @@ pub const COLUMNS: &[Column] = &[
         key: "last_election",
         header: "最近换届日期",
     },
+    Column {
+        key: "theme_day",
+        header: "主题党日",
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -34,6 +34,7 @@ pub mod state {
     pub const DONE: &str = "done";
     pub const FAILED: &str = "failed";
     pub const CANCELLED: &str = "cancelled";
+    pub const SKIPPED: &str = "skipped";
 }
 
 /// Instance states as stored.
@@ -81,6 +82,10 @@ impl WriteTx {
     pub async fn rollback(self) -> Result<(), StoreError> {
         self.txn.rollback().await?;
         Ok(())
+    }
+
+    pub(crate) fn conn(&self) -> &DatabaseTransaction {
+        &self.txn
     }
 }
 
@@ -169,6 +174,7 @@ impl WriteTx {
                     subject_kind: Set(spec.subject_kind.clone()),
                     subject_key: Set(spec.subject_key.clone()),
                     status: Set(instance_status::ACTIVE.into()),
+                    subject_status: Set(None),
                     escalation_level: Set(0),
                     created_at: Set(naive(now)),
                     updated_at: Set(naive(now)),
@@ -281,6 +287,74 @@ impl WriteTx {
             .exec(&self.txn)
             .await?;
         Ok(cancelled)
+    }
+
+    /// Sets an instance's status without touching its timers.
+    pub async fn set_instance_status(
+        &self,
+        instance_id: i64,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        workflow_instances::Entity::update_many()
+            .col_expr(workflow_instances::Column::Status, Expr::value(status))
+            .col_expr(
+                workflow_instances::Column::UpdatedAt,
+                Expr::value(naive(now)),
+            )
+            .filter(workflow_instances::Column::Id.eq(instance_id))
+            .exec(&self.txn)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a status a step set on the subject (e.g. `overdue`).
+    pub async fn set_subject_status(
+        &self,
+        instance_id: i64,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        workflow_instances::Entity::update_many()
+            .col_expr(
+                workflow_instances::Column::SubjectStatus,
+                Expr::value(Some(status.to_string())),
+            )
+            .col_expr(
+                workflow_instances::Column::UpdatedAt,
+                Expr::value(naive(now)),
+            )
+            .filter(workflow_instances::Column::Id.eq(instance_id))
+            .exec(&self.txn)
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps the source of a workflow version (once per content hash).
+    pub async fn save_workflow_version(
+        &self,
+        content_hash: &str,
+        workflow_id: &str,
+        version: i32,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        use crate::entities::workflow_versions;
+        workflow_versions::Entity::insert(workflow_versions::ActiveModel {
+            content_hash: Set(content_hash.to_string()),
+            workflow_id: Set(workflow_id.to_string()),
+            version: Set(version),
+            source: Set(source.to_string()),
+            created_at: Set(naive(now)),
+        })
+        .on_conflict(
+            OnConflict::column(workflow_versions::Column::ContentHash)
+                .do_nothing_on([workflow_versions::Column::ContentHash])
+                .to_owned(),
+        )
+        .exec_without_returning(&self.txn)
+        .await?;
+        Ok(())
     }
 
     /// Raises an instance's escalation level (never lowers it).
@@ -488,6 +562,19 @@ impl WriteTx {
             .await
     }
 
+    /// Ends a timer without running it (its condition no longer holds, or a misfire policy
+    /// skipped it); the reason is kept.
+    pub async fn skip_timer(
+        &self,
+        t: &ClaimedTimer,
+        node: &str,
+        now: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        self.finish(t, node, state::SKIPPED, now, false, Some(reason), None)
+            .await
+    }
+
     /// Gives up on a timer after its last try.
     pub async fn fail_timer(
         &self,
@@ -565,6 +652,15 @@ pub struct NewOutbox {
 impl WriteTx {
     /// Adds a message unless one with the same idempotency key exists.
     pub async fn enqueue(&self, m: &NewOutbox, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.enqueue_in_state(m, "pending", now).await
+    }
+
+    async fn enqueue_in_state(
+        &self,
+        m: &NewOutbox,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let row = outbox::ActiveModel {
             id: NotSet,
             idempotency_key: Set(m.idempotency_key.clone()),
@@ -579,7 +675,7 @@ impl WriteTx {
             html: Set(m.html.clone()),
             not_before: Set(naive(m.not_before)),
             urgent: Set(m.urgent),
-            state: Set("pending".into()),
+            state: Set(state.into()),
             attempts: Set(0),
             next_attempt_at: Set(naive(m.not_before)),
             lease_owner: Set(None),
@@ -599,6 +695,39 @@ impl WriteTx {
             .exec_without_returning(&self.txn)
             .await?;
         Ok(())
+    }
+}
+
+impl WriteTx {
+    /// Lists a message nobody could be reached for, for the administrators' list of
+    /// unreachable people; it is never sent.
+    pub async fn enqueue_unreachable(
+        &self,
+        m: &NewOutbox,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.enqueue_in_state(m, "unreachable", now).await
+    }
+}
+
+impl Store {
+    /// Whether a later timer of the same step of the instance is also due by `now`.
+    pub async fn later_due_timer_exists(
+        &self,
+        instance_id: i64,
+        step_id: &str,
+        after: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(timers::Entity::find()
+            .filter(timers::Column::InstanceId.eq(instance_id))
+            .filter(timers::Column::StepId.eq(step_id))
+            .filter(timers::Column::DueAt.gt(naive(after)))
+            .filter(timers::Column::DueAt.lte(naive(now)))
+            .filter(timers::Column::State.is_in([state::PENDING, state::RUNNING]))
+            .count(self.conn())
+            .await?
+            > 0)
     }
 }
 
@@ -733,6 +862,17 @@ impl Store {
             .order_by_asc(workflow_instances::Column::Id)
             .all(self.conn())
             .await?)
+    }
+
+    /// The stored source of a workflow version.
+    pub async fn workflow_source(&self, content_hash: &str) -> Result<Option<String>, StoreError> {
+        use crate::entities::workflow_versions;
+        Ok(
+            workflow_versions::Entity::find_by_id(content_hash.to_string())
+                .one(self.conn())
+                .await?
+                .map(|v| v.source),
+        )
     }
 
     /// All messages in the outbox, oldest first (for tests and the delivery list).

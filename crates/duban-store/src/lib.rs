@@ -12,6 +12,7 @@ pub mod engine;
 pub mod entities;
 pub mod money;
 pub mod register;
+pub mod subjects;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};

@@ -10,6 +10,8 @@ pub mod party_units;
 pub mod people;
 pub mod rectification_items;
 pub mod rectification_progress;
+pub mod subject_events;
 pub mod term_extensions;
 pub mod timers;
 pub mod workflow_instances;
+pub mod workflow_versions;

@@ -15,6 +15,8 @@ pub struct Model {
     pub subject_key: String,
     /// `active`, `completed` or `cancelled`.
     pub status: String,
+    /// A status a step set on the subject, e.g. `overdue`.
+    pub subject_status: Option<String>,
     pub escalation_level: i32,
     pub created_at: DateTime,
     pub updated_at: DateTime,
