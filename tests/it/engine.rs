@@ -186,7 +186,7 @@ backend_tests! {
             .entries
             .iter()
             .flat_map(|e| e.messages.iter())
-            .filter_map(|m| m.text.as_ref().ok())
+            .filter_map(|m| m.text.as_ref())
             .map(|t| t.trim_start_matches("【组织部】").to_string())
             .collect();
         for m in messages.iter().filter(|m| m.role == "secretary" && m.instance_id == Some(term_instance.id)) {

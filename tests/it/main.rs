@@ -17,3 +17,5 @@ mod nodes;
 mod register;
 // `duban serve`, `/healthz`, graceful shutdown; `duban config`.
 mod serve;
+// `duban workflows check|schema|simulate` and `duban calendar` through the binary.
+mod workflows;

@@ -38,6 +38,10 @@ enum Command {
     Import(cmd::import::Args),
     /// Read the register (台账).
     Register(cmd::register::Args),
+    /// Check, describe and preview workflow files.
+    Workflows(cmd::workflows::Args),
+    /// The official working-day calendar (statutory holidays and 调休).
+    Calendar(cmd::calendar::Args),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +74,8 @@ fn main() -> ExitCode {
             }
             Command::Import(args) => cmd::import::run(args, &ctx).await,
             Command::Register(args) => cmd::register::run(args, &ctx).await,
+            Command::Workflows(args) => cmd::workflows::run(args, &ctx).await,
+            Command::Calendar(args) => cmd::calendar::run(args, &ctx).await,
         }
     });
     match result {

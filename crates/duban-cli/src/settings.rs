@@ -3,7 +3,11 @@
 //! names the key and where its value came from. Secrets are only ever printed redacted.
 
 use config::{Config, Environment, File, FileFormat};
+use duban_core::register::Channel;
+use duban_workflow::QuietHours;
+use duban_workflow::quiet::SendWindow;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -14,6 +18,10 @@ pub struct Settings {
     pub http: HttpSettings,
     pub log: LogSettings,
     pub register: RegisterSettings,
+    pub workflows: WorkflowSettings,
+    pub calendar: CalendarSettings,
+    /// When each channel may deliver (local time of the workflow's zone).
+    pub quiet_hours: BTreeMap<Channel, SendWindow>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -58,7 +66,32 @@ pub struct RegisterSettings {
     pub demo_file: PathBuf,
 }
 
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSettings {
+    /// The directory of workflow files (`*.toml`, templates in `<id>/` beside them).
+    pub dir: PathBuf,
+    /// The SMS signature the gateway prepends, e.g. 【区委组织部】: counted in the
+    /// 70-character segment by `workflows check` and shown by `workflows simulate`.
+    pub sms_signature: String,
+    /// The organisation department's name, the `org_department` template variable.
+    pub org_department: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSettings {
+    /// One file per year of statutory holidays and 调休 working days.
+    pub dir: PathBuf,
+}
+
 impl Settings {
+    /// The quiet hours, checked (every window must be non-empty).
+    pub fn quiet_hours(&self) -> anyhow::Result<QuietHours> {
+        QuietHours::new(self.quiet_hours.clone())
+            .map_err(|e| anyhow::anyhow!("configuration error: {e}"))
+    }
+
     /// Loads the layered configuration from `dir`.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         Self::load_with_env(dir, None)

@@ -1168,10 +1168,36 @@ fn parse_cron(cx: &mut Ctx, v: &Spanned<String>) -> Option<Anchor> {
         .build()
         .parse(expr)
     {
-        Ok(cron) => Some(Anchor::Cron {
-            expr: expr.to_string(),
-            cron: Box::new(cron),
-        }),
+        Ok(cron) => {
+            // Chains are planned per occurrence; more than one a day is a mistake (a minute
+            // field of `*`, say), not a reminder schedule.
+            let mut t = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc());
+            let mut previous: Option<chrono::DateTime<chrono::Utc>> = None;
+            for _ in 0..16 {
+                let Some(next) = t.and_then(|t| cron.find_next_occurrence(&t, false).ok()) else {
+                    break;
+                };
+                if let Some(p) = previous
+                    && next - p < chrono::Duration::hours(23)
+                {
+                    cx.err(
+                        "cron-too-often",
+                        v.span(),
+                        format!("cron `{expr}` fires more than once a day ({} and {})", p.format("%m-%d %H:%M"), next.format("%m-%d %H:%M")),
+                        "give the minute and hour as single numbers, e.g. \"0 9 * * 1\" (Mondays at 09:00)",
+                    );
+                    return None;
+                }
+                previous = Some(next);
+                t = Some(next);
+            }
+            Some(Anchor::Cron {
+                expr: expr.to_string(),
+                cron: Box::new(cron),
+            })
+        }
         Err(e) => {
             cx.err(
                 "bad-cron",

@@ -50,8 +50,10 @@ pub struct Message {
     pub channel: Channel,
     /// Email subject.
     pub subject: Option<String>,
-    /// The text as sent (SMS with its signature); or why it failed to render.
-    pub text: Result<String, String>,
+    /// The text as sent (SMS with its signature), when it renders.
+    pub text: Option<String>,
+    /// Why it failed to render.
+    pub error: Option<String>,
     /// SMS: characters and billed parts.
     pub sms_length: Option<(usize, usize)>,
 }
@@ -323,10 +325,15 @@ fn step_entry(
                 }
                 (_, t) => (t, None),
             };
+            let (text, error) = match text {
+                Ok(t) => (Some(t), None),
+                Err(e) => (None, Some(e)),
+            };
             messages.push(Message {
                 channel,
                 subject: (channel == Channel::Email).then(|| title.clone()),
                 text,
+                error,
                 sms_length,
             });
         }
@@ -433,17 +440,18 @@ pub fn render_timeline(t: &Timeline) -> String {
         }
         for m in &e.messages {
             match (&m.text, m.channel) {
-                (Ok(text), Channel::Sms) => {
+                (Some(text), Channel::Sms) => {
                     let (n, parts) = m.sms_length.unwrap_or((0, 1));
                     let _ = writeln!(out, "    短信（{n}字，{parts}条）：{text}");
                 }
-                (Ok(text), Channel::Email) => {
+                (Some(text), Channel::Email) => {
                     let _ = writeln!(out, "    邮件标题：{}", m.subject.as_deref().unwrap_or(""));
                     for line in text.lines() {
                         let _ = writeln!(out, "{}", format!("    │ {line}").trim_end());
                     }
                 }
-                (Err(err), c) => {
+                (None, c) => {
+                    let err = m.error.as_deref().unwrap_or("");
                     let _ = writeln!(out, "    {}：无法生成消息：{err}", c.as_str());
                 }
             }

@@ -1,9 +1,11 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(args, ctx)`.
 
+pub mod calendar;
 pub mod import;
 pub mod migrate;
 pub mod register;
 pub mod serve;
+pub mod workflows;
 
 use crate::settings::Settings;
 use duban_store::{Store, StoreOptions};
@@ -14,6 +16,17 @@ pub struct Context {
 }
 
 impl Context {
+    /// Loads the working-day calendar from `calendar.dir`; errors name file:line:column.
+    pub fn calendar(&self) -> anyhow::Result<duban_workflow::Calendar> {
+        duban_workflow::Calendar::load_dir(&self.settings.calendar.dir).map_err(|diags| {
+            anyhow::anyhow!(
+                "the holiday calendar in {} has errors:\n{}",
+                self.settings.calendar.dir.display(),
+                duban_workflow::diag::render_text(&diags)
+            )
+        })
+    }
+
     /// Connects to the configured database (without migrating).
     pub async fn store(&self) -> anyhow::Result<Store> {
         let db = &self.settings.database;

@@ -17,6 +17,15 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     crate::logging::init(&ctx.settings.log);
+    // Working days and quiet hours come from here; a broken file stops the start, a missing
+    // year is announced because it silently turns holidays into working days.
+    let calendar = ctx.calendar()?;
+    ctx.settings.quiet_hours()?;
+    if let Some(w) =
+        calendar.coverage_warning(chrono::Utc::now().date_naive() + chrono::Duration::days(366))
+    {
+        tracing::warn!("{w}");
+    }
     let store = ctx.store().await?;
     if ctx.settings.database.migrate_on_start {
         store
