@@ -22,6 +22,34 @@ pub struct Settings {
     pub calendar: CalendarSettings,
     /// When each channel may deliver (local time of the workflow's zone).
     pub quiet_hours: BTreeMap<Channel, SendWindow>,
+    pub engine: EngineSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// Whether `duban serve` runs the engine (several nodes may; the database decides).
+    pub enabled: bool,
+    /// Seconds between ticks (1–59).
+    pub tick_seconds: u32,
+    /// This node's name in leases; empty means host name and process id.
+    pub node_id: String,
+    /// Timers claimed and committed per batch.
+    pub batch_size: u64,
+    /// Seconds a claim holds before another node may take the timers over.
+    pub lease_seconds: i64,
+    /// Tries of a failing step before it shows as failed.
+    pub max_attempts: i32,
+    /// First retry delay in seconds; doubles with each try.
+    pub retry_base_seconds: i64,
+    /// A timer fired this many seconds after it fell due is marked late.
+    pub late_after_seconds: i64,
+    /// A new chain does not replay steps due longer ago than this.
+    pub catch_up_days: i64,
+    /// How far ahead recurring duties are planned.
+    pub horizon_days: i64,
+    /// Base of the confirmation links in messages.
+    pub link_base: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -181,6 +181,35 @@ impl Engine {
         })
     }
 
+    /// Plans the current term and the recurring duties of each unit, inside `tx` (which
+    /// sees the caller's uncommitted changes to the register). Units whose chains cannot
+    /// be planned (no term date, no theme day) are listed, not fatal.
+    pub async fn sync_units(
+        &self,
+        tx: &WriteTx,
+        codes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<SyncSummary, EngineError> {
+        let mut summary = SyncSummary::default();
+        for code in codes {
+            let Some(u) = tx.reader().get().unit_by_code(code).await? else { continue };
+            let mut refs = vec![SubjectRef::Unit(code.clone())];
+            if u.unit.term_end.is_some() || u.unit.term_start.is_some() {
+                refs.push(SubjectRef::term_of(&u.unit));
+            }
+            for r in refs {
+                let Some(l) = load(tx.reader().get(), &r).await? else { continue };
+                summary.subjects += 1;
+                match self.sync_loaded(tx, &l, now, false).await {
+                    Ok(reports) => reports.iter().for_each(|r| summary.add(r)),
+                    Err(EngineError::Plan(e)) => summary.problems.push((l.key(), e.to_string())),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(summary)
+    }
+
     /// Loads and (re)plans one subject in its own transaction.
     pub async fn sync_subject(
         &self,

@@ -3,13 +3,14 @@
 
 use crate::audit::{self, Change};
 use crate::entities::{elections, organisations, party_units, people};
+use crate::engine::WriteTx;
 use crate::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use duban_core::register::coverage::CoverageInput;
 use duban_core::register::{Channel, Organisation, Person, RegisterBatch, Unit};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, NotSet,
-    PaginatorTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set,
 };
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -23,6 +24,9 @@ pub struct ImportSummary {
     pub elections: Counts,
     /// `true` when the transaction was rolled back on purpose.
     pub dry_run: bool,
+    /// Codes of the units created or changed.
+    #[serde(skip)]
+    pub changed_units: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -80,25 +84,13 @@ impl Store {
         now: DateTime<Utc>,
         dry_run: bool,
     ) -> Result<ImportSummary, StoreError> {
-        let txn = self.conn().begin().await?;
-        let mut summary = ImportSummary {
-            dry_run,
-            ..Default::default()
-        };
-        let ctx = Ctx {
-            txn: &txn,
-            actor,
-            now,
-        };
-
-        let people_ids = upsert_people(&ctx, batch, &mut summary.people).await?;
-        let unit_ids = upsert_units(&ctx, batch, &people_ids, &mut summary).await?;
-        upsert_organisations(&ctx, batch, &unit_ids, &mut summary.organisations).await?;
-
+        let tx = self.begin_write().await?;
+        let mut summary = tx.apply_register(batch, actor, now).await?;
+        summary.dry_run = dry_run;
         if dry_run {
-            txn.rollback().await?;
+            tx.rollback().await?;
         } else {
-            txn.commit().await?;
+            tx.commit().await?;
         }
         Ok(summary)
     }
@@ -132,6 +124,24 @@ impl Store {
             party_units::Entity::find().count(self.conn()).await?,
             people::Entity::find().count(self.conn()).await?,
         ))
+    }
+}
+
+impl WriteTx {
+    /// Upserts a validated batch inside this transaction (see [`Store::apply_register`]);
+    /// the summary lists the units created or changed, whose chains need planning.
+    pub async fn apply_register(
+        &self,
+        batch: &RegisterBatch,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ImportSummary, StoreError> {
+        let mut summary = ImportSummary::default();
+        let ctx = Ctx { txn: self.conn(), actor, now };
+        let people_ids = upsert_people(&ctx, batch, &mut summary.people).await?;
+        let unit_ids = upsert_units(&ctx, batch, &people_ids, &mut summary).await?;
+        upsert_organisations(&ctx, batch, &unit_ids, &mut summary.organisations).await?;
+        Ok(summary)
     }
 }
 
@@ -346,6 +356,7 @@ async fn upsert_units(
                     ctx.audit("update", "party_unit", &u.code, Some(old), Some(&new))
                         .await?;
                     summary.units.updated += 1;
+                    summary.changed_units.push(u.code.clone());
                 } else {
                     summary.units.unchanged += 1;
                 }
@@ -356,6 +367,7 @@ async fn upsert_units(
                 ctx.audit("create", "party_unit", &u.code, None, Some(&new))
                     .await?;
                 summary.units.created += 1;
+                summary.changed_units.push(u.code.clone());
                 new.id
             }
         };
