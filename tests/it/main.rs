@@ -12,6 +12,7 @@ mod storage;
 mod timers;
 // The engine: chains driven by a test clock, completions, catch-up, several nodes.
 mod engine;
+mod nodes;
 // `duban import register` and `duban register coverage` through the binary.
 mod register;
 // `duban serve`, `/healthz`, graceful shutdown; `duban config`.
