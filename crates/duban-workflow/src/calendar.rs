@@ -81,8 +81,9 @@ struct RawHoliday {
     to: Spanned<String>,
     #[serde(default)]
     workdays: Vec<Spanned<String>>,
-    #[allow(dead_code)]
-    note: Option<String>,
+    /// Free text for readers of the file (e.g. how a later notice changed the arrangement).
+    #[serde(rename = "note")]
+    _note: Option<String>,
 }
 
 impl Calendar {

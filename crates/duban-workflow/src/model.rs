@@ -905,7 +905,6 @@ pub fn parse_workflow(
     // templates
     let mut set_map = BTreeMap::new();
     if let Some(kind) = kind {
-        let recurring = anchor.as_ref().is_some_and(Anchor::is_recurring);
         for step in &steps {
             let rs = raw
                 .step
@@ -935,7 +934,7 @@ pub fn parse_workflow(
                         || (channel.is_none()
                             && channels.contains(&Channel::Sms)
                             && set.sms.is_none());
-                    crate::render::check_file(&mut cx.diags, t, kind, recurring, sms, opts);
+                    crate::render::check_file(&mut cx.diags, t, kind, sms, opts);
                 }
             }
             set_map.insert(name.clone(), set);

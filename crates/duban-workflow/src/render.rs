@@ -266,7 +266,6 @@ pub(crate) fn check_file(
     diags: &mut Vec<Diagnostic>,
     t: &TemplateText,
     kind: SubjectKind,
-    _recurring: bool,
     sms: bool,
     opts: &CheckOptions,
 ) {

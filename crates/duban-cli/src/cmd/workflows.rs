@@ -196,22 +196,22 @@ fn read_subject(arg: &str) -> anyhow::Result<Subject> {
         (arg.to_string(), text)
     };
     let subject: Subject = if name.ends_with(".toml") {
-        toml::from_str(&text).map_err(|e| {
-            let src = Source::new(&name, &text);
-            let d = src.error(
-                "subject",
-                e.span().unwrap_or(0..0),
-                e.message().trim().to_string(),
-                "see the subject kinds and their fields in workflows/README.md",
-            );
-            anyhow::anyhow!("{d}")
-        })?
+        subject_from_toml(&name, &text)?
     } else {
         serde_json::from_str(&text).map_err(|e| {
+            // Errors inside the tagged object come without a position; find the field named.
+            let (line, column) = if e.line() > 0 {
+                (e.line(), e.column())
+            } else {
+                let field = e.to_string().split('`').nth(1).map(|f| format!("\"{f}\""));
+                let at = field.and_then(|f| text.find(&f)).unwrap_or(0);
+                let src = Source::new(&name, &text);
+                src.position(at)
+            };
+            let message = e.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message);
             anyhow::anyhow!(
-                "{name}:{}:{}: {e}\n  = help: see the subject kinds and their fields in workflows/README.md",
-                e.line(),
-                e.column()
+                "{name}:{line}:{column}: {message}\n  = help: see the subject kinds and their fields in workflows/README.md"
             )
         })?
     };
@@ -219,6 +219,47 @@ fn read_subject(arg: &str) -> anyhow::Result<Subject> {
         .validate()
         .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     Ok(subject)
+}
+
+/// A subject written as TOML. Dates may be bare (`term_end = 2026-10-09`) or quoted.
+fn subject_from_toml(name: &str, text: &str) -> anyhow::Result<Subject> {
+    let src = Source::new(name, text);
+    let help = "see the subject kinds and their fields in workflows/README.md";
+    let table: toml::Table = toml::from_str(text).map_err(|e| {
+        let d = src.error(
+            "subject",
+            e.span().unwrap_or(0..0),
+            e.message().trim().to_string(),
+            help,
+        );
+        anyhow::anyhow!("{d}")
+    })?;
+    fn plain(v: toml::Value) -> serde_json::Value {
+        match v {
+            toml::Value::Datetime(d) => serde_json::Value::String(d.to_string().replace(' ', "T")),
+            toml::Value::Table(t) => t.into_iter().map(|(k, v)| (k, plain(v))).collect(),
+            toml::Value::Array(a) => a.into_iter().map(plain).collect(),
+            other => serde_json::to_value(other).unwrap_or(serde_json::Value::Null),
+        }
+    }
+    let json = plain(toml::Value::Table(table));
+    serde_json::from_value(json).map_err(|e| {
+        // serde names the field in backticks; point at the line that sets it.
+        let message = e.to_string();
+        let field = message.split('`').nth(1).unwrap_or_default();
+        let at = text
+            .lines()
+            .scan(0, |offset, line| {
+                let start = *offset;
+                *offset += line.len() + 1;
+                Some((start, line))
+            })
+            .find(|(_, line)| !field.is_empty() && line.trim_start().starts_with(field))
+            .map(|(start, line)| start + line.len() - line.trim_start().len())
+            .unwrap_or(0);
+        let d = src.error("subject", at..at + field.len().max(1), message, help);
+        anyhow::anyhow!("{d}")
+    })
 }
 
 fn parse_moment(s: &str) -> Option<NaiveDateTime> {
