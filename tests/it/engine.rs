@@ -260,3 +260,59 @@ async fn completions_refuse_bad_input_and_write_nothing() {
     assert_eq!(store.timer_stats(clock.now()).await.unwrap(), after);
     db.drop_db().await;
 }
+
+backend_tests! {
+    async fn a_three_day_outage_fires_each_missed_timer_once_late_and_skips_skip_policy_recurrences(db) {
+        let store = db.store().await;
+        seed_register(&store).await;
+        let start = utc(2026, 8, 20, 0);
+        let clock = Arc::new(ManualClock::new(start));
+        let engine = engine(&store, clock.clone(), "node-1");
+        engine.rules.persist(&store, start).await.unwrap();
+        engine.sync_all(100, false, |_| {}).await.unwrap();
+
+        // Run normally until the outage begins.
+        let down = local_midnight(NaiveDate::from_ymd_opt(2026, 9, 8).unwrap());
+        let up = down + Duration::days(3);
+        drive(&engine, &clock, down - Duration::seconds(1), async |_| false).await;
+
+        // Nothing ticks for three days; then the engine comes back and ticks once.
+        let missed: Vec<_> = engine
+            .store
+            .list_timers(Some(up), None, &["pending"], 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|(t, _)| t.due_at.and_utc() >= down)
+            .collect();
+        let workflows: HashSet<&str> = missed.iter().map(|(_, i)| i.workflow_id.as_str()).collect();
+        assert!(workflows.contains("term_expiry"), "{workflows:?}");
+        assert!(workflows.contains("theme_day"), "{workflows:?}");
+        clock.set(up);
+        let report = engine.tick(up).await.unwrap();
+        assert_eq!(report.claimed as usize, missed.len());
+        assert_eq!(engine.tick(up).await.unwrap().claimed, 0, "nothing fires twice");
+
+        let outbox = store.outbox_messages().await.unwrap();
+        for (t, i) in &missed {
+            let (_, timers) = store.instance_timeline(i.id).await.unwrap().unwrap();
+            let after = timers.iter().find(|x| x.id == t.id).unwrap();
+            let messages = outbox.iter().filter(|m| m.timer_id == Some(t.id)).count();
+            if i.workflow_id == "theme_day" {
+                assert_eq!(after.state, "skipped", "{} {}", i.workflow_id, t.step_id);
+                assert!(after.last_error.as_deref().unwrap_or("").contains("skip"), "{:?}", after.last_error);
+                assert_eq!(messages, 0);
+            } else {
+                assert_eq!(after.state, "done", "{} {}: {:?}", i.workflow_id, t.step_id, after.last_error);
+                assert!(after.late, "{} {} should be marked late", i.workflow_id, t.step_id);
+                assert_eq!(after.fence, 1, "claimed once");
+            }
+        }
+        // Late messages still respect quiet hours: none leaves before 08:00 on a working day.
+        for m in outbox.iter().filter(|m| missed.iter().any(|(t, _)| m.timer_id == Some(t.id))) {
+            let local = m.not_before.and_utc().with_timezone(&chrono_tz::Asia::Shanghai);
+            assert!(engine.rules.calendar.is_workday(local.date_naive()));
+            assert!((8..21).contains(&chrono::Timelike::hour(&local)), "{local}");
+        }
+    }
+}
