@@ -316,3 +316,117 @@ backend_tests! {
         }
     }
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_workflow_changes_running_instances_only_when_replanned() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let store = db.store().await;
+    seed_register(&store).await;
+    let start = utc(2026, 1, 5, 0);
+    let clock = Arc::new(ManualClock::new(start));
+    let old = engine(&store, clock.clone(), "n");
+    old.rules.persist(&store, start).await.unwrap();
+    old.sync_all(100, false, |_| {}).await.unwrap();
+    let term = SubjectRef::Term {
+        unit: "JN-001".into(),
+        start: NaiveDate::from_ymd_opt(2023, 10, 9),
+    };
+    let instance = store
+        .instances_of(&term.key())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.workflow_id == "term_expiry")
+        .unwrap();
+    let due_of = async |step: &str| {
+        let (_, timers) = store.instance_timeline(instance.id).await.unwrap().unwrap();
+        timers
+            .into_iter()
+            .find(|t| t.step_id == step)
+            .unwrap()
+            .due_at
+    };
+    let before = due_of("remind_3mo").await;
+
+    // An administrator moves the three-month reminder to four months and bumps the version.
+    let dir = std::env::temp_dir().join(format!("duban-wf-{}", uuid::Uuid::now_v7()));
+    copy_dir(&repo().join("workflows"), &dir);
+    let path = dir.join("term_expiry.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replacen("version = 1", "version = 2", 1).replacen(
+        "offset = \"-3mo\"",
+        "offset = \"-4mo\"",
+        1,
+    );
+    assert_ne!(text, edited);
+    std::fs::write(&path, edited).unwrap();
+    let rules = Rules::load(
+        &dir,
+        &repo().join("config/calendar"),
+        QuietHours::default(),
+        "【组织部】",
+    )
+    .unwrap();
+    let new = Engine::new(
+        store.clone(),
+        Arc::new(rules),
+        EngineConfig::default(),
+        clock.clone(),
+    );
+    new.rules.persist(&store, start).await.unwrap();
+
+    // Syncing the subject again keeps the running instance on the version it started with.
+    new.sync_subject(&term, false).await.unwrap();
+    assert_eq!(due_of("remind_3mo").await, before);
+
+    // A dry run shows the difference and changes nothing.
+    let diffs = new
+        .replan_outdated(Some("term_expiry"), true)
+        .await
+        .unwrap();
+    let diff = diffs
+        .iter()
+        .find(|d| d.instance_id == instance.id)
+        .expect("the instance is outdated");
+    assert_eq!(
+        (
+            diff.from_version,
+            diff.to_version,
+            diff.rescheduled,
+            diff.inserted,
+            diff.cancelled
+        ),
+        (1, 2, 1, 0, 0)
+    );
+    assert_eq!(due_of("remind_3mo").await, before);
+
+    // Applied, the reminder moves a month earlier and the instance records the new version.
+    new.replan_outdated(Some("term_expiry"), false)
+        .await
+        .unwrap();
+    let after = due_of("remind_3mo").await;
+    assert!(after < before - Duration::days(27), "{before} → {after}");
+    let (i, _) = store.instance_timeline(instance.id).await.unwrap().unwrap();
+    assert_eq!(i.workflow_version, 2);
+    assert!(
+        new.replan_outdated(Some("term_expiry"), true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    db.drop_db().await;
+}
