@@ -60,7 +60,10 @@ def add_years(d, years):
 
 HEADER = ["统一社会信用代码", "组织名称", "组织类别", "区县", "街道", "从业人员数", "党员数", "党建指导员",
           "党组织编码", "党组织名称", "党组织类别", "组建方式", "上级党组织编码", "书记姓名", "书记职务",
-          "书记手机", "书记邮箱", "接收方式", "任期开始", "任期届满", "最近换届日期"]
+          "书记手机", "书记邮箱", "接收方式", "任期开始", "任期届满", "最近换届日期", "主题党日"]
+
+def theme_day():
+    return str(rng.choice([5, 10, 15, 20, 25]))
 
 def term_dates(level_years):
     # Terms end between ~6 months ago and ~24 months ahead; about one in eight is overdue.
@@ -86,7 +89,7 @@ def main():
             c_start, c_end = term_dates(5)
             out.writerow(["", "", "", district, "", "", "", "", committee, f"{city}市{district}两新组织党委",
                           "基层委员会", "单独组建", "", *secretary(used, "党委书记"),
-                          c_start.isoformat(), c_end.isoformat(), c_start.isoformat()])
+                          c_start.isoformat(), c_end.isoformat(), c_start.isoformat(), theme_day()])
             count = {"历下区": 40, "滨海新区": 30}.get(district, 22)
             pending_joint = []
             for _ in range(count):
@@ -116,11 +119,11 @@ def main():
                     last = start.isoformat() if rng.random() < 0.8 else ""
                     out.writerow(row + [f"{area}-{unit_no:04d}", org_name + ("党委" if level == "基层委员会" else "党" + level),
                                         level, "单独组建", committee, *secretary(used, "党组织书记"),
-                                        start.isoformat(), end.isoformat(), last])
+                                        start.isoformat(), end.isoformat(), last, theme_day()])
                 elif members in (1, 2) and rng.random() < 0.8:
                     pending_joint.append(row)
                 else:
-                    out.writerow(row + [""] * 13)
+                    out.writerow(row + [""] * 14)
             # Organisations with one or two members join a joint branch, three to a branch.
             for i in range(0, len(pending_joint), 3):
                 group = pending_joint[i:i + 3]
@@ -128,9 +131,9 @@ def main():
                 start, end = term_dates(3)
                 code = f"{area}-{unit_no:04d}"
                 first = group[0] + [code, f"{district}{group[0][4]}联合党支部", "支部", "联合组建", committee,
-                                    *secretary(used, "联合党支部书记"), start.isoformat(), end.isoformat(), start.isoformat()]
+                                    *secretary(used, "联合党支部书记"), start.isoformat(), end.isoformat(), start.isoformat(), theme_day()]
                 out.writerow(first)
                 for row in group[1:]:
-                    out.writerow(row + [code] + [""] * 12)
+                    out.writerow(row + [code] + [""] * 13)
 
 main()

@@ -15,6 +15,7 @@ pub use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::big_integer;
 
 mod m20261122_000001_register;
+mod m20261122_000002_engine;
 mod m20261122_000006_ledger;
 
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261122_000001_register::Migration),
+            Box::new(m20261122_000002_engine::Migration),
             Box::new(m20261122_000006_ledger::Migration),
         ]
     }

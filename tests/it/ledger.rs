@@ -43,6 +43,7 @@ pub async fn register_units(store: &Store, units: &[(String, NaiveDate)]) {
                 term_start: Some(*start),
                 term_end: None,
                 last_election: None,
+                theme_day: None,
                 row: i + 2,
             })
             .collect(),

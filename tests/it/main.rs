@@ -8,9 +8,16 @@ mod support;
 mod layering;
 // Migrations up and down, and exact money at rest, on every backend.
 mod storage;
+// Durable timers: claiming, leases and fencing, re-planning.
+mod timers;
+// The engine: chains driven by a test clock, completions, catch-up, several nodes.
+mod engine;
+mod nodes;
 // `duban import register` and `duban register coverage` through the binary.
 mod register;
 // `duban serve`, `/healthz`, graceful shutdown; `duban config`.
 mod serve;
+// `duban workflows check|schema|simulate` and `duban calendar` through the binary.
+mod workflows;
 // The funds ledger: budget control under concurrent writers, idempotency, hledger export.
 mod ledger;

@@ -3,7 +3,11 @@
 //! names the key and where its value came from. Secrets are only ever printed redacted.
 
 use config::{Config, Environment, File, FileFormat};
+use duban_core::register::Channel;
+use duban_workflow::QuietHours;
+use duban_workflow::quiet::SendWindow;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -14,9 +18,41 @@ pub struct Settings {
     pub http: HttpSettings,
     pub log: LogSettings,
     pub register: RegisterSettings,
+    pub workflows: WorkflowSettings,
+    pub calendar: CalendarSettings,
+    /// When each channel may deliver (local time of the workflow's zone).
+    pub quiet_hours: BTreeMap<Channel, SendWindow>,
+    pub engine: EngineSettings,
     /// Budget control, rate cards, year end, dues: `duban_ledger::config`.
     #[serde(default)]
     pub ledger: duban_ledger::config::LedgerConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// Whether `duban serve` runs the engine (several nodes may; the database decides).
+    pub enabled: bool,
+    /// Seconds between ticks (1–59).
+    pub tick_seconds: u32,
+    /// This node's name in leases; empty means host name and process id.
+    pub node_id: String,
+    /// Timers claimed and committed per batch.
+    pub batch_size: u64,
+    /// Seconds a claim holds before another node may take the timers over.
+    pub lease_seconds: i64,
+    /// Tries of a failing step before it shows as failed.
+    pub max_attempts: i32,
+    /// First retry delay in seconds; doubles with each try.
+    pub retry_base_seconds: i64,
+    /// A timer fired this many seconds after it fell due is marked late.
+    pub late_after_seconds: i64,
+    /// A new chain does not replay steps due longer ago than this.
+    pub catch_up_days: i64,
+    /// How far ahead recurring duties are planned.
+    pub horizon_days: i64,
+    /// Base of the confirmation links in messages.
+    pub link_base: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -61,7 +97,32 @@ pub struct RegisterSettings {
     pub demo_file: PathBuf,
 }
 
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSettings {
+    /// The directory of workflow files (`*.toml`, templates in `<id>/` beside them).
+    pub dir: PathBuf,
+    /// The SMS signature the gateway prepends, e.g. 【区委组织部】: counted in the
+    /// 70-character segment by `workflows check` and shown by `workflows simulate`.
+    pub sms_signature: String,
+    /// The organisation department's name, the `org_department` template variable.
+    pub org_department: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSettings {
+    /// One file per year of statutory holidays and 调休 working days.
+    pub dir: PathBuf,
+}
+
 impl Settings {
+    /// The quiet hours, checked (every window must be non-empty).
+    pub fn quiet_hours(&self) -> anyhow::Result<QuietHours> {
+        QuietHours::new(self.quiet_hours.clone())
+            .map_err(|e| anyhow::anyhow!("configuration error: {e}"))
+    }
+
     /// Loads the layered configuration from `dir`.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         Self::load_with_env(dir, None)

@@ -202,6 +202,10 @@ pub const COLUMNS: &[Column] = &[
         key: "last_election",
         header: "最近换届日期",
     },
+    Column {
+        key: "theme_day",
+        header: "主题党日",
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -250,6 +254,8 @@ pub struct Unit {
     pub term_start: Option<NaiveDate>,
     pub term_end: Option<NaiveDate>,
     pub last_election: Option<NaiveDate>,
+    /// The fixed day of the month for the theme party day (主题党日), 1–28.
+    pub theme_day: Option<u8>,
     pub row: usize,
 }
 
@@ -612,6 +618,24 @@ fn parse_unit_fields(
         );
         ok = false;
     }
+    let theme_day = match get.get("theme_day") {
+        "" => None,
+        v => match v
+            .trim_end_matches('日')
+            .trim_start_matches("每月")
+            .parse::<u8>()
+        {
+            Ok(d) if (1..=28).contains(&d) => Some(d),
+            _ => {
+                err(
+                    "theme_day",
+                    format!("{v:?} is not a day of the month from 1 to 28 (a day every month has)"),
+                );
+                ok = false;
+                None
+            }
+        },
+    };
     let superior = non_empty(get.get("superior_unit_code"));
     if superior.as_deref() == Some(code) {
         err(
@@ -631,6 +655,7 @@ fn parse_unit_fields(
         term_start,
         term_end,
         last_election,
+        theme_day,
         row,
     })
 }

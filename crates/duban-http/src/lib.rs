@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 use duban_store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Serialize;
 use tower_http::trace::TraceLayer;
 
@@ -14,11 +15,21 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone)]
 pub struct AppState {
     store: Store,
+    metrics: Option<PrometheusHandle>,
 }
 
 impl AppState {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            metrics: None,
+        }
+    }
+
+    /// Serves `/metrics` from this recorder (installed once per process by the binary).
+    pub fn with_metrics(mut self, handle: PrometheusHandle) -> Self {
+        self.metrics = Some(handle);
+        self
     }
 }
 
@@ -26,6 +37,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -74,6 +86,31 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
             )
         }
     }
+}
+
+/// `GET /metrics`: Prometheus text. Timer and outbox gauges are read from the database at
+/// scrape time, so every node reports the cluster's state; counters are this process's.
+async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    let Some(handle) = &state.metrics else {
+        return (
+            StatusCode::NOT_FOUND,
+            "metrics are not enabled\n".to_string(),
+        );
+    };
+    match state.store.timer_stats(chrono::Utc::now()).await {
+        Ok(s) => {
+            metrics::gauge!("duban_timers_pending").set(s.pending as f64);
+            metrics::gauge!("duban_timers_due").set(s.due as f64);
+            metrics::gauge!("duban_timers_running").set(s.running as f64);
+            metrics::gauge!("duban_timers_done").set(s.done as f64);
+            metrics::gauge!("duban_timers_late").set(s.late as f64);
+            metrics::gauge!("duban_timers_failed").set(s.failed as f64);
+            metrics::gauge!("duban_timer_lag_seconds").set(s.lag_seconds as f64);
+            metrics::gauge!("duban_outbox_depth").set(s.outbox_pending as f64);
+        }
+        Err(e) => tracing::warn!(error = %e, "reading timer statistics for /metrics"),
+    }
+    (StatusCode::OK, handle.render())
 }
 
 #[cfg(test)]

@@ -102,7 +102,7 @@ impl Store {
         env: &Envelope,
         fingerprint: &str,
     ) -> Result<Executed, StoreError> {
-        let txn = self.begin_write().await?;
+        let txn = self.begin_ledger_write().await?;
         if let Some(row) = rows::find_command(&txn, env.key.as_str()).await? {
             let stored = row
                 .outcome
@@ -145,7 +145,7 @@ impl Store {
     }
 
     /// A write transaction: `BEGIN IMMEDIATE` on SQLite, READ COMMITTED elsewhere.
-    async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    async fn begin_ledger_write(&self) -> Result<sea_orm::DatabaseTransaction, DbErr> {
         use sea_orm::{
             IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
         };

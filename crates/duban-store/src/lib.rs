@@ -8,10 +8,12 @@
 //! float on SQLite and has no fraction on MySQL.
 
 pub mod audit;
+pub mod engine;
 pub mod entities;
 pub mod ledger;
 pub mod money;
 pub mod register;
+pub mod subjects;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};

@@ -2,6 +2,7 @@
 //! that coverage and the engine need.
 
 use crate::audit::{self, Change};
+use crate::engine::WriteTx;
 use crate::entities::{elections, organisations, party_units, people};
 use crate::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -9,7 +10,7 @@ use duban_core::register::coverage::CoverageInput;
 use duban_core::register::{Channel, Organisation, Person, RegisterBatch, Unit};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, NotSet,
-    PaginatorTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set,
 };
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -23,6 +24,9 @@ pub struct ImportSummary {
     pub elections: Counts,
     /// `true` when the transaction was rolled back on purpose.
     pub dry_run: bool,
+    /// Codes of the units created or changed.
+    #[serde(skip)]
+    pub changed_units: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -80,25 +84,13 @@ impl Store {
         now: DateTime<Utc>,
         dry_run: bool,
     ) -> Result<ImportSummary, StoreError> {
-        let txn = self.conn().begin().await?;
-        let mut summary = ImportSummary {
-            dry_run,
-            ..Default::default()
-        };
-        let ctx = Ctx {
-            txn: &txn,
-            actor,
-            now,
-        };
-
-        let people_ids = upsert_people(&ctx, batch, &mut summary.people).await?;
-        let unit_ids = upsert_units(&ctx, batch, &people_ids, &mut summary).await?;
-        upsert_organisations(&ctx, batch, &unit_ids, &mut summary.organisations).await?;
-
+        let tx = self.begin_write().await?;
+        let mut summary = tx.apply_register(batch, actor, now).await?;
+        summary.dry_run = dry_run;
         if dry_run {
-            txn.rollback().await?;
+            tx.rollback().await?;
         } else {
-            txn.commit().await?;
+            tx.commit().await?;
         }
         Ok(summary)
     }
@@ -132,6 +124,28 @@ impl Store {
             party_units::Entity::find().count(self.conn()).await?,
             people::Entity::find().count(self.conn()).await?,
         ))
+    }
+}
+
+impl WriteTx {
+    /// Upserts a validated batch inside this transaction (see [`Store::apply_register`]);
+    /// the summary lists the units created or changed, whose chains need planning.
+    pub async fn apply_register(
+        &self,
+        batch: &RegisterBatch,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ImportSummary, StoreError> {
+        let mut summary = ImportSummary::default();
+        let ctx = Ctx {
+            txn: self.conn(),
+            actor,
+            now,
+        };
+        let people_ids = upsert_people(&ctx, batch, &mut summary.people).await?;
+        let unit_ids = upsert_units(&ctx, batch, &people_ids, &mut summary).await?;
+        upsert_organisations(&ctx, batch, &unit_ids, &mut summary.organisations).await?;
+        Ok(summary)
     }
 }
 
@@ -259,6 +273,7 @@ async fn upsert_people(
                     mobile: Set(p.mobile.clone()),
                     email: Set(p.email.clone()),
                     channels: Set(channels),
+                    roles: Set(String::new()),
                     created_at: Set(ctx.now.naive_utc()),
                     updated_at: Set(ctx.now.naive_utc()),
                 }
@@ -320,7 +335,8 @@ async fn upsert_units(
                     || old.superior_id != superior_id
                     || (secretary_id.is_some() && old.secretary_id != secretary_id)
                     || (u.term_start.is_some() && old.term_start != u.term_start)
-                    || (u.term_end.is_some() && old.term_end != u.term_end);
+                    || (u.term_end.is_some() && old.term_end != u.term_end)
+                    || (u.theme_day.is_some() && old.theme_day != u.theme_day.map(i16::from));
                 if changed {
                     let mut am: party_units::ActiveModel = old.clone().into();
                     am.name = Set(name);
@@ -336,11 +352,15 @@ async fn upsert_units(
                     if u.term_end.is_some() {
                         am.term_end = Set(u.term_end);
                     }
+                    if u.theme_day.is_some() {
+                        am.theme_day = Set(u.theme_day.map(i16::from));
+                    }
                     am.updated_at = Set(ctx.now.naive_utc());
                     let new = am.update(ctx.txn).await?;
                     ctx.audit("update", "party_unit", &u.code, Some(old), Some(&new))
                         .await?;
                     summary.units.updated += 1;
+                    summary.changed_units.push(u.code.clone());
                 } else {
                     summary.units.unchanged += 1;
                 }
@@ -351,6 +371,7 @@ async fn upsert_units(
                 ctx.audit("create", "party_unit", &u.code, None, Some(&new))
                     .await?;
                 summary.units.created += 1;
+                summary.changed_units.push(u.code.clone());
                 new.id
             }
         };
@@ -383,6 +404,7 @@ async fn insert_unit(
         secretary_id: Set(secretary_id),
         term_start: Set(u.term_start),
         term_end: Set(u.term_end),
+        theme_day: Set(u.theme_day.map(i16::from)),
         created_at: Set(ctx.now.naive_utc()),
         updated_at: Set(ctx.now.naive_utc()),
     }

@@ -57,9 +57,9 @@ async fn register(args: RegisterArgs, ctx: &Context) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::SUCCESS);
     }
     let file = args.file.as_deref().context("a file is required")?;
-    let store = ctx.migrated_store().await?;
+    let engine = ctx.engine(None).await?;
     let actor = args.actor.clone().unwrap_or_else(login_name);
-    match import_register_file(&store, file, args.encoding, &actor, args.dry_run).await? {
+    match import_register_file(&engine, file, args.encoding, &actor, args.dry_run).await? {
         Ok(summary) => {
             match args.format {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
@@ -89,12 +89,13 @@ async fn register(args: RegisterArgs, ctx: &Context) -> anyhow::Result<ExitCode>
 /// Reads, validates and applies a register file. The outer error is I/O or the database;
 /// the inner `Err` lists every bad cell, in which case nothing was written.
 pub async fn import_register_file(
-    store: &duban_store::Store,
+    engine: &duban_engine::Engine,
     file: &Path,
     encoding: Encoding,
     actor: &str,
     dry_run: bool,
 ) -> anyhow::Result<Result<duban_store::register::ImportSummary, Vec<RowError>>> {
+    let store = &engine.store;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let name = file.to_string_lossy();
     let table =
@@ -115,13 +116,26 @@ pub async fn import_register_file(
         Ok(b) => b,
         Err(errors) => return Ok(Err(errors)),
     };
-    let summary = store
-        .apply_register(&batch, actor, Utc::now(), dry_run)
-        .await?;
+    // The register and the chains it implies change together: one transaction.
+    let now = Utc::now();
+    let tx = store.begin_write().await?;
+    let mut summary = tx.apply_register(&batch, actor, now).await?;
+    let plans = engine.sync_units(&tx, &summary.changed_units, now).await?;
+    summary.dry_run = dry_run;
+    if dry_run {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
+    for (subject, problem) in &plans.problems {
+        tracing::warn!(%subject, %problem, "chain not planned");
+    }
     tracing::info!(
         file = %file.display(),
         organisations = batch.organisations.len(),
         units = batch.units.len(),
+        instances_created = plans.instances_created,
+        timers_planned = plans.timers_inserted,
         dry_run,
         "register imported"
     );

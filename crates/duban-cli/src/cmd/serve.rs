@@ -17,6 +17,15 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     crate::logging::init(&ctx.settings.log);
+    // Working days and quiet hours come from here; a broken file stops the start, a missing
+    // year is announced because it silently turns holidays into working days.
+    let calendar = ctx.calendar()?;
+    ctx.settings.quiet_hours()?;
+    if let Some(w) =
+        calendar.coverage_warning(chrono::Utc::now().date_naive() + chrono::Duration::days(366))
+    {
+        tracing::warn!("{w}");
+    }
     let store = ctx.store().await?;
     if ctx.settings.database.migrate_on_start {
         store
@@ -36,11 +45,24 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         schema = store.schema_version().await?.as_deref().unwrap_or("none"),
         "database ready"
     );
+    let engine = ctx.engine_on(store.clone(), None).await?;
     if args.demo {
-        load_demo(&store, ctx).await?;
+        load_demo(&engine, ctx).await?;
     }
+    let scheduler = if ctx.settings.engine.enabled {
+        let s =
+            duban_engine::runner::start(engine.clone(), ctx.settings.engine.tick_seconds).await?;
+        tracing::info!(node = %engine.config.node_id, every_seconds = ctx.settings.engine.tick_seconds, "engine running");
+        Some(s)
+    } else {
+        tracing::info!("engine disabled (engine.enabled = false): serving HTTP only");
+        None
+    };
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("installing the metrics recorder")?;
 
-    let app = duban_http::router(AppState::new(store.clone()));
+    let app = duban_http::router(AppState::new(store.clone()).with_metrics(metrics));
     let bind = ctx.settings.http.bind;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
@@ -50,17 +72,24 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("shutting down");
+    if let Some(mut s) = scheduler {
+        // The tick in progress finishes its batch; leases cover anything cut short.
+        if let Err(e) = s.shutdown().await {
+            tracing::warn!(error = %e, "stopping the scheduler");
+        }
+    }
     store.close().await?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn load_demo(store: &duban_store::Store, ctx: &Context) -> anyhow::Result<()> {
+async fn load_demo(engine: &duban_engine::Engine, ctx: &Context) -> anyhow::Result<()> {
+    let store = &engine.store;
     if !store.register_is_empty().await? {
         tracing::info!("the register is not empty; the demo data is not loaded");
         return Ok(());
     }
     let file = &ctx.settings.register.demo_file;
-    match import_register_file(store, file, Encoding::Auto, "demo", false).await? {
+    match import_register_file(engine, file, Encoding::Auto, "demo", false).await? {
         Ok(s) => {
             tracing::info!(
                 organisations = s.organisations.created,

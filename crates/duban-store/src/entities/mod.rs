@@ -3,6 +3,7 @@
 
 pub mod audit_log;
 pub mod elections;
+pub mod interviews;
 pub mod ledger_accounts;
 pub mod ledger_allocations;
 pub mod ledger_closed_years;
@@ -14,5 +15,13 @@ pub mod ledger_rebates;
 pub mod ledger_state;
 pub mod ledger_transactions;
 pub mod organisations;
+pub mod outbox;
 pub mod party_units;
 pub mod people;
+pub mod rectification_items;
+pub mod rectification_progress;
+pub mod subject_events;
+pub mod term_extensions;
+pub mod timers;
+pub mod workflow_instances;
+pub mod workflow_versions;

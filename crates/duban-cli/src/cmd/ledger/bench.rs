@@ -123,6 +123,7 @@ async fn ensure_unit(store: &Store, code: &str, formed: NaiveDate) -> anyhow::Re
             term_start: Some(formed),
             term_end: None,
             last_election: None,
+            theme_day: None,
             row: 0,
         };
         store
