@@ -341,6 +341,16 @@ backend_tests! {
         let (out, _, err) = ledger(&[&alloc[..], &["--amount", "600.01", "--key", "r4"]].concat());
         assert_eq!(out.status.code(), Some(1));
         assert!(err.contains("already used for a different command"), "{err}");
+        // A file of commands with one bad field runs none of them and names the field.
+        let file = std::env::temp_dir().join(format!("{}-commands.json", uuid::Uuid::now_v7()));
+        let good = serde_json::json!({"key": "f1", "actor": "li", "command": {"command": "appropriate", "date": "2026-02-01", "line": "other", "amount": "5"}});
+        let bad = serde_json::json!({"key": "f2", "actor": "li", "command": {"command": "appropriate", "date": "2026-02-01", "line": "other", "amount": "5.001"}});
+        std::fs::write(&file, serde_json::to_string(&[good, bad]).unwrap()).unwrap();
+        let (out, _, err) = ledger(&["submit", file.to_str().unwrap()]);
+        std::fs::remove_file(&file).ok();
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("$[1].command.amount") && err.contains("nothing was run"), "{err}");
+        assert!(!store.ledger_lines(Some(2026)).await.unwrap().contains_key(&LineId::new(2026, BudgetLineKind::Other)));
         let (out, _, err) = ledger(&["dues", "calc", "--income", "5001"]);
         assert!(out.status.success(), "{err}");
         let (_, stdout, _) = ledger(&["budget", "--year", "2026"]);

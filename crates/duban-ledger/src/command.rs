@@ -291,6 +291,132 @@ fn unit_code(field: &str, s: &str) -> Result<(), LedgerError> {
     Ok(())
 }
 
+/// Where a JSON document fails to be a command: the JSON path (`$.command.amount`) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct JsonError {
+    pub path: String,
+    pub message: String,
+}
+
+fn json_error(root: &str, e: serde_path_to_error::Error<serde_json::Error>) -> JsonError {
+    let path = e.path().to_string();
+    let path = if path == "." {
+        root.to_string()
+    } else {
+        format!("{root}.{path}")
+    };
+    JsonError {
+        path,
+        message: e.inner().to_string(),
+    }
+}
+
+macro_rules! by_tag {
+    ($tag:expr, $body:expr, $root:expr, $($name:literal => $variant:ident),+ $(,)?) => {
+        match $tag {
+            $($name => serde_path_to_error::deserialize($body).map(Command::$variant).map_err(|e| json_error($root, e)),)+
+            other => Err(JsonError {
+                path: format!("{}.command", $root),
+                message: format!("unknown command {other:?}"),
+            }),
+        }
+    };
+}
+
+impl Command {
+    /// Reads a command from JSON, naming the path of the field that is wrong.
+    pub fn from_json(value: &serde_json::Value, root: &str) -> Result<Self, JsonError> {
+        let serde_json::Value::Object(map) = value else {
+            return Err(JsonError {
+                path: root.to_string(),
+                message: "expected an object".into(),
+            });
+        };
+        let tag = match map.get("command") {
+            Some(serde_json::Value::String(t)) => t.as_str(),
+            _ => {
+                return Err(JsonError {
+                    path: format!("{root}.command"),
+                    message: "missing: the name of the command, e.g. \"allocate\"".into(),
+                });
+            }
+        };
+        let mut body = map.clone();
+        body.remove("command");
+        let body = serde_json::Value::Object(body);
+        by_tag!(tag, body, root,
+            "appropriate" => Appropriate,
+            "virement" => Virement,
+            "allocate" => Allocate,
+            "allocate_startup_batch" => AllocateStartupBatch,
+            "disburse" => Disburse,
+            "release" => Release,
+            "pay_direct" => PayDirect,
+            "record_dues" => RecordDues,
+            "apply_rebate" => ApplyRebate,
+            "approve_rebate" => ApproveRebate,
+            "reverse" => Reverse,
+            "close_period" => ClosePeriod,
+            "close_year" => CloseYear,
+        )
+    }
+}
+
+impl Envelope {
+    /// Reads an envelope `{key, actor, command}` from JSON, naming the path of a bad field.
+    pub fn from_json(value: &serde_json::Value, root: &str) -> Result<Self, JsonError> {
+        let serde_json::Value::Object(map) = value else {
+            return Err(JsonError {
+                path: root.to_string(),
+                message: "expected an object with key, actor and command".into(),
+            });
+        };
+        if let Some(extra) = map
+            .keys()
+            .find(|k| !matches!(k.as_str(), "key" | "actor" | "command"))
+        {
+            return Err(JsonError {
+                path: format!("{root}.{extra}"),
+                message: "unknown field; expected key, actor and command".into(),
+            });
+        }
+        let field = |name: &str| {
+            map.get(name).ok_or_else(|| JsonError {
+                path: format!("{root}.{name}"),
+                message: "missing".into(),
+            })
+        };
+        let key = match field("key")? {
+            serde_json::Value::String(k) => IdempotencyKey::new(k).map_err(|e| JsonError {
+                path: format!("{root}.key"),
+                message: e.to_string(),
+            })?,
+            _ => {
+                return Err(JsonError {
+                    path: format!("{root}.key"),
+                    message: "expected a string".into(),
+                });
+            }
+        };
+        let actor = match field("actor")? {
+            serde_json::Value::String(a) if !a.trim().is_empty() => a.clone(),
+            _ => {
+                return Err(JsonError {
+                    path: format!("{root}.actor"),
+                    message: "expected the acting person's name".into(),
+                });
+            }
+        };
+        let command = Command::from_json(field("command")?, &format!("{root}.command"))?;
+        Ok(Envelope {
+            key,
+            actor,
+            command,
+        })
+    }
+}
+
 /// A command with its idempotency key and the person acting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -398,6 +524,32 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .starts_with("approval.date:")
+        );
+    }
+
+    #[test]
+    fn json_errors_name_the_path() {
+        let v: serde_json::Value = serde_json::from_str(
+            r#"{"key":"k","actor":"li","command":{"command":"allocate","date":"2026-03-02","line":"startup","unit":"U1","purpose":"p","amount":"1.234","approval":{"meeting":"m","date":"2026-03-01"}}}"#,
+        )
+        .unwrap();
+        let e = Envelope::from_json(&v, "$[3]").unwrap_err();
+        assert_eq!(e.path, "$[3].command.amount");
+        assert!(e.message.contains("two decimal places"), "{e}");
+        let v = serde_json::json!({"key":"k","actor":"li","command":{"command":"allocate","date":"2026-03-02","line":"startup","unit":"U1","purpose":"p","amount":"1","approval":{"meeting":"m","date":"2026-13-01"}}});
+        assert_eq!(
+            Envelope::from_json(&v, "$").unwrap_err().path,
+            "$.command.approval.date"
+        );
+        let v = serde_json::json!({"key":"k","actor":"li","command":{"command":"alocate"}});
+        assert_eq!(
+            Envelope::from_json(&v, "$").unwrap_err().to_string(),
+            "$.command.command: unknown command \"alocate\""
+        );
+        let ok = serde_json::json!({"key":"k","actor":"li","command":{"command":"close_year","year":2026}});
+        assert_eq!(
+            Envelope::from_json(&ok, "$").unwrap().command,
+            Command::CloseYear(CloseYear { year: 2026 })
         );
     }
 

@@ -1078,15 +1078,15 @@ async fn submit(
     };
     let mut envelopes = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        match serde_json::from_value::<Envelope>(item) {
+        let root = if single {
+            "$".to_string()
+        } else {
+            format!("$[{i}]")
+        };
+        match Envelope::from_json(&item, &root) {
             Ok(env) => envelopes.push(env),
             Err(e) => {
-                let at = if single {
-                    "$".to_string()
-                } else {
-                    format!("$[{i}]")
-                };
-                eprintln!("{}: {at}: {e}; nothing was run", file.display());
+                eprintln!("{}: {e}; nothing was run", file.display());
                 return Ok(ExitCode::from(1));
             }
         }
