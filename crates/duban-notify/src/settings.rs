@@ -133,7 +133,7 @@ pub struct SmtpSettings {
     pub pool_max_size: u32,
     pub pool_min_idle: u32,
     pub pool_idle_timeout_secs: u64,
-    /// Per SMTP command.
+    /// For connecting, and again for one whole message (connect, commands and data).
     pub timeout_secs: u64,
 }
 

@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 const SERVER: &str = r#"
-import argparse, asyncio, ssl, sys
+import argparse, asyncio, logging, ssl, sys, warnings
 from aiosmtpd.handlers import Mailbox
 from aiosmtpd.smtp import SMTP, AuthResult
 
@@ -28,6 +28,11 @@ p.add_argument("--key")
 p.add_argument("--auth")
 a = p.parse_args()
 
+# Refused handshakes and AUTH-without-TLS notices are expected in tests; keep stderr for real faults.
+warnings.simplefilter("ignore")
+for name in ("mail.log", "asyncio"):
+    logging.getLogger(name).setLevel(logging.CRITICAL)
+
 ctx = None
 if a.mode != "plain":
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -37,7 +42,7 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     user, password = a.auth.split(":", 1)
     ok = (getattr(auth_data, "login", b"") == user.encode()
           and getattr(auth_data, "password", b"") == password.encode())
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)
 
 handler = Mailbox(a.maildir)
 
@@ -150,7 +155,9 @@ impl SmtpSink {
             options,
             child: None,
         };
-        std::fs::create_dir_all(&sink.maildir)?;
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir_all(sink.maildir.join(sub))?;
+        }
         sink.spawn().await?;
         Ok(sink)
     }

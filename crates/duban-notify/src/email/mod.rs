@@ -218,10 +218,30 @@ pub(crate) fn classify_smtp_error(e: &lettre::transport::smtp::Error) -> SendErr
     if e.is_client() {
         return SendError::Permanent(Failure::new(FailureKind::Config, P, "client", text));
     }
-    if e.is_tls() {
+    if e.is_tls() || is_tls_failure(e) {
         return SendError::Transient(Failure::new(FailureKind::Connection, P, "tls", text));
     }
     SendError::Transient(Failure::new(FailureKind::Connection, P, "connection", text))
+}
+
+/// Whether a connection error came from the TLS layer: lettre reports a refused certificate
+/// as a plain connection error wrapping rustls' error.
+fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ pub struct SmtpChannel {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     composer: Composer,
     server: String,
+    send_timeout: Duration,
 }
 
 impl SmtpChannel {
@@ -91,6 +92,7 @@ impl SmtpChannel {
             transport: builder.build(),
             composer,
             server: format!("{host}:{port}"),
+            send_timeout: Duration::from_secs(s.timeout_secs.max(1)),
         })
     }
 
@@ -101,7 +103,10 @@ impl SmtpChannel {
 
     /// Opens a connection and says EHLO/NOOP: for `duban notify check` and start-up health.
     pub async fn test_connection(&self) -> Result<(), SendError> {
-        match self.transport.test_connection().await {
+        let tested = tokio::time::timeout(self.send_timeout, self.transport.test_connection())
+            .await
+            .unwrap_or(Ok(false));
+        match tested {
             Ok(true) => Ok(()),
             Ok(false) => Err(SendError::Transient(crate::error::Failure::new(
                 crate::error::FailureKind::Connection,
@@ -115,11 +120,23 @@ impl SmtpChannel {
 
     pub async fn send_email(&self, m: &EmailMessage) -> Result<Delivery, SendError> {
         let message = self.composer.compose(m, PROVIDER)?;
-        let response = self
-            .transport
-            .send(message)
-            .await
-            .map_err(|e| classify_smtp_error(&e))?;
+        // lettre's async transport bounds only the connect with its timeout; a server that
+        // stops answering mid-dialogue would hold the send (and a pool slot) for ever.
+        let sent = tokio::time::timeout(self.send_timeout, self.transport.send(message)).await;
+        let response = match sent {
+            Ok(r) => r.map_err(|e| classify_smtp_error(&e))?,
+            Err(_) => {
+                return Err(SendError::Transient(crate::error::Failure::new(
+                    crate::error::FailureKind::Timeout,
+                    PROVIDER,
+                    "timeout",
+                    format!(
+                        "{} did not take the message within {:?}",
+                        self.server, self.send_timeout
+                    ),
+                )));
+            }
+        };
         let reply = response.message().collect::<Vec<_>>().join(" ");
         Ok(Delivery {
             provider: PROVIDER.to_string(),
