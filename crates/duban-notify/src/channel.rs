@@ -14,22 +14,45 @@ use std::sync::Arc;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Something that can send a message of type `M`: [`EmailMessage`] or [`SmsMessage`].
-pub trait Channel<M>: Send + Sync {
+pub trait Channel<M: Sync>: Send + Sync {
     /// The provider name the delivery log records: `smtp`, `eml`, `aliyun`, `tencent`,
     /// `webhook`, `sms_log`.
     fn provider(&self) -> &'static str;
 
     /// Makes one attempt to send `message`.
     fn send<'a>(&'a self, message: &'a M) -> BoxFuture<'a, Result<Delivery, SendError>>;
+
+    /// Makes one attempt for each message, returning the outcomes in the same order. Providers
+    /// with a batch API use it (Alibaba's SendBatchSms, 100 numbers a call); the others send
+    /// one by one.
+    fn send_batch<'a>(
+        &'a self,
+        messages: &'a [M],
+    ) -> BoxFuture<'a, Vec<Result<Delivery, SendError>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(messages.len());
+            for m in messages {
+                out.push(self.send(m).await);
+            }
+            out
+        })
+    }
 }
 
-impl<M, C: Channel<M> + ?Sized> Channel<M> for Arc<C> {
+impl<M: Sync, C: Channel<M> + ?Sized> Channel<M> for Arc<C> {
     fn provider(&self) -> &'static str {
         (**self).provider()
     }
 
     fn send<'a>(&'a self, message: &'a M) -> BoxFuture<'a, Result<Delivery, SendError>> {
         (**self).send(message)
+    }
+
+    fn send_batch<'a>(
+        &'a self,
+        messages: &'a [M],
+    ) -> BoxFuture<'a, Vec<Result<Delivery, SendError>>> {
+        (**self).send_batch(messages)
     }
 }
 

@@ -651,6 +651,35 @@ mod tests {
     use super::*;
     use crate::secrets::MapSecrets;
 
+    #[tokio::test]
+    async fn the_documented_example_section_is_valid() {
+        #[derive(Deserialize)]
+        struct Root {
+            notify: NotifySettings,
+        }
+        let root: Root = toml::from_str(include_str!("../notify.example.toml")).unwrap();
+        let s = root.notify;
+        s.validate().unwrap();
+        assert_eq!(s.email_provider(), "smtp");
+        assert_eq!(s.sms_provider(), "aliyun");
+        assert_eq!(s.policy_for("aliyun").unwrap().limits.len(), 3);
+        assert_eq!(
+            s.sms.templates["digest"].tencent.as_ref().unwrap().params,
+            ["count", "first", "link"]
+        );
+        assert_eq!(s.retry_policy(), RetryPolicy::default());
+        let secrets = MapSecrets::new([
+            ("DUBAN_SMTP_PASSWORD", "pw"),
+            ("DUBAN_ALIYUN_ACCESS_KEY_ID", "id"),
+            ("DUBAN_ALIYUN_ACCESS_KEY_SECRET", "secret"),
+        ]);
+        let n = s.build(&secrets).unwrap();
+        assert_eq!(
+            (n.email().provider(), n.sms().provider()),
+            ("smtp", "aliyun")
+        );
+    }
+
     #[test]
     fn an_empty_section_is_a_working_fresh_install() {
         let s: NotifySettings = serde_json::from_str("{}").unwrap();

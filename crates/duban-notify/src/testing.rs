@@ -16,7 +16,7 @@ use tokio::process::{Child, Command};
 
 const SERVER: &str = r#"
 import argparse, asyncio, logging, ssl, sys, warnings
-from aiosmtpd.handlers import Mailbox
+from aiosmtpd.handlers import Mailbox, Sink
 from aiosmtpd.smtp import SMTP, AuthResult
 
 p = argparse.ArgumentParser()
@@ -26,6 +26,7 @@ p.add_argument("--mode", choices=["plain", "starttls", "smtps"], default="plain"
 p.add_argument("--cert")
 p.add_argument("--key")
 p.add_argument("--auth")
+p.add_argument("--discard", action="store_true")
 a = p.parse_args()
 
 # Refused handshakes and AUTH-without-TLS notices are expected in tests; keep stderr for real faults.
@@ -44,7 +45,7 @@ def authenticator(server, session, envelope, mechanism, auth_data):
           and getattr(auth_data, "password", b"") == password.encode())
     return AuthResult(success=ok, handled=False)
 
-handler = Mailbox(a.maildir)
+handler = Sink() if a.discard else Mailbox(a.maildir)
 
 def factory():
     kw = dict(hostname="localhost", enable_SMTPUTF8=True)
@@ -117,6 +118,8 @@ pub struct SinkOptions {
     pub security: SinkSecurity,
     /// `(user, password)` that AUTH must present; `None`: no AUTH.
     pub auth: Option<(String, String)>,
+    /// Accept and discard messages instead of storing them (for measuring the client).
+    pub discard: bool,
 }
 
 /// A running aiosmtpd server on 127.0.0.1.
@@ -192,6 +195,9 @@ impl SmtpSink {
                     .arg("--key")
                     .arg(key);
             }
+        }
+        if self.options.discard {
+            cmd.arg("--discard");
         }
         if let Some((user, password)) = &self.options.auth {
             cmd.arg("--auth").arg(format!("{user}:{password}"));

@@ -235,6 +235,39 @@ impl Channel<SmsMessage> for AliyunSms {
     fn send<'a>(&'a self, message: &'a SmsMessage) -> BoxFuture<'a, Result<Delivery, SendError>> {
         Box::pin(self.send_one(message))
     }
+
+    /// Runs of messages with the same template go out by SendBatchSms, 100 at a time; a run
+    /// of one goes by SendSms. A failed batch call fails every message in it.
+    fn send_batch<'a>(
+        &'a self,
+        messages: &'a [SmsMessage],
+    ) -> BoxFuture<'a, Vec<Result<Delivery, SendError>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(messages.len());
+            let mut start = 0;
+            while start < messages.len() {
+                let template = &messages[start].template;
+                let mut end = start + 1;
+                while end < messages.len()
+                    && end - start < BATCH_MAX
+                    && &messages[end].template == template
+                {
+                    end += 1;
+                }
+                let run = &messages[start..end];
+                if run.len() == 1 {
+                    out.push(self.send_one(&run[0]).await);
+                } else {
+                    match AliyunSms::send_batch(self, run).await {
+                        Ok(ds) => out.extend(ds.into_iter().map(Ok)),
+                        Err(e) => out.extend(run.iter().map(|_| Err(e.clone()))),
+                    }
+                }
+                start = end;
+            }
+            out
+        })
+    }
 }
 
 /// Alibaba Cloud's error codes (SMS API error code list and the OpenAPI common errors).
