@@ -86,10 +86,18 @@ impl Notifier {
 
     /// One attempt on the channel the message belongs to.
     pub async fn send(&self, message: &Message) -> Result<Delivery, SendError> {
-        match message {
+        let result = match message {
             Message::Email(m) => self.email.send(m).await,
             Message::Sms(m) => self.sms.send(m).await,
+        };
+        // No recipient here: the outbox id leads to it, and logs must not hold contact details.
+        match &result {
+            Ok(d) => {
+                tracing::debug!(outbox_id = %message.outbox_id(), provider = %d.provider, id = %d.provider_message_id, "sent")
+            }
+            Err(e) => tracing::debug!(outbox_id = %message.outbox_id(), error = %e, "send failed"),
         }
+        result
     }
 }
 
