@@ -15,13 +15,17 @@ pub use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::big_integer;
 
 mod m20261122_000001_register;
+mod m20261122_000002_engine;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_register::Migration)]
+        vec![
+            Box::new(m20261122_000001_register::Migration),
+            Box::new(m20261122_000002_engine::Migration),
+        ]
     }
 }
 

@@ -1,1 +1,23 @@
-fn main(){}
+//! duban's integration tests: one binary, one module per capability. Storage tests run on
+//! SQLite, PostgreSQL and MariaDB (see `support`); CLI tests run the real `duban` binary.
+
+#[macro_use]
+mod support;
+
+// The crate graph keeps the pure core free of I/O; checked from `cargo metadata`.
+mod layering;
+// Migrations up and down, and exact money at rest, on every backend.
+mod storage;
+// Durable timers: claiming, leases and fencing, re-planning.
+mod timers;
+// The engine: chains driven by a test clock, completions, catch-up, several nodes.
+mod engine;
+mod nodes;
+// `duban import register` and `duban register coverage` through the binary.
+mod register;
+// `duban serve`, `/healthz`, graceful shutdown; `duban config`.
+mod serve;
+// `duban workflows check|schema|simulate` and `duban calendar` through the binary.
+mod workflows;
+// Email through a real SMTP server (aiosmtpd) and SMS through local gateways that check signatures.
+mod notify;

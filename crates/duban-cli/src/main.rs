@@ -14,7 +14,12 @@ use std::process::ExitCode;
 #[command(name = "duban", version, about, propagate_version = true)]
 struct Cli {
     /// Directory holding default.toml and the per-environment files.
-    #[arg(long, global = true, env = "DUBAN_CONFIG_DIR", default_value = "config")]
+    #[arg(
+        long,
+        global = true,
+        env = "DUBAN_CONFIG_DIR",
+        default_value = "config"
+    )]
     config_dir: PathBuf,
 
     #[command(subcommand)]
@@ -33,6 +38,24 @@ enum Command {
     Import(cmd::import::Args),
     /// Read the register (台账).
     Register(cmd::register::Args),
+    /// Check, describe and preview workflow files.
+    Workflows(cmd::workflows::Args),
+    /// Run the engine by hand: one tick, or plan the whole register.
+    Engine(cmd::engine::Args),
+    /// Durable timers: what is due, done, late or failed.
+    Timers(cmd::timers::TimersArgs),
+    /// Workflow instances and their timelines.
+    Instances(cmd::timers::InstancesArgs),
+    /// Record an election or an approved extension of a unit's term.
+    Term(cmd::complete::TermArgs),
+    /// Open, report progress on and close out rectification items (整改).
+    Rectification(cmd::complete::RectificationArgs),
+    /// Record a supervisory interview (约谈).
+    Interview(cmd::complete::InterviewArgs),
+    /// Staff roles of people in the register.
+    People(cmd::complete::PeopleArgs),
+    /// The official working-day calendar (statutory holidays and 调休).
+    Calendar(cmd::calendar::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,7 +67,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -62,6 +88,15 @@ fn main() -> ExitCode {
             }
             Command::Import(args) => cmd::import::run(args, &ctx).await,
             Command::Register(args) => cmd::register::run(args, &ctx).await,
+            Command::Workflows(args) => cmd::workflows::run(args, &ctx).await,
+            Command::Engine(args) => cmd::engine::run(args, &ctx).await,
+            Command::Timers(args) => cmd::timers::run_timers(args, &ctx).await,
+            Command::Instances(args) => cmd::timers::run_instances(args, &ctx).await,
+            Command::Term(args) => cmd::complete::run_term(args, &ctx).await,
+            Command::Rectification(args) => cmd::complete::run_rectification(args, &ctx).await,
+            Command::Interview(args) => cmd::complete::run_interview(args, &ctx).await,
+            Command::People(args) => cmd::complete::run_people(args, &ctx).await,
+            Command::Calendar(args) => cmd::calendar::run(args, &ctx).await,
         }
     });
     match result {

@@ -2,9 +2,12 @@
 //! environment variables `DUBAN__SECTION__KEY`. Unknown keys are errors, and every error
 //! names the key and where its value came from. Secrets are only ever printed redacted.
 
-use anyhow::Context as _;
 use config::{Config, Environment, File, FileFormat};
+use duban_core::register::Channel;
+use duban_workflow::QuietHours;
+use duban_workflow::quiet::SendWindow;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -15,6 +18,38 @@ pub struct Settings {
     pub http: HttpSettings,
     pub log: LogSettings,
     pub register: RegisterSettings,
+    pub workflows: WorkflowSettings,
+    pub calendar: CalendarSettings,
+    /// When each channel may deliver (local time of the workflow's zone).
+    pub quiet_hours: BTreeMap<Channel, SendWindow>,
+    pub engine: EngineSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// Whether `duban serve` runs the engine (several nodes may; the database decides).
+    pub enabled: bool,
+    /// Seconds between ticks (1–59).
+    pub tick_seconds: u32,
+    /// This node's name in leases; empty means host name and process id.
+    pub node_id: String,
+    /// Timers claimed and committed per batch.
+    pub batch_size: u64,
+    /// Seconds a claim holds before another node may take the timers over.
+    pub lease_seconds: i64,
+    /// Tries of a failing step before it shows as failed.
+    pub max_attempts: i32,
+    /// First retry delay in seconds; doubles with each try.
+    pub retry_base_seconds: i64,
+    /// A timer fired this many seconds after it fell due is marked late.
+    pub late_after_seconds: i64,
+    /// A new chain does not replay steps due longer ago than this.
+    pub catch_up_days: i64,
+    /// How far ahead recurring duties are planned.
+    pub horizon_days: i64,
+    /// Base of the confirmation links in messages.
+    pub link_base: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -59,7 +94,32 @@ pub struct RegisterSettings {
     pub demo_file: PathBuf,
 }
 
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSettings {
+    /// The directory of workflow files (`*.toml`, templates in `<id>/` beside them).
+    pub dir: PathBuf,
+    /// The SMS signature the gateway prepends, e.g. 【区委组织部】: counted in the
+    /// 70-character segment by `workflows check` and shown by `workflows simulate`.
+    pub sms_signature: String,
+    /// The organisation department's name, the `org_department` template variable.
+    pub org_department: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSettings {
+    /// One file per year of statutory holidays and 调休 working days.
+    pub dir: PathBuf,
+}
+
 impl Settings {
+    /// The quiet hours, checked (every window must be non-empty).
+    pub fn quiet_hours(&self) -> anyhow::Result<QuietHours> {
+        QuietHours::new(self.quiet_hours.clone())
+            .map_err(|e| anyhow::anyhow!("configuration error: {e}"))
+    }
+
     /// Loads the layered configuration from `dir`.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         Self::load_with_env(dir, None)
@@ -80,26 +140,93 @@ impl Settings {
             Some(map) => map.get("DUBAN_ENV").cloned(),
             None => std::env::var("DUBAN_ENV").ok(),
         };
-        let mut builder = Config::builder().add_source(File::from(default).format(FileFormat::Toml));
-        if let Some(profile) = profile.filter(|p| !p.is_empty()) {
+        let mut builder =
+            Config::builder().add_source(File::from(default.clone()).format(FileFormat::Toml));
+        if let Some(profile) = profile.as_ref().filter(|p| !p.is_empty()) {
             let path = dir.join(format!("{profile}.toml"));
             builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(false));
         }
+        let profile_file = profile
+            .filter(|p| !p.is_empty())
+            .map(|p| dir.join(format!("{p}.toml")));
         let environment = Environment::with_prefix("DUBAN")
             .prefix_separator("__")
             .separator("__")
-            .source(env);
-        let settings: Settings = builder
+            .source(env.clone());
+        let result = builder
             .add_source(environment)
             .build()
-            .and_then(Config::try_deserialize)
-            .context("configuration error")?;
-        Ok(settings)
+            .and_then(Config::try_deserialize::<Settings>);
+        result.map_err(|e| {
+            let message = e.to_string();
+            let origin = key_in_message(&message)
+                .map(|key| origin_of(&key, &default, profile_file.as_deref(), env.as_ref()));
+            match origin {
+                Some(origin) => anyhow::anyhow!("configuration error: {message} (set {origin})"),
+                None => anyhow::anyhow!("configuration error: {message}"),
+            }
+        })
     }
 
     /// The effective configuration as TOML, with secrets redacted.
     pub fn to_redacted_toml(&self) -> anyhow::Result<String> {
         Ok(toml::to_string_pretty(self)?)
+    }
+}
+
+/// The `a.b` in a config error's "… for key `a.b` …"; for an unknown field `c` under
+/// `a.b`, `a.b.c`.
+fn key_in_message(message: &str) -> Option<String> {
+    let quoted_after = |marker: &str| -> Option<String> {
+        let start = message.find(marker)? + marker.len();
+        let len = message[start..].find('`')?;
+        Some(message[start..start + len].to_string())
+    };
+    let key = quoted_after("key `")?;
+    match quoted_after("unknown field `") {
+        Some(field) => Some(format!("{key}.{field}")),
+        None => Some(key),
+    }
+}
+
+/// Where the value of `key` came from: the last layer that sets it wins.
+fn origin_of(
+    key: &str,
+    default: &Path,
+    profile: Option<&Path>,
+    env: Option<&std::collections::HashMap<String, String>>,
+) -> String {
+    let var = format!("DUBAN__{}", key.to_ascii_uppercase().replace('.', "__"));
+    let in_env = match env {
+        Some(map) => map.contains_key(&var),
+        None => std::env::var_os(&var).is_some(),
+    };
+    if in_env {
+        return format!("by the environment variable {var}");
+    }
+    let file_sets = |path: &Path| -> bool {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return false;
+        };
+        let Ok(value) = text.parse::<toml::Table>() else {
+            return false;
+        };
+        let mut cur = Some(&value);
+        let parts: Vec<&str> = key.split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let Some(v) = cur.and_then(|t| t.get(*part)) else {
+                return false;
+            };
+            if i + 1 == parts.len() {
+                return true;
+            }
+            cur = v.as_table();
+        }
+        false
+    };
+    match profile {
+        Some(p) if file_sets(p) => format!("in {}", p.display()),
+        _ => format!("in {}", default.display()),
     }
 }
 
@@ -145,19 +272,37 @@ mod tests {
 
     #[test]
     fn a_bad_value_names_its_key_and_origin() {
-        let env = HashMap::from([("DUBAN__DATABASE__MAX_CONNECTIONS".to_string(), "many".to_string())]);
-        let err = format!("{:#}", Settings::load_with_env(&repo_config(), Some(env)).unwrap_err());
+        let env = HashMap::from([(
+            "DUBAN__DATABASE__MAX_CONNECTIONS".to_string(),
+            "many".to_string(),
+        )]);
+        let err = format!(
+            "{:#}",
+            Settings::load_with_env(&repo_config(), Some(env)).unwrap_err()
+        );
         assert!(err.contains("database.max_connections"), "{err}");
         assert!(err.contains("environment"), "{err}");
         let env = HashMap::from([("DUBAN__HTTP__PORT".to_string(), "1".to_string())]);
-        let err = format!("{:#}", Settings::load_with_env(&repo_config(), Some(env)).unwrap_err());
+        let err = format!(
+            "{:#}",
+            Settings::load_with_env(&repo_config(), Some(env)).unwrap_err()
+        );
         assert!(err.contains("port"), "{err}");
     }
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redacted_url("postgres://u:secret@h:5432/db"), "postgres://u:****@h:5432/db");
-        assert_eq!(redacted_url("mysql://root@127.0.0.1/test"), "mysql://root@127.0.0.1/test");
-        assert_eq!(redacted_url("sqlite://data/duban.db?mode=rwc"), "sqlite://data/duban.db?mode=rwc");
+        assert_eq!(
+            redacted_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:****@h:5432/db"
+        );
+        assert_eq!(
+            redacted_url("mysql://root@127.0.0.1/test"),
+            "mysql://root@127.0.0.1/test"
+        );
+        assert_eq!(
+            redacted_url("sqlite://data/duban.db?mode=rwc"),
+            "sqlite://data/duban.db?mode=rwc"
+        );
     }
 }

@@ -33,7 +33,10 @@ impl Money {
 
     /// Whole yuan, e.g. `Money::yuan(2000)` is 2,000.00.
     pub fn yuan(yuan: i64) -> Self {
-        Money(yuan.checked_mul(100).expect("yuan amount overflows i64 fen"))
+        Money(
+            yuan.checked_mul(100)
+                .expect("yuan amount overflows i64 fen"),
+        )
     }
 
     pub const fn fen(self) -> i64 {
@@ -59,7 +62,9 @@ impl Money {
             .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
             .checked_mul(Decimal::ONE_HUNDRED)
             .ok_or(MoneyError::Overflow)?;
-        i64::try_from(fen).map(Money).map_err(|_| MoneyError::Overflow)
+        i64::try_from(fen)
+            .map(Money)
+            .map_err(|_| MoneyError::Overflow)
     }
 
     pub fn checked_add(self, other: Money) -> Option<Money> {
@@ -182,12 +187,12 @@ pub fn parse_amount(input: &str) -> Result<Money, MoneyError> {
         Some((i, f)) => (i, Some(f)),
         None => (s.as_str(), None),
     };
-    if let Some(f) = frac_part {
-        if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid(
-                "only digits may follow the decimal point (use . for decimals and , for thousands)",
-            ));
-        }
+    if let Some(f) = frac_part
+        && (f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(invalid(
+            "only digits may follow the decimal point (use . for decimals and , for thousands)",
+        ));
     }
     let digits = if int_part.contains(',') {
         let groups: Vec<&str> = int_part.split(',').collect();
@@ -203,7 +208,9 @@ pub fn parse_amount(input: &str) -> Result<Money, MoneyError> {
         int_part.to_string()
     };
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid("expected digits, e.g. 354000, 354,000.00, ¥354,000.00 or 35.4万"));
+        return Err(invalid(
+            "expected digits, e.g. 354000, 354,000.00, ¥354,000.00 or 35.4万",
+        ));
     }
     let text = match frac_part {
         Some(f) => format!("{digits}.{f}"),
@@ -233,7 +240,15 @@ mod tests {
 
     #[test]
     fn accepts_the_ways_people_write_amounts() {
-        for input in ["354000", "354,000.00", "¥354,000.00", "35.4万", "￥354，000", "354000元", "35.4 万"] {
+        for input in [
+            "354000",
+            "354,000.00",
+            "¥354,000.00",
+            "35.4万",
+            "￥354，000",
+            "354000元",
+            "35.4 万",
+        ] {
             assert_eq!(parse_amount(input), Ok(Money::yuan(354_000)), "{input}");
         }
         assert_eq!(parse_amount("0.10"), Ok(Money::from_fen(10)));
@@ -243,10 +258,23 @@ mod tests {
     #[test]
     fn refuses_ambiguous_or_too_precise_amounts() {
         for input in [
-            "", "abc", "1.234", "354.000,00", "35,40,00", "1,2345", "-5", "1.", ".5x", "1.2345678万", "3e5",
+            "",
+            "abc",
+            "1.234",
+            "354.000,00",
+            "35,40,00",
+            "1,2345",
+            "-5",
+            "1.",
+            ".5x",
+            "1.2345678万",
+            "3e5",
         ] {
             let err = parse_amount(input).expect_err(input);
-            assert!(matches!(err, MoneyError::Invalid { .. } | MoneyError::Overflow), "{input}: {err}");
+            assert!(
+                matches!(err, MoneyError::Invalid { .. } | MoneyError::Overflow),
+                "{input}: {err}"
+            );
         }
         let msg = parse_amount("1.234").unwrap_err().to_string();
         assert!(msg.contains("two decimal places"), "{msg}");
@@ -254,9 +282,18 @@ mod tests {
 
     #[test]
     fn rounds_half_away_from_zero() {
-        assert_eq!(Money::from_decimal_rounded(dec!(2.345)).unwrap(), Money::from_fen(235));
-        assert_eq!(Money::from_decimal_rounded(dec!(-2.345)).unwrap(), Money::from_fen(-235));
-        assert_eq!(Money::from_decimal_rounded(dec!(2.344)).unwrap(), Money::from_fen(234));
+        assert_eq!(
+            Money::from_decimal_rounded(dec!(2.345)).unwrap(),
+            Money::from_fen(235)
+        );
+        assert_eq!(
+            Money::from_decimal_rounded(dec!(-2.345)).unwrap(),
+            Money::from_fen(-235)
+        );
+        assert_eq!(
+            Money::from_decimal_rounded(dec!(2.344)).unwrap(),
+            Money::from_fen(234)
+        );
         assert!(Money::from_decimal(dec!(2.345)).is_err());
     }
 

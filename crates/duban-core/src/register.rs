@@ -118,27 +118,94 @@ pub struct Column {
 
 /// The register file's columns, in template order.
 pub const COLUMNS: &[Column] = &[
-    Column { key: "credit_code", header: "统一社会信用代码" },
-    Column { key: "org_name", header: "组织名称" },
-    Column { key: "org_kind", header: "组织类别" },
-    Column { key: "district", header: "区县" },
-    Column { key: "street", header: "街道" },
-    Column { key: "employees", header: "从业人员数" },
-    Column { key: "party_members", header: "党员数" },
-    Column { key: "instructor", header: "党建指导员" },
-    Column { key: "unit_code", header: "党组织编码" },
-    Column { key: "unit_name", header: "党组织名称" },
-    Column { key: "unit_level", header: "党组织类别" },
-    Column { key: "formation", header: "组建方式" },
-    Column { key: "superior_unit_code", header: "上级党组织编码" },
-    Column { key: "secretary_name", header: "书记姓名" },
-    Column { key: "secretary_post", header: "书记职务" },
-    Column { key: "secretary_mobile", header: "书记手机" },
-    Column { key: "secretary_email", header: "书记邮箱" },
-    Column { key: "secretary_channels", header: "接收方式" },
-    Column { key: "term_start", header: "任期开始" },
-    Column { key: "term_end", header: "任期届满" },
-    Column { key: "last_election", header: "最近换届日期" },
+    Column {
+        key: "credit_code",
+        header: "统一社会信用代码",
+    },
+    Column {
+        key: "org_name",
+        header: "组织名称",
+    },
+    Column {
+        key: "org_kind",
+        header: "组织类别",
+    },
+    Column {
+        key: "district",
+        header: "区县",
+    },
+    Column {
+        key: "street",
+        header: "街道",
+    },
+    Column {
+        key: "employees",
+        header: "从业人员数",
+    },
+    Column {
+        key: "party_members",
+        header: "党员数",
+    },
+    Column {
+        key: "instructor",
+        header: "党建指导员",
+    },
+    Column {
+        key: "unit_code",
+        header: "党组织编码",
+    },
+    Column {
+        key: "unit_name",
+        header: "党组织名称",
+    },
+    Column {
+        key: "unit_level",
+        header: "党组织类别",
+    },
+    Column {
+        key: "formation",
+        header: "组建方式",
+    },
+    Column {
+        key: "superior_unit_code",
+        header: "上级党组织编码",
+    },
+    Column {
+        key: "secretary_name",
+        header: "书记姓名",
+    },
+    Column {
+        key: "secretary_post",
+        header: "书记职务",
+    },
+    Column {
+        key: "secretary_mobile",
+        header: "书记手机",
+    },
+    Column {
+        key: "secretary_email",
+        header: "书记邮箱",
+    },
+    Column {
+        key: "secretary_channels",
+        header: "接收方式",
+    },
+    Column {
+        key: "term_start",
+        header: "任期开始",
+    },
+    Column {
+        key: "term_end",
+        header: "任期届满",
+    },
+    Column {
+        key: "last_election",
+        header: "最近换届日期",
+    },
+    Column {
+        key: "theme_day",
+        header: "主题党日",
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -187,6 +254,8 @@ pub struct Unit {
     pub term_start: Option<NaiveDate>,
     pub term_end: Option<NaiveDate>,
     pub last_election: Option<NaiveDate>,
+    /// The fixed day of the month for the theme party day (主题党日), 1–28.
+    pub theme_day: Option<u8>,
     pub row: usize,
 }
 
@@ -215,7 +284,13 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let cleaned: String = t
         .trim_end_matches('日')
         .chars()
-        .map(|c| if matches!(c, '年' | '月' | '/' | '.') { '-' } else { c })
+        .map(|c| {
+            if matches!(c, '年' | '月' | '/' | '.') {
+                '-'
+            } else {
+                c
+            }
+        })
         .collect();
     let parts: Vec<&str> = cleaned.split('-').collect();
     if parts.len() != 3 || parts[0].len() != 4 {
@@ -237,16 +312,18 @@ pub fn parse_register(
     known_units: &HashSet<String>,
 ) -> Result<RegisterBatch, Vec<RowError>> {
     let mut errors = Vec::new();
-    let index = match column_index(&table.headers) {
-        Ok(index) => index,
-        Err(e) => return Err(e),
-    };
+    let index = column_index(&table.headers)?;
     let header_of = |key: &str| -> String {
         index
             .get(key)
             .map(|&i| table.headers[i].trim().to_string())
             .unwrap_or_else(|| {
-                COLUMNS.iter().find(|c| c.key == key).map(|c| c.header).unwrap_or(key).to_string()
+                COLUMNS
+                    .iter()
+                    .find(|c| c.key == key)
+                    .map(|c| c.header)
+                    .unwrap_or(key)
+                    .to_string()
             })
     };
 
@@ -257,12 +334,19 @@ pub fn parse_register(
 
     for (row_no, cells) in &table.rows {
         let row = *row_no;
-        let get = RowView { index: &index, cells };
+        let get = RowView {
+            index: &index,
+            cells,
+        };
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
         let mut err = |key: &str, reason: String| {
-            errors.push(RowError { row, column: header_of(key), reason });
+            errors.push(RowError {
+                row,
+                column: header_of(key),
+                reason,
+            });
         };
 
         let credit_code = get.get("credit_code").to_ascii_uppercase();
@@ -270,7 +354,8 @@ pub fn parse_register(
         if credit_code.is_empty() && unit_code.is_empty() {
             err(
                 "credit_code",
-                "a row needs an organisation (统一社会信用代码) or a party unit (党组织编码)".into(),
+                "a row needs an organisation (统一社会信用代码) or a party unit (党组织编码)"
+                    .into(),
             );
             continue;
         }
@@ -279,7 +364,10 @@ pub fn parse_register(
             if let Err(reason) = validate_credit_code(&credit_code) {
                 err("credit_code", reason);
             } else if let Some(first) = seen_orgs.get(&credit_code) {
-                err("credit_code", format!("{credit_code} already appears in row {first}"));
+                err(
+                    "credit_code",
+                    format!("{credit_code} already appears in row {first}"),
+                );
             } else {
                 seen_orgs.insert(credit_code.clone(), row);
             }
@@ -289,11 +377,17 @@ pub fn parse_register(
             }
             let kind = match get.get("org_kind") {
                 "" => {
-                    err("org_kind", format!("required: one of {}", OrgKind::expected()));
+                    err(
+                        "org_kind",
+                        format!("required: one of {}", OrgKind::expected()),
+                    );
                     None
                 }
                 v => OrgKind::parse(v).or_else(|| {
-                    err("org_kind", format!("{v:?} is not one of {}", OrgKind::expected()));
+                    err(
+                        "org_kind",
+                        format!("{v:?} is not one of {}", OrgKind::expected()),
+                    );
                     None
                 }),
             };
@@ -301,8 +395,12 @@ pub fn parse_register(
             if district.is_empty() {
                 err("district", "the district (区县) is required".into());
             }
-            let employees = parse_count(get.get("employees")).map_err(|r| err("employees", r)).ok();
-            let members = parse_count(get.get("party_members")).map_err(|r| err("party_members", r)).ok();
+            let employees = parse_count(get.get("employees"))
+                .map_err(|r| err("employees", r))
+                .ok();
+            let members = parse_count(get.get("party_members"))
+                .map_err(|r| err("party_members", r))
+                .ok();
             if let (Some(kind), Some(employees), Some(party_members)) = (kind, employees, members) {
                 orgs.push(Organisation {
                     credit_code: credit_code.clone(),
@@ -320,9 +418,18 @@ pub fn parse_register(
         }
 
         if unit_code.is_empty() {
-            for key in ["unit_name", "unit_level", "secretary_name", "term_start", "term_end"] {
+            for key in [
+                "unit_name",
+                "unit_level",
+                "secretary_name",
+                "term_start",
+                "term_end",
+            ] {
                 if !get.get(key).is_empty() {
-                    err("unit_code", format!("{} is filled in but the unit has no code", header_of(key)));
+                    err(
+                        "unit_code",
+                        format!("{} is filled in but the unit has no code", header_of(key)),
+                    );
                     break;
                 }
             }
@@ -337,7 +444,11 @@ pub fn parse_register(
             let key = p.key();
             match people.get(&key) {
                 Some((name, first)) if name != &p.name => err(
-                    if p.mobile.is_some() { "secretary_mobile" } else { "secretary_email" },
+                    if p.mobile.is_some() {
+                        "secretary_mobile"
+                    } else {
+                        "secretary_email"
+                    },
                     format!("the same contact belongs to {name} in row {first}"),
                 ),
                 Some(_) => {}
@@ -369,7 +480,10 @@ pub fn parse_register(
     check_superiors(&units, known_units, &mut errors, &header_of);
 
     if errors.is_empty() {
-        Ok(RegisterBatch { organisations: orgs, units: order_by_superior(units) })
+        Ok(RegisterBatch {
+            organisations: orgs,
+            units: order_by_superior(units),
+        })
     } else {
         errors.sort_by_key(|e| e.row);
         Err(errors)
@@ -400,10 +514,17 @@ fn column_index(headers: &[String]) -> Result<HashMap<&'static str, usize>, Vec<
         if h.is_empty() {
             continue;
         }
-        match COLUMNS.iter().find(|c| c.header == h || c.key.eq_ignore_ascii_case(h)) {
+        match COLUMNS
+            .iter()
+            .find(|c| c.header == h || c.key.eq_ignore_ascii_case(h))
+        {
             Some(c) => {
                 if index.insert(c.key, i).is_some() {
-                    errors.push(RowError { row: 1, column: h.to_string(), reason: "this column appears twice".into() });
+                    errors.push(RowError {
+                        row: 1,
+                        column: h.to_string(),
+                        reason: "this column appears twice".into(),
+                    });
                 }
             }
             None => errors.push(RowError {
@@ -411,7 +532,11 @@ fn column_index(headers: &[String]) -> Result<HashMap<&'static str, usize>, Vec<
                 column: h.to_string(),
                 reason: format!(
                     "unknown column; expected one of: {}",
-                    COLUMNS.iter().map(|c| c.header).collect::<Vec<_>>().join(", ")
+                    COLUMNS
+                        .iter()
+                        .map(|c| c.header)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             }),
         }
@@ -423,7 +548,11 @@ fn column_index(headers: &[String]) -> Result<HashMap<&'static str, usize>, Vec<
             reason: "the file needs a 统一社会信用代码 or a 党组织编码 column; run `duban import register --template` for the header row".into(),
         });
     }
-    if errors.is_empty() { Ok(index) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(index)
+    } else {
+        Err(errors)
+    }
 }
 
 fn parse_unit_fields(
@@ -434,13 +563,19 @@ fn parse_unit_fields(
 ) -> Option<Unit> {
     let mut ok = true;
     if code.chars().count() > 64 || code.chars().any(char::is_whitespace) {
-        err("unit_code", "a unit code has no spaces and at most 64 characters".into());
+        err(
+            "unit_code",
+            "a unit code has no spaces and at most 64 characters".into(),
+        );
         ok = false;
     }
     let level = match get.get("unit_level") {
         "" => None,
         v => UnitLevel::parse(v).or_else(|| {
-            err("unit_level", format!("{v:?} is not one of {}", UnitLevel::expected()));
+            err(
+                "unit_level",
+                format!("{v:?} is not one of {}", UnitLevel::expected()),
+            );
             ok = false;
             None
         }),
@@ -448,7 +583,10 @@ fn parse_unit_fields(
     let formation = match get.get("formation") {
         "" => None,
         v => Formation::parse(v).or_else(|| {
-            err("formation", format!("{v:?} is not one of {}", Formation::expected()));
+            err(
+                "formation",
+                format!("{v:?} is not one of {}", Formation::expected()),
+            );
             ok = false;
             None
         }),
@@ -471,15 +609,39 @@ fn parse_unit_fields(
     if term_end.is_none() {
         term_end = term_start.map(|s| term_end_for(s, level));
     }
-    if let (Some(s), Some(e)) = (term_start, term_end) {
-        if e <= s {
-            err("term_end", format!("the term ends ({e}) before it starts ({s})"));
-            ok = false;
-        }
+    if let (Some(s), Some(e)) = (term_start, term_end)
+        && e <= s
+    {
+        err(
+            "term_end",
+            format!("the term ends ({e}) before it starts ({s})"),
+        );
+        ok = false;
     }
+    let theme_day = match get.get("theme_day") {
+        "" => None,
+        v => match v
+            .trim_end_matches('日')
+            .trim_start_matches("每月")
+            .parse::<u8>()
+        {
+            Ok(d) if (1..=28).contains(&d) => Some(d),
+            _ => {
+                err(
+                    "theme_day",
+                    format!("{v:?} is not a day of the month from 1 to 28 (a day every month has)"),
+                );
+                ok = false;
+                None
+            }
+        },
+    };
     let superior = non_empty(get.get("superior_unit_code"));
     if superior.as_deref() == Some(code) {
-        err("superior_unit_code", "a unit cannot be its own superior".into());
+        err(
+            "superior_unit_code",
+            "a unit cannot be its own superior".into(),
+        );
         ok = false;
     }
     let name = get.get("unit_name");
@@ -493,6 +655,7 @@ fn parse_unit_fields(
         term_start,
         term_end,
         last_election,
+        theme_day,
         row,
     })
 }
@@ -507,7 +670,10 @@ fn parse_secretary(
     let email_in = get.get("secretary_email");
     if name.is_empty() {
         if !mobile_in.is_empty() || !email_in.is_empty() {
-            err("secretary_name", "a secretary's contact is given without a name".into());
+            err(
+                "secretary_name",
+                "a secretary's contact is given without a name".into(),
+            );
             *ok = false;
         }
         return None;
@@ -517,7 +683,10 @@ fn parse_secretary(
         v => match normalise_mobile(v) {
             Some(m) => Some(m),
             None => {
-                err("secretary_mobile", format!("{v:?} is not a mainland mobile number (11 digits starting 13–19)"));
+                err(
+                    "secretary_mobile",
+                    format!("{v:?} is not a mainland mobile number (11 digits starting 13–19)"),
+                );
                 *ok = false;
                 None
             }
@@ -533,7 +702,10 @@ fn parse_secretary(
         }
     };
     if mobile_in.is_empty() && email_in.is_empty() {
-        err("secretary_mobile", "a secretary needs a mobile number or an email address to be reminded".into());
+        err(
+            "secretary_mobile",
+            "a secretary needs a mobile number or an email address to be reminded".into(),
+        );
         *ok = false;
     }
     let mut channels = Vec::new();
@@ -547,22 +719,34 @@ fn parse_secretary(
             }
         }
         v => {
-            for part in v.split([',', '，', '、', ';', '/', ' ']).filter(|p| !p.is_empty()) {
+            for part in v
+                .split([',', '，', '、', ';', '/', ' '])
+                .filter(|p| !p.is_empty())
+            {
                 match Channel::parse(part) {
                     Some(c) if !channels.contains(&c) => channels.push(c),
                     Some(_) => {}
                     None => {
-                        err("secretary_channels", format!("{part:?} is not one of {}", Channel::expected()));
+                        err(
+                            "secretary_channels",
+                            format!("{part:?} is not one of {}", Channel::expected()),
+                        );
                         *ok = false;
                     }
                 }
             }
             if channels.contains(&Channel::Sms) && mobile_in.is_empty() {
-                err("secretary_channels", "短信 (sms) is chosen but there is no mobile number".into());
+                err(
+                    "secretary_channels",
+                    "短信 (sms) is chosen but there is no mobile number".into(),
+                );
                 *ok = false;
             }
             if channels.contains(&Channel::Email) && email_in.is_empty() {
-                err("secretary_channels", "邮件 (email) is chosen but there is no email address".into());
+                err(
+                    "secretary_channels",
+                    "邮件 (email) is chosen but there is no email address".into(),
+                );
                 *ok = false;
             }
         }
@@ -582,19 +766,39 @@ fn conflicting_field(first: &Unit, later: &Unit, get: &RowView<'_>) -> Option<&'
     if differs("unit_name", first.name.clone(), later.name.clone()) {
         return Some("unit_name");
     }
-    if differs("unit_level", first.level.to_string(), later.level.to_string()) {
+    if differs(
+        "unit_level",
+        first.level.to_string(),
+        later.level.to_string(),
+    ) {
         return Some("unit_level");
     }
-    if differs("formation", first.formation.to_string(), later.formation.to_string()) {
+    if differs(
+        "formation",
+        first.formation.to_string(),
+        later.formation.to_string(),
+    ) {
         return Some("formation");
     }
-    if differs("superior_unit_code", format!("{:?}", first.superior_code), format!("{:?}", later.superior_code)) {
+    if differs(
+        "superior_unit_code",
+        format!("{:?}", first.superior_code),
+        format!("{:?}", later.superior_code),
+    ) {
         return Some("superior_unit_code");
     }
-    if differs("term_start", format!("{:?}", first.term_start), format!("{:?}", later.term_start)) {
+    if differs(
+        "term_start",
+        format!("{:?}", first.term_start),
+        format!("{:?}", later.term_start),
+    ) {
         return Some("term_start");
     }
-    if differs("term_end", format!("{:?}", first.term_end), format!("{:?}", later.term_end)) {
+    if differs(
+        "term_end",
+        format!("{:?}", first.term_end),
+        format!("{:?}", later.term_end),
+    ) {
         return Some("term_end");
     }
     if differs(
@@ -614,16 +818,17 @@ fn check_superiors(
     header_of: &dyn Fn(&str) -> String,
 ) {
     for unit in units.values() {
-        if let Some(sup) = &unit.superior_code {
-            if !units.contains_key(sup) && !known.contains(sup) {
-                errors.push(RowError {
-                    row: unit.row,
-                    column: header_of("superior_unit_code"),
-                    reason: format!(
-                        "superior unit {sup} does not exist in this file or in the register"
-                    ),
-                });
-            }
+        if let Some(sup) = &unit.superior_code
+            && !units.contains_key(sup)
+            && !known.contains(sup)
+        {
+            errors.push(RowError {
+                row: unit.row,
+                column: header_of("superior_unit_code"),
+                reason: format!(
+                    "superior unit {sup} does not exist in this file or in the register"
+                ),
+            });
         }
     }
     // A chain of superiors inside the file must not loop back on itself.

@@ -23,7 +23,10 @@ pub struct RowError {
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "row {}, column {}: {}", self.row, self.column, self.reason)
+        write!(
+            f,
+            "row {}, column {}: {}",
+            self.row, self.column, self.reason
+        )
     }
 }
-

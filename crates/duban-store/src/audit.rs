@@ -17,7 +17,10 @@ pub struct Change<'a, T: Serialize> {
     pub after: Option<&'a T>,
 }
 
-pub async fn record<C: ConnectionTrait, T: Serialize>(conn: &C, c: Change<'_, T>) -> Result<(), DbErr> {
+pub async fn record<C: ConnectionTrait, T: Serialize>(
+    conn: &C,
+    c: Change<'_, T>,
+) -> Result<(), DbErr> {
     let json = |v: Option<&T>| -> Result<Option<String>, DbErr> {
         v.map(|v| serde_json::to_string(v).map_err(|e| DbErr::Custom(e.to_string())))
             .transpose()

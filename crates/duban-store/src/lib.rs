@@ -8,12 +8,14 @@
 //! float on SQLite and has no fraction on MySQL.
 
 pub mod audit;
+pub mod engine;
 pub mod entities;
 pub mod money;
 pub mod register;
+pub mod subjects;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use std::fmt;
 use std::time::Duration;
 
@@ -48,7 +50,10 @@ pub enum StoreError {
     #[error("unsupported database URL {0:?}: use sqlite://, postgres:// or mysql://")]
     UnsupportedUrl(String),
     #[error("cannot create the database directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot connect to the {backend} database: {source}")]
     Connect { backend: Backend, source: DbErr },
     #[error(transparent)]
@@ -66,7 +71,10 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 8, busy_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -116,8 +124,9 @@ impl Store {
         self.backend
     }
 
-    /// The sea-orm connection, for the repositories in this crate.
-    pub(crate) fn conn(&self) -> &DatabaseConnection {
+    /// The sea-orm connection. Repositories in this crate use it; outside, only tests
+    /// and tooling should.
+    pub fn conn(&self) -> &DatabaseConnection {
         &self.db
     }
 
@@ -140,7 +149,7 @@ impl Store {
             .iter()
             .map(|m| MigrationState {
                 name: m.name().to_string(),
-                applied: matches!(m.status(), migration::MigrationStatus::Applied),
+                applied: matches!(m.status(), sea_orm_migration::MigrationStatus::Applied),
             })
             .collect())
     }
@@ -177,11 +186,6 @@ impl Store {
         self.db.close().await?;
         Ok(())
     }
-
-    /// The backend as sea-orm names it, for statements built in this crate.
-    pub(crate) fn db_backend(&self) -> DbBackend {
-        self.db.get_database_backend()
-    }
 }
 
 fn backend_of(url: &str) -> Result<Backend, StoreError> {
@@ -205,13 +209,13 @@ fn ensure_sqlite_dir(url: &str) -> Result<(), StoreError> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(dir) = std::path::Path::new(path).parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
+    if let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -223,8 +227,14 @@ mod tests {
     #[test]
     fn backend_follows_the_url_scheme() {
         assert_eq!(backend_of("sqlite://data/x.db").unwrap(), Backend::Sqlite);
-        assert_eq!(backend_of("postgres://root@127.0.0.1/test").unwrap(), Backend::Postgres);
-        assert_eq!(backend_of("mysql://root@127.0.0.1/test").unwrap(), Backend::MySql);
+        assert_eq!(
+            backend_of("postgres://root@127.0.0.1/test").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            backend_of("mysql://root@127.0.0.1/test").unwrap(),
+            Backend::MySql
+        );
         assert!(backend_of("oracle://x").is_err());
     }
 }

@@ -3,13 +3,14 @@
 
 use crate::audit::{self, Change};
 use crate::entities::{elections, organisations, party_units, people};
+use crate::engine::WriteTx;
 use crate::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use duban_core::register::coverage::CoverageInput;
 use duban_core::register::{Channel, Organisation, Person, RegisterBatch, Unit};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, NotSet,
-    PaginatorTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set,
 };
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -23,6 +24,9 @@ pub struct ImportSummary {
     pub elections: Counts,
     /// `true` when the transaction was rolled back on purpose.
     pub dry_run: bool,
+    /// Codes of the units created or changed.
+    #[serde(skip)]
+    pub changed_units: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -45,7 +49,10 @@ const CHUNK: usize = 500;
 
 impl Store {
     /// Unit codes already in the register, among those asked about.
-    pub async fn existing_unit_codes(&self, codes: &[String]) -> Result<HashSet<String>, StoreError> {
+    pub async fn existing_unit_codes(
+        &self,
+        codes: &[String],
+    ) -> Result<HashSet<String>, StoreError> {
         let mut out = HashSet::new();
         for chunk in codes.chunks(CHUNK) {
             let found: Vec<String> = party_units::Entity::find()
@@ -77,18 +84,13 @@ impl Store {
         now: DateTime<Utc>,
         dry_run: bool,
     ) -> Result<ImportSummary, StoreError> {
-        let txn = self.conn().begin().await?;
-        let mut summary = ImportSummary { dry_run, ..Default::default() };
-        let ctx = Ctx { txn: &txn, actor, now };
-
-        let people_ids = upsert_people(&ctx, batch, &mut summary.people).await?;
-        let unit_ids = upsert_units(&ctx, batch, &people_ids, &mut summary).await?;
-        upsert_organisations(&ctx, batch, &unit_ids, &mut summary.organisations).await?;
-
+        let tx = self.begin_write().await?;
+        let mut summary = tx.apply_register(batch, actor, now).await?;
+        summary.dry_run = dry_run;
         if dry_run {
-            txn.rollback().await?;
+            tx.rollback().await?;
         } else {
-            txn.commit().await?;
+            tx.commit().await?;
         }
         Ok(summary)
     }
@@ -125,6 +127,24 @@ impl Store {
     }
 }
 
+impl WriteTx {
+    /// Upserts a validated batch inside this transaction (see [`Store::apply_register`]);
+    /// the summary lists the units created or changed, whose chains need planning.
+    pub async fn apply_register(
+        &self,
+        batch: &RegisterBatch,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ImportSummary, StoreError> {
+        let mut summary = ImportSummary::default();
+        let ctx = Ctx { txn: self.conn(), actor, now };
+        let people_ids = upsert_people(&ctx, batch, &mut summary.people).await?;
+        let unit_ids = upsert_units(&ctx, batch, &people_ids, &mut summary).await?;
+        upsert_organisations(&ctx, batch, &unit_ids, &mut summary.organisations).await?;
+        Ok(summary)
+    }
+}
+
 struct Ctx<'a> {
     txn: &'a DatabaseTransaction,
     actor: &'a str,
@@ -132,10 +152,25 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    async fn audit<T: Serialize>(&self, action: &str, entity: &str, key: &str, before: Option<&T>, after: Option<&T>) -> Result<(), StoreError> {
+    async fn audit<T: Serialize>(
+        &self,
+        action: &str,
+        entity: &str,
+        key: &str,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Result<(), StoreError> {
         audit::record(
             self.txn,
-            Change { actor: self.actor, at: self.now, action, entity, key, before, after },
+            Change {
+                actor: self.actor,
+                at: self.now,
+                action,
+                entity,
+                key,
+                before,
+                after,
+            },
         )
         .await?;
         Ok(())
@@ -148,7 +183,11 @@ fn channels_text(channels: &[Channel]) -> String {
     c.join(",")
 }
 
-async fn fetch_by<E, C, K>(conn: &C, col: E::Column, keys: Vec<K>) -> Result<Vec<E::Model>, StoreError>
+async fn fetch_by<E, C, K>(
+    conn: &C,
+    col: E::Column,
+    keys: Vec<K>,
+) -> Result<Vec<E::Model>, StoreError>
 where
     E: EntityTrait,
     C: ConnectionTrait,
@@ -156,7 +195,12 @@ where
 {
     let mut out = Vec::new();
     for chunk in keys.chunks(CHUNK) {
-        out.extend(E::find().filter(col.is_in(chunk.to_vec())).all(conn).await?);
+        out.extend(
+            E::find()
+                .filter(col.is_in(chunk.to_vec()))
+                .all(conn)
+                .await?,
+        );
     }
     Ok(out)
 }
@@ -204,7 +248,14 @@ async fn upsert_people(
                     am.channels = Set(channels);
                     am.updated_at = Set(ctx.now.naive_utc());
                     let new = am.update(ctx.txn).await?;
-                    ctx.audit("update", "person", &old.id.to_string(), Some(old), Some(&new)).await?;
+                    ctx.audit(
+                        "update",
+                        "person",
+                        &old.id.to_string(),
+                        Some(old),
+                        Some(&new),
+                    )
+                    .await?;
                     counts.updated += 1;
                 }
                 ids.insert(key, old.id);
@@ -218,12 +269,14 @@ async fn upsert_people(
                     mobile: Set(p.mobile.clone()),
                     email: Set(p.email.clone()),
                     channels: Set(channels),
+                    roles: Set(String::new()),
                     created_at: Set(ctx.now.naive_utc()),
                     updated_at: Set(ctx.now.naive_utc()),
                 }
                 .insert(ctx.txn)
                 .await?;
-                ctx.audit("create", "person", &new.id.to_string(), None, Some(&new)).await?;
+                ctx.audit("create", "person", &new.id.to_string(), None, Some(&new))
+                    .await?;
                 counts.created += 1;
                 ids.insert(key, new.id);
             }
@@ -254,21 +307,32 @@ async fn upsert_units(
     for u in &batch.units {
         let superior_id = match &u.superior_code {
             Some(code) => Some(*ids.get(code).ok_or_else(|| {
-                StoreError::Invalid(format!("row {}: superior unit {code} does not exist", u.row))
+                StoreError::Invalid(format!(
+                    "row {}: superior unit {code} does not exist",
+                    u.row
+                ))
             })?),
             None => None,
         };
-        let secretary_id = u.secretary.as_ref().and_then(|p| people_ids.get(&p.key()).copied());
+        let secretary_id = u
+            .secretary
+            .as_ref()
+            .and_then(|p| people_ids.get(&p.key()).copied());
         let id = match existing.get(&u.code) {
             Some(old) => {
-                let name = if u.name.is_empty() { old.name.clone() } else { u.name.clone() };
+                let name = if u.name.is_empty() {
+                    old.name.clone()
+                } else {
+                    u.name.clone()
+                };
                 let changed = old.name != name
                     || old.level != u.level.as_str()
                     || old.formation != u.formation.as_str()
                     || old.superior_id != superior_id
                     || (secretary_id.is_some() && old.secretary_id != secretary_id)
                     || (u.term_start.is_some() && old.term_start != u.term_start)
-                    || (u.term_end.is_some() && old.term_end != u.term_end);
+                    || (u.term_end.is_some() && old.term_end != u.term_end)
+                    || (u.theme_day.is_some() && old.theme_day != u.theme_day.map(i16::from));
                 if changed {
                     let mut am: party_units::ActiveModel = old.clone().into();
                     am.name = Set(name);
@@ -284,10 +348,15 @@ async fn upsert_units(
                     if u.term_end.is_some() {
                         am.term_end = Set(u.term_end);
                     }
+                    if u.theme_day.is_some() {
+                        am.theme_day = Set(u.theme_day.map(i16::from));
+                    }
                     am.updated_at = Set(ctx.now.naive_utc());
                     let new = am.update(ctx.txn).await?;
-                    ctx.audit("update", "party_unit", &u.code, Some(old), Some(&new)).await?;
+                    ctx.audit("update", "party_unit", &u.code, Some(old), Some(&new))
+                        .await?;
                     summary.units.updated += 1;
+                    summary.changed_units.push(u.code.clone());
                 } else {
                     summary.units.unchanged += 1;
                 }
@@ -295,8 +364,10 @@ async fn upsert_units(
             }
             None => {
                 let new = insert_unit(ctx, u, superior_id, secretary_id).await?;
-                ctx.audit("create", "party_unit", &u.code, None, Some(&new)).await?;
+                ctx.audit("create", "party_unit", &u.code, None, Some(&new))
+                    .await?;
                 summary.units.created += 1;
+                summary.changed_units.push(u.code.clone());
                 new.id
             }
         };
@@ -314,7 +385,11 @@ async fn insert_unit(
     superior_id: Option<i64>,
     secretary_id: Option<i64>,
 ) -> Result<party_units::Model, StoreError> {
-    let name = if u.name.is_empty() { u.code.clone() } else { u.name.clone() };
+    let name = if u.name.is_empty() {
+        u.code.clone()
+    } else {
+        u.name.clone()
+    };
     Ok(party_units::ActiveModel {
         id: NotSet,
         code: Set(u.code.clone()),
@@ -325,6 +400,7 @@ async fn insert_unit(
         secretary_id: Set(secretary_id),
         term_start: Set(u.term_start),
         term_end: Set(u.term_end),
+        theme_day: Set(u.theme_day.map(i16::from)),
         created_at: Set(ctx.now.naive_utc()),
         updated_at: Set(ctx.now.naive_utc()),
     }
@@ -362,7 +438,14 @@ async fn record_election(
         held_on: chrono::NaiveDate,
     }
     let after = Election { unit_id, held_on };
-    ctx.audit("create", "election", &format!("{unit_id}:{held_on}"), None, Some(&after)).await?;
+    ctx.audit(
+        "create",
+        "election",
+        &format!("{unit_id}:{held_on}"),
+        None,
+        Some(&after),
+    )
+    .await?;
     counts.created += 1;
     Ok(())
 }
@@ -373,7 +456,11 @@ async fn upsert_organisations(
     unit_ids: &HashMap<String, i64>,
     counts: &mut Counts,
 ) -> Result<(), StoreError> {
-    let codes: Vec<String> = batch.organisations.iter().map(|o| o.credit_code.clone()).collect();
+    let codes: Vec<String> = batch
+        .organisations
+        .iter()
+        .map(|o| o.credit_code.clone())
+        .collect();
     let existing: HashMap<String, organisations::Model> =
         fetch_by::<organisations::Entity, _, _>(ctx.txn, organisations::Column::CreditCode, codes)
             .await?
@@ -399,7 +486,14 @@ async fn upsert_organisations(
                 am.unit_id = Set(unit_id);
                 am.updated_at = Set(ctx.now.naive_utc());
                 let new = am.update(ctx.txn).await?;
-                ctx.audit("update", "organisation", &o.credit_code, Some(old), Some(&new)).await?;
+                ctx.audit(
+                    "update",
+                    "organisation",
+                    &o.credit_code,
+                    Some(old),
+                    Some(&new),
+                )
+                .await?;
                 counts.updated += 1;
             }
             None => {
@@ -419,7 +513,8 @@ async fn upsert_organisations(
                 }
                 .insert(ctx.txn)
                 .await?;
-                ctx.audit("create", "organisation", &o.credit_code, None, Some(&new)).await?;
+                ctx.audit("create", "organisation", &o.credit_code, None, Some(&new))
+                    .await?;
                 counts.created += 1;
             }
         }

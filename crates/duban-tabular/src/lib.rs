@@ -25,7 +25,9 @@ impl std::str::FromStr for Encoding {
             "auto" => Ok(Encoding::Auto),
             "utf8" | "utf-8" => Ok(Encoding::Utf8),
             "gbk" | "gb2312" | "gb18030" | "cp936" => Ok(Encoding::Gbk),
-            other => Err(format!("unknown encoding {other:?}; use auto, utf-8 or gbk")),
+            other => Err(format!(
+                "unknown encoding {other:?}; use auto, utf-8 or gbk"
+            )),
         }
     }
 }
@@ -39,7 +41,9 @@ pub enum Format {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TabularError {
-    #[error("the file is not valid UTF-8 (first bad byte at offset {offset}); if it was saved by an older Excel, pass --encoding gbk")]
+    #[error(
+        "the file is not valid UTF-8 (first bad byte at offset {offset}); if it was saved by an older Excel, pass --encoding gbk"
+    )]
     NotUtf8 { offset: usize },
     #[error("the file is neither UTF-8 nor GBK (first bad byte near offset {offset})")]
     UnknownEncoding { offset: usize },
@@ -78,14 +82,35 @@ pub fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<Table, TabularError>
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
+    // The reader's own line numbers skip blank lines, so count newlines up to each record.
+    let bytes = text.as_bytes();
+    let (mut scanned, mut line) = (0usize, 1usize);
+    let mut line_at = |offset: usize| {
+        let mut end = offset.min(bytes.len());
+        // A record's position can point at the blank lines the reader skipped before it.
+        while end < bytes.len() && matches!(bytes[end], b'\n' | b'\r') {
+            end += 1;
+        }
+        if end > scanned {
+            line += bytes[scanned..end].iter().filter(|&&b| b == b'\n').count();
+            scanned = end;
+        }
+        line
+    };
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| TabularError::Csv {
-            row: e.position().map(|p| p.line() as usize).unwrap_or(0),
+            row: e
+                .position()
+                .map(|p| line_at(p.byte() as usize))
+                .unwrap_or(0),
             message: e.to_string(),
         })?;
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(rows.len() + 1);
-        rows.push((line, record.iter().map(str::to_string).collect::<Vec<_>>()));
+        let row = record
+            .position()
+            .map(|p| line_at(p.byte() as usize))
+            .unwrap_or(rows.len() + 1);
+        rows.push((row, record.iter().map(str::to_string).collect::<Vec<_>>()));
     }
     into_table(rows)
 }
@@ -103,9 +128,13 @@ fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, TabularError> {
     };
     match encoding {
         Encoding::Gbk => gbk(),
-        Encoding::Utf8 => std::str::from_utf8(bytes)
-            .map(str::to_string)
-            .map_err(|e| TabularError::NotUtf8 { offset: e.valid_up_to() }),
+        Encoding::Utf8 => {
+            std::str::from_utf8(bytes)
+                .map(str::to_string)
+                .map_err(|e| TabularError::NotUtf8 {
+                    offset: e.valid_up_to(),
+                })
+        }
         Encoding::Auto => match std::str::from_utf8(bytes) {
             Ok(s) => Ok(s.to_string()),
             Err(_) => gbk(),
@@ -189,7 +218,10 @@ fn into_table(rows: Vec<(usize, Vec<String>)>) -> Result<Table, TabularError> {
         .into_iter()
         .skip_while(|(_, cells)| cells.iter().all(|c| c.trim().is_empty()));
     let (_, headers) = it.next().ok_or(TabularError::Empty)?;
-    Ok(Table { headers, rows: it.collect() })
+    Ok(Table {
+        headers,
+        rows: it.collect(),
+    })
 }
 
 #[cfg(test)]
@@ -205,7 +237,10 @@ mod tests {
         for bytes in [text.as_bytes(), &bom[..], &gbk[..]] {
             let t = read_table("a.csv", bytes, Encoding::Auto).unwrap();
             assert_eq!(t.headers, vec!["组织名称", "党员数"]);
-            assert_eq!(t.rows[0], (2, vec!["泉城科技".to_string(), "5".to_string()]));
+            assert_eq!(
+                t.rows[0],
+                (2, vec!["泉城科技".to_string(), "5".to_string()])
+            );
             assert_eq!(t.rows.last().unwrap().1[0], "乙,协会");
             assert_eq!(t.rows.last().unwrap().0, 4);
         }
@@ -231,7 +266,10 @@ mod tests {
         let bytes = book.save_to_buffer().unwrap();
         let t = read_table("register.xlsx", &bytes, Encoding::Auto).unwrap();
         assert_eq!(t.headers, vec!["组织名称", "党员数", "任期开始"]);
-        assert_eq!(t.rows, vec![(2, vec!["泉城科技".into(), "5".into(), "2026-10-09".into()])]);
+        assert_eq!(
+            t.rows,
+            vec![(2, vec!["泉城科技".into(), "5".into(), "2026-10-09".into()])]
+        );
     }
 
     #[test]
@@ -245,6 +283,9 @@ mod tests {
 
     #[test]
     fn an_empty_file_is_an_error() {
-        assert!(matches!(read_csv(b"\n\n", Encoding::Auto), Err(TabularError::Empty)));
+        assert!(matches!(
+            read_csv(b"\n\n", Encoding::Auto),
+            Err(TabularError::Empty)
+        ));
     }
 }

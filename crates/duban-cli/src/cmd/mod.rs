@@ -1,9 +1,14 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(args, ctx)`.
 
+pub mod calendar;
+pub mod complete;
+pub mod engine;
 pub mod import;
 pub mod migrate;
 pub mod register;
 pub mod serve;
+pub mod timers;
+pub mod workflows;
 
 use crate::settings::Settings;
 use duban_store::{Store, StoreOptions};
@@ -14,6 +19,80 @@ pub struct Context {
 }
 
 impl Context {
+    /// Loads the working-day calendar from `calendar.dir`; errors name file:line:column.
+    pub fn calendar(&self) -> anyhow::Result<duban_workflow::Calendar> {
+        duban_workflow::Calendar::load_dir(&self.settings.calendar.dir).map_err(|diags| {
+            anyhow::anyhow!(
+                "the holiday calendar in {} has errors:\n{}",
+                self.settings.calendar.dir.display(),
+                duban_workflow::diag::render_text(&diags)
+            )
+        })
+    }
+
+    /// An engine node on the migrated database, with the workflows, calendar and quiet hours
+    /// from the configuration. With `at`, its clock stands still at that instant.
+    pub async fn engine(&self, at: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<duban_engine::Engine> {
+        self.engine_on(self.migrated_store().await?, at).await
+    }
+
+    /// As [`Context::engine`], on a store already connected.
+    pub async fn engine_on(
+        &self,
+        store: Store,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> anyhow::Result<duban_engine::Engine> {
+        let rules = duban_engine::Rules::from_parts(
+            self.workflow_set()?,
+            self.calendar()?,
+            self.settings.quiet_hours()?,
+            &self.settings.workflows.sms_signature,
+        );
+        let clock: std::sync::Arc<dyn duban_core::clock::Clock> = match at {
+            Some(t) => std::sync::Arc::new(duban_core::clock::ManualClock::new(t)),
+            None => std::sync::Arc::new(duban_core::clock::SystemClock),
+        };
+        let engine = duban_engine::Engine::new(store, std::sync::Arc::new(rules), self.engine_config(), clock);
+        engine.rules.persist(&engine.store, engine.now()).await?;
+        Ok(engine)
+    }
+
+    /// The workflows under `workflows.dir`; any error stops with every finding.
+    pub fn workflow_set(&self) -> anyhow::Result<duban_workflow::WorkflowSet> {
+        let opts = duban_workflow::CheckOptions { sms_signature: self.settings.workflows.sms_signature.clone() };
+        let report = duban_workflow::check_paths(&[self.settings.workflows.dir.clone()], &opts);
+        if report.has_errors() {
+            anyhow::bail!(
+                "the workflow files in {} have {} error(s); run `duban workflows check` to see them",
+                self.settings.workflows.dir.display(),
+                report.errors()
+            );
+        }
+        Ok(report.set)
+    }
+
+    pub fn engine_config(&self) -> duban_engine::EngineConfig {
+        let e = &self.settings.engine;
+        let node_id = if e.node_id.is_empty() {
+            let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "node".into());
+            format!("{host}-{}", std::process::id())
+        } else {
+            e.node_id.clone()
+        };
+        duban_engine::EngineConfig {
+            node_id,
+            batch_size: e.batch_size.max(1),
+            lease: chrono::Duration::seconds(e.lease_seconds.max(1)),
+            max_attempts: e.max_attempts.max(1),
+            retry_base: chrono::Duration::seconds(e.retry_base_seconds.max(1)),
+            late_after: chrono::Duration::seconds(e.late_after_seconds.max(0)),
+            catch_up: chrono::Duration::days(e.catch_up_days.max(0)),
+            horizon: chrono::Duration::days(e.horizon_days.max(1)),
+            org_department: self.settings.workflows.org_department.clone(),
+            link_base: e.link_base.clone(),
+        }
+    }
+
     /// Connects to the configured database (without migrating).
     pub async fn store(&self) -> anyhow::Result<Store> {
         let db = &self.settings.database;

@@ -40,12 +40,17 @@ pub struct CoverageReport {
 
 pub fn coverage(orgs: impl IntoIterator<Item = CoverageInput>) -> CoverageReport {
     let mut by_district: BTreeMap<String, CoverageRow> = BTreeMap::new();
-    let mut total = CoverageRow { district: "合计".into(), ..Default::default() };
+    let mut total = CoverageRow {
+        district: "合计".into(),
+        ..Default::default()
+    };
     for o in orgs {
-        let row = by_district.entry(o.district.clone()).or_insert_with(|| CoverageRow {
-            district: o.district.clone(),
-            ..Default::default()
-        });
+        let row = by_district
+            .entry(o.district.clone())
+            .or_insert_with(|| CoverageRow {
+                district: o.district.clone(),
+                ..Default::default()
+            });
         for r in [&mut *row, &mut total] {
             r.organisations += 1;
             if o.party_members > 0 {
@@ -94,7 +99,12 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn org(d: &str, members: u32, unit: bool, instructor: bool) -> CoverageInput {
-        CoverageInput { district: d.into(), party_members: members, has_unit: unit, has_instructor: instructor }
+        CoverageInput {
+            district: d.into(),
+            party_members: members,
+            has_unit: unit,
+            has_instructor: instructor,
+        }
     }
 
     #[test]

@@ -29,7 +29,10 @@ fn a_good_file_parses_with_superiors_first_and_joint_units_merged() {
     assert_eq!(batch.units[0].code, "JN-LX");
     let joint = batch.units.iter().find(|u| u.code == "JN-J01").unwrap();
     assert_eq!(joint.formation, Formation::Joint);
-    assert_eq!(joint.secretary.as_ref().unwrap().mobile.as_deref(), Some("13900001111"));
+    assert_eq!(
+        joint.secretary.as_ref().unwrap().mobile.as_deref(),
+        Some("13900001111")
+    );
     // A leap-day start clamps: 2024-02-29 + 3 years = 2027-02-28.
     assert_eq!(joint.term_end, NaiveDate::from_ymd_opt(2027, 2, 28));
     let committee = &batch.units[0];
@@ -46,7 +49,14 @@ fn every_bad_row_is_reported_with_row_column_and_reason() {
     ]);
     let errors = parse_register(&t, &HashSet::new()).unwrap_err();
     let located: Vec<(usize, &str)> = errors.iter().map(|e| (e.row, e.column.as_str())).collect();
-    assert_eq!(located, vec![(2, "统一社会信用代码"), (3, "书记手机"), (4, "上级党组织编码")]);
+    assert_eq!(
+        located,
+        vec![
+            (2, "统一社会信用代码"),
+            (3, "书记手机"),
+            (4, "上级党组织编码")
+        ]
+    );
     assert!(errors[0].reason.contains("check character"));
     assert!(errors[1].reason.contains("mobile"));
     assert!(errors[2].reason.contains("JN-404"));
@@ -88,7 +98,13 @@ fn contradicting_rows_of_one_unit_are_refused() {
 #[test]
 fn dates_in_office_formats() {
     let d = NaiveDate::from_ymd_opt(2026, 10, 9);
-    for s in ["2026-10-09", "2026/10/9", "2026.10.09", "2026年10月9日", "20261009"] {
+    for s in [
+        "2026-10-09",
+        "2026/10/9",
+        "2026.10.09",
+        "2026年10月9日",
+        "20261009",
+    ] {
         assert_eq!(parse_date(s), d, "{s}");
     }
     for s in ["2026-13-01", "26-10-09", "yesterday", "2026-02-30"] {

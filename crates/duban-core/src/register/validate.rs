@@ -2,7 +2,9 @@
 //! email addresses.
 
 const CREDIT_CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const CREDIT_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const CREDIT_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// The check character a 17-character credit-code body must end with.
 pub fn credit_code_check_char(body: &str) -> Option<char> {
@@ -23,9 +25,14 @@ pub fn credit_code_check_char(body: &str) -> Option<char> {
 pub fn validate_credit_code(code: &str) -> Result<(), String> {
     let n = code.chars().count();
     if n != 18 {
-        return Err(format!("{code:?} has {n} characters; a unified social credit code has 18"));
+        return Err(format!(
+            "{code:?} has {n} characters; a unified social credit code has 18"
+        ));
     }
-    if let Some(bad) = code.chars().find(|c| !CREDIT_CHARSET.contains(&(*c as u8)) || !c.is_ascii()) {
+    if let Some(bad) = code
+        .chars()
+        .find(|c| !CREDIT_CHARSET.contains(&(*c as u8)) || !c.is_ascii())
+    {
         return Err(format!(
             "{code:?} contains {bad:?}; only digits and the letters A–Y without I, O, S, V and Z are used"
         ));
@@ -52,7 +59,11 @@ pub fn normalise_mobile(input: &str) -> Option<String> {
     let digits = digits
         .strip_prefix("+86")
         .or_else(|| digits.strip_prefix("0086"))
-        .or_else(|| (digits.len() == 13).then(|| digits.strip_prefix("86")).flatten())
+        .or_else(|| {
+            (digits.len() == 13)
+                .then(|| digits.strip_prefix("86"))
+                .flatten()
+        })
         .unwrap_or(&digits);
     let b = digits.as_bytes();
     let ok = b.len() == 11
@@ -85,21 +96,51 @@ mod tests {
     #[test]
     fn known_credit_codes() {
         // Published codes of real bodies.
-        for code in ["91350100M000100Y43", "91110000802100433B", "91440300708461136T"] {
+        for code in [
+            "91350100M000100Y43",
+            "91110000802100433B",
+            "91440300708461136T",
+        ] {
             assert_eq!(validate_credit_code(code), Ok(()), "{code}");
         }
         let err = validate_credit_code("91350100M000100Y44").unwrap_err();
-        assert!(err.contains("'3'") && err.contains("check character"), "{err}");
-        assert!(validate_credit_code("91350100M000100Y4").unwrap_err().contains("17 characters"));
-        assert!(validate_credit_code("91350100I000100Y43").unwrap_err().contains("'I'"));
+        assert!(
+            err.contains("'3'") && err.contains("check character"),
+            "{err}"
+        );
+        assert!(
+            validate_credit_code("91350100M000100Y4")
+                .unwrap_err()
+                .contains("17 characters")
+        );
+        assert!(
+            validate_credit_code("91350100I000100Y43")
+                .unwrap_err()
+                .contains("'I'")
+        );
     }
 
     #[test]
     fn mobiles() {
-        assert_eq!(normalise_mobile("13812348000").as_deref(), Some("13812348000"));
-        assert_eq!(normalise_mobile("+86 138-1234-8000").as_deref(), Some("13812348000"));
-        assert_eq!(normalise_mobile("8613812348000").as_deref(), Some("13812348000"));
-        for bad in ["1381234800", "12812348000", "138123480001", "0531-88888888", "1381234800a"] {
+        assert_eq!(
+            normalise_mobile("13812348000").as_deref(),
+            Some("13812348000")
+        );
+        assert_eq!(
+            normalise_mobile("+86 138-1234-8000").as_deref(),
+            Some("13812348000")
+        );
+        assert_eq!(
+            normalise_mobile("8613812348000").as_deref(),
+            Some("13812348000")
+        );
+        for bad in [
+            "1381234800",
+            "12812348000",
+            "138123480001",
+            "0531-88888888",
+            "1381234800a",
+        ] {
             assert_eq!(normalise_mobile(bad), None, "{bad}");
         }
     }
@@ -107,7 +148,9 @@ mod tests {
     #[test]
     fn emails() {
         assert!(is_valid_email("dw@jinan.gov.cn"));
-        for bad in ["dw", "dw@", "@x.cn", "d w@x.cn", "dw@x", "dw@@x.cn", "dw@x..cn"] {
+        for bad in [
+            "dw", "dw@", "@x.cn", "d w@x.cn", "dw@x", "dw@@x.cn", "dw@x..cn",
+        ] {
             assert!(!is_valid_email(bad), "{bad}");
         }
     }

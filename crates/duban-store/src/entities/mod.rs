@@ -3,6 +3,15 @@
 
 pub mod audit_log;
 pub mod elections;
+pub mod interviews;
 pub mod organisations;
+pub mod outbox;
 pub mod party_units;
 pub mod people;
+pub mod rectification_items;
+pub mod rectification_progress;
+pub mod subject_events;
+pub mod term_extensions;
+pub mod timers;
+pub mod workflow_instances;
+pub mod workflow_versions;

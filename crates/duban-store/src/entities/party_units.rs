@@ -15,6 +15,8 @@ pub struct Model {
     pub secretary_id: Option<i64>,
     pub term_start: Option<Date>,
     pub term_end: Option<Date>,
+    /// The fixed day of the month for the theme party day (主题党日).
+    pub theme_day: Option<i16>,
     #[serde(skip)]
     pub created_at: DateTime,
     #[serde(skip)]

@@ -15,6 +15,8 @@ pub struct Model {
     pub email: Option<String>,
     /// Preferred channels, comma-separated (`sms,email`).
     pub channels: String,
+    /// Staff roles, comma-separated: `org_department`, `finance`.
+    pub roles: String,
     #[serde(skip)]
     pub created_at: DateTime,
     #[serde(skip)]

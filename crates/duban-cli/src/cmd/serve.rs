@@ -1,0 +1,137 @@
+//! `duban serve [--demo]`: migrate (unless configured not to), optionally load the demo
+//! register, then serve HTTP until SIGINT or SIGTERM.
+
+use super::Context;
+use crate::cmd::import::import_register_file;
+use anyhow::Context as _;
+use duban_http::AppState;
+use duban_tabular::Encoding;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Load the demo register into the database if the register is empty.
+    #[arg(long)]
+    demo: bool,
+}
+
+pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
+    crate::logging::init(&ctx.settings.log);
+    // Working days and quiet hours come from here; a broken file stops the start, a missing
+    // year is announced because it silently turns holidays into working days.
+    let calendar = ctx.calendar()?;
+    ctx.settings.quiet_hours()?;
+    if let Some(w) =
+        calendar.coverage_warning(chrono::Utc::now().date_naive() + chrono::Duration::days(366))
+    {
+        tracing::warn!("{w}");
+    }
+    let store = ctx.store().await?;
+    if ctx.settings.database.migrate_on_start {
+        store
+            .migrate_up(None)
+            .await
+            .context("migrating the database")?;
+    } else {
+        let pending = store.pending_migrations().await?;
+        anyhow::ensure!(
+            pending.is_empty(),
+            "{} pending migration(s) and database.migrate_on_start is false: run `duban migrate up`",
+            pending.len()
+        );
+    }
+    tracing::info!(
+        backend = %store.backend(),
+        schema = store.schema_version().await?.as_deref().unwrap_or("none"),
+        "database ready"
+    );
+    let engine = ctx.engine_on(store.clone(), None).await?;
+    if args.demo {
+        load_demo(&engine, ctx).await?;
+    }
+    let scheduler = if ctx.settings.engine.enabled {
+        let s = duban_engine::runner::start(engine.clone(), ctx.settings.engine.tick_seconds).await?;
+        tracing::info!(node = %engine.config.node_id, every_seconds = ctx.settings.engine.tick_seconds, "engine running");
+        Some(s)
+    } else {
+        tracing::info!("engine disabled (engine.enabled = false): serving HTTP only");
+        None
+    };
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+
+    let app = duban_http::router(AppState::new(store.clone()).with_metrics(metrics));
+    let bind = ctx.settings.http.bind;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind} (http.bind)"))?;
+    tracing::info!(address = %listener.local_addr()?, "duban is serving");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shutting down");
+    if let Some(mut s) = scheduler {
+        // The tick in progress finishes its batch; leases cover anything cut short.
+        if let Err(e) = s.shutdown().await {
+            tracing::warn!(error = %e, "stopping the scheduler");
+        }
+    }
+    store.close().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn load_demo(engine: &duban_engine::Engine, ctx: &Context) -> anyhow::Result<()> {
+    let store = &engine.store;
+    if !store.register_is_empty().await? {
+        tracing::info!("the register is not empty; the demo data is not loaded");
+        return Ok(());
+    }
+    let file = &ctx.settings.register.demo_file;
+    match import_register_file(engine, file, Encoding::Auto, "demo", false).await? {
+        Ok(s) => {
+            tracing::info!(
+                organisations = s.organisations.created,
+                units = s.units.created,
+                people = s.people.created,
+                "demo register loaded"
+            );
+            Ok(())
+        }
+        Err(errors) => {
+            let first: Vec<String> = errors.iter().take(5).map(|e| e.to_string()).collect();
+            anyhow::bail!(
+                "the demo file {} is invalid: {}",
+                file.display(),
+                first.join("; ")
+            )
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

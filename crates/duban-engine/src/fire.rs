@@ -1,0 +1,609 @@
+//! One tick: claim due timers, run their steps, commit each batch.
+
+use crate::subjects::{Loaded, SubjectRef, load, midnight};
+use crate::sync::occurrence_key;
+use crate::{Engine, EngineError};
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use duban_core::register::Channel;
+use duban_store::engine::{ClaimedTimer, NewOutbox, WriteTx};
+use duban_store::subjects::{NewInterview, PersonRow};
+use duban_workflow::model::{Action, Level, Workflow};
+use duban_workflow::plan::{DueStep, PlanContext, Window, plan};
+use duban_workflow::render::{MessageContext, render, variables};
+use duban_workflow::subject::Role;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// What one tick did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TickReport {
+    pub claimed: u64,
+    pub fired: u64,
+    pub late: u64,
+    /// Steps whose condition no longer held, or that a misfire policy skipped.
+    pub skipped: u64,
+    pub retried: u64,
+    pub failed: u64,
+    /// Timers this node had claimed but another node finished or a completion cancelled.
+    pub lost: u64,
+    pub messages: u64,
+    pub batches: u64,
+}
+
+impl TickReport {
+    fn add(&mut self, o: &TickReport) {
+        self.claimed += o.claimed;
+        self.fired += o.fired;
+        self.late += o.late;
+        self.skipped += o.skipped;
+        self.retried += o.retried;
+        self.failed += o.failed;
+        self.lost += o.lost;
+        self.messages += o.messages;
+        self.batches += o.batches;
+    }
+}
+
+/// The effects of one step, decided outside the transaction and written inside it.
+#[derive(Debug)]
+enum Outcome {
+    Fire {
+        step: Box<DueStep>,
+        wf: Arc<Workflow>,
+        loaded: Box<Loaded>,
+    },
+    Skip(String),
+    Error {
+        message: String,
+        permanent: bool,
+    },
+}
+
+impl Engine {
+    /// Runs every due timer, batch by batch, until none is due at `now`.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
+        let mut total = TickReport::default();
+        loop {
+            let batch = self
+                .store
+                .claim_due_timers(
+                    &self.config.node_id,
+                    now,
+                    self.config.lease,
+                    self.config.batch_size,
+                )
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            let report = self.run_batch(&batch, now).await?;
+            total.add(&report);
+            if (batch.len() as u64) < self.config.batch_size {
+                break;
+            }
+        }
+        if total.claimed > 0 {
+            metrics::counter!("duban_timers_fired_total").increment(total.fired);
+            metrics::counter!("duban_timers_late_total").increment(total.late);
+            metrics::counter!("duban_timers_failed_total").increment(total.failed);
+            metrics::counter!("duban_timers_retried_total").increment(total.retried);
+            tracing::info!(
+                node = %self.config.node_id,
+                claimed = total.claimed, fired = total.fired, late = total.late,
+                skipped = total.skipped, failed = total.failed, messages = total.messages,
+                "tick"
+            );
+        }
+        Ok(total)
+    }
+
+    async fn decide(&self, t: &ClaimedTimer, now: DateTime<Utc>) -> Outcome {
+        match self.decide_inner(t, now).await {
+            Ok(o) => o,
+            Err(e) => Outcome::Error {
+                message: e.to_string(),
+                permanent: matches!(e, EngineError::Plan(_) | EngineError::Data(_)),
+            },
+        }
+    }
+
+    async fn decide_inner(
+        &self,
+        t: &ClaimedTimer,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, EngineError> {
+        let wf = self.rules.by_hash(&self.store, &t.content_hash).await?;
+        let sref = SubjectRef::parse(&t.subject_key)
+            .ok_or_else(|| EngineError::Data(format!("unknown subject key {}", t.subject_key)))?;
+        let Some(loaded) = load(self.store.reader().get(), &sref).await? else {
+            return Ok(Outcome::Skip(format!("{sref} no longer exists")));
+        };
+        let ctx = PlanContext {
+            calendar: &self.rules.calendar,
+            quiet: &self.rules.quiet,
+        };
+        let around = Window {
+            from: t.due_at - Duration::days(1),
+            until: Some(t.due_at + Duration::days(1)),
+        };
+        // A chain another event started runs for the subject as that event left it.
+        let (subject, events) = if wf.subject == loaded.sref.kind()
+            && self.rules.self_starting().any(|w| w.id == wf.id)
+        {
+            (loaded.subject.clone(), loaded.events.clone())
+        } else {
+            started_subject(self, &loaded, &wf.id)?
+        };
+        let p = plan(&wf, &subject, &events, &ctx, &around)?;
+        let key = (t.step_id.as_str(), t.occurrence.as_str());
+        if let Some(step) = p
+            .steps
+            .into_iter()
+            .find(|d| (d.step_id.as_str(), occurrence_key(d).as_str()) == key)
+        {
+            if self.misfire_skips(&wf, t, now).await? {
+                return Ok(Outcome::Skip(
+                    "a later occurrence fell due too; the recurrence fires once".into(),
+                ));
+            }
+            let loaded = Loaded {
+                subject,
+                events,
+                ..loaded
+            };
+            return Ok(Outcome::Fire {
+                step: Box::new(step),
+                wf,
+                loaded: Box::new(loaded),
+            });
+        }
+        if let Some(s) = p
+            .skipped
+            .iter()
+            .find(|s| (s.step.step_id.as_str(), occurrence_key(&s.step).as_str()) == key)
+        {
+            return Ok(Outcome::Skip(s.because.clone()));
+        }
+        Ok(Outcome::Skip("the chain no longer plans this step".into()))
+    }
+
+    /// Recurring timers that fell due during an outage fire once: of several missed
+    /// occurrences of one step only the latest runs.
+    async fn misfire_skips(
+        &self,
+        wf: &Workflow,
+        t: &ClaimedTimer,
+        now: DateTime<Utc>,
+    ) -> Result<bool, EngineError> {
+        if !wf.anchor.is_recurring() || now - t.due_at <= self.config.late_after {
+            return Ok(false);
+        }
+        let later = self
+            .store
+            .later_due_timer_exists(t.instance_id, &t.step_id, t.due_at, now)
+            .await?;
+        Ok(later)
+    }
+
+    async fn run_batch(
+        &self,
+        batch: &[ClaimedTimer],
+        now: DateTime<Utc>,
+    ) -> Result<TickReport, EngineError> {
+        let mut decided = Vec::with_capacity(batch.len());
+        for t in batch {
+            decided.push(self.decide(t, now).await);
+        }
+        let node = self.config.node_id.as_str();
+        let mut r = TickReport {
+            claimed: batch.len() as u64,
+            batches: 1,
+            ..Default::default()
+        };
+        let tx = self.store.begin_write().await?;
+        for (t, outcome) in batch.iter().zip(decided) {
+            let late = now - t.due_at > self.config.late_after;
+            match outcome {
+                Outcome::Fire { step, wf, loaded } => {
+                    if !tx.complete_timer(t, node, now, late).await? {
+                        r.lost += 1;
+                        continue;
+                    }
+                    r.fired += 1;
+                    r.late += u64::from(late);
+                    r.messages += self.apply(&tx, t, &step, &wf, &loaded, now).await?;
+                    if step.ends_chain {
+                        tx.close_instance(
+                            t.instance_id,
+                            duban_store::engine::instance_status::COMPLETED,
+                            now,
+                        )
+                        .await?;
+                    }
+                }
+                Outcome::Skip(reason) => {
+                    if tx.skip_timer(t, node, now, &reason).await? {
+                        r.skipped += 1;
+                    } else {
+                        r.lost += 1;
+                    }
+                }
+                Outcome::Error { message, permanent } => {
+                    if permanent || t.attempts >= self.config.max_attempts {
+                        tracing::error!(timer = t.id, step = %t.step_id, error = %message, "step failed");
+                        if tx.fail_timer(t, node, now, &message).await? {
+                            r.failed += 1;
+                        }
+                    } else {
+                        let backoff =
+                            self.config.retry_base * 2i32.pow((t.attempts - 1).clamp(0, 16) as u32);
+                        tracing::warn!(timer = t.id, step = %t.step_id, error = %message, attempt = t.attempts, "step will be retried");
+                        if tx
+                            .retry_timer(t, node, now, &message, now + backoff)
+                            .await?
+                        {
+                            r.retried += 1;
+                        }
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// Writes a fired step's effects; returns the number of messages queued.
+    async fn apply(
+        &self,
+        tx: &WriteTx,
+        t: &ClaimedTimer,
+        step: &DueStep,
+        wf: &Workflow,
+        loaded: &Loaded,
+        now: DateTime<Utc>,
+    ) -> Result<u64, EngineError> {
+        match &step.action {
+            Action::Escalate { level } => {
+                let n = match level {
+                    Level::Superior => 1,
+                    Level::OrgDepartment => 2,
+                };
+                tx.escalate(t.instance_id, n, now).await?;
+            }
+            Action::SetStatus { status } => {
+                tx.set_subject_status(t.instance_id, status, now).await?
+            }
+            Action::OpenInterview => {
+                let tz = wf.timezone;
+                let local_now = now.with_timezone(&tz).naive_local();
+                let day = self.rules.calendar.add_workdays(local_now.date(), 5);
+                let scheduled_at = day.and_hms_opt(9, 0, 0).unwrap_or(midnight(day));
+                let interviewee = loaded
+                    .people
+                    .get(&Role::Owner)
+                    .and_then(|v| v.first())
+                    .or(loaded.unit.secretary.as_ref())
+                    .map(|p| p.id);
+                let (interview, created) = tx
+                    .open_interview(
+                        &NewInterview {
+                            unit_id: loaded.unit.unit.id,
+                            interviewee_id: interviewee,
+                            reason: render_title(step, wf, loaded, &self.config),
+                            source: wf.id.clone(),
+                            scheduled_at,
+                            origin_key: Some(format!(
+                                "{}:{}:{}",
+                                t.instance_id, t.step_id, t.occurrence
+                            )),
+                        },
+                        now,
+                    )
+                    .await?;
+                if created
+                    && let Some(iv) =
+                        load(tx.reader().get(), &SubjectRef::Interview(interview.id)).await?
+                {
+                    self.sync_loaded(tx, &iv, now, false).await?;
+                }
+            }
+            Action::Notify | Action::RequestReport { .. } | Action::OpenRectification => {}
+        }
+        if wf.anchor.is_recurring() {
+            // Keep the recurrence planned one horizon ahead: the cost of extending it is
+            // paid by the occurrences that fire, not by every tick.
+            let mut reports = Vec::new();
+            self.plan_chain(
+                tx,
+                wf,
+                loaded,
+                &loaded.subject,
+                &loaded.events,
+                now,
+                false,
+                &mut reports,
+            )
+            .await?;
+        }
+        self.enqueue_messages(tx, t, step, wf, loaded, now).await
+    }
+
+    async fn enqueue_messages(
+        &self,
+        tx: &WriteTx,
+        t: &ClaimedTimer,
+        step: &DueStep,
+        wf: &Workflow,
+        loaded: &Loaded,
+        now: DateTime<Utc>,
+    ) -> Result<u64, EngineError> {
+        let Some(set) = step
+            .template
+            .as_ref()
+            .and_then(|name| wf.templates.get(name))
+        else {
+            return Ok(0);
+        };
+        let vars = variables(
+            &loaded.subject,
+            &message_context(step, wf, &self.config, t.instance_id),
+        );
+        let title = render(&step.title, &vars)
+            .map_err(|e| EngineError::Data(format!("title of {}: {e}", step.step_id)))?;
+        let mut queued = 0;
+        for role in &step.recipients {
+            let people = loaded.people.get(role).cloned().unwrap_or_default();
+            for person in &people {
+                let channels = usable_channels(person, &step.channels);
+                if channels.is_empty() {
+                    // Nobody can be told: list the person as unreachable and tell the
+                    // superior unit's secretary instead.
+                    let body = render_for(set, Channel::Sms, &vars)
+                        .or_else(|| render_for(set, Channel::Email, &vars))
+                        .transpose()?
+                        .unwrap_or_default();
+                    tx.enqueue_unreachable(
+                        &outbox(
+                            t,
+                            person,
+                            role.as_str(),
+                            "none",
+                            "",
+                            &title,
+                            &body,
+                            now,
+                            now,
+                            step.urgent,
+                        ),
+                        now,
+                    )
+                    .await?;
+                    if *role != Role::SuperiorSecretary {
+                        for sup in loaded
+                            .people
+                            .get(&Role::SuperiorSecretary)
+                            .into_iter()
+                            .flatten()
+                        {
+                            for c in usable_channels(sup, &step.channels) {
+                                let Some(body) = render_for(set, c, &vars) else {
+                                    continue;
+                                };
+                                let note = format!(
+                                    "（{}{}无法联系，转告上级党组织）",
+                                    role.zh(),
+                                    person.name
+                                );
+                                let msg = outbox(
+                                    t,
+                                    sup,
+                                    &format!("superior_for_{}", role.as_str()),
+                                    c.as_str(),
+                                    address(sup, c),
+                                    &title,
+                                    &format!("{}{note}", body?),
+                                    self.not_before(wf, step, c, now),
+                                    now,
+                                    step.urgent,
+                                );
+                                tx.enqueue(&msg, now).await?;
+                                queued += 1;
+                            }
+                        }
+                    }
+                    continue;
+                }
+                for c in channels {
+                    let Some(body) = render_for(set, c, &vars) else {
+                        continue;
+                    };
+                    let msg = outbox(
+                        t,
+                        person,
+                        role.as_str(),
+                        c.as_str(),
+                        address(person, c),
+                        &title,
+                        &body?,
+                        self.not_before(wf, step, c, now),
+                        now,
+                        step.urgent,
+                    );
+                    tx.enqueue(&msg, now).await?;
+                    queued += 1;
+                }
+            }
+        }
+        Ok(queued)
+    }
+
+    /// When the message may leave: the step's time, or now if later, moved out of quiet
+    /// hours unless the step is urgent.
+    fn not_before(
+        &self,
+        wf: &Workflow,
+        step: &DueStep,
+        c: Channel,
+        now: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        let at = step.due_at.max(now);
+        if step.urgent {
+            return at;
+        }
+        let tz: Tz = wf.timezone;
+        let local = at.with_timezone(&tz).naive_local();
+        let allowed = self
+            .rules
+            .quiet
+            .next_allowed(c, local, &self.rules.calendar);
+        local_to_utc(tz, allowed).unwrap_or(at)
+    }
+}
+
+fn local_to_utc(tz: Tz, t: NaiveDateTime) -> Option<DateTime<Utc>> {
+    tz.from_local_datetime(&t)
+        .earliest()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+fn started_subject(
+    engine: &Engine,
+    loaded: &Loaded,
+    workflow_id: &str,
+) -> Result<
+    (
+        duban_workflow::subject::Subject,
+        Vec<duban_workflow::plan::Event>,
+    ),
+    EngineError,
+> {
+    // Find the self-starting chain whose events start `workflow_id`, and take the subject
+    // as its start request left it.
+    let ctx = PlanContext {
+        calendar: &engine.rules.calendar,
+        quiet: &engine.rules.quiet,
+    };
+    for wf in engine
+        .rules
+        .self_starting()
+        .filter(|w| w.subject == loaded.sref.kind())
+    {
+        if !wf
+            .reactions
+            .iter()
+            .any(|r| r.start.as_deref() == Some(workflow_id))
+        {
+            continue;
+        }
+        let p = plan(wf, &loaded.subject, &loaded.events, &ctx, &Window::all())?;
+        if let Some(start) = p.starts.into_iter().find(|s| s.workflow == workflow_id)
+            && let Some(subject) = start.subject
+        {
+            let later = loaded
+                .events
+                .iter()
+                .filter(|e| e.at >= start.at)
+                .cloned()
+                .collect();
+            return Ok((subject, later));
+        }
+    }
+    Err(EngineError::Data(format!(
+        "nothing started {workflow_id} for {}",
+        loaded.key()
+    )))
+}
+
+fn message_context(
+    step: &DueStep,
+    wf: &Workflow,
+    config: &crate::EngineConfig,
+    instance: i64,
+) -> MessageContext {
+    MessageContext {
+        org_department: config.org_department.clone(),
+        due_date: step.local.date(),
+        anchor_date: step.occurrence.anchor,
+        times: step.occurrence.repeat + 1,
+        link: format!(
+            "{}/confirm/{instance}/{}",
+            config.link_base.trim_end_matches('/'),
+            step.step_id
+        ),
+        workflow_name: wf.name.clone(),
+        extra: step.vars.clone(),
+    }
+}
+
+fn render_title(
+    step: &DueStep,
+    wf: &Workflow,
+    loaded: &Loaded,
+    config: &crate::EngineConfig,
+) -> String {
+    let vars = variables(&loaded.subject, &message_context(step, wf, config, 0));
+    render(&step.title, &vars).unwrap_or_else(|_| step.title.clone())
+}
+
+fn render_for(
+    set: &duban_workflow::model::TemplateSet,
+    c: Channel,
+    vars: &std::collections::BTreeMap<String, minijinja::Value>,
+) -> Option<Result<String, EngineError>> {
+    let t = set.for_channel(c)?;
+    Some(render(&t.text, vars).map_err(|e| EngineError::Data(format!("template {}: {e}", t.path))))
+}
+
+/// The channels a step may use for this person: the step's, that the person prefers and
+/// has an address for. No email address means SMS only.
+pub fn usable_channels(p: &PersonRow, step: &[Channel]) -> Vec<Channel> {
+    let preferred: Vec<&str> = p.channels.split(',').map(str::trim).collect();
+    step.iter()
+        .copied()
+        .filter(|c| preferred.contains(&c.as_str()) || preferred == [""])
+        .filter(|c| match c {
+            Channel::Sms => p.mobile.is_some(),
+            Channel::Email => p.email.is_some(),
+        })
+        .collect()
+}
+
+fn address(p: &PersonRow, c: Channel) -> &str {
+    match c {
+        Channel::Sms => p.mobile.as_deref().unwrap_or(""),
+        Channel::Email => p.email.as_deref().unwrap_or(""),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn outbox(
+    t: &ClaimedTimer,
+    person: &PersonRow,
+    role: &str,
+    channel: &str,
+    address: &str,
+    title: &str,
+    body: &str,
+    not_before: DateTime<Utc>,
+    _now: DateTime<Utc>,
+    urgent: bool,
+) -> NewOutbox {
+    NewOutbox {
+        idempotency_key: format!(
+            "{}:{}:{}:{}:{}:{}",
+            t.instance_id, t.step_id, t.occurrence, role, person.id, channel
+        ),
+        instance_id: Some(t.instance_id),
+        timer_id: Some(t.id),
+        person_id: Some(person.id),
+        role: role.to_string(),
+        channel: channel.to_string(),
+        address: address.to_string(),
+        subject: title.to_string(),
+        body: body.to_string(),
+        html: None,
+        not_before,
+        urgent,
+    }
+}

@@ -1,0 +1,221 @@
+//! The rules an engine runs by: the workflow files, the official calendar and quiet hours.
+//!
+//! New instances use the workflows loaded from `workflows/`. Every version an instance was
+//! planned with is kept in the database by content hash, so an instance keeps following
+//! the version it started with after the file is edited, until it is re-planned explicitly.
+
+use crate::EngineError;
+use duban_core::register::Channel;
+use duban_store::Store;
+use duban_workflow::check::{CheckOptions, check_paths, check_sources};
+use duban_workflow::model::{TemplateLoader, TemplateSet, TemplateText, Workflow};
+use duban_workflow::{Calendar, QuietHours, WorkflowSet};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+pub struct Rules {
+    current: WorkflowSet,
+    by_hash: RwLock<HashMap<String, Arc<Workflow>>>,
+    pub calendar: Calendar,
+    pub quiet: QuietHours,
+    pub sms_signature: String,
+}
+
+impl std::fmt::Debug for Rules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rules")
+            .field(
+                "workflows",
+                &self.current.workflows.keys().collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// A workflow file and the templates it uses, as stored by content hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Source {
+    path: String,
+    toml: String,
+    /// template name → channel (`any`, `sms`, `email`) → (path, text)
+    templates: BTreeMap<String, BTreeMap<String, (String, String)>>,
+}
+
+struct MapLoader<'a>(&'a Source);
+
+impl TemplateLoader for MapLoader<'_> {
+    fn load(
+        &self,
+        _workflow_id: &str,
+        name: &str,
+        channel: Option<Channel>,
+    ) -> Option<(String, String)> {
+        let key = match channel {
+            None => "any",
+            Some(Channel::Sms) => "sms",
+            Some(Channel::Email) => "email",
+        };
+        self.0.templates.get(name)?.get(key).cloned()
+    }
+
+    fn expected_path(&self, workflow_id: &str, name: &str) -> String {
+        format!("{workflow_id}/{name}.txt (stored version)")
+    }
+}
+
+fn source_of(wf: &Workflow) -> Result<Source, EngineError> {
+    let toml = std::fs::read_to_string(&wf.path)
+        .map_err(|e| EngineError::Data(format!("cannot read {}: {e}", wf.path)))?;
+    let mut templates = BTreeMap::new();
+    for (name, set) in &wf.templates {
+        let mut by_channel = BTreeMap::new();
+        let TemplateSet { any, sms, email } = set;
+        for (key, t) in [("any", any), ("sms", sms), ("email", email)] {
+            if let Some(TemplateText { path, text }) = t {
+                by_channel.insert(key.to_string(), (path.clone(), text.clone()));
+            }
+        }
+        templates.insert(name.clone(), by_channel);
+    }
+    Ok(Source {
+        path: wf.path.clone(),
+        toml,
+        templates,
+    })
+}
+
+impl Rules {
+    /// Loads and checks every workflow under `workflows` and the calendar under `calendar`.
+    /// Any error in a workflow file stops the engine from starting, with every finding.
+    pub fn load(
+        workflows: &Path,
+        calendar: &Path,
+        quiet: QuietHours,
+        sms_signature: &str,
+    ) -> Result<Rules, EngineError> {
+        let calendar = Calendar::load_dir(calendar).map_err(|diags| {
+            EngineError::Config(
+                diags
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        })?;
+        let opts = CheckOptions {
+            sms_signature: sms_signature.to_string(),
+        };
+        let report = check_paths(&[PathBuf::from(workflows)], &opts);
+        if report.has_errors() {
+            let text: Vec<String> = report
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.to_string())
+                .collect();
+            return Err(EngineError::Config(format!(
+                "the workflow files have {} error(s); run `duban workflows check`:\n{}",
+                report.errors(),
+                text.join("\n")
+            )));
+        }
+        Ok(Self::from_parts(report.set, calendar, quiet, sms_signature))
+    }
+
+    /// Rules from workflows and a calendar already in hand.
+    pub fn from_parts(
+        set: WorkflowSet,
+        calendar: Calendar,
+        quiet: QuietHours,
+        sms_signature: &str,
+    ) -> Rules {
+        let by_hash = set
+            .iter()
+            .map(|w| (w.content_hash.clone(), Arc::new(w.clone())))
+            .collect();
+        Rules {
+            current: set,
+            by_hash: RwLock::new(by_hash),
+            calendar,
+            quiet,
+            sms_signature: sms_signature.to_string(),
+        }
+    }
+
+    /// The workflows new instances use.
+    pub fn current(&self) -> &WorkflowSet {
+        &self.current
+    }
+
+    /// Workflows that start by themselves for every subject of their kind: those that no
+    /// other workflow starts from a completion event.
+    pub fn self_starting(&self) -> impl Iterator<Item = &Workflow> {
+        let started: std::collections::HashSet<&str> = self
+            .current
+            .iter()
+            .flat_map(|w| w.reactions.iter().filter_map(|r| r.start.as_deref()))
+            .collect();
+        self.current
+            .iter()
+            .filter(move |w| !started.contains(w.id.as_str()))
+    }
+
+    /// Saves the source of every current workflow, so instances planned with it can be
+    /// fired with the same version later.
+    pub async fn persist(
+        &self,
+        store: &Store,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), EngineError> {
+        let tx = store.begin_write().await?;
+        for wf in self.current.iter() {
+            let source = serde_json::to_string(&source_of(wf)?)
+                .map_err(|e| EngineError::Data(e.to_string()))?;
+            tx.save_workflow_version(&wf.content_hash, &wf.id, wf.version as i32, &source, now)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The workflow with this content hash: a current one, or a stored older version.
+    pub async fn by_hash(&self, store: &Store, hash: &str) -> Result<Arc<Workflow>, EngineError> {
+        if let Some(w) = self
+            .by_hash
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(hash)
+        {
+            return Ok(w.clone());
+        }
+        let text = store
+            .workflow_source(hash)
+            .await?
+            .ok_or_else(|| EngineError::Data(format!("no stored workflow version {hash}")))?;
+        let source: Source =
+            serde_json::from_str(&text).map_err(|e| EngineError::Data(e.to_string()))?;
+        let loader = MapLoader(&source);
+        let opts = CheckOptions {
+            sms_signature: self.sms_signature.clone(),
+        };
+        let report = check_sources(
+            [(
+                source.path.as_str(),
+                source.toml.as_str(),
+                &loader as &dyn TemplateLoader,
+            )],
+            &opts,
+        );
+        let wf = report.set.iter().next().cloned().ok_or_else(|| {
+            EngineError::Data(format!("stored workflow version {hash} no longer parses"))
+        })?;
+        let wf = Arc::new(wf);
+        self.by_hash
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(hash.to_string(), wf.clone());
+        Ok(wf)
+    }
+}

@@ -1,0 +1,262 @@
+//! The engine end to end: register → instances → timers → ticks → outbox, against the
+//! shipped workflows and calendar, with the clock driven by the test.
+
+use crate::support::{TestDb, fixture, repo};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use duban_core::clock::{Clock, ManualClock};
+use duban_core::register::parse_register;
+use duban_engine::subjects::load;
+use duban_engine::{Engine, EngineConfig, Rules, SubjectRef};
+use duban_store::Store;
+use duban_workflow::QuietHours;
+use duban_workflow::plan::{Event, PlanContext};
+use duban_workflow::simulate::{EntryKind, SimOptions, simulate};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+pub fn rules() -> Arc<Rules> {
+    Arc::new(
+        Rules::load(
+            &repo().join("workflows"),
+            &repo().join("config/calendar"),
+            QuietHours::default(),
+            "【组织部】",
+        )
+        .expect("shipped workflows load"),
+    )
+}
+
+pub fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
+}
+
+/// Local midnight in Asia/Shanghai as UTC.
+pub fn local_midnight(d: NaiveDate) -> DateTime<Utc> {
+    chrono_tz::Asia::Shanghai
+        .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// Imports the register fixture and makes one person organisation-department staff.
+pub async fn seed_register(store: &Store) {
+    let bytes = std::fs::read(fixture("register/good.csv")).unwrap();
+    let table = duban_tabular::read_table("good.csv", &bytes, Default::default()).unwrap();
+    let batch = parse_register(&table, &HashSet::new()).unwrap();
+    store
+        .apply_register(&batch, "test", utc(2025, 1, 1, 0), false)
+        .await
+        .unwrap();
+    let staff = store.person_by_key("13900001111").await.unwrap().unwrap();
+    let tx = store.begin_write().await.unwrap();
+    tx.set_person_roles(&staff, "org_department", utc(2025, 1, 1, 0))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+pub fn engine(store: &Store, clock: Arc<ManualClock>, node: &str) -> Engine {
+    let config = EngineConfig {
+        node_id: node.into(),
+        ..Default::default()
+    };
+    Engine::new(store.clone(), rules(), config, clock)
+}
+
+/// Fires every timer due up to `until`, jumping the clock from due time to due time, and
+/// calls `before` with each next due time first (it may act and return true to re-read).
+async fn drive(
+    engine: &Engine,
+    clock: &ManualClock,
+    until: DateTime<Utc>,
+    mut before: impl AsyncFnMut(DateTime<Utc>) -> bool,
+) {
+    loop {
+        let next = engine
+            .store
+            .list_timers(None, None, &["pending"], 1)
+            .await
+            .unwrap();
+        let Some((t, _)) = next.first() else { break };
+        let due = t.due_at.and_utc();
+        if due > until {
+            break;
+        }
+        if before(due).await {
+            continue;
+        }
+        clock.set(due.max(clock.now()));
+        engine.tick(clock.now()).await.unwrap();
+    }
+}
+
+/// The body with its confirmation link replaced by `LINK`, as simulations write it.
+fn without_link(body: &str) -> String {
+    let prefix = "http://127.0.0.1:8080/confirm/";
+    match body.find(prefix) {
+        Some(i) => {
+            let end = body[i..]
+                .find(char::is_whitespace)
+                .map(|j| i + j)
+                .unwrap_or(body.len());
+            format!("{}LINK{}", &body[..i], &body[end..])
+        }
+        None => body.to_string(),
+    }
+}
+
+backend_tests! {
+    async fn a_term_chain_over_18_months_does_what_simulate_predicts_and_stops_at_the_election(db) {
+        let store = db.store().await;
+        seed_register(&store).await;
+        let start = utc(2025, 4, 1, 0);
+        let clock = Arc::new(ManualClock::new(start));
+        let engine = engine(&store, clock.clone(), "node-1");
+        engine.rules.persist(&store, start).await.unwrap();
+        let summary = engine.sync_all(100, false, |_| {}).await.unwrap();
+        assert!(summary.problems.is_empty(), "{:?}", summary.problems);
+
+        let term = SubjectRef::Term { unit: "JN-001".into(), start: NaiveDate::from_ymd_opt(2023, 10, 9) };
+        let held_on = NaiveDate::from_ymd_opt(2026, 11, 18).unwrap();
+        let election_at = local_midnight(held_on);
+        let end = utc(2027, 10, 1, 0);
+        let mut elected = false;
+        drive(&engine, &clock, end, async |due| {
+            if !elected && due >= election_at {
+                clock.set(election_at);
+                let c = engine.record_election("JN-001", held_on, "tester").await.unwrap();
+                assert!(c.recorded);
+                elected = true;
+                return true;
+            }
+            false
+        })
+        .await;
+        assert!(elected, "the chain never reached the election date");
+
+        // What the engine fired for this term, by workflow, step and due time.
+        let instances = store.instances_of(&term.key()).await.unwrap();
+        let mut fired = Vec::new();
+        for i in &instances {
+            let (_, timers) = store.instance_timeline(i.id).await.unwrap().unwrap();
+            for t in timers.iter().filter(|t| t.state == "done") {
+                assert!(!t.late, "{} fired late", t.step_id);
+                fired.push((i.workflow_id.clone(), t.step_id.clone(), t.due_at.and_utc()));
+            }
+            assert!(timers.iter().all(|t| t.state != "pending" && t.state != "running"), "{} still has pending timers", i.workflow_id);
+        }
+        fired.sort();
+
+        // What simulate predicts for the same subject and event.
+        let loaded = load(store.reader().get(), &term).await.unwrap().unwrap();
+        let ctx = PlanContext { calendar: &engine.rules.calendar, quiet: &engine.rules.quiet };
+        let opts = SimOptions {
+            from: NaiveDate::from_ymd_opt(2025, 3, 25).unwrap(),
+            to: NaiveDate::from_ymd_opt(2027, 10, 1).unwrap(),
+            events: vec![Event { name: "election_recorded".into(), at: election_at, value: Some(held_on.and_hms_opt(0, 0, 0).unwrap()), reason: None }],
+            org_department: "组织部".into(),
+            link: "LINK".into(),
+            sms_signature: "【组织部】".into(),
+        };
+        let timeline = simulate(engine.rules.current(), "term_expiry", &loaded.subject, &opts, &ctx).unwrap();
+        let mut predicted: Vec<_> = timeline
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Step && e.at >= start - Duration::days(7))
+            .map(|e| (e.workflow_id.clone(), e.step_id.clone().unwrap(), e.at))
+            .collect();
+        predicted.sort();
+        assert_eq!(fired, predicted);
+        assert!(fired.iter().any(|(w, s, _)| w == "term_expiry" && s == "overdue_org_department"));
+        assert!(fired.iter().any(|(w, _, _)| w == "post_election_report"));
+        assert!(!fired.iter().any(|(_, s, _)| s == "open_interview"), "the election came before the interview");
+
+        // Escalated to the organisation department, marked overdue, chain completed.
+        let term_instance = instances.iter().find(|i| i.workflow_id == "term_expiry").unwrap();
+        let term_instance = store.instance_timeline(term_instance.id).await.unwrap().unwrap().0;
+        assert_eq!(term_instance.escalation_level, 2);
+        assert_eq!(term_instance.subject_status.as_deref(), Some("overdue"));
+        assert_eq!(term_instance.status, "completed");
+
+        // Every message went to a real address, never inside quiet hours, and the secretary's
+        // texts match the simulation's.
+        let messages = store.outbox_messages().await.unwrap();
+        assert!(!messages.is_empty());
+        let expected_bodies: HashSet<String> = timeline
+            .entries
+            .iter()
+            .flat_map(|e| e.messages.iter())
+            .filter_map(|m| m.text.as_ref())
+            .map(|t| t.trim_start_matches("【组织部】").to_string())
+            .collect();
+        for m in messages.iter().filter(|m| m.role == "secretary" && m.instance_id == Some(term_instance.id)) {
+            assert!(expected_bodies.contains(&without_link(&m.body)), "unexpected body for {}: {}", m.idempotency_key, m.body);
+            let local = m.not_before.and_utc().with_timezone(&chrono_tz::Asia::Shanghai);
+            assert!(engine.rules.calendar.is_workday(local.date_naive()), "{} leaves on a day off", m.idempotency_key);
+            assert!((8..21).contains(&chrono::Timelike::hour(&local)), "{} leaves at {local}", m.idempotency_key);
+        }
+        let keys: HashSet<_> = messages.iter().map(|m| &m.idempotency_key).collect();
+        assert_eq!(keys.len(), messages.len());
+
+        // The new term has its own chain, three years on.
+        let next = SubjectRef::Term { unit: "JN-001".into(), start: Some(held_on) };
+        let next_instances = store.instances_of(&next.key()).await.unwrap();
+        assert_eq!(next_instances.len(), 1);
+        let (_, next_timers) = store.instance_timeline(next_instances[0].id).await.unwrap().unwrap();
+        assert!(next_timers.iter().all(|t| t.due_at.and_utc() > utc(2029, 1, 1, 0)), "{next_timers:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_refuse_bad_input_and_write_nothing() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let store = db.store().await;
+    seed_register(&store).await;
+    let clock = Arc::new(ManualClock::new(utc(2026, 11, 22, 2)));
+    let engine = engine(&store, clock.clone(), "n");
+    engine.rules.persist(&store, clock.now()).await.unwrap();
+    engine.sync_all(100, false, |_| {}).await.unwrap();
+    let before = store.timer_stats(clock.now()).await.unwrap();
+
+    let future = engine
+        .record_election("JN-001", NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(), "t")
+        .await
+        .unwrap_err();
+    assert!(future.to_string().contains("in the future"), "{future}");
+    let unknown = engine
+        .record_election("NOPE", NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), "t")
+        .await
+        .unwrap_err();
+    assert!(unknown.to_string().contains("NOPE"), "{unknown}");
+    let long = engine
+        .approve_extension(
+            "JN-001",
+            NaiveDate::from_ymd_opt(2028, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+            None,
+            "t",
+        )
+        .await
+        .unwrap_err();
+    assert!(long.to_string().contains("more than one year"), "{long}");
+    assert_eq!(store.timer_stats(clock.now()).await.unwrap(), before);
+
+    // Recording the same election twice changes nothing the second time.
+    let d = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    assert!(
+        engine
+            .record_election("JN-001", d, "t")
+            .await
+            .unwrap()
+            .recorded
+    );
+    let after = store.timer_stats(clock.now()).await.unwrap();
+    let unit = store.unit_by_code("JN-001").await.unwrap().unwrap();
+    assert_eq!(unit.unit.term_start, Some(d));
+    assert_eq!(unit.unit.term_end, NaiveDate::from_ymd_opt(2029, 11, 20));
+    // The same election recorded again is recognised by its idempotency key.
+    let again = engine.record_election("JN-001", d, "t").await.unwrap();
+    assert!(!again.recorded);
+    assert_eq!(store.timer_stats(clock.now()).await.unwrap(), after);
+    db.drop_db().await;
+}

@@ -1,0 +1,103 @@
+//! The dependency rules of ARCHITECTURE.md, checked on the real crate graph.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Crates that must stay pure: no database, network, async runtime or HTTP.
+const PURE: &[&str] = &[
+    "duban-core",
+    "duban-tabular",
+    "duban-workflow",
+    "duban-ledger",
+];
+/// What no pure crate may depend on.
+const IO_CRATES: &[&str] = &[
+    "sea-orm",
+    "sea-orm-migration",
+    "sqlx",
+    "tokio",
+    "axum",
+    "hyper",
+    "reqwest",
+    "lettre",
+    "tokio-cron-scheduler",
+    "tower",
+    "tower-http",
+];
+/// Which crates may depend on sea-orm / SQL at all.
+const SQL_OWNERS: &[&str] = &["duban-store", "duban-migrations"];
+
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(crate::support::repo())
+        .output()
+        .expect("cargo metadata");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut g = BTreeMap::new();
+    for pkg in meta["packages"].as_array().unwrap() {
+        let deps = pkg["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            // Only what ships: dev-dependencies may reach further for tests.
+            .filter(|d| d["kind"].is_null())
+            .map(|d| d["name"].as_str().unwrap().to_string())
+            .collect();
+        g.insert(pkg["name"].as_str().unwrap().to_string(), deps);
+    }
+    g
+}
+
+#[test]
+fn pure_crates_do_no_io_and_only_the_store_knows_sql() {
+    let g = graph();
+    assert!(
+        g.contains_key("duban-core")
+            && g.contains_key("duban-store")
+            && g.contains_key("duban-cli")
+    );
+    for (name, deps) in &g {
+        if PURE.contains(&name.as_str()) {
+            for bad in IO_CRATES {
+                assert!(!deps.contains(*bad), "{name} is pure but depends on {bad}");
+            }
+            for dep in deps.iter().filter(|d| d.starts_with("duban-")) {
+                assert!(
+                    PURE.contains(&dep.as_str()),
+                    "{name} is pure but depends on the shell crate {dep}"
+                );
+            }
+        }
+        if deps.contains("sea-orm") || deps.contains("sea-orm-migration") || deps.contains("sqlx") {
+            assert!(
+                SQL_OWNERS.contains(&name.as_str()),
+                "{name} uses SQL directly; only {SQL_OWNERS:?} may"
+            );
+        }
+    }
+}
+
+#[test]
+fn dependencies_point_inward() {
+    let g = graph();
+    // No crate depends on the binary, and the core depends on no other duban crate.
+    for (name, deps) in &g {
+        assert!(
+            !deps.contains("duban-cli"),
+            "{name} depends on the binary crate"
+        );
+    }
+    let core_deps: Vec<_> = g["duban-core"]
+        .iter()
+        .filter(|d| d.starts_with("duban-"))
+        .collect();
+    assert!(core_deps.is_empty(), "duban-core depends on {core_deps:?}");
+    // The HTTP layer reaches storage only through duban-store.
+    assert!(!g["duban-http"].contains("duban-migrations"));
+}

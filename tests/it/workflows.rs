@@ -1,0 +1,209 @@
+//! `duban workflows check|schema|simulate` and `duban calendar` through the binary.
+
+use crate::support::{duban, repo, run};
+
+// These commands need no database; the URL only satisfies the configuration.
+const NO_DB: &str = "sqlite::memory:";
+
+#[test]
+fn check_passes_on_the_shipped_workflows() {
+    let (out, stdout, stderr) = run(duban(NO_DB).args(["workflows", "check"]));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("0 error(s)"), "{stdout}");
+    assert!(stdout.contains("13 workflow(s) valid"), "{stdout}");
+}
+
+#[test]
+fn check_fails_on_broken_files_with_located_json() {
+    let dir = repo().join("tests/fixtures/workflows/broken");
+    let (out, stdout, stderr) = run(duban(NO_DB)
+        .args(["workflows", "check", "--format", "json"])
+        .arg(&dir));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let diags = json["diagnostics"].as_array().unwrap();
+    assert!(json["errors"].as_u64().unwrap() >= 20, "{stdout}");
+    for d in diags {
+        assert!(d["file"].as_str().unwrap().contains("broken"), "{d}");
+        assert!(
+            d["line"].as_u64().unwrap() >= 1 && d["column"].as_u64().unwrap() >= 1,
+            "{d}"
+        );
+        assert!(!d["help"].as_str().unwrap().is_empty(), "{d}");
+    }
+    let (out, stdout, _) = run(duban(NO_DB)
+        .args(["workflows", "check"])
+        .arg(dir.join("14_unknown_role.toml")));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout.contains("14_unknown_role.toml:15:7: error[unknown-role]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("did you mean `secretary`?"), "{stdout}");
+}
+
+#[test]
+fn schema_is_json_schema() {
+    let (out, stdout, stderr) = run(duban(NO_DB).args(["workflows", "schema"]));
+    assert!(out.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        json["$schema"]
+            .as_str()
+            .unwrap()
+            .contains("json-schema.org")
+    );
+    assert!(json["properties"]["step"]["items"]["properties"]["offset"].is_object());
+}
+
+#[test]
+fn calendar_is_workday_and_add_workdays() {
+    let (out, stdout, stderr) = run(duban(NO_DB).args([
+        "calendar",
+        "is-workday",
+        "2026-02-14",
+        "2026-02-23",
+        "2026-10-10",
+        "2026-10-11",
+    ]));
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stdout,
+        "2026-02-14 workday\n2026-02-23 off 春节\n2026-10-10 workday\n2026-10-11 off\n"
+    );
+
+    let mut cmd = duban(NO_DB);
+    cmd.args(["calendar", "is-workday", "--stdin"])
+        .stdin(std::process::Stdio::piped());
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all("2026-10-01\n\n2026年9月20日\nnot-a-date\n2027-01-04\n".as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a bad line fails the run");
+    assert_eq!(
+        stdout,
+        "2026-10-01 off 国庆节\n2026-09-20 workday\n2027-01-04 workday\n"
+    );
+    assert!(
+        stderr.contains("stdin line 4: `not-a-date` is not a date"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no holiday calendar for 2027"), "{stderr}");
+
+    let (out, stdout, _) = run(duban(NO_DB).args(["calendar", "add-workdays", "2026-02-13", "2"]));
+    assert!(out.status.success());
+    assert_eq!(stdout.trim(), "2026-02-24");
+    let (out, stdout, _) = run(duban(NO_DB).args(["calendar", "add-workdays", "2026-02-24", "-1"]));
+    assert!(out.status.success());
+    assert_eq!(stdout.trim(), "2026-02-14");
+}
+
+#[test]
+fn simulate_term_expiry_shows_reminders_and_escalations() {
+    let subject = r#"{"kind":"term","unit_code":"DZ0102","unit_name":"星河科技有限公司党支部","unit_level":"branch","secretary":"王海燕","superior_unit":"高新区非公企业综合党委","superior_secretary":"李建国","term_end":"2026-10-09"}"#;
+    let (out, stdout, stderr) = run(duban(NO_DB).args([
+        "workflows",
+        "simulate",
+        "term_expiry",
+        "--subject",
+        subject,
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2027-03-31",
+        "--format",
+        "json",
+    ]));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let t: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let entries = t["entries"].as_array().unwrap();
+    let steps: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["step_id"].as_str())
+        .collect();
+    assert_eq!(steps.first(), Some(&"superior_notice"));
+    assert_eq!(steps.last(), Some(&"open_interview"));
+    assert!(entries.iter().filter(|e| e["escalation"] == true).count() >= 6);
+    let sms = entries
+        .iter()
+        .flat_map(|e| e["messages"].as_array().unwrap())
+        .find(|m| m["channel"] == "sms")
+        .unwrap();
+    assert!(
+        sms["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("【组织部】星河科技有限公司党支部"),
+        "{sms}"
+    );
+
+    // An election on 20 September stops the chain and starts the result report.
+    let (out, stdout, stderr) = run(duban(NO_DB).args([
+        "workflows",
+        "simulate",
+        "term_expiry",
+        "--subject",
+        subject,
+        "--from",
+        "2026-09-01",
+        "--to",
+        "2026-12-31",
+        "--event",
+        "election_recorded@2026-09-20",
+    ]));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("换届选举已完成 (election_recorded)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[post_election_report/report_reminder]"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("[term_expiry/overdue_superior]"),
+        "{stdout}"
+    );
+
+    // Bad input is named.
+    let (out, _, stderr) = run(duban(NO_DB).args([
+        "workflows",
+        "simulate",
+        "term_expiry",
+        "--subject",
+        "{\"kind\":\"term\"",
+        "--from",
+        "2026-09-01",
+        "--to",
+        "2026-12-31",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("--subject:1:"), "{stderr}");
+    let (out, _, stderr) = run(duban(NO_DB).args([
+        "workflows",
+        "simulate",
+        "term_expiry",
+        "--subject",
+        subject,
+        "--from",
+        "2026-09-01",
+        "--to",
+        "2026-12-31",
+        "--event",
+        "elected@2026-09-20",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("`elected` is not an event of `term` subjects"),
+        "{stderr}"
+    );
+}
