@@ -13,6 +13,7 @@ use duban_workflow::plan::{DueStep, PlanContext, Window, plan};
 use duban_workflow::render::{MessageContext, render, variables};
 use duban_workflow::subject::Role;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// What one tick did.
@@ -51,7 +52,7 @@ enum Outcome {
     Fire {
         step: Box<DueStep>,
         wf: Arc<Workflow>,
-        loaded: Box<Loaded>,
+        loaded: Arc<Loaded>,
     },
     Skip(String),
     Error {
@@ -98,34 +99,72 @@ impl Engine {
         Ok(total)
     }
 
-    async fn decide(&self, t: &ClaimedTimer, now: DateTime<Utc>) -> Outcome {
-        match self.decide_inner(t, now).await {
-            Ok(o) => o,
-            Err(e) => Outcome::Error {
-                message: e.to_string(),
-                permanent: matches!(e, EngineError::Plan(_) | EngineError::Data(_)),
-            },
+    /// Decides every timer of a batch. Timers of one subject and workflow version share one
+    /// load of the subject and one plan, so a batch costs a query per subject, not per timer.
+    async fn decide_all(&self, batch: &[ClaimedTimer], now: DateTime<Utc>) -> Vec<Outcome> {
+        let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+        for (i, t) in batch.iter().enumerate() {
+            groups
+                .entry((t.subject_key.as_str(), t.content_hash.as_str()))
+                .or_default()
+                .push(i);
         }
+        let mut out: Vec<Option<Outcome>> =
+            std::iter::repeat_with(|| None).take(batch.len()).collect();
+        for ((key, hash), idx) in groups {
+            let timers: Vec<&ClaimedTimer> = idx.iter().map(|&i| &batch[i]).collect();
+            match self.decide_group(key, hash, &timers, now).await {
+                Ok(outcomes) => {
+                    for (i, o) in idx.into_iter().zip(outcomes) {
+                        out[i] = Some(o);
+                    }
+                }
+                Err(e) => {
+                    let permanent = matches!(e, EngineError::Plan(_) | EngineError::Data(_));
+                    for i in idx {
+                        out[i] = Some(Outcome::Error {
+                            message: e.to_string(),
+                            permanent,
+                        });
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| Outcome::Error {
+                    message: "not decided".into(),
+                    permanent: false,
+                })
+            })
+            .collect()
     }
 
-    async fn decide_inner(
+    async fn decide_group(
         &self,
-        t: &ClaimedTimer,
+        subject_key: &str,
+        content_hash: &str,
+        timers: &[&ClaimedTimer],
         now: DateTime<Utc>,
-    ) -> Result<Outcome, EngineError> {
-        let wf = self.rules.by_hash(&self.store, &t.content_hash).await?;
-        let sref = SubjectRef::parse(&t.subject_key)
-            .ok_or_else(|| EngineError::Data(format!("unknown subject key {}", t.subject_key)))?;
+    ) -> Result<Vec<Outcome>, EngineError> {
+        let wf = self.rules.by_hash(&self.store, content_hash).await?;
+        let sref = SubjectRef::parse(subject_key)
+            .ok_or_else(|| EngineError::Data(format!("unknown subject key {subject_key}")))?;
         let Some(loaded) = load(self.store.reader().get(), &sref).await? else {
-            return Ok(Outcome::Skip(format!("{sref} no longer exists")));
+            return Ok(timers
+                .iter()
+                .map(|_| Outcome::Skip(format!("{sref} no longer exists")))
+                .collect());
         };
         let ctx = PlanContext {
             calendar: &self.rules.calendar,
             quiet: &self.rules.quiet,
         };
+        let first = timers.iter().map(|t| t.due_at).min().unwrap_or(now);
+        let last = timers.iter().map(|t| t.due_at).max().unwrap_or(now);
         let around = Window {
-            from: t.due_at - Duration::days(1),
-            until: Some(t.due_at + Duration::days(1)),
+            from: first - Duration::days(1),
+            until: Some(last + Duration::days(1)),
         };
         // A chain another event started runs for the subject as that event left it.
         let (subject, events) = if wf.subject == loaded.sref.kind()
@@ -136,36 +175,42 @@ impl Engine {
             started_subject(self, &loaded, &wf.id)?
         };
         let p = plan(&wf, &subject, &events, &ctx, &around)?;
-        let key = (t.step_id.as_str(), t.occurrence.as_str());
-        if let Some(step) = p
-            .steps
-            .into_iter()
-            .find(|d| (d.step_id.as_str(), occurrence_key(d).as_str()) == key)
-        {
-            if self.misfire_skips(&wf, t, now).await? {
-                return Ok(Outcome::Skip(
-                    "a later occurrence fell due too; the recurrence fires once".into(),
-                ));
-            }
-            let loaded = Loaded {
-                subject,
-                events,
-                ..loaded
+        let loaded = Arc::new(Loaded {
+            subject,
+            events,
+            ..loaded
+        });
+        let mut outcomes = Vec::with_capacity(timers.len());
+        for t in timers {
+            let key = (t.step_id.as_str(), t.occurrence.as_str());
+            let outcome = if let Some(step) = p
+                .steps
+                .iter()
+                .find(|d| (d.step_id.as_str(), occurrence_key(d).as_str()) == key)
+            {
+                if self.misfire_skips(&wf, t, now).await? {
+                    Outcome::Skip(
+                        "a later occurrence fell due too; the recurrence fires once".into(),
+                    )
+                } else {
+                    Outcome::Fire {
+                        step: Box::new(step.clone()),
+                        wf: wf.clone(),
+                        loaded: loaded.clone(),
+                    }
+                }
+            } else if let Some(s) = p
+                .skipped
+                .iter()
+                .find(|s| (s.step.step_id.as_str(), occurrence_key(&s.step).as_str()) == key)
+            {
+                Outcome::Skip(s.because.clone())
+            } else {
+                Outcome::Skip("the chain no longer plans this step".into())
             };
-            return Ok(Outcome::Fire {
-                step: Box::new(step),
-                wf,
-                loaded: Box::new(loaded),
-            });
+            outcomes.push(outcome);
         }
-        if let Some(s) = p
-            .skipped
-            .iter()
-            .find(|s| (s.step.step_id.as_str(), occurrence_key(&s.step).as_str()) == key)
-        {
-            return Ok(Outcome::Skip(s.because.clone()));
-        }
-        Ok(Outcome::Skip("the chain no longer plans this step".into()))
+        Ok(outcomes)
     }
 
     /// Recurring timers that fell due during an outage fire once: of several missed
@@ -191,10 +236,7 @@ impl Engine {
         batch: &[ClaimedTimer],
         now: DateTime<Utc>,
     ) -> Result<TickReport, EngineError> {
-        let mut decided = Vec::with_capacity(batch.len());
-        for t in batch {
-            decided.push(self.decide(t, now).await);
-        }
+        let decided = self.decide_all(batch, now).await;
         let node = self.config.node_id.as_str();
         let mut r = TickReport {
             claimed: batch.len() as u64,

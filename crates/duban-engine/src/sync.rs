@@ -192,13 +192,17 @@ impl Engine {
     ) -> Result<SyncSummary, EngineError> {
         let mut summary = SyncSummary::default();
         for code in codes {
-            let Some(u) = tx.reader().get().unit_by_code(code).await? else { continue };
+            let Some(u) = tx.reader().get().unit_by_code(code).await? else {
+                continue;
+            };
             let mut refs = vec![SubjectRef::Unit(code.clone())];
             if u.unit.term_end.is_some() || u.unit.term_start.is_some() {
                 refs.push(SubjectRef::term_of(&u.unit));
             }
             for r in refs {
-                let Some(l) = load(tx.reader().get(), &r).await? else { continue };
+                let Some(l) = load(tx.reader().get(), &r).await? else {
+                    continue;
+                };
                 summary.subjects += 1;
                 match self.sync_loaded(tx, &l, now, false).await {
                     Ok(reports) => reports.iter().for_each(|r| summary.add(r)),

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 use duban_store::Store;
-use serde::Serialize;
 use metrics_exporter_prometheus::PrometheusHandle;
+use serde::Serialize;
 use tower_http::trace::TraceLayer;
 
 /// What every handler can reach.
@@ -20,7 +20,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store) -> Self {
-        Self { store, metrics: None }
+        Self {
+            store,
+            metrics: None,
+        }
     }
 
     /// Serves `/metrics` from this recorder (installed once per process by the binary).
@@ -89,7 +92,10 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 /// scrape time, so every node reports the cluster's state; counters are this process's.
 async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
     let Some(handle) = &state.metrics else {
-        return (StatusCode::NOT_FOUND, "metrics are not enabled\n".to_string());
+        return (
+            StatusCode::NOT_FOUND,
+            "metrics are not enabled\n".to_string(),
+        );
     };
     match state.store.timer_stats(chrono::Utc::now()).await {
         Ok(s) => {

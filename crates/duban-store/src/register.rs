@@ -2,8 +2,8 @@
 //! that coverage and the engine need.
 
 use crate::audit::{self, Change};
-use crate::entities::{elections, organisations, party_units, people};
 use crate::engine::WriteTx;
+use crate::entities::{elections, organisations, party_units, people};
 use crate::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use duban_core::register::coverage::CoverageInput;
@@ -137,7 +137,11 @@ impl WriteTx {
         now: DateTime<Utc>,
     ) -> Result<ImportSummary, StoreError> {
         let mut summary = ImportSummary::default();
-        let ctx = Ctx { txn: self.conn(), actor, now };
+        let ctx = Ctx {
+            txn: self.conn(),
+            actor,
+            now,
+        };
         let people_ids = upsert_people(&ctx, batch, &mut summary.people).await?;
         let unit_ids = upsert_units(&ctx, batch, &people_ids, &mut summary).await?;
         upsert_organisations(&ctx, batch, &unit_ids, &mut summary.organisations).await?;

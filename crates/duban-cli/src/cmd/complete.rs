@@ -140,14 +140,20 @@ enum PeopleAction {
     },
 }
 
-fn report(result: Result<Completion, EngineError>, format: OutputFormat) -> anyhow::Result<ExitCode> {
+fn report(
+    result: Result<Completion, EngineError>,
+    format: OutputFormat,
+) -> anyhow::Result<ExitCode> {
     match result {
         Ok(c) => {
             match format {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&c)?),
                 OutputFormat::Table => {
                     if !c.recorded {
-                        println!("{} on {} was recorded before: nothing changed", c.event, c.subject);
+                        println!(
+                            "{} on {} was recorded before: nothing changed",
+                            c.event, c.subject
+                        );
                     } else {
                         println!("{} recorded on {}", c.event, c.subject);
                         for p in &c.plans {
@@ -177,8 +183,15 @@ pub async fn run_term(args: TermArgs, ctx: &Context) -> anyhow::Result<ExitCode>
     let actor = args.actor.unwrap_or_else(login_name);
     let result = match args.action {
         TermAction::Elect { unit, date } => engine.record_election(&unit, date, &actor).await,
-        TermAction::Extend { unit, to, approved_on, reason } => {
-            engine.approve_extension(&unit, to, approved_on, reason, &actor).await
+        TermAction::Extend {
+            unit,
+            to,
+            approved_on,
+            reason,
+        } => {
+            engine
+                .approve_extension(&unit, to, approved_on, reason, &actor)
+                .await
         }
     };
     report(result, args.format)
@@ -188,7 +201,15 @@ pub async fn run_rectification(args: RectificationArgs, ctx: &Context) -> anyhow
     let engine = ctx.engine(None).await?;
     let actor = args.actor.unwrap_or_else(login_name);
     let result = match args.action {
-        RectificationAction::Open { unit, title, kind, deadline, owner, leader, measures } => {
+        RectificationAction::Open {
+            unit,
+            title,
+            kind,
+            deadline,
+            owner,
+            leader,
+            measures,
+        } => {
             if !["immediate", "time_bound", "long_term"].contains(&kind.as_str()) {
                 eprintln!("refused: --kind {kind:?} is not immediate, time_bound or long_term");
                 return Ok(ExitCode::FAILURE);
@@ -212,7 +233,9 @@ pub async fn run_rectification(args: RectificationArgs, ctx: &Context) -> anyhow
             };
             let owner_id = person(&owner).await?.or(u.unit.secretary_id);
             let leader_id = person(&leader).await?;
-            let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+            let today = chrono::Utc::now()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive();
             if deadline < today {
                 eprintln!("refused: the deadline {deadline} is in the past");
                 return Ok(ExitCode::FAILURE);
@@ -231,8 +254,14 @@ pub async fn run_rectification(args: RectificationArgs, ctx: &Context) -> anyhow
             };
             engine.open_rectification(item, &actor).await
         }
-        RectificationAction::Progress { item, date, note } => engine.report_progress(item, date, &note, &actor).await,
-        RectificationAction::Close { item, verifier, date } => engine.close_item(item, &verifier, date, &actor).await,
+        RectificationAction::Progress { item, date, note } => {
+            engine.report_progress(item, date, &note, &actor).await
+        }
+        RectificationAction::Close {
+            item,
+            verifier,
+            date,
+        } => engine.close_item(item, &verifier, date, &actor).await,
     };
     report(result, args.format)
 }
@@ -240,8 +269,18 @@ pub async fn run_rectification(args: RectificationArgs, ctx: &Context) -> anyhow
 pub async fn run_interview(args: InterviewArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine(None).await?;
     let actor = args.actor.unwrap_or_else(login_name);
-    let InterviewAction::Record { interview, date, record, problems } = args.action;
-    report(engine.record_interview(interview, date, &record, &problems, &actor).await, args.format)
+    let InterviewAction::Record {
+        interview,
+        date,
+        record,
+        problems,
+    } = args.action;
+    report(
+        engine
+            .record_interview(interview, date, &record, &problems, &actor)
+            .await,
+        args.format,
+    )
 }
 
 pub async fn run_people(args: PeopleArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -261,9 +300,23 @@ pub async fn run_people(args: PeopleArgs, ctx: &Context) -> anyhow::Result<ExitC
     let now = chrono::Utc::now();
     let tx = store.begin_write().await?;
     let updated = tx.set_person_roles(&p, &roles.join(","), now).await?;
-    tx.audit(&actor, now, "set_roles", &format!("person:{}", p.id), &serde_json::json!({"roles": updated.roles}).to_string())
-        .await?;
+    tx.audit(
+        &actor,
+        now,
+        "set_roles",
+        &format!("person:{}", p.id),
+        &serde_json::json!({"roles": updated.roles}).to_string(),
+    )
+    .await?;
     tx.commit().await?;
-    println!("{} now has roles: {}", p.name, if updated.roles.is_empty() { "none" } else { &updated.roles });
+    println!(
+        "{} now has roles: {}",
+        p.name,
+        if updated.roles.is_empty() {
+            "none"
+        } else {
+            &updated.roles
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -38,8 +38,14 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                 OutputFormat::Json => println!("{}", serde_json::to_string(&report)?),
                 OutputFormat::Table => println!(
                     "claimed {} fired {} (late {}) skipped {} retried {} failed {} lost {} messages {}",
-                    report.claimed, report.fired, report.late, report.skipped, report.retried,
-                    report.failed, report.lost, report.messages
+                    report.claimed,
+                    report.fired,
+                    report.late,
+                    report.skipped,
+                    report.retried,
+                    report.failed,
+                    report.lost,
+                    report.messages
                 ),
             }
         }

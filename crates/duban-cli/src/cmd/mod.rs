@@ -32,7 +32,10 @@ impl Context {
 
     /// An engine node on the migrated database, with the workflows, calendar and quiet hours
     /// from the configuration. With `at`, its clock stands still at that instant.
-    pub async fn engine(&self, at: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<duban_engine::Engine> {
+    pub async fn engine(
+        &self,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> anyhow::Result<duban_engine::Engine> {
         self.engine_on(self.migrated_store().await?, at).await
     }
 
@@ -52,15 +55,23 @@ impl Context {
             Some(t) => std::sync::Arc::new(duban_core::clock::ManualClock::new(t)),
             None => std::sync::Arc::new(duban_core::clock::SystemClock),
         };
-        let engine = duban_engine::Engine::new(store, std::sync::Arc::new(rules), self.engine_config(), clock);
+        let engine = duban_engine::Engine::new(
+            store,
+            std::sync::Arc::new(rules),
+            self.engine_config(),
+            clock,
+        );
         engine.rules.persist(&engine.store, engine.now()).await?;
         Ok(engine)
     }
 
     /// The workflows under `workflows.dir`; any error stops with every finding.
     pub fn workflow_set(&self) -> anyhow::Result<duban_workflow::WorkflowSet> {
-        let opts = duban_workflow::CheckOptions { sms_signature: self.settings.workflows.sms_signature.clone() };
-        let report = duban_workflow::check_paths(&[self.settings.workflows.dir.clone()], &opts);
+        let opts = duban_workflow::CheckOptions {
+            sms_signature: self.settings.workflows.sms_signature.clone(),
+        };
+        let report =
+            duban_workflow::check_paths(std::slice::from_ref(&self.settings.workflows.dir), &opts);
         if report.has_errors() {
             anyhow::bail!(
                 "the workflow files in {} have {} error(s); run `duban workflows check` to see them",
@@ -74,7 +85,9 @@ impl Context {
     pub fn engine_config(&self) -> duban_engine::EngineConfig {
         let e = &self.settings.engine;
         let node_id = if e.node_id.is_empty() {
-            let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "node".into());
+            let host = std::fs::read_to_string("/etc/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "node".into());
             format!("{host}-{}", std::process::id())
         } else {
             e.node_id.clone()

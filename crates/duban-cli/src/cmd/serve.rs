@@ -50,7 +50,8 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         load_demo(&engine, ctx).await?;
     }
     let scheduler = if ctx.settings.engine.enabled {
-        let s = duban_engine::runner::start(engine.clone(), ctx.settings.engine.tick_seconds).await?;
+        let s =
+            duban_engine::runner::start(engine.clone(), ctx.settings.engine.tick_seconds).await?;
         tracing::info!(node = %engine.config.node_id, every_seconds = ctx.settings.engine.tick_seconds, "engine running");
         Some(s)
     } else {

@@ -51,8 +51,9 @@ fn parse_instant(s: &str) -> anyhow::Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| anyhow::anyhow!("{s:?} is neither an RFC 3339 instant nor a YYYY-MM-DD date"))?;
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        anyhow::anyhow!("{s:?} is neither an RFC 3339 instant nor a YYYY-MM-DD date")
+    })?;
     use chrono::TimeZone;
     Shanghai
         .from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
@@ -62,11 +63,20 @@ fn parse_instant(s: &str) -> anyhow::Result<DateTime<Utc>> {
 }
 
 fn local(t: chrono::NaiveDateTime) -> String {
-    t.and_utc().with_timezone(&Shanghai).format("%Y-%m-%d %H:%M").to_string()
+    t.and_utc()
+        .with_timezone(&Shanghai)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 pub async fn run_timers(args: TimersArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let TimersAction::List { due_before, unit, state, limit, format } = args.action;
+    let TimersAction::List {
+        due_before,
+        unit,
+        state,
+        limit,
+        format,
+    } = args.action;
     let store = ctx.migrated_store().await?;
     let before = due_before.as_deref().map(parse_instant).transpose()?;
     let states: Vec<&str> = state.iter().map(String::as_str).collect();
@@ -105,10 +115,25 @@ pub async fn run_timers(args: TimersArgs, ctx: &Context) -> anyhow::Result<ExitC
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
         OutputFormat::Table => {
-            println!("{:<17} {:<9} {:<22} {:<26} {:<24} {}", "due (Beijing)", "state", "workflow", "step", "subject", "instance");
+            println!(
+                "{:<17} {:<9} {:<22} {:<26} {:<24} instance",
+                "due (Beijing)", "state", "workflow", "step", "subject"
+            );
             for (t, i) in &rows {
-                let state = if t.late { format!("{} late", t.state) } else { t.state.clone() };
-                println!("{:<17} {:<9} {:<22} {:<26} {:<24} {}", local(t.due_at), state, i.workflow_id, t.step_id, i.subject_key, i.id);
+                let state = if t.late {
+                    format!("{} late", t.state)
+                } else {
+                    t.state.clone()
+                };
+                println!(
+                    "{:<17} {:<9} {:<22} {:<26} {:<24} {}",
+                    local(t.due_at),
+                    state,
+                    i.workflow_id,
+                    t.step_id,
+                    i.subject_key,
+                    i.id
+                );
             }
         }
     }
@@ -123,9 +148,12 @@ pub async fn run_instances(args: InstancesArgs, ctx: &Context) -> anyhow::Result
         return Ok(ExitCode::FAILURE);
     };
     match format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({
-            "instance": instance, "timers": timers,
-        }))?),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "instance": instance, "timers": timers,
+            }))?
+        ),
         OutputFormat::Table => {
             println!(
                 "instance {} · {} v{} ({}) · {} · {}{}{}",
@@ -135,17 +163,40 @@ pub async fn run_instances(args: InstancesArgs, ctx: &Context) -> anyhow::Result
                 &instance.content_hash[..12.min(instance.content_hash.len())],
                 instance.subject_key,
                 instance.status,
-                if instance.escalation_level > 0 { format!(" · escalation level {}", instance.escalation_level) } else { String::new() },
-                instance.subject_status.as_deref().map(|s| format!(" · {s}")).unwrap_or_default(),
+                if instance.escalation_level > 0 {
+                    format!(" · escalation level {}", instance.escalation_level)
+                } else {
+                    String::new()
+                },
+                instance
+                    .subject_status
+                    .as_deref()
+                    .map(|s| format!(" · {s}"))
+                    .unwrap_or_default(),
             );
             for t in &timers {
                 let title = serde_json::from_str::<serde_json::Value>(&t.payload)
                     .ok()
                     .and_then(|v| v["title"].as_str().map(str::to_string))
                     .unwrap_or_default();
-                let state = if t.late { format!("{} (late)", t.state) } else { t.state.clone() };
-                let extra = t.last_error.as_deref().map(|e| format!(" — {e}")).unwrap_or_default();
-                println!("  {}  {:<16} {:<26} {}{}", local(t.due_at), state, t.step_id, title, extra);
+                let state = if t.late {
+                    format!("{} (late)", t.state)
+                } else {
+                    t.state.clone()
+                };
+                let extra = t
+                    .last_error
+                    .as_deref()
+                    .map(|e| format!(" — {e}"))
+                    .unwrap_or_default();
+                println!(
+                    "  {}  {:<16} {:<26} {}{}",
+                    local(t.due_at),
+                    state,
+                    t.step_id,
+                    title,
+                    extra
+                );
             }
         }
     }
