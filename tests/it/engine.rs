@@ -260,3 +260,173 @@ async fn completions_refuse_bad_input_and_write_nothing() {
     assert_eq!(store.timer_stats(clock.now()).await.unwrap(), after);
     db.drop_db().await;
 }
+
+backend_tests! {
+    async fn a_three_day_outage_fires_each_missed_timer_once_late_and_skips_skip_policy_recurrences(db) {
+        let store = db.store().await;
+        seed_register(&store).await;
+        let start = utc(2026, 8, 20, 0);
+        let clock = Arc::new(ManualClock::new(start));
+        let engine = engine(&store, clock.clone(), "node-1");
+        engine.rules.persist(&store, start).await.unwrap();
+        engine.sync_all(100, false, |_| {}).await.unwrap();
+
+        // Run normally until the outage begins.
+        let down = local_midnight(NaiveDate::from_ymd_opt(2026, 9, 8).unwrap());
+        let up = down + Duration::days(3);
+        drive(&engine, &clock, down - Duration::seconds(1), async |_| false).await;
+
+        // Nothing ticks for three days; then the engine comes back and ticks once.
+        let missed: Vec<_> = engine
+            .store
+            .list_timers(Some(up), None, &["pending"], 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|(t, _)| t.due_at.and_utc() >= down)
+            .collect();
+        let workflows: HashSet<&str> = missed.iter().map(|(_, i)| i.workflow_id.as_str()).collect();
+        assert!(workflows.contains("term_expiry"), "{workflows:?}");
+        assert!(workflows.contains("theme_day"), "{workflows:?}");
+        clock.set(up);
+        let report = engine.tick(up).await.unwrap();
+        assert_eq!(report.claimed as usize, missed.len());
+        assert_eq!(engine.tick(up).await.unwrap().claimed, 0, "nothing fires twice");
+
+        let outbox = store.outbox_messages().await.unwrap();
+        for (t, i) in &missed {
+            let (_, timers) = store.instance_timeline(i.id).await.unwrap().unwrap();
+            let after = timers.iter().find(|x| x.id == t.id).unwrap();
+            let messages = outbox.iter().filter(|m| m.timer_id == Some(t.id)).count();
+            if i.workflow_id == "theme_day" {
+                assert_eq!(after.state, "skipped", "{} {}", i.workflow_id, t.step_id);
+                assert!(after.last_error.as_deref().unwrap_or("").contains("skip"), "{:?}", after.last_error);
+                assert_eq!(messages, 0);
+            } else {
+                assert_eq!(after.state, "done", "{} {}: {:?}", i.workflow_id, t.step_id, after.last_error);
+                assert!(after.late, "{} {} should be marked late", i.workflow_id, t.step_id);
+                assert_eq!(after.fence, 1, "claimed once");
+            }
+        }
+        // Late messages still respect quiet hours: none leaves before 08:00 on a working day.
+        for m in outbox.iter().filter(|m| missed.iter().any(|(t, _)| m.timer_id == Some(t.id))) {
+            let local = m.not_before.and_utc().with_timezone(&chrono_tz::Asia::Shanghai);
+            assert!(engine.rules.calendar.is_workday(local.date_naive()));
+            assert!((8..21).contains(&chrono::Timelike::hour(&local)), "{local}");
+        }
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_workflow_changes_running_instances_only_when_replanned() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let store = db.store().await;
+    seed_register(&store).await;
+    let start = utc(2026, 1, 5, 0);
+    let clock = Arc::new(ManualClock::new(start));
+    let old = engine(&store, clock.clone(), "n");
+    old.rules.persist(&store, start).await.unwrap();
+    old.sync_all(100, false, |_| {}).await.unwrap();
+    let term = SubjectRef::Term {
+        unit: "JN-001".into(),
+        start: NaiveDate::from_ymd_opt(2023, 10, 9),
+    };
+    let instance = store
+        .instances_of(&term.key())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.workflow_id == "term_expiry")
+        .unwrap();
+    let due_of = async |step: &str| {
+        let (_, timers) = store.instance_timeline(instance.id).await.unwrap().unwrap();
+        timers
+            .into_iter()
+            .find(|t| t.step_id == step)
+            .unwrap()
+            .due_at
+    };
+    let before = due_of("remind_3mo").await;
+
+    // An administrator moves the three-month reminder to four months and bumps the version.
+    let dir = std::env::temp_dir().join(format!("duban-wf-{}", uuid::Uuid::now_v7()));
+    copy_dir(&repo().join("workflows"), &dir);
+    let path = dir.join("term_expiry.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replacen("version = 1", "version = 2", 1).replacen(
+        "offset = \"-3mo\"",
+        "offset = \"-4mo\"",
+        1,
+    );
+    assert_ne!(text, edited);
+    std::fs::write(&path, edited).unwrap();
+    let rules = Rules::load(
+        &dir,
+        &repo().join("config/calendar"),
+        QuietHours::default(),
+        "【组织部】",
+    )
+    .unwrap();
+    let new = Engine::new(
+        store.clone(),
+        Arc::new(rules),
+        EngineConfig::default(),
+        clock.clone(),
+    );
+    new.rules.persist(&store, start).await.unwrap();
+
+    // Syncing the subject again keeps the running instance on the version it started with.
+    new.sync_subject(&term, false).await.unwrap();
+    assert_eq!(due_of("remind_3mo").await, before);
+
+    // A dry run shows the difference and changes nothing.
+    let diffs = new
+        .replan_outdated(Some("term_expiry"), true)
+        .await
+        .unwrap();
+    let diff = diffs
+        .iter()
+        .find(|d| d.instance_id == instance.id)
+        .expect("the instance is outdated");
+    assert_eq!(
+        (
+            diff.from_version,
+            diff.to_version,
+            diff.rescheduled,
+            diff.inserted,
+            diff.cancelled
+        ),
+        (1, 2, 1, 0, 0)
+    );
+    assert_eq!(due_of("remind_3mo").await, before);
+
+    // Applied, the reminder moves a month earlier and the instance records the new version.
+    new.replan_outdated(Some("term_expiry"), false)
+        .await
+        .unwrap();
+    let after = due_of("remind_3mo").await;
+    assert!(after < before - Duration::days(27), "{before} → {after}");
+    let (i, _) = store.instance_timeline(instance.id).await.unwrap().unwrap();
+    assert_eq!(i.workflow_version, 2);
+    assert!(
+        new.replan_outdated(Some("term_expiry"), true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    db.drop_db().await;
+}

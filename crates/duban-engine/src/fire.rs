@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use duban_core::register::Channel;
 use duban_store::engine::{ClaimedTimer, NewOutbox, WriteTx};
 use duban_store::subjects::{NewInterview, PersonRow};
-use duban_workflow::model::{Action, Level, Workflow};
+use duban_workflow::model::{Action, Level, MisfirePolicy, Workflow};
 use duban_workflow::plan::{DueStep, PlanContext, Window, plan};
 use duban_workflow::render::{MessageContext, render, variables};
 use duban_workflow::subject::Role;
@@ -188,10 +188,8 @@ impl Engine {
                 .iter()
                 .find(|d| (d.step_id.as_str(), occurrence_key(d).as_str()) == key)
             {
-                if self.misfire_skips(&wf, t, now).await? {
-                    Outcome::Skip(
-                        "a later occurrence fell due too; the recurrence fires once".into(),
-                    )
+                if let Some(reason) = self.misfire_skips(&wf, t, now).await? {
+                    Outcome::Skip(reason)
                 } else {
                     Outcome::Fire {
                         step: Box::new(step.clone()),
@@ -213,22 +211,41 @@ impl Engine {
         Ok(outcomes)
     }
 
-    /// Recurring timers that fell due during an outage fire once: of several missed
-    /// occurrences of one step only the latest runs.
+    /// A recurring occurrence that fell due while no engine ran follows its workflow's
+    /// misfire policy: `skip` never fires it; `fire_once` fires only the latest missed
+    /// occurrence of each step; past the catch-up window nothing fires. On-time timers and
+    /// date-anchored chains always fire (late if need be).
     async fn misfire_skips(
         &self,
         wf: &Workflow,
         t: &ClaimedTimer,
         now: DateTime<Utc>,
-    ) -> Result<bool, EngineError> {
+    ) -> Result<Option<String>, EngineError> {
         if !wf.anchor.is_recurring() || now - t.due_at <= self.config.late_after {
-            return Ok(false);
+            return Ok(None);
         }
-        let later = self
-            .store
-            .later_due_timer_exists(t.instance_id, &t.step_id, t.due_at, now)
-            .await?;
-        Ok(later)
+        let tz = wf.timezone;
+        let due_local = t.due_at.with_timezone(&tz).date_naive();
+        let window_end = wf.misfire.catch_up.apply(due_local, &self.rules.calendar);
+        if now.with_timezone(&tz).date_naive() > window_end {
+            return Ok(Some(format!(
+                "missed by more than the catch-up window ({} after {due_local})",
+                window_end - due_local
+            )));
+        }
+        match wf.misfire.policy {
+            MisfirePolicy::Skip => Ok(Some(
+                "missed while no engine ran; the workflow's misfire policy is skip".into(),
+            )),
+            MisfirePolicy::FireOnce => {
+                let later = self
+                    .store
+                    .later_due_timer_exists(t.instance_id, &t.step_id, t.due_at, now)
+                    .await?;
+                Ok(later
+                    .then(|| "a later occurrence was missed too; the recurrence fires once".into()))
+            }
+        }
     }
 
     async fn run_batch(

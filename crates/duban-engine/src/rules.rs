@@ -17,6 +17,9 @@ use std::sync::{Arc, RwLock};
 
 pub struct Rules {
     current: WorkflowSet,
+    /// The sources of the current workflows, so an older version can be parsed beside the
+    /// workflows it refers to.
+    sources: BTreeMap<String, Source>,
     by_hash: RwLock<HashMap<String, Arc<Workflow>>>,
     pub calendar: Calendar,
     pub quiet: QuietHours,
@@ -86,6 +89,16 @@ fn source_of(wf: &Workflow) -> Result<Source, EngineError> {
     })
 }
 
+/// The `id = "…"` of a workflow file, read without parsing the rest.
+fn stored_id(toml_text: &str) -> Option<String> {
+    toml_text
+        .parse::<toml::Table>()
+        .ok()?
+        .get("id")?
+        .as_str()
+        .map(str::to_string)
+}
+
 impl Rules {
     /// Loads and checks every workflow under `workflows` and the calendar under `calendar`.
     /// Any error in a workflow file stops the engine from starting, with every finding.
@@ -135,8 +148,13 @@ impl Rules {
             .iter()
             .map(|w| (w.content_hash.clone(), Arc::new(w.clone())))
             .collect();
+        let sources = set
+            .iter()
+            .filter_map(|w| source_of(w).ok().map(|s| (w.id.clone(), s)))
+            .collect();
         Rules {
             current: set,
+            sources,
             by_hash: RwLock::new(by_hash),
             calendar,
             quiet,
@@ -171,8 +189,12 @@ impl Rules {
     ) -> Result<(), EngineError> {
         let tx = store.begin_write().await?;
         for wf in self.current.iter() {
-            let source = serde_json::to_string(&source_of(wf)?)
-                .map_err(|e| EngineError::Data(e.to_string()))?;
+            let source = match self.sources.get(&wf.id) {
+                Some(s) => s.clone(),
+                None => source_of(wf)?,
+            };
+            let source =
+                serde_json::to_string(&source).map_err(|e| EngineError::Data(e.to_string()))?;
             tx.save_workflow_version(&wf.content_hash, &wf.id, wf.version as i32, &source, now)
                 .await?;
         }
@@ -196,21 +218,41 @@ impl Rules {
             .ok_or_else(|| EngineError::Data(format!("no stored workflow version {hash}")))?;
         let source: Source =
             serde_json::from_str(&text).map_err(|e| EngineError::Data(e.to_string()))?;
-        let loader = MapLoader(&source);
+        // Parse the old version beside the other current workflows, which it may start.
+        let id = stored_id(&source.toml);
+        let others: Vec<&Source> = self
+            .sources
+            .iter()
+            .filter(|(other, _)| Some(other.as_str()) != id.as_deref())
+            .map(|(_, s)| s)
+            .collect();
+        let loaders: Vec<MapLoader> = std::iter::once(&source)
+            .chain(others.iter().copied())
+            .map(MapLoader)
+            .collect();
+        let inputs = loaders.iter().map(|l| {
+            (
+                l.0.path.as_str(),
+                l.0.toml.as_str(),
+                l as &dyn TemplateLoader,
+            )
+        });
         let opts = CheckOptions {
             sms_signature: self.sms_signature.clone(),
         };
-        let report = check_sources(
-            [(
-                source.path.as_str(),
-                source.toml.as_str(),
-                &loader as &dyn TemplateLoader,
-            )],
-            &opts,
-        );
-        let wf = report.set.iter().next().cloned().ok_or_else(|| {
-            EngineError::Data(format!("stored workflow version {hash} no longer parses"))
-        })?;
+        let report = check_sources(inputs, &opts);
+        let Some(wf) = report.set.iter().find(|w| w.content_hash == hash).cloned() else {
+            let errors: Vec<String> = report
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.to_string())
+                .collect();
+            return Err(EngineError::Data(format!(
+                "stored workflow version {hash} no longer parses beside the current files: {}",
+                errors.join("; ")
+            )));
+        };
         let wf = Arc::new(wf);
         self.by_hash
             .write()

@@ -35,6 +35,22 @@ fn payload(d: &DueStep) -> String {
     .unwrap_or_else(|_| "{}".into())
 }
 
+/// What re-planning one instance against the current workflow changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplanDiff {
+    pub instance_id: i64,
+    pub workflow_id: String,
+    pub subject: String,
+    pub from_version: i32,
+    pub from_hash: String,
+    pub to_version: i32,
+    pub to_hash: String,
+    pub inserted: u64,
+    pub rescheduled: u64,
+    pub cancelled: u64,
+    pub dry_run: bool,
+}
+
 /// Summary of a sweep over the register.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SyncSummary {
@@ -212,6 +228,60 @@ impl Engine {
             }
         }
         Ok(summary)
+    }
+
+    /// Re-plans every active instance planned with another version of its workflow than the
+    /// one loaded now, one subject per transaction; with `dry_run` each transaction is rolled
+    /// back and the differences are only reported.
+    pub async fn replan_outdated(
+        &self,
+        workflow: Option<&str>,
+        dry_run: bool,
+    ) -> Result<Vec<ReplanDiff>, EngineError> {
+        let mut diffs = Vec::new();
+        let now = self.now();
+        for wf in self
+            .rules
+            .current()
+            .iter()
+            .filter(|w| workflow.is_none_or(|id| id == w.id))
+        {
+            let outdated = self
+                .store
+                .outdated_instances(&wf.id, &wf.content_hash)
+                .await?;
+            for instance in outdated {
+                let Some(sref) = SubjectRef::parse(&instance.subject_key) else {
+                    continue;
+                };
+                let Some(loaded) = load(self.store.reader().get(), &sref).await? else {
+                    continue;
+                };
+                let tx = self.store.begin_write().await?;
+                let reports = self.sync_loaded(&tx, &loaded, now, true).await?;
+                if dry_run {
+                    tx.rollback().await?;
+                } else {
+                    tx.commit().await?;
+                }
+                for r in reports.into_iter().filter(|r| r.instance_id == instance.id) {
+                    diffs.push(ReplanDiff {
+                        instance_id: instance.id,
+                        workflow_id: wf.id.clone(),
+                        subject: instance.subject_key.clone(),
+                        from_version: instance.workflow_version,
+                        from_hash: instance.content_hash.clone(),
+                        to_version: wf.version as i32,
+                        to_hash: wf.content_hash.clone(),
+                        inserted: r.inserted,
+                        rescheduled: r.rescheduled,
+                        cancelled: r.cancelled,
+                        dry_run,
+                    });
+                }
+            }
+        }
+        Ok(diffs)
     }
 
     /// Loads and (re)plans one subject in its own transaction.

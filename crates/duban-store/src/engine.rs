@@ -855,6 +855,21 @@ impl Store {
         Ok(Some((instance, timers)))
     }
 
+    /// Active instances of a workflow planned with another content hash than `current`.
+    pub async fn outdated_instances(
+        &self,
+        workflow_id: &str,
+        current: &str,
+    ) -> Result<Vec<InstanceRow>, StoreError> {
+        Ok(workflow_instances::Entity::find()
+            .filter(workflow_instances::Column::WorkflowId.eq(workflow_id))
+            .filter(workflow_instances::Column::ContentHash.ne(current))
+            .filter(workflow_instances::Column::Status.eq(instance_status::ACTIVE))
+            .order_by_asc(workflow_instances::Column::Id)
+            .all(self.conn())
+            .await?)
+    }
+
     /// Instances of one subject (all workflows).
     pub async fn instances_of(&self, subject_key: &str) -> Result<Vec<InstanceRow>, StoreError> {
         Ok(workflow_instances::Entity::find()

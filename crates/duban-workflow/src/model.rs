@@ -29,6 +29,8 @@ pub struct Workflow {
     /// Default time of day for steps on date anchors.
     pub time: NaiveTime,
     pub anchor: Anchor,
+    /// For recurring anchors: what to do with occurrences missed during an outage.
+    pub misfire: Misfire,
     pub deadlines: Option<Deadlines>,
     pub steps: Vec<Step>,
     pub reactions: Vec<Reaction>,
@@ -59,6 +61,32 @@ pub enum Anchor {
 impl Anchor {
     pub fn is_recurring(&self) -> bool {
         !matches!(self, Anchor::Date { .. })
+    }
+}
+
+/// What a recurring workflow does with occurrences that fell due while no engine ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Misfire {
+    pub policy: MisfirePolicy,
+    /// How late an occurrence may still be handled by the policy; older ones are skipped.
+    pub catch_up: Offset,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MisfirePolicy {
+    /// Of the occurrences missed, the latest fires once (late); the others are skipped.
+    FireOnce,
+    /// Missed occurrences are skipped; the next one fires on time.
+    Skip,
+}
+
+impl Default for Misfire {
+    fn default() -> Self {
+        Misfire {
+            policy: MisfirePolicy::FireOnce,
+            catch_up: Offset::days(7),
+        }
     }
 }
 
@@ -311,6 +339,8 @@ struct RawAnchor {
     cron: Option<Spanned<String>>,
     monthly_on: Option<Spanned<String>>,
     yearly_on: Option<Spanned<String>>,
+    misfire: Option<Spanned<String>>,
+    catch_up: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -382,7 +412,14 @@ pub const TOP_KEYS: &[&str] = &[
     "step",
     "on",
 ];
-pub const ANCHOR_KEYS: &[&str] = &["date", "cron", "monthly_on", "yearly_on"];
+pub const ANCHOR_KEYS: &[&str] = &[
+    "date",
+    "cron",
+    "monthly_on",
+    "yearly_on",
+    "misfire",
+    "catch_up",
+];
 pub const DEADLINE_KEYS: &[&str] = &["immediate", "time_bound", "long_term", "final"];
 pub const STEP_KEYS: &[&str] = &[
     "id",
@@ -727,6 +764,7 @@ pub fn parse_workflow(
 
     // anchor
     let anchor = kind.and_then(|k| parse_anchor(&mut cx, &raw.anchor, k));
+    let misfire = parse_misfire(&mut cx, raw.anchor.get_ref(), anchor.as_ref());
 
     // deadlines
     let deadlines = raw.deadlines.as_ref().and_then(|d| {
@@ -953,6 +991,7 @@ pub fn parse_workflow(
             timezone,
             time: time.unwrap_or(NaiveTime::MIN),
             anchor,
+            misfire,
             deadlines,
             steps,
             reactions,
@@ -1094,6 +1133,52 @@ fn check_field(
         help,
     );
     false
+}
+
+fn parse_misfire(cx: &mut Ctx, a: &RawAnchor, anchor: Option<&Anchor>) -> Misfire {
+    let mut m = Misfire::default();
+    let recurring = anchor.is_none_or(Anchor::is_recurring);
+    for v in [&a.misfire, &a.catch_up].into_iter().flatten() {
+        if !recurring {
+            cx.err(
+                "misfire-on-date",
+                v.span(),
+                "`misfire` and `catch_up` apply to recurring anchors only",
+                "a date anchor fires each step once; remove this key, or anchor on cron, monthly_on or yearly_on",
+            );
+            return m;
+        }
+    }
+    if let Some(v) = &a.misfire {
+        match v.get_ref().as_str() {
+            "fire_once" => m.policy = MisfirePolicy::FireOnce,
+            "skip" => m.policy = MisfirePolicy::Skip,
+            other => cx.err(
+                "bad-misfire",
+                v.span(),
+                format!("unknown misfire policy `{other}`"),
+                "use \"fire_once\" (the latest missed occurrence fires once, late) or \"skip\" (missed occurrences do not fire)",
+            ),
+        }
+    }
+    if let Some(v) = &a.catch_up {
+        match Offset::parse_interval(v.get_ref()) {
+            Ok(o) if o.approx_days() > 0.0 => m.catch_up = o,
+            Ok(_) => cx.err(
+                "bad-catch-up",
+                v.span(),
+                format!("catch_up `{}` is not a positive duration", v.get_ref()),
+                "write how long after it fell due an occurrence may still fire, e.g. \"3d\" or \"2wd\"",
+            ),
+            Err(e) => cx.err(
+                "bad-catch-up",
+                v.span(),
+                format!("catch_up `{}` is not a duration: {}", v.get_ref(), e.message),
+                e.help,
+            ),
+        }
+    }
+    m
 }
 
 fn parse_anchor(cx: &mut Ctx, raw: &Spanned<RawAnchor>, kind: SubjectKind) -> Option<Anchor> {

@@ -90,8 +90,10 @@ pub fn json_schema() -> Value {
                 "type": "object",
                 "additionalProperties": false,
                 "minProperties": 1,
-                "maxProperties": 1,
+                "maxProperties": 3,
                 "properties": {
+                    "misfire": { "enum": ["fire_once", "skip"], "description": "Recurring anchors: occurrences missed while no engine ran fire once (the latest, late) or are skipped." },
+                    "catch_up": { "type": "string", "description": "Recurring anchors: how late a missed occurrence may still fire, e.g. \"3d\" (default 7d)." },
                     "date": { "type": "string", "description": "A date field of the subject, e.g. term_end." },
                     "cron": { "type": "string", "description": "5-field cron in the workflow's time zone, e.g. \"0 9 10 * *\"." },
                     "monthly_on": { "type": "string", "description": "A day-of-month field, e.g. theme_day." },

@@ -32,6 +32,18 @@ enum What {
     Schema,
     /// Preview the timeline a subject would get, with rendered messages and escalations.
     Simulate(SimulateArgs),
+    /// Re-plan running instances that were planned with an older version of their
+    /// workflow file, so they follow the current one. `--dry-run` shows the difference per
+    /// instance and changes nothing.
+    Replan {
+        /// Only this workflow's instances.
+        #[arg(long)]
+        workflow: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -76,7 +88,48 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         What::Simulate(a) => simulate_cmd(ctx, a),
+        What::Replan {
+            workflow,
+            dry_run,
+            format,
+        } => {
+            let engine = ctx.engine(None).await?;
+            let diffs = engine.replan_outdated(workflow.as_deref(), dry_run).await?;
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&diffs)?),
+                OutputFormat::Table => {
+                    if diffs.is_empty() {
+                        println!("every running instance follows the current workflow files");
+                    }
+                    for d in &diffs {
+                        println!(
+                            "instance {} {} {}: v{} ({}) → v{} ({}): {} timers added, {} moved, {} cancelled",
+                            d.instance_id,
+                            d.workflow_id,
+                            d.subject,
+                            d.from_version,
+                            short(&d.from_hash),
+                            d.to_version,
+                            short(&d.to_hash),
+                            d.inserted,
+                            d.rescheduled,
+                            d.cancelled
+                        );
+                    }
+                    if dry_run && !diffs.is_empty() {
+                        println!(
+                            "dry run: nothing was changed; run again without --dry-run to apply"
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
 }
 
 fn check(ctx: &Context, paths: Vec<PathBuf>, format: OutputFormat) -> anyhow::Result<ExitCode> {

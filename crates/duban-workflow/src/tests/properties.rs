@@ -105,6 +105,7 @@ fn workflow(anchor: Anchor, kind: SubjectKind) -> impl Strategy<Value = Workflow
             timezone: chrono_tz::Asia::Shanghai,
             time: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
             anchor: anchor.clone(),
+            misfire: Default::default(),
             deadlines: None,
             steps,
             reactions: vec![],
