@@ -21,3 +21,5 @@ mod serve;
 mod workflows;
 // Email through a real SMTP server (aiosmtpd) and SMS through local gateways that check signatures.
 mod notify;
+// The funds ledger: budget control under concurrent writers, idempotency, hledger export.
+mod ledger;

@@ -56,6 +56,8 @@ enum Command {
     People(cmd::complete::PeopleArgs),
     /// The official working-day calendar (statutory holidays and 调休).
     Calendar(cmd::calendar::Args),
+    /// The funds ledger: budget, allocations, disbursements, dues, rebates, reports.
+    Ledger(cmd::ledger::Args),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
             Command::Interview(args) => cmd::complete::run_interview(args, &ctx).await,
             Command::People(args) => cmd::complete::run_people(args, &ctx).await,
             Command::Calendar(args) => cmd::calendar::run(args, &ctx).await,
+            Command::Ledger(args) => cmd::ledger::run(args, &ctx).await,
         }
     });
     match result {

@@ -4,6 +4,7 @@ pub mod calendar;
 pub mod complete;
 pub mod engine;
 pub mod import;
+pub mod ledger;
 pub mod migrate;
 pub mod register;
 pub mod serve;

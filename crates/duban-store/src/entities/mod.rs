@@ -4,6 +4,16 @@
 pub mod audit_log;
 pub mod elections;
 pub mod interviews;
+pub mod ledger_accounts;
+pub mod ledger_allocations;
+pub mod ledger_closed_years;
+pub mod ledger_commands;
+pub mod ledger_dues;
+pub mod ledger_lines;
+pub mod ledger_postings;
+pub mod ledger_rebates;
+pub mod ledger_state;
+pub mod ledger_transactions;
 pub mod organisations;
 pub mod outbox;
 pub mod party_units;
