@@ -19,5 +19,7 @@ mod register;
 mod serve;
 // `duban workflows check|schema|simulate` and `duban calendar` through the binary.
 mod workflows;
+// Email through a real SMTP server (aiosmtpd) and SMS through local gateways that check signatures.
+mod notify;
 // The funds ledger: budget control under concurrent writers, idempotency, hledger export.
 mod ledger;
