@@ -16,6 +16,7 @@ use sea_orm_migration::schema::big_integer;
 
 mod m20261122_000001_register;
 mod m20261122_000002_engine;
+mod m20261122_000004_delivery;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_register::Migration),
             Box::new(m20261122_000002_engine::Migration),
+            Box::new(m20261122_000004_delivery::Migration),
         ]
     }
 }
