@@ -20,4 +20,5 @@ mod serve;
 // `duban workflows check|schema|simulate` and `duban calendar` through the binary.
 mod workflows;
 // Email through a real SMTP server (aiosmtpd) and SMS through local gateways that check signatures.
+mod dispatch;
 mod notify;

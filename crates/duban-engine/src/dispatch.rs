@@ -405,7 +405,7 @@ impl Dispatcher {
     ) -> Result<Vec<(OutboxRow, Message)>, EngineError> {
         let held: Vec<HeldReminder> = ready
             .iter()
-            .filter(|(r, _)| !r.resend && r.digest_of.is_none() && r.instance_id.is_some())
+            .filter(|(r, _)| !r.resend && r.digest_of.is_none())
             .map(|(r, m)| HeldReminder {
                 outbox_id: OutboxKey::from(r.id),
                 recipient: policy::recipient_key(m),
