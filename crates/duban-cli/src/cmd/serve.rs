@@ -84,10 +84,10 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("shutting down");
-    if let Some(mut s) = dispatcher {
-        if let Err(e) = s.shutdown().await {
-            tracing::warn!(error = %e, "stopping the dispatcher");
-        }
+    if let Some(mut s) = dispatcher
+        && let Err(e) = s.shutdown().await
+    {
+        tracing::warn!(error = %e, "stopping the dispatcher");
     }
     if let Some(mut s) = scheduler {
         // The tick in progress finishes its batch; leases cover anything cut short.
