@@ -17,6 +17,7 @@ use sea_orm_migration::schema::big_integer;
 mod m20261122_000001_register;
 mod m20261122_000002_engine;
 mod m20261122_000004_delivery;
+mod m20261122_000006_ledger;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_register::Migration),
             Box::new(m20261122_000002_engine::Migration),
             Box::new(m20261122_000004_delivery::Migration),
+            Box::new(m20261122_000006_ledger::Migration),
         ]
     }
 }

@@ -22,3 +22,5 @@ mod workflows;
 // Email through a real SMTP server (aiosmtpd) and SMS through local gateways that check signatures.
 mod dispatch;
 mod notify;
+// The funds ledger: budget control under concurrent writers, idempotency, hledger export.
+mod ledger;

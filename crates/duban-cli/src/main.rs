@@ -60,6 +60,8 @@ enum Command {
     Deliveries(cmd::deliveries::DeliveriesArgs),
     /// Send what is due in the outbox now (or at --now), then exit.
     Dispatch(cmd::deliveries::DispatchArgs),
+    /// The funds ledger: budget, allocations, disbursements, dues, rebates, reports.
+    Ledger(cmd::ledger::Args),
 }
 
 fn main() -> ExitCode {
@@ -104,6 +106,7 @@ fn main() -> ExitCode {
             Command::Calendar(args) => cmd::calendar::run(args, &ctx).await,
             Command::Deliveries(args) => cmd::deliveries::run_deliveries(args, &ctx).await,
             Command::Dispatch(args) => cmd::deliveries::run_dispatch(args, &ctx).await,
+            Command::Ledger(args) => cmd::ledger::run(args, &ctx).await,
         }
     });
     match result {

@@ -26,6 +26,9 @@ pub struct Settings {
     /// Email and SMS channels and the delivery policy (see crates/duban-notify/notify.example.toml).
     #[serde(default)]
     pub notify: duban_notify::NotifySettings,
+    /// Budget control, rate cards, year end, dues: `duban_ledger::config`.
+    #[serde(default)]
+    pub ledger: duban_ledger::config::LedgerConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -160,7 +163,7 @@ impl Settings {
             .add_source(environment)
             .build()
             .and_then(Config::try_deserialize::<Settings>);
-        result.map_err(|e| {
+        let settings = result.map_err(|e| {
             let message = e.to_string();
             let origin = key_in_message(&message)
                 .map(|key| origin_of(&key, &default, profile_file.as_deref(), env.as_ref()));
@@ -168,7 +171,12 @@ impl Settings {
                 Some(origin) => anyhow::anyhow!("configuration error: {message} (set {origin})"),
                 None => anyhow::anyhow!("configuration error: {message}"),
             }
-        })
+        })?;
+        settings
+            .ledger
+            .validate()
+            .map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
+        Ok(settings)
     }
 
     /// The effective configuration as TOML, with secrets redacted.

@@ -49,7 +49,10 @@ impl Engine {
         &self,
         sref: &SubjectRef,
         event: NewEvent,
-        write: impl AsyncFnOnce(&duban_store::engine::WriteTx) -> Result<Vec<String>, EngineError>,
+        write: impl AsyncFnOnce(
+            &duban_store::engine::WriteTx,
+            DateTime<Utc>,
+        ) -> Result<Vec<String>, EngineError>,
     ) -> Result<Completion, EngineError> {
         let now = self.now();
         let tx = self.store.begin_write().await?;
@@ -63,7 +66,7 @@ impl Engine {
                 ..Default::default()
             });
         }
-        let created = write(&tx).await?;
+        let created = write(&tx, now).await?;
         // Read inside the transaction: the subject as the completion left it, with the
         // event just recorded.
         let loaded = load(tx.reader().get(), sref)
@@ -127,8 +130,8 @@ impl Engine {
                 actor,
                 idem,
             ),
-            async move |tx| {
-                let updated = tx.record_election(&u, held_on, new_end, Utc::now()).await?;
+            async move |tx, now| {
+                let updated = tx.record_election(&u, held_on, new_end, now).await?;
                 Ok(vec![SubjectRef::term_of(&updated).key()])
             },
         )
@@ -180,8 +183,8 @@ impl Engine {
                 actor,
                 idem,
             ),
-            async move |tx| {
-                tx.record_extension(&u, approved_on, new_end, r, &who, Utc::now())
+            async move |tx, now| {
+                tx.record_extension(&u, approved_on, new_end, r, &who, now)
                     .await?;
                 Ok(vec![])
             },
@@ -214,9 +217,8 @@ impl Engine {
                 actor,
                 idem,
             ),
-            async move |tx| {
-                tx.report_progress(&item, on, &note, &who, Utc::now())
-                    .await?;
+            async move |tx, now| {
+                tx.report_progress(&item, on, &note, &who, now).await?;
                 Ok(vec![])
             },
         )
@@ -262,8 +264,8 @@ impl Engine {
                 actor,
                 idem,
             ),
-            async move |tx| {
-                tx.close_item(&item, on, verifier.id, Utc::now()).await?;
+            async move |tx, now| {
+                tx.close_item(&item, on, verifier.id, now).await?;
                 Ok(vec![])
             },
         )
@@ -308,9 +310,8 @@ impl Engine {
                 actor,
                 idem,
             ),
-            async move |tx| {
-                tx.mark_interview_held(&iv, held_on, &record, Utc::now())
-                    .await?;
+            async move |tx, now| {
+                tx.mark_interview_held(&iv, held_on, &record, now).await?;
                 let mut created = Vec::new();
                 for p in &problems {
                     let item = tx
@@ -327,7 +328,7 @@ impl Engine {
                                 deadline,
                                 interview_id: Some(iv.id),
                             },
-                            Utc::now(),
+                            now,
                         )
                         .await?;
                     created.push(SubjectRef::Rectification(item.id).key());

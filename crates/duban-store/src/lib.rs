@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod engine;
 pub mod entities;
+pub mod ledger;
 pub mod money;
 pub mod outbox;
 pub mod register;
@@ -61,6 +62,9 @@ pub enum StoreError {
     Db(#[from] DbErr),
     #[error("{0}")]
     Invalid(String),
+    /// The ledger refused a command (budget control, a closed period, a reused key …).
+    #[error(transparent)]
+    Ledger(#[from] duban_ledger::LedgerError),
 }
 
 /// Pool settings that do not belong in the URL.
@@ -91,6 +95,9 @@ pub struct MigrationState {
 pub struct Store {
     db: DatabaseConnection,
     backend: Backend,
+    /// SQLite has one writer at a time; writers of this process queue here instead of
+    /// spinning on the file's busy timeout (other processes still use the timeout).
+    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -118,7 +125,11 @@ impl Store {
         let db = Database::connect(opts)
             .await
             .map_err(|source| StoreError::Connect { backend, source })?;
-        Ok(Self { db, backend })
+        Ok(Self {
+            db,
+            backend,
+            sqlite_writer: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {

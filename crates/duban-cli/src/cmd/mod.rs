@@ -5,6 +5,7 @@ pub mod complete;
 pub mod deliveries;
 pub mod engine;
 pub mod import;
+pub mod ledger;
 pub mod migrate;
 pub mod register;
 pub mod serve;

@@ -1,0 +1,1126 @@
+//! `duban ledger …`: the funds ledger from the command line.
+//!
+//! Every command prints a readable table by default and JSON with `--format json`. A
+//! command the ledger refuses (budget control, a closed period, a reused idempotency key …)
+//! exits with status 1 and gives the reason on stderr; nothing is written. Every command
+//! that writes needs `--key`, an idempotency key: running it again with the same key and
+//! the same content prints the first result again; with different content it is refused.
+//! Amounts are typed as people write them: `354000`, `354,000.00`, `¥354,000.00`, `35.4万`.
+
+use super::{Context, OutputFormat};
+use anyhow::Context as _;
+use chrono::{FixedOffset, NaiveDate, Utc};
+use duban_core::money::{Money, parse_amount};
+use duban_ledger::budget::BudgetLineKind;
+use duban_ledger::command::*;
+use duban_ledger::dues::Member;
+use duban_ledger::hledger::{Commodity, render_journal};
+use duban_ledger::idempotency::IdempotencyKey;
+use duban_ledger::model::Approval;
+use duban_ledger::period::YearMonth;
+use duban_ledger::report::render_table;
+use duban_store::ledger::{Executed, LedgerContext};
+use duban_store::{Store, StoreError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod bench;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum What {
+    /// Balance of every account (debit positive), as `hledger balance --flat` shows it.
+    Balance {
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+        #[arg(long, value_enum, default_value_t)]
+        commodity: CommodityArg,
+    },
+    /// The budget of a fiscal year: appropriated, committed, paid, headroom, execution rate.
+    Budget {
+        #[arg(long)]
+        year: i32,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Export the journal, e.g. `--format hledger` for plain-text accounting tools.
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        #[arg(long, value_enum, default_value_t)]
+        commodity: CommodityArg,
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Recompute every balance from the postings and report any disagreement.
+    Verify,
+    /// The latest transactions.
+    Transactions {
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Allocations, by year and/or unit.
+    Allocations {
+        #[arg(long)]
+        year: Option<i32>,
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Give an amount to a budget line of the year of --date.
+    Appropriate {
+        #[arg(long, value_parser = line)]
+        line: BudgetLineKind,
+        /// `354000`, `354,000.00`, `¥354,000.00` or `35.4万`.
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        memo: Option<String>,
+        #[command(flatten)]
+        w: Write,
+    },
+    /// Move headroom between two lines of a year (virement), with its approval.
+    Virement {
+        #[arg(long, value_parser = line)]
+        from: BudgetLineKind,
+        #[arg(long, value_parser = line)]
+        to: BudgetLineKind,
+        /// `354000`, `354,000.00`, `¥354,000.00` or `35.4万`.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        approval: ApprovalArgs,
+        #[command(flatten)]
+        w: Write,
+    },
+    /// Commit (核定) an amount to a party unit. Without --amount, the rate card's amount.
+    Allocate {
+        #[arg(long, value_parser = line)]
+        line: BudgetLineKind,
+        /// The unit's register code.
+        #[arg(long)]
+        unit: String,
+        /// Defaults to the rate card's amount for the line.
+        #[arg(long)]
+        amount: Option<String>,
+        #[arg(long)]
+        purpose: String,
+        #[command(flatten)]
+        approval: ApprovalArgs,
+        #[command(flatten)]
+        w: Write,
+    },
+    /// Start-up funds for every unit formed in a year that has none yet. --dry-run first.
+    AllocateStartup {
+        #[arg(long)]
+        formed_in: i32,
+        /// Print the count, the total and the units, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        approval: OptionalApproval,
+        #[command(flatten)]
+        w: OptionalWrite,
+    },
+    /// Pay a tranche of an allocation.
+    Disburse {
+        #[arg(long)]
+        allocation: i64,
+        /// `354000`, `354,000.00`, `¥354,000.00` or `35.4万`.
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        memo: Option<String>,
+        #[command(flatten)]
+        w: Write,
+    },
+    /// Hand the undisbursed remainder of an allocation back to its line.
+    Release {
+        #[arg(long)]
+        allocation: i64,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        w: Write,
+    },
+    /// Pay out of a line without a commitment.
+    Pay {
+        #[arg(long, value_parser = line)]
+        line: BudgetLineKind,
+        /// `354000`, `354,000.00`, `¥354,000.00` or `35.4万`.
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        payee: String,
+        #[arg(long)]
+        purpose: String,
+        #[command(flatten)]
+        w: Write,
+    },
+    /// Correct a transaction by reversing it (dated in an open period).
+    Reverse {
+        #[arg(long)]
+        transaction: i64,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        w: Write,
+    },
+    /// Party dues: record, calculate, list.
+    Dues {
+        #[command(subcommand)]
+        what: Dues,
+    },
+    /// Dues rebates (党费返还): apply, approve, list.
+    Rebate {
+        #[command(subcommand)]
+        what: Rebate,
+    },
+    /// Monthly periods: close, status.
+    Period {
+        #[command(subcommand)]
+        what: Period,
+    },
+    /// Fiscal years: close (lapse or carry forward what is left).
+    Year {
+        #[command(subcommand)]
+        what: Year,
+    },
+    /// Run commands from a JSON file: one envelope `{key, actor, command}` or an array.
+    Submit {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+        #[command(flatten)]
+        today: Today,
+    },
+    /// Benchmarks: allocations per second on one hot line; reports over many postings.
+    Bench {
+        #[command(subcommand)]
+        what: bench::Bench,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Dues {
+    /// Record the dues a unit remitted for a month.
+    Record {
+        #[arg(long)]
+        unit: String,
+        /// `2026-03`
+        #[arg(long, value_parser = month)]
+        month: YearMonth,
+        /// `354000`, `354,000.00`, `¥354,000.00` or `35.4万`.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        w: Write,
+    },
+    /// Monthly dues of one member by the official bands.
+    Calc {
+        /// Monthly regular income after tax (the pension for --retired).
+        #[arg(long, required_unless_present_any = ["student", "unemployed"])]
+        income: Option<String>,
+        #[arg(long, conflicts_with_all = ["student", "unemployed"])]
+        retired: bool,
+        #[arg(long, conflicts_with = "unemployed")]
+        student: bool,
+        #[arg(long)]
+        unemployed: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Dues recorded, optionally of one year.
+    List {
+        #[arg(long)]
+        year: Option<i32>,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Rebate {
+    /// A unit applies for the rebate of the dues it remitted in --dues-year.
+    Apply {
+        #[arg(long)]
+        unit: String,
+        #[arg(long)]
+        dues_year: i32,
+        #[command(flatten)]
+        w: Write,
+    },
+    /// The level above approves an application; the dues-rebate line commits it.
+    Approve {
+        #[arg(long)]
+        application: i64,
+        #[command(flatten)]
+        approval: ApprovalArgs,
+        #[command(flatten)]
+        w: Write,
+    },
+    /// Every application.
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Period {
+    /// Close every period through --month (after it has ended).
+    Close {
+        #[arg(long, value_parser = month)]
+        month: YearMonth,
+        #[command(flatten)]
+        w: Write,
+    },
+    /// Periods and years closed so far.
+    Status {
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Year {
+    /// Close a fiscal year once it has ended.
+    Close {
+        #[arg(long)]
+        year: i32,
+        #[command(flatten)]
+        w: Write,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
+enum CommodityArg {
+    /// `2000.00 CNY`
+    #[default]
+    Cny,
+    /// `¥2000.00`
+    Yuan,
+}
+
+impl From<CommodityArg> for Commodity {
+    fn from(c: CommodityArg) -> Self {
+        match c {
+            CommodityArg::Cny => Commodity::Cny,
+            CommodityArg::Yuan => Commodity::Yuan,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Hledger,
+}
+
+/// Options every writing command takes.
+#[derive(Debug, clap::Args)]
+struct Write {
+    /// Idempotency key: the same key and content repeat the first result.
+    #[arg(long)]
+    key: String,
+    /// The document date; defaults to today (Asia/Shanghai).
+    #[arg(long, value_parser = date)]
+    date: Option<NaiveDate>,
+    /// Who is acting, for the audit log (defaults to the login name).
+    #[arg(long, env = "DUBAN_ACTOR")]
+    actor: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
+    #[command(flatten)]
+    today: Today,
+}
+
+/// As [`Write`], for a command whose dry run needs no key.
+#[derive(Debug, clap::Args)]
+struct OptionalWrite {
+    #[arg(long, required_unless_present = "dry_run")]
+    key: Option<String>,
+    #[arg(long, value_parser = date)]
+    date: Option<NaiveDate>,
+    #[arg(long, env = "DUBAN_ACTOR")]
+    actor: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
+    #[command(flatten)]
+    today: Today,
+}
+
+#[derive(Debug, clap::Args)]
+struct Today {
+    /// Today's date, for closing periods and years (tests and back-dated runs).
+    #[arg(long = "today", env = "DUBAN_TODAY", value_parser = date, hide = true)]
+    today: Option<NaiveDate>,
+}
+
+impl Today {
+    fn get(&self) -> NaiveDate {
+        // China has no daylight saving: Asia/Shanghai is UTC+8 all year.
+        self.today.unwrap_or_else(|| {
+            let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+            Utc::now().with_timezone(&cst).date_naive()
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct ApprovalArgs {
+    /// The approving meeting (集体讨论决定), e.g. "部务会 2026-05".
+    #[arg(long)]
+    meeting: String,
+    /// The day the meeting approved it.
+    #[arg(long, value_parser = date)]
+    approved_on: NaiveDate,
+}
+
+impl ApprovalArgs {
+    fn approval(&self) -> Approval {
+        Approval {
+            meeting: self.meeting.clone(),
+            date: self.approved_on,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct OptionalApproval {
+    #[arg(long, required_unless_present = "dry_run")]
+    meeting: Option<String>,
+    #[arg(long, value_parser = date, required_unless_present = "dry_run")]
+    approved_on: Option<NaiveDate>,
+}
+
+fn amount(s: &str) -> Result<Money, String> {
+    parse_amount(s).map_err(|e| e.to_string())
+}
+
+fn line(s: &str) -> Result<BudgetLineKind, String> {
+    BudgetLineKind::parse(s).map_err(|e| e.to_string())
+}
+
+fn month(s: &str) -> Result<YearMonth, String> {
+    YearMonth::parse(s).map_err(|e| e.to_string())
+}
+
+fn date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a date; write it as 2026-03-01"))
+}
+
+fn actor(a: &Option<String>) -> String {
+    a.clone().unwrap_or_else(super::import::login_name)
+}
+
+/// Reads an amount typed on the command line; a bad one is refused (exit status 1) with
+/// the option and the reason.
+fn typed(option: &str, text: &str) -> Result<Money, ExitCode> {
+    parse_amount(text).map_err(|e| {
+        eprintln!("refused: {option}: {e}");
+        ExitCode::from(1)
+    })
+}
+
+macro_rules! typed {
+    ($option:literal, $text:expr) => {
+        match typed($option, &$text) {
+            Ok(m) => m,
+            Err(code) => return Ok(code),
+        }
+    };
+}
+
+/// Prints a refusal on stderr and returns exit status 1; other errors go up.
+fn refused(e: StoreError) -> anyhow::Result<ExitCode> {
+    match e {
+        StoreError::Ledger(e) => {
+            eprintln!("refused: {e}");
+            Ok(ExitCode::from(1))
+        }
+        other => Err(other.into()),
+    }
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn print_executed(done: &Executed, format: OutputFormat) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Json => print_json(done)?,
+        OutputFormat::Table => {
+            let o = &done.outcome;
+            if done.replayed {
+                println!("already done under this key; nothing changed. The first result was:");
+            }
+            println!("{}", o.message);
+            if !o.transactions.is_empty() {
+                let ids: Vec<String> = o.transactions.iter().map(|t| format!("#{t}")).collect();
+                println!("transactions: {}", ids.join(", "));
+            }
+            for h in &o.headroom {
+                println!("headroom of {}: {}", h.line, h.headroom.grouped());
+            }
+            for w in &o.warnings {
+                eprintln!("warning: {w}");
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Session<'a> {
+    store: Store,
+    ctx: &'a Context,
+}
+
+impl Session<'_> {
+    async fn send(
+        &self,
+        key: &str,
+        actor: String,
+        today: NaiveDate,
+        command: Command,
+        format: OutputFormat,
+    ) -> anyhow::Result<ExitCode> {
+        let key = match IdempotencyKey::new(key) {
+            Ok(k) => k,
+            Err(e) => {
+                eprintln!("refused: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        };
+        let env = Envelope {
+            key,
+            actor,
+            command,
+        };
+        let lctx = LedgerContext {
+            config: &self.ctx.settings.ledger,
+            now: Utc::now(),
+            today,
+        };
+        match self.store.ledger_execute(&lctx, &env).await {
+            Ok(done) => {
+                print_executed(&done, format)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => refused(e),
+        }
+    }
+
+    async fn write(
+        &self,
+        w: &Write,
+        command: impl FnOnce(NaiveDate) -> Command,
+    ) -> anyhow::Result<ExitCode> {
+        let today = w.today.get();
+        let c = command(w.date.unwrap_or(today));
+        self.send(&w.key, actor(&w.actor), today, c, w.format).await
+    }
+}
+
+pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
+    if let What::Dues {
+        what:
+            Dues::Calc {
+                income,
+                retired,
+                student,
+                unemployed,
+                format,
+            },
+    } = &args.what
+    {
+        let income = match income {
+            Some(text) => Some(typed!("--income", text)),
+            None => None,
+        };
+        return dues_calc(ctx, income, *retired, *student, *unemployed, *format);
+    }
+    if let What::Bench { what } = args.what {
+        return bench::run(what, ctx).await;
+    }
+    let s = Session {
+        store: ctx.migrated_store().await?,
+        ctx,
+    };
+    let store = &s.store;
+    match args.what {
+        What::Balance { format, commodity } => {
+            let report = store.ledger_balances().await?;
+            match format {
+                OutputFormat::Json => print_json(&report)?,
+                OutputFormat::Table => print!("{}", report.render_text(commodity.into())),
+            }
+        }
+        What::Budget { year, format } => {
+            let report = store.ledger_budget(year).await?;
+            match format {
+                OutputFormat::Json => print_json(&report)?,
+                OutputFormat::Table => print!("{}", report.render_text()),
+            }
+        }
+        What::Export {
+            format: ExportFormat::Hledger,
+            commodity,
+            output,
+        } => {
+            let text = render_journal(&store.ledger_journal().await?, commodity.into());
+            match output {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{text}"),
+            }
+        }
+        What::Verify => {
+            let problems = store.ledger_verify().await?;
+            if problems.is_empty() {
+                println!(
+                    "every transaction balances; every budget line and allocation agrees with its postings"
+                );
+            } else {
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                eprintln!("{} problem(s)", problems.len());
+                return Ok(ExitCode::from(1));
+            }
+        }
+        What::Transactions { limit, format } => {
+            let txns = store.ledger_recent(limit).await?;
+            match format {
+                OutputFormat::Json => print_json(&txns)?,
+                OutputFormat::Table => {
+                    let rows: Vec<Vec<String>> = txns
+                        .iter()
+                        .map(|t| {
+                            vec![
+                                format!("#{}", t.id),
+                                t.txn.date().to_string(),
+                                t.txn.kind().to_string(),
+                                t.txn.total().grouped(),
+                                t.txn.description().to_string(),
+                            ]
+                        })
+                        .collect();
+                    print!(
+                        "{}",
+                        render_table(&["id", "date", "kind", "amount", "description"], &rows)
+                    );
+                }
+            }
+        }
+        What::Allocations { year, unit, format } => {
+            let list = match store.ledger_allocations(year, unit.as_deref()).await {
+                Ok(l) => l,
+                Err(e) => return refused(e),
+            };
+            match format {
+                OutputFormat::Json => print_json(&list)?,
+                OutputFormat::Table => {
+                    let rows: Vec<Vec<String>> = list
+                        .iter()
+                        .map(|a| {
+                            vec![
+                                format!("#{}", a.id),
+                                format!("{} {}", a.line.year, a.line.kind.slug()),
+                                a.unit.clone(),
+                                a.amount.grouped(),
+                                a.disbursed.grouped(),
+                                a.outstanding.grouped(),
+                                a.status.as_str().to_string(),
+                                a.purpose.clone(),
+                            ]
+                        })
+                        .collect();
+                    print!(
+                        "{}",
+                        render_table(
+                            &[
+                                "id",
+                                "line",
+                                "unit",
+                                "allocated",
+                                "disbursed",
+                                "outstanding",
+                                "status",
+                                "purpose"
+                            ],
+                            &rows
+                        )
+                    );
+                }
+            }
+        }
+        What::Appropriate {
+            line,
+            amount,
+            memo,
+            w,
+        } => {
+            let amount = typed!("--amount", amount);
+            return s
+                .write(&w, |date| {
+                    Command::Appropriate(Appropriate {
+                        date,
+                        line,
+                        amount,
+                        memo,
+                    })
+                })
+                .await;
+        }
+        What::Virement {
+            from,
+            to,
+            amount,
+            approval,
+            w,
+        } => {
+            let amount = typed!("--amount", amount);
+            let approval = approval.approval();
+            return s
+                .write(&w, |date| {
+                    Command::Virement(Virement {
+                        date,
+                        from,
+                        to,
+                        amount,
+                        approval,
+                    })
+                })
+                .await;
+        }
+        What::Allocate {
+            line,
+            unit,
+            amount,
+            purpose,
+            approval,
+            w,
+        } => {
+            let amount = match amount {
+                Some(text) => Some(typed!("--amount", text)),
+                None => None,
+            };
+            let Some(amount) = amount.or_else(|| ctx.settings.ledger.rates.default_amount(line))
+            else {
+                eprintln!(
+                    "refused: amount: the {} line has no rate card; give --amount",
+                    line.slug()
+                );
+                return Ok(ExitCode::from(1));
+            };
+            let approval = approval.approval();
+            return s
+                .write(&w, |date| {
+                    Command::Allocate(Allocate {
+                        date,
+                        line,
+                        unit,
+                        purpose,
+                        amount,
+                        approval,
+                    })
+                })
+                .await;
+        }
+        What::AllocateStartup {
+            formed_in,
+            dry_run,
+            approval,
+            w,
+        } => {
+            if dry_run {
+                return startup_dry_run(store, ctx, formed_in, w.format).await;
+            }
+            let (Some(meeting), Some(approved_on), Some(key)) =
+                (approval.meeting, approval.approved_on, w.key)
+            else {
+                anyhow::bail!("--meeting, --approved-on and --key are required unless --dry-run");
+            };
+            let today = w.today.get();
+            let c = Command::AllocateStartupBatch(AllocateStartupBatch {
+                date: w.date.unwrap_or(today),
+                formed_in,
+                approval: Approval {
+                    meeting,
+                    date: approved_on,
+                },
+            });
+            return s.send(&key, actor(&w.actor), today, c, w.format).await;
+        }
+        What::Disburse {
+            allocation,
+            amount,
+            memo,
+            w,
+        } => {
+            let amount = typed!("--amount", amount);
+            return s
+                .write(&w, |date| {
+                    Command::Disburse(Disburse {
+                        date,
+                        allocation,
+                        amount,
+                        memo,
+                    })
+                })
+                .await;
+        }
+        What::Release {
+            allocation,
+            reason,
+            w,
+        } => {
+            return s
+                .write(&w, |date| {
+                    Command::Release(Release {
+                        date,
+                        allocation,
+                        reason,
+                    })
+                })
+                .await;
+        }
+        What::Pay {
+            line,
+            amount,
+            payee,
+            purpose,
+            w,
+        } => {
+            let amount = typed!("--amount", amount);
+            return s
+                .write(&w, |date| {
+                    Command::PayDirect(PayDirect {
+                        date,
+                        line,
+                        amount,
+                        payee,
+                        purpose,
+                    })
+                })
+                .await;
+        }
+        What::Reverse {
+            transaction,
+            reason,
+            w,
+        } => {
+            return s
+                .write(&w, |date| {
+                    Command::Reverse(Reverse {
+                        date,
+                        transaction,
+                        reason,
+                    })
+                })
+                .await;
+        }
+        What::Dues { what } => match what {
+            Dues::Record {
+                unit,
+                month,
+                amount,
+                w,
+            } => {
+                let amount = typed!("--amount", amount);
+                return s
+                    .write(&w, |date| {
+                        Command::RecordDues(RecordDues {
+                            date,
+                            unit,
+                            month,
+                            amount,
+                        })
+                    })
+                    .await;
+            }
+            Dues::List { year, format } => {
+                let list = store.ledger_dues(year).await?;
+                match format {
+                    OutputFormat::Json => print_json(&list)?,
+                    OutputFormat::Table => {
+                        let rows: Vec<Vec<String>> = list
+                            .iter()
+                            .map(|r| {
+                                vec![
+                                    r.unit.clone(),
+                                    r.month.clone(),
+                                    r.amount.grouped(),
+                                    format!("#{}", r.transaction),
+                                    if r.standing { "" } else { "reversed" }.to_string(),
+                                ]
+                            })
+                            .collect();
+                        print!(
+                            "{}",
+                            render_table(&["unit", "month", "amount", "transaction", ""], &rows)
+                        );
+                    }
+                }
+            }
+            Dues::Calc { .. } => unreachable!("handled before connecting"),
+        },
+        What::Rebate { what } => match what {
+            Rebate::Apply { unit, dues_year, w } => {
+                return s
+                    .write(&w, |date| {
+                        Command::ApplyRebate(ApplyRebate {
+                            date,
+                            unit,
+                            dues_year,
+                        })
+                    })
+                    .await;
+            }
+            Rebate::Approve {
+                application,
+                approval,
+                w,
+            } => {
+                let approval = approval.approval();
+                return s
+                    .write(&w, |date| {
+                        Command::ApproveRebate(ApproveRebate {
+                            date,
+                            application,
+                            approval,
+                        })
+                    })
+                    .await;
+            }
+            Rebate::List { format } => {
+                let list = store.ledger_rebates().await?;
+                match format {
+                    OutputFormat::Json => print_json(&list)?,
+                    OutputFormat::Table => {
+                        let rows: Vec<Vec<String>> = list
+                            .iter()
+                            .map(|r| {
+                                vec![
+                                    format!("#{}", r.id),
+                                    r.unit.clone(),
+                                    r.dues_year.to_string(),
+                                    r.remitted.grouped(),
+                                    r.amount.grouped(),
+                                    r.status.as_str().to_string(),
+                                    r.allocation.map(|a| format!("#{a}")).unwrap_or_default(),
+                                ]
+                            })
+                            .collect();
+                        print!(
+                            "{}",
+                            render_table(
+                                &[
+                                    "id",
+                                    "unit",
+                                    "dues year",
+                                    "remitted",
+                                    "rebate",
+                                    "status",
+                                    "allocation"
+                                ],
+                                &rows
+                            )
+                        );
+                    }
+                }
+            }
+        },
+        What::Period { what } => match what {
+            Period::Close { month, w } => {
+                return s
+                    .write(&w, |_| Command::ClosePeriod(ClosePeriod { month }))
+                    .await;
+            }
+            Period::Status { format } => {
+                let st = store.ledger_status().await?;
+                match format {
+                    OutputFormat::Json => print_json(&st)?,
+                    OutputFormat::Table => {
+                        match st.periods.closed_through {
+                            Some(m) => println!(
+                                "periods closed through {m}; postings are accepted from {} on",
+                                m.next()
+                            ),
+                            None => println!("no period is closed"),
+                        }
+                        let years: Vec<String> =
+                            st.closed_years.iter().map(|y| y.to_string()).collect();
+                        println!(
+                            "closed fiscal years: {}",
+                            if years.is_empty() {
+                                "none".into()
+                            } else {
+                                years.join(", ")
+                            }
+                        );
+                    }
+                }
+            }
+        },
+        What::Year {
+            what: Year::Close { year, w },
+        } => {
+            return s
+                .write(&w, |_| Command::CloseYear(CloseYear { year }))
+                .await;
+        }
+        What::Submit {
+            file,
+            format,
+            today,
+        } => return submit(&s, &file, format, today.get()).await,
+        What::Bench { .. } => unreachable!("handled before connecting"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn startup_dry_run(
+    store: &Store,
+    ctx: &Context,
+    formed_in: i32,
+    format: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let plan = match store
+        .ledger_plan_startup(&ctx.settings.ledger, formed_in)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => return refused(e),
+    };
+    match format {
+        OutputFormat::Json => print_json(&plan)?,
+        OutputFormat::Table => {
+            println!(
+                "dry run: start-up funds for {} unit(s) formed in {formed_in}, {} in total ({} already funded); nothing was written",
+                plan.count,
+                plan.total.grouped(),
+                plan.already_funded
+            );
+            let rows: Vec<Vec<String>> = plan
+                .items
+                .iter()
+                .map(|i| vec![i.unit.clone(), i.amount.grouped()])
+                .collect();
+            print!("{}", render_table(&["unit", "amount"], &rows));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dues_calc(
+    ctx: &Context,
+    income: Option<Money>,
+    retired: bool,
+    student: bool,
+    unemployed: bool,
+    format: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let member = match (income, retired, student, unemployed) {
+        (_, _, true, _) => Member::Student,
+        (_, _, _, true) => Member::Unemployed,
+        (Some(income), true, _, _) => Member::Retired { income },
+        (Some(income), false, _, _) => Member::Employed { income },
+        (None, ..) => anyhow::bail!("--income is required"),
+    };
+    let monthly = match ctx.settings.ledger.dues.rates.monthly(member) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("refused: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    match format {
+        OutputFormat::Json => {
+            print_json(&serde_json::json!({ "member": member, "monthly": monthly }))?
+        }
+        OutputFormat::Table => println!("monthly dues: {}", monthly.grouped()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the envelopes of a JSON file in order; stops at the first refusal. Errors in the
+/// file name its line and column, or the item and field.
+async fn submit(
+    s: &Session<'_>,
+    file: &PathBuf,
+    format: OutputFormat,
+    today: NaiveDate,
+) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("{}:{}:{}: {e}", file.display(), e.line(), e.column());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let (items, single) = match value {
+        serde_json::Value::Array(items) => (items, false),
+        one => (vec![one], true),
+    };
+    let mut envelopes = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        match serde_json::from_value::<Envelope>(item) {
+            Ok(env) => envelopes.push(env),
+            Err(e) => {
+                let at = if single {
+                    "$".to_string()
+                } else {
+                    format!("$[{i}]")
+                };
+                eprintln!("{}: {at}: {e}; nothing was run", file.display());
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    let mut done = Vec::new();
+    for (i, env) in envelopes.iter().enumerate() {
+        let lctx = LedgerContext {
+            config: &s.ctx.settings.ledger,
+            now: Utc::now(),
+            today,
+        };
+        match s.store.ledger_execute(&lctx, env).await {
+            Ok(d) => done.push(d),
+            Err(StoreError::Ledger(e)) => {
+                if format == OutputFormat::Json {
+                    print_json(&done)?;
+                }
+                eprintln!(
+                    "refused: {}: $[{i}] ({}): {e}; the {i} command(s) before it were applied",
+                    file.display(),
+                    env.key.as_str()
+                );
+                return Ok(ExitCode::from(1));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match format {
+        OutputFormat::Json => print_json(&done)?,
+        OutputFormat::Table => {
+            for d in &done {
+                print_executed(d, format)?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,412 @@
+//! Commands from outside (CLI, HTTP): what a person asks the ledger to do.
+//!
+//! Each arrives in an [`Envelope`] with an idempotency key and the acting person. The
+//! command's JSON is what the fingerprint covers, so two commands are "the same" exactly
+//! when every field here is the same.
+
+use crate::budget::BudgetLineKind;
+use crate::error::LedgerError;
+use crate::idempotency::{IdempotencyKey, fingerprint};
+use crate::model::Approval;
+use crate::period::YearMonth;
+use chrono::NaiveDate;
+use duban_core::money::Money;
+use serde::{Deserialize, Serialize};
+
+/// Give an amount to a budget line of the year of `date`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Appropriate {
+    pub date: NaiveDate,
+    pub line: BudgetLineKind,
+    pub amount: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+}
+
+/// Move headroom between two lines of the same year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Virement {
+    pub date: NaiveDate,
+    pub from: BudgetLineKind,
+    pub to: BudgetLineKind,
+    pub amount: Money,
+    pub approval: Approval,
+}
+
+/// Commit (核定) an amount to a party unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allocate {
+    pub date: NaiveDate,
+    pub line: BudgetLineKind,
+    /// The unit's register code.
+    pub unit: String,
+    pub purpose: String,
+    pub amount: Money,
+    pub approval: Approval,
+}
+
+/// Start-up funds for every unit formed in `formed_in` that has none yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllocateStartupBatch {
+    pub date: NaiveDate,
+    pub formed_in: i32,
+    pub approval: Approval,
+}
+
+/// Pay a tranche of an allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Disburse {
+    pub date: NaiveDate,
+    pub allocation: i64,
+    pub amount: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+}
+
+/// Hand the undisbursed remainder of an allocation back to its line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    pub date: NaiveDate,
+    pub allocation: i64,
+    pub reason: String,
+}
+
+/// Pay without a commitment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayDirect {
+    pub date: NaiveDate,
+    pub line: BudgetLineKind,
+    pub amount: Money,
+    pub payee: String,
+    pub purpose: String,
+}
+
+/// Dues a unit remitted for a month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordDues {
+    pub date: NaiveDate,
+    pub unit: String,
+    pub month: YearMonth,
+    pub amount: Money,
+}
+
+/// A unit applies for the rebate of the dues it remitted in `dues_year`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyRebate {
+    pub date: NaiveDate,
+    pub unit: String,
+    pub dues_year: i32,
+}
+
+/// The level above approves a rebate application; an allocation on the dues-rebate line
+/// commits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRebate {
+    pub date: NaiveDate,
+    pub application: i64,
+    pub approval: Approval,
+}
+
+/// Correct a transaction by reversing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reverse {
+    pub date: NaiveDate,
+    pub transaction: i64,
+    pub reason: String,
+}
+
+/// Close every period through `month`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosePeriod {
+    pub month: YearMonth,
+}
+
+/// Close a fiscal year: lapse or carry forward what is left, by the year-end policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseYear {
+    pub year: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    Appropriate(Appropriate),
+    Virement(Virement),
+    Allocate(Allocate),
+    AllocateStartupBatch(AllocateStartupBatch),
+    Disburse(Disburse),
+    Release(Release),
+    PayDirect(PayDirect),
+    RecordDues(RecordDues),
+    ApplyRebate(ApplyRebate),
+    ApproveRebate(ApproveRebate),
+    Reverse(Reverse),
+    ClosePeriod(ClosePeriod),
+    CloseYear(CloseYear),
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Appropriate(_) => "appropriate",
+            Command::Virement(_) => "virement",
+            Command::Allocate(_) => "allocate",
+            Command::AllocateStartupBatch(_) => "allocate_startup_batch",
+            Command::Disburse(_) => "disburse",
+            Command::Release(_) => "release",
+            Command::PayDirect(_) => "pay_direct",
+            Command::RecordDues(_) => "record_dues",
+            Command::ApplyRebate(_) => "apply_rebate",
+            Command::ApproveRebate(_) => "approve_rebate",
+            Command::Reverse(_) => "reverse",
+            Command::ClosePeriod(_) => "close_period",
+            Command::CloseYear(_) => "close_year",
+        }
+    }
+
+    /// The SHA-256 fingerprint of the command's canonical JSON.
+    pub fn fingerprint(&self) -> Result<String, LedgerError> {
+        fingerprint(self)
+    }
+
+    /// Checks the fields that need no ledger state, naming the field that is wrong.
+    pub fn validate(&self) -> Result<(), LedgerError> {
+        match self {
+            Command::Appropriate(c) => {
+                positive("amount", c.amount)?;
+                optional_text("memo", c.memo.as_deref())
+            }
+            Command::Virement(c) => {
+                positive("amount", c.amount)?;
+                if c.from == c.to {
+                    return Err(LedgerError::Invalid(
+                        "to: a virement moves money between two different lines".into(),
+                    ));
+                }
+                c.approval.validate("approval")?;
+                c.approval.check_before("approval", c.date)
+            }
+            Command::Allocate(c) => {
+                positive("amount", c.amount)?;
+                unit_code("unit", &c.unit)?;
+                text("purpose", &c.purpose)?;
+                c.approval.validate("approval")?;
+                c.approval.check_before("approval", c.date)
+            }
+            Command::AllocateStartupBatch(c) => {
+                c.approval.validate("approval")?;
+                c.approval.check_before("approval", c.date)?;
+                if !(1000..=9999).contains(&c.formed_in) {
+                    return Err(LedgerError::Invalid("formed_in: a four-digit year".into()));
+                }
+                Ok(())
+            }
+            Command::Disburse(c) => {
+                positive("amount", c.amount)?;
+                optional_text("memo", c.memo.as_deref())
+            }
+            Command::Release(c) => text("reason", &c.reason),
+            Command::PayDirect(c) => {
+                positive("amount", c.amount)?;
+                text("payee", &c.payee)?;
+                text("purpose", &c.purpose)
+            }
+            Command::RecordDues(c) => {
+                positive("amount", c.amount)?;
+                unit_code("unit", &c.unit)?;
+                if c.month.first_day() > c.date {
+                    return Err(LedgerError::Invalid(format!(
+                        "month: dues for {} cannot be recorded on {}, before the month begins",
+                        c.month, c.date
+                    )));
+                }
+                Ok(())
+            }
+            Command::ApplyRebate(c) => unit_code("unit", &c.unit),
+            Command::ApproveRebate(c) => {
+                c.approval.validate("approval")?;
+                c.approval.check_before("approval", c.date)
+            }
+            Command::Reverse(c) => text("reason", &c.reason),
+            Command::ClosePeriod(_) => Ok(()),
+            Command::CloseYear(c) => {
+                if !(1000..=9999).contains(&c.year) {
+                    return Err(LedgerError::Invalid("year: a four-digit year".into()));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn positive(field: &str, m: Money) -> Result<(), LedgerError> {
+    if m.is_zero() || m.is_negative() {
+        return Err(LedgerError::Invalid(format!(
+            "{field}: must be greater than zero"
+        )));
+    }
+    Ok(())
+}
+
+fn text(field: &str, s: &str) -> Result<(), LedgerError> {
+    if s.trim().is_empty() {
+        return Err(LedgerError::Invalid(format!("{field}: must not be empty")));
+    }
+    optional_text(field, Some(s))
+}
+
+fn optional_text(field: &str, s: Option<&str>) -> Result<(), LedgerError> {
+    if s.is_some_and(|s| s.chars().count() > 500) {
+        return Err(LedgerError::Invalid(format!(
+            "{field}: at most 500 characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Register codes are short and have no spaces, so they can tag a posting.
+fn unit_code(field: &str, s: &str) -> Result<(), LedgerError> {
+    let ok = !s.is_empty()
+        && s.chars().count() <= 64
+        && s.chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && !matches!(c, ',' | ';' | ':'));
+    if !ok {
+        return Err(LedgerError::Invalid(format!(
+            "{field}: {s:?} is not a unit code (up to 64 characters, no spaces, commas, colons or semicolons)"
+        )));
+    }
+    Ok(())
+}
+
+/// A command with its idempotency key and the person acting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    pub key: IdempotencyKey,
+    pub actor: String,
+    pub command: Command,
+}
+
+/// The budget line state a command left behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineHeadroom {
+    pub line: crate::budget::LineId,
+    pub headroom: Money,
+}
+
+/// What a command did. A repeat with the same key returns the stored outcome unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub command: String,
+    pub message: String,
+    #[serde(default)]
+    pub transactions: Vec<i64>,
+    #[serde(default)]
+    pub allocations: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebate_application: Option<i64>,
+    #[serde(default)]
+    pub headroom: Vec<LineHeadroom>,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, m, day).unwrap()
+    }
+
+    fn allocate(amount: Money) -> Command {
+        Command::Allocate(Allocate {
+            date: d(3, 2),
+            line: BudgetLineKind::StartUp,
+            unit: "U001".into(),
+            purpose: "start-up funds".into(),
+            amount,
+            approval: Approval::new("部务会 2026-03", d(3, 1)).unwrap(),
+        })
+    }
+
+    #[test]
+    fn json_round_trip_and_shape() {
+        let c = allocate(Money::yuan(2_000));
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(json["command"], "allocate");
+        assert_eq!(json["amount"], "2000.00");
+        assert_eq!(json["line"], "startup");
+        let back: Command = serde_json::from_value(json).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn fingerprint_follows_content_not_typing() {
+        let a: Command = serde_json::from_str(
+            r#"{"command":"allocate","date":"2026-03-02","line":"startup","unit":"U001","purpose":"start-up funds","amount":"2,000","approval":{"meeting":"部务会 2026-03","date":"2026-03-01"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            a.fingerprint().unwrap(),
+            allocate(Money::yuan(2_000)).fingerprint().unwrap()
+        );
+        assert_ne!(
+            a.fingerprint().unwrap(),
+            allocate(Money::yuan(2_001)).fingerprint().unwrap()
+        );
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let e = allocate(Money::ZERO).validate().unwrap_err().to_string();
+        assert!(e.starts_with("amount:"), "{e}");
+        let mut c = allocate(Money::yuan(1));
+        if let Command::Allocate(a) = &mut c {
+            a.unit = "U 1".into();
+        }
+        assert!(c.validate().unwrap_err().to_string().starts_with("unit:"));
+        if let Command::Allocate(a) = &mut c {
+            a.unit = "U1".into();
+            a.approval.meeting = " ".into();
+        }
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("approval.meeting:")
+        );
+        if let Command::Allocate(a) = &mut c {
+            a.approval.meeting = "m".into();
+            a.approval.date = d(3, 3);
+        }
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("approval.date:")
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_json_numbers_are_refused() {
+        let extra = r#"{"command":"close_year","year":2026,"force":true}"#;
+        assert!(serde_json::from_str::<Command>(extra).is_err());
+        let float =
+            r#"{"command":"appropriate","date":"2026-01-05","line":"training","amount":1000.5}"#;
+        assert!(serde_json::from_str::<Command>(float).is_err());
+    }
+}

@@ -1,0 +1,304 @@
+//! Reports: account balances (shaped like `hledger balance`, so the two can be compared)
+//! and the budget report (appropriated, committed, paid, headroom, execution rate).
+
+use crate::budget::{BudgetLineKind, LineBalances, LineId, percent};
+use crate::hledger::Commodity;
+use duban_core::money::Money;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One account's balance, debit positive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceRow {
+    pub account: String,
+    #[serde(with = "crate::signed_money")]
+    pub balance: Money,
+}
+
+/// Every account with a non-zero balance, in name order, and the total (zero when the
+/// journal balances).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceReport {
+    pub rows: Vec<BalanceRow>,
+    #[serde(with = "crate::signed_money")]
+    pub total: Money,
+}
+
+impl BalanceReport {
+    /// Builds the report from `(account, balance)` pairs, in any order, merging repeats.
+    pub fn new(balances: impl IntoIterator<Item = (String, Money)>) -> Self {
+        let mut merged: BTreeMap<String, i128> = BTreeMap::new();
+        for (account, m) in balances {
+            *merged.entry(account).or_default() += i128::from(m.fen());
+        }
+        let rows: Vec<BalanceRow> = merged
+            .into_iter()
+            .filter(|(_, fen)| *fen != 0)
+            .map(|(account, fen)| BalanceRow {
+                account,
+                balance: Money::from_fen(fen as i64),
+            })
+            .collect();
+        let total = Money::from_fen(
+            rows.iter()
+                .map(|r| i128::from(r.balance.fen()))
+                .sum::<i128>() as i64,
+        );
+        Self { rows, total }
+    }
+
+    /// The layout of `hledger balance --flat`: amounts right-aligned with the commodity,
+    /// two spaces, the account; a rule; the total.
+    pub fn render_text(&self, commodity: Commodity) -> String {
+        let amount = |m: Money| {
+            if m.is_zero() {
+                "0".to_string()
+            } else {
+                commodity.amount(m)
+            }
+        };
+        let amounts: Vec<String> = self.rows.iter().map(|r| amount(r.balance)).collect();
+        let total = amount(self.total);
+        let width = amounts
+            .iter()
+            .chain([&total])
+            .map(|a| a.chars().count())
+            .max()
+            .unwrap_or(1)
+            .max(20);
+        let mut out = String::new();
+        for (r, a) in self.rows.iter().zip(&amounts) {
+            out.push_str(&format!("{a:>width$}  {}\n", r.account));
+        }
+        out.push_str(&"-".repeat(width));
+        out.push('\n');
+        // hledger ends the total line with the two spaces that separate an amount from an
+        // account name; keeping them makes the two outputs byte-identical.
+        out.push_str(&format!("{total:>width$}  \n"));
+        out
+    }
+}
+
+/// One line of the budget report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetRow {
+    /// `None` on the totals row.
+    pub line: Option<BudgetLineKind>,
+    pub label: String,
+    pub appropriated: Money,
+    /// Committed and not released: outstanding plus paid against commitments.
+    pub committed: Money,
+    /// Paid in total, with and without commitment.
+    pub paid: Money,
+    pub paid_without_commitment: Money,
+    pub headroom: Money,
+    /// Paid ÷ appropriated, percent to two decimals.
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub execution_rate: Option<Decimal>,
+}
+
+impl BudgetRow {
+    fn of(line: Option<BudgetLineKind>, label: String, b: &LineBalances) -> Self {
+        Self {
+            line,
+            label,
+            appropriated: b.appropriated,
+            committed: b.committed_gross(),
+            paid: b.paid_total(),
+            paid_without_commitment: b.paid_direct,
+            headroom: b.headroom(),
+            execution_rate: b.execution_rate(),
+        }
+    }
+}
+
+/// The budget of one fiscal year, line by line, with totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetReport {
+    pub year: i32,
+    pub rows: Vec<BudgetRow>,
+    pub total: BudgetRow,
+}
+
+impl BudgetReport {
+    /// Builds the report of `year` from the balances of its lines (others are ignored).
+    pub fn new(year: i32, lines: &BTreeMap<LineId, LineBalances>) -> Self {
+        let mut sum = LineBalances::default();
+        let mut rows = Vec::new();
+        for (id, b) in lines.iter().filter(|(id, _)| id.year == year) {
+            for (slot, add) in [
+                (&mut sum.appropriated, b.appropriated),
+                (&mut sum.available, b.available),
+                (&mut sum.committed, b.committed),
+                (&mut sum.paid, b.paid),
+                (&mut sum.paid_direct, b.paid_direct),
+            ] {
+                *slot = slot.checked_add(add).unwrap_or(*slot);
+            }
+            rows.push(BudgetRow::of(
+                Some(id.kind),
+                format!("{} {}", id.kind.slug(), id.kind.zh()),
+                b,
+            ));
+        }
+        let mut total = BudgetRow::of(None, "total 合计".into(), &sum);
+        total.execution_rate = percent(sum.paid_total(), sum.appropriated);
+        Self { year, rows, total }
+    }
+
+    /// A readable table.
+    pub fn render_text(&self) -> String {
+        let headers = [
+            "line",
+            "appropriated",
+            "committed",
+            "paid",
+            "paid w/o commitment",
+            "headroom",
+            "execution",
+        ];
+        let cells = |r: &BudgetRow| {
+            vec![
+                r.label.clone(),
+                r.appropriated.grouped(),
+                r.committed.grouped(),
+                r.paid.grouped(),
+                r.paid_without_commitment.grouped(),
+                r.headroom.grouped(),
+                r.execution_rate
+                    .map_or("-".to_string(), |p| format!("{p}%")),
+            ]
+        };
+        let mut body: Vec<Vec<String>> = self.rows.iter().map(cells).collect();
+        body.push(cells(&self.total));
+        format!("budget {}\n{}", self.year, render_table(&headers, &body))
+    }
+}
+
+/// Terminal width of a string: CJK and full-width characters take two columns.
+pub fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| {
+            let u = c as u32;
+            let wide = matches!(u,
+                0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+                | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60
+                | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD);
+            if wide { 2 } else { 1 }
+        })
+        .sum()
+}
+
+/// A plain text table: the first column left-aligned, the others right-aligned.
+pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let cols = headers.len();
+    let mut width: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate().take(cols) {
+            width[i] = width[i].max(display_width(c));
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            let pad = " ".repeat(width[i].saturating_sub(display_width(c)));
+            if i > 0 {
+                s.push_str("  ");
+            }
+            if i == 0 {
+                s.push_str(c);
+                s.push_str(&pad);
+            } else {
+                s.push_str(&pad);
+                s.push_str(c);
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(headers.to_vec());
+    out.push_str(&line(
+        width
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    ));
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budget::LineRole;
+
+    #[test]
+    fn balance_report_merges_sorts_and_drops_zeros() {
+        let r = BalanceReport::new([
+            ("b".to_string(), Money::yuan(5)),
+            ("a".to_string(), Money::yuan(-5)),
+            ("c".to_string(), Money::yuan(1)),
+            ("c".to_string(), Money::yuan(-1)),
+        ]);
+        assert_eq!(
+            r.rows
+                .iter()
+                .map(|r| r.account.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(r.total, Money::ZERO);
+        let text = r.render_text(Commodity::Cny);
+        assert_eq!(
+            text,
+            "           -5.00 CNY  a\n            5.00 CNY  b\n--------------------\n                   0  \n"
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["rows"][0]["balance"], "-5.00");
+    }
+
+    #[test]
+    fn budget_report_totals_and_rates() {
+        let mut lines = BTreeMap::new();
+        let mut b = LineBalances::default();
+        b.apply(LineRole::Available, Money::yuan(1000)).unwrap();
+        b.apply(LineRole::Appropriated, Money::yuan(-1000)).unwrap();
+        b.apply(LineRole::Committed, Money::yuan(300)).unwrap();
+        b.apply(LineRole::Available, Money::yuan(-300)).unwrap();
+        b.apply(LineRole::Paid, Money::yuan(100)).unwrap();
+        b.apply(LineRole::Committed, Money::yuan(-100)).unwrap();
+        lines.insert(LineId::new(2026, BudgetLineKind::Training), b);
+        lines.insert(LineId::new(2025, BudgetLineKind::Training), b);
+        let r = BudgetReport::new(2026, &lines);
+        assert_eq!(r.rows.len(), 1);
+        let row = &r.rows[0];
+        assert_eq!(
+            (row.appropriated, row.committed, row.paid, row.headroom),
+            (
+                Money::yuan(1000),
+                Money::yuan(300),
+                Money::yuan(100),
+                Money::yuan(700)
+            )
+        );
+        assert_eq!(row.execution_rate, Some(Decimal::new(1000, 2)));
+        assert!(r.render_text().contains("training 教育培训"));
+    }
+
+    #[test]
+    fn tables_align_chinese_text() {
+        let t = render_table(
+            &["a", "b"],
+            &[
+                vec!["合计".into(), "1".into()],
+                vec!["xy".into(), "22".into()],
+            ],
+        );
+        assert_eq!(t, "a      b\n----  --\n合计   1\nxy    22\n");
+    }
+}

@@ -1,0 +1,196 @@
+//! The funds ledger's repository: runs `duban_ledger` operations inside database
+//! transactions, and reads the journal and reports back.
+//!
+//! How concurrent writers are kept honest, on every backend:
+//!
+//! - **One transaction per command.** Its idempotency key is claimed first (a unique
+//!   index), then the rows it touches are locked, the pure operation runs, and everything
+//!   it produced is written — postings, balances, the command's outcome and the audit log —
+//!   before the commit. A refused command rolls back and leaves nothing behind.
+//! - **Budget lines are hot rows, locked.** On PostgreSQL and MariaDB each command locks
+//!   the lines it posts to with `SELECT … FOR UPDATE` (always in (year, kind) order, so two
+//!   commands never wait on each other in a circle), under READ COMMITTED so that what it
+//!   reads after the lock is the latest committed state. SQLite has no row locks: the
+//!   transaction is `BEGIN IMMEDIATE`, which takes the database's single write lock up front.
+//!   The headroom check therefore always sees the balance the previous writer committed.
+//! - **Lock order**: the ledger state row (shared by postings, exclusive for closing a period
+//!   or a year), then budget lines, then allocations, rebate applications and units.
+//! - **Retries.** Deadlocks, serialisation failures, a busy SQLite file and unique-key
+//!   races (two commands creating the same line, or claiming the same key) roll back and
+//!   run again, a bounded number of times; a repeat then meets the domain's own refusal or
+//!   the stored outcome.
+//! - **The database checks too**: CHECK constraints keep every line balance non-negative
+//!   and the budget identity true; triggers refuse UPDATE and DELETE of postings and
+//!   transactions; unique indexes hold idempotency keys, once-per-unit allocations,
+//!   standing dues records, rebate applications and reversals.
+
+mod bench;
+mod exec;
+mod read;
+mod rows;
+
+use crate::{Backend, Store, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use duban_ledger::command::{Envelope, Outcome};
+use duban_ledger::config::LedgerConfig;
+use duban_ledger::idempotency::{Replay, decide};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use serde::Serialize;
+use std::ops::Deref;
+use std::time::Duration;
+
+pub use read::{DuesRow, LedgerStatus, StartupCandidate};
+
+/// What a command needs besides itself: the ledger's settings and the time.
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerContext<'a> {
+    pub config: &'a LedgerConfig,
+    /// When the command runs (stored, UTC).
+    pub now: DateTime<Utc>,
+    /// Today's date in Asia/Shanghai (closing periods and years depends on it).
+    pub today: NaiveDate,
+}
+
+/// The result of a command, and whether it was a repeat of an earlier one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Executed {
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// True when the key had been used for this same command before: nothing was done
+    /// and the first outcome is returned.
+    pub replayed: bool,
+}
+
+const MAX_ATTEMPTS: u32 = 12;
+
+impl Store {
+    /// Runs one command from outside. The same key with the same command returns the first
+    /// outcome; the same key with a different command is refused; a refused command
+    /// (`StoreError::Ledger`) writes nothing.
+    pub async fn ledger_execute(
+        &self,
+        ctx: &LedgerContext<'_>,
+        env: &Envelope,
+    ) -> Result<Executed, StoreError> {
+        ctx.config.validate()?;
+        let fingerprint = env.command.fingerprint()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            // On SQLite, writers of this process take turns before BEGIN IMMEDIATE.
+            let turn = match self.backend() {
+                Backend::Sqlite => Some(self.sqlite_writer.lock().await),
+                _ => None,
+            };
+            let result = self.ledger_attempt(ctx, env, &fingerprint).await;
+            drop(turn);
+            match result {
+                Ok(done) => return Ok(done),
+                Err(StoreError::Db(e)) if attempt < MAX_ATTEMPTS && is_retryable(&e) => {
+                    tracing::debug!(attempt, error = %e, "ledger command retried");
+                    let jitter = u64::from(ctx.now.timestamp_subsec_micros() % 7 + attempt);
+                    tokio::time::sleep(Duration::from_millis(jitter * u64::from(attempt))).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn ledger_attempt(
+        &self,
+        ctx: &LedgerContext<'_>,
+        env: &Envelope,
+        fingerprint: &str,
+    ) -> Result<Executed, StoreError> {
+        let txn = self.begin_ledger_write().await?;
+        if let Some(row) = rows::find_command(&txn, env.key.as_str()).await? {
+            let stored = row
+                .outcome
+                .as_deref()
+                .map(serde_json::from_str::<Outcome>)
+                .transpose()
+                .map_err(|e| {
+                    StoreError::Invalid(format!(
+                        "stored outcome of key {} is not readable: {e}",
+                        row.idem_key
+                    ))
+                })?;
+            let Some(stored) = stored else {
+                return Err(duban_ledger::LedgerError::Invalid(format!(
+                    "idempotency key {:?} belongs to a {} run that kept no result; use a new key",
+                    row.idem_key, row.command
+                ))
+                .into());
+            };
+            let stored = Some((row.fingerprint.clone(), stored));
+            if let Replay::Repeat(outcome) = decide(&env.key, stored, fingerprint)? {
+                txn.rollback().await?;
+                return Ok(Executed {
+                    outcome,
+                    replayed: true,
+                });
+            }
+        }
+        env.command.validate()?;
+        let command_id = rows::claim_command(&txn, env, fingerprint, ctx.now).await?;
+        let mut run = exec::Run::new(&txn, ctx, env, command_id);
+        let outcome = run.dispatch().await?;
+        rows::finish_command(&txn, command_id, &outcome).await?;
+        run.audit_command(&outcome).await?;
+        txn.commit().await?;
+        Ok(Executed {
+            outcome,
+            replayed: false,
+        })
+    }
+
+    /// A write transaction: `BEGIN IMMEDIATE` on SQLite, READ COMMITTED elsewhere.
+    async fn begin_ledger_write(&self) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+        use sea_orm::{
+            IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+        };
+        match self.backend() {
+            Backend::Sqlite => {
+                self.conn()
+                    .begin_with_options(TransactionOptions {
+                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                        ..TransactionOptions::default()
+                    })
+                    .await
+            }
+            _ => {
+                self.conn()
+                    .begin_with_config(Some(IsolationLevel::ReadCommitted), None)
+                    .await
+            }
+        }
+    }
+}
+
+/// Errors after which running the command again may succeed: lock conflicts and unique-key
+/// races (the retry then meets the stored outcome or the domain's refusal).
+fn is_retryable(e: &DbErr) -> bool {
+    if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+        return true;
+    }
+    let (DbErr::Conn(RuntimeErr::SqlxError(err))
+    | DbErr::Exec(RuntimeErr::SqlxError(err))
+    | DbErr::Query(RuntimeErr::SqlxError(err))) = e
+    else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(db) = err.deref() else {
+        return false;
+    };
+    if let Some(my) = db.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>() {
+        // 1213 deadlock, 1205 lock wait timeout.
+        return matches!(my.number(), 1213 | 1205);
+    }
+    let code = db.code().unwrap_or_default();
+    // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+    // SQLite: SQLITE_BUSY (5) and its extended codes, SQLITE_LOCKED (6).
+    matches!(
+        code.deref(),
+        "40001" | "40P01" | "55P03" | "5" | "6" | "261" | "517" | "773"
+    )
+}

@@ -1,0 +1,171 @@
+//! Bulk seeding for the benchmark command: many balanced transactions written in large
+//! batches, so the reports can be timed over a million postings without waiting hours for
+//! that many commands. Not for real data: it bypasses idempotency keys and allocations
+//! (the transactions are valid and balanced, and the line balances are kept in step).
+
+use super::rows;
+use crate::entities::{ledger_commands, ledger_postings, ledger_transactions};
+use crate::{Backend, Store, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use duban_core::money::Money;
+use duban_ledger::account::Account;
+use duban_ledger::budget::{BudgetLineKind, LineId, LineRole};
+use duban_ledger::journal::{Posting, Transaction, TxnKind};
+use sea_orm::sea_query::{Alias, Expr, Func, Query};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, NotSet, Set, TransactionTrait};
+use std::collections::{BTreeSet, HashMap};
+
+const CHUNK: usize = 1000;
+
+impl Store {
+    /// Appends about `postings` postings on `kind`'s line of `year`: pairs of a commitment
+    /// (2 postings) and its payment (4 postings) of 1.00 each. The line must already have
+    /// the headroom (appropriate first). Returns the number of postings written.
+    pub async fn ledger_bench_seed(
+        &self,
+        year: i32,
+        kind: BudgetLineKind,
+        postings: u64,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let txn = self.conn().begin().await?;
+        let line = LineId::new(year, kind);
+        let locked = rows::lock_lines(&txn, &BTreeSet::from([line])).await?;
+        let mut lines = locked.balances();
+        let line_ids = locked.ids();
+        let Some(&line_row) = line_ids.get(&line) else {
+            return Err(duban_ledger::LedgerError::UnknownLine(line).into());
+        };
+        let pairs = postings.div_ceil(6);
+        let needed = Money::from_fen(i64::try_from(pairs).unwrap_or(i64::MAX).saturating_mul(100));
+        if lines[&line].available < needed {
+            return Err(duban_ledger::LedgerError::OverBudget {
+                line,
+                headroom: lines[&line].available,
+                needed,
+            }
+            .into());
+        }
+        let command = ledger_commands::ActiveModel {
+            id: NotSet,
+            idem_key: Set(format!(
+                "bench-seed-{}",
+                now.timestamp_nanos_opt().unwrap_or_default()
+            )),
+            fingerprint: Set("0".repeat(64)),
+            command: Set("bench_seed".into()),
+            actor: Set("bench".into()),
+            outcome: Set(None),
+            created_at: Set(now.naive_utc()),
+        }
+        .insert(&txn)
+        .await?;
+        let max: Option<i64> = txn
+            .query_one(
+                &Query::select()
+                    .expr_as(Func::max(Expr::col(Alias::new("id"))), Alias::new("m"))
+                    .from(Alias::new("ledger_transactions"))
+                    .to_owned(),
+            )
+            .await?
+            .and_then(|r| r.try_get::<Option<i64>>("", "m").ok().flatten());
+        let mut next_id = max.unwrap_or(0) + 1;
+        let date =
+            NaiveDate::from_ymd_opt(year, 6, 1).ok_or(duban_ledger::LedgerError::Overflow)?;
+        let one = Money::from_fen(100);
+        let minus = Money::from_fen(-100);
+        let b = |role| Account::budget(line, role);
+        let commit = Transaction::new(
+            date,
+            TxnKind::Allocation,
+            "benchmark commitment",
+            vec![
+                Posting::new(b(LineRole::Committed), one),
+                Posting::new(b(LineRole::Available), minus),
+            ],
+        )?;
+        let pay = Transaction::new(
+            date,
+            TxnKind::Disbursement,
+            "benchmark payment",
+            vec![
+                Posting::new(b(LineRole::Paid), one),
+                Posting::new(b(LineRole::Committed), minus),
+                Posting::new(Account::Expense(kind), one),
+                Posting::new(Account::funding_for(kind), minus),
+            ],
+        )?;
+        // Creates the accounts through the normal path once.
+        let first = rows::insert_transactions(
+            &txn,
+            &[commit.clone(), pay.clone()],
+            &line_ids,
+            &HashMap::new(),
+            &rows::Author {
+                actor: "bench",
+                command_id: command.id,
+                now: now.naive_utc(),
+            },
+        )
+        .await?;
+        next_id = next_id.max(first[1] + 1);
+        commit.apply_to_lines(&mut lines)?;
+        pay.apply_to_lines(&mut lines)?;
+        let mut written = 6u64;
+        let mut left = pairs.saturating_sub(1);
+        while left > 0 {
+            let n = left.min(CHUNK as u64 / 2) as usize;
+            let mut t_rows = Vec::with_capacity(n * 2);
+            let mut p_rows = Vec::with_capacity(n * 6);
+            for _ in 0..n {
+                for t in [&commit, &pay] {
+                    t_rows.push(ledger_transactions::ActiveModel {
+                        id: Set(next_id),
+                        date: Set(date),
+                        kind: Set(t.kind().as_str().into()),
+                        description: Set(t.description().into()),
+                        reverses_id: Set(None),
+                        allocation_id: Set(None),
+                        unit_id: Set(None),
+                        approval_meeting: Set(None),
+                        approval_date: Set(None),
+                        command_id: Set(command.id),
+                        created_at: Set(now.naive_utc()),
+                        created_by: Set("bench".into()),
+                    });
+                    for (seq, p) in t.postings().iter().enumerate() {
+                        p_rows.push(ledger_postings::ActiveModel {
+                            id: NotSet,
+                            transaction_id: Set(next_id),
+                            seq: Set(seq as i32),
+                            account: Set(p.account.name()),
+                            amount: Set(p.amount.fen()),
+                            line_id: Set(p.account.line().map(|_| line_row)),
+                        });
+                    }
+                    t.apply_to_lines(&mut lines)?;
+                    next_id += 1;
+                }
+            }
+            written += p_rows.len() as u64;
+            ledger_transactions::Entity::insert_many(t_rows)
+                .exec_without_returning(&txn)
+                .await?;
+            for chunk in p_rows.chunks(CHUNK) {
+                ledger_postings::Entity::insert_many(chunk.to_vec())
+                    .exec_without_returning(&txn)
+                    .await?;
+            }
+            left -= n as u64;
+        }
+        rows::save_lines(&txn, &locked, &lines, now.naive_utc()).await?;
+        if self.backend() == Backend::Postgres {
+            txn.execute_unprepared(
+                "SELECT setval(pg_get_serial_sequence('ledger_transactions', 'id'), (SELECT MAX(id) FROM ledger_transactions))",
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(written)
+    }
+}
