@@ -16,6 +16,7 @@ use sea_orm_migration::schema::big_integer;
 
 mod m20261122_000001_register;
 mod m20261122_000002_engine;
+mod m20261122_000004_delivery;
 mod m20261122_000006_ledger;
 mod m20261122_000007_ledger_covering_indexes;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_register::Migration),
             Box::new(m20261122_000002_engine::Migration),
+            Box::new(m20261122_000004_delivery::Migration),
             Box::new(m20261122_000006_ledger::Migration),
             Box::new(m20261122_000007_ledger_covering_indexes::Migration),
         ]

@@ -20,6 +20,7 @@ mod serve;
 // `duban workflows check|schema|simulate` and `duban calendar` through the binary.
 mod workflows;
 // Email through a real SMTP server (aiosmtpd) and SMS through local gateways that check signatures.
+mod dispatch;
 mod notify;
 // The funds ledger: budget control under concurrent writers, idempotency, hledger export.
 mod ledger;

@@ -56,12 +56,17 @@ enum Command {
     People(cmd::complete::PeopleArgs),
     /// The official working-day calendar (statutory holidays and 调休).
     Calendar(cmd::calendar::Args),
+    /// The delivery log, dead letters and re-sends.
+    Deliveries(cmd::deliveries::DeliveriesArgs),
+    /// Send what is due in the outbox now (or at --now), then exit.
+    Dispatch(cmd::deliveries::DispatchArgs),
     /// The funds ledger: budget, allocations, disbursements, dues, rebates, reports.
     Ledger(cmd::ledger::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    duban_notify::install_crypto_provider();
     let settings = match settings::Settings::load(&cli.config_dir) {
         Ok(s) => s,
         Err(e) => {
@@ -99,6 +104,8 @@ fn main() -> ExitCode {
             Command::Interview(args) => cmd::complete::run_interview(args, &ctx).await,
             Command::People(args) => cmd::complete::run_people(args, &ctx).await,
             Command::Calendar(args) => cmd::calendar::run(args, &ctx).await,
+            Command::Deliveries(args) => cmd::deliveries::run_deliveries(args, &ctx).await,
+            Command::Dispatch(args) => cmd::deliveries::run_dispatch(args, &ctx).await,
             Command::Ledger(args) => cmd::ledger::run(args, &ctx).await,
         }
     });

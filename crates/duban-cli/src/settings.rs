@@ -23,6 +23,9 @@ pub struct Settings {
     /// When each channel may deliver (local time of the workflow's zone).
     pub quiet_hours: BTreeMap<Channel, SendWindow>,
     pub engine: EngineSettings,
+    /// Email and SMS channels and the delivery policy (see crates/duban-notify/notify.example.toml).
+    #[serde(default)]
+    pub notify: duban_notify::NotifySettings,
     /// Budget control, rate cards, year end, dues: `duban_ledger::config`.
     #[serde(default)]
     pub ledger: duban_ledger::config::LedgerConfig,

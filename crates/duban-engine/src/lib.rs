@@ -13,6 +13,7 @@
 //! Time is injected: [`Engine::tick`] takes "now", so tests drive months in seconds.
 
 pub mod complete;
+pub mod dispatch;
 pub mod fire;
 pub mod rules;
 pub mod runner;

@@ -46,11 +46,11 @@ pub mod instance_status {
 
 const CHUNK: usize = 400;
 
-fn naive(t: DateTime<Utc>) -> NaiveDateTime {
+pub(crate) fn naive(t: DateTime<Utc>) -> NaiveDateTime {
     t.naive_utc()
 }
 
-fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+pub(crate) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
 
@@ -516,7 +516,7 @@ impl Store {
         Ok(claimed)
     }
 
-    async fn begin_claim(&self) -> Result<DatabaseTransaction, StoreError> {
+    pub(crate) async fn begin_claim(&self) -> Result<DatabaseTransaction, StoreError> {
         let options = match self.backend() {
             Backend::Sqlite => TransactionOptions {
                 isolation_level: None,
@@ -685,6 +685,11 @@ impl WriteTx {
             last_error: Set(None),
             created_at: Set(naive(now)),
             sent_at: Set(None),
+            template: Set(None),
+            params: Set(None),
+            content_hash: Set(None),
+            digest_of: Set(None),
+            resend: Set(false),
         };
         outbox::Entity::insert(row)
             .on_conflict(

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod entities;
 pub mod ledger;
 pub mod money;
+pub mod outbox;
 pub mod register;
 pub mod subjects;
 

@@ -138,6 +138,11 @@ enum PeopleAction {
         #[arg(value_delimiter = ',')]
         roles: Vec<String>,
     },
+    /// People no channel reaches: their reminders went to the superior unit instead.
+    Unreachable {
+        #[arg(long, value_enum, default_value_t)]
+        format: crate::cmd::deliveries::ListFormat,
+    },
 }
 
 fn report(
@@ -284,9 +289,14 @@ pub async fn run_interview(args: InterviewArgs, ctx: &Context) -> anyhow::Result
 }
 
 pub async fn run_people(args: PeopleArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let (person, roles) = match args.action {
+        PeopleAction::SetRoles { person, roles } => (person, roles),
+        PeopleAction::Unreachable { format } => {
+            return crate::cmd::deliveries::run_unreachable(format, ctx).await;
+        }
+    };
     let store = ctx.migrated_store().await?;
     let actor = args.actor.unwrap_or_else(login_name);
-    let PeopleAction::SetRoles { person, roles } = args.action;
     for r in &roles {
         if !["org_department", "finance"].contains(&r.as_str()) {
             eprintln!("refused: {r:?} is not a staff role (org_department, finance)");

@@ -2,6 +2,7 @@
 
 pub mod calendar;
 pub mod complete;
+pub mod deliveries;
 pub mod engine;
 pub mod import;
 pub mod ledger;

@@ -58,6 +58,18 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         tracing::info!("engine disabled (engine.enabled = false): serving HTTP only");
         None
     };
+    let dispatcher = if ctx.settings.engine.enabled {
+        let d = ctx.dispatcher(store.clone())?;
+        let s = duban_engine::runner::start_dispatcher(d, ctx.settings.engine.tick_seconds).await?;
+        tracing::info!(
+            email = ctx.settings.notify.email_provider(),
+            sms = ctx.settings.notify.sms_provider(),
+            "dispatcher running"
+        );
+        Some(s)
+    } else {
+        None
+    };
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
@@ -72,6 +84,11 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("shutting down");
+    if let Some(mut s) = dispatcher
+        && let Err(e) = s.shutdown().await
+    {
+        tracing::warn!(error = %e, "stopping the dispatcher");
+    }
     if let Some(mut s) = scheduler {
         // The tick in progress finishes its batch; leases cover anything cut short.
         if let Err(e) = s.shutdown().await {

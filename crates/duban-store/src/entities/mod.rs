@@ -2,6 +2,7 @@
 //! truth; these only describe what is already there.
 
 pub mod audit_log;
+pub mod deliveries;
 pub mod elections;
 pub mod interviews;
 pub mod ledger_accounts;

@@ -22,7 +22,7 @@ pub struct Model {
     /// Quiet hours already applied: the message may not leave before this instant.
     pub not_before: DateTime,
     pub urgent: bool,
-    /// `pending`, `sending`, `sent`, `failed` or `dead`.
+    /// `pending`, `sending`, `sent`, `failed`, `dead`, `dropped`, `merged` or `unreachable`.
     pub state: String,
     pub attempts: i32,
     pub next_attempt_at: DateTime,
@@ -33,6 +33,16 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: DateTime,
     pub sent_at: Option<DateTime>,
+    /// The SMS provider template's logical name (`reminder`, `digest`).
+    pub template: Option<String>,
+    /// The SMS template's parameters, a JSON object of strings.
+    pub params: Option<String>,
+    /// SHA-256 of the rendered message, for duplicate suppression.
+    pub content_hash: Option<String>,
+    /// Set on a held reminder merged into a digest: the digest's outbox id.
+    pub digest_of: Option<i64>,
+    /// An administrator's re-send: never dropped as a duplicate.
+    pub resend: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

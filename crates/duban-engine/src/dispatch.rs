@@ -1,0 +1,540 @@
+//! The dispatcher: sends what the engine put in the outbox.
+//!
+//! One pass, per batch:
+//! 1. lease due messages ([`Store::claim_outbox`]);
+//! 2. re-check quiet hours at send time (a message due at 23:00 waits for 08:00 on the next
+//!    working day) and defer what may not leave yet;
+//! 3. merge reminders that were held back overnight into one digest per recipient and channel;
+//! 4. apply the delivery policy: drop duplicates inside the dedupe window, defer on rate
+//!    limits;
+//! 5. send through the [`Notifier`], outside any transaction, several at a time;
+//! 6. record every result, fenced, with its delivery-log row, in one transaction.
+//!
+//! A message is only sent again if a node died while sending it (its lease expires and it is
+//! claimed again with a higher fence); the delivery log then shows both attempts.
+
+use crate::{EngineError, Rules};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono_tz::Tz;
+use duban_core::register::Channel;
+use duban_notify::policy::{
+    self, Candidate, Decision, DeliveryPolicy, HeldReminder, RetryDecision, SentRecord, SplitMix64,
+    digest,
+};
+use duban_notify::{
+    EmailAddress, EmailMessage, Message, Notifier, NotifySettings, OutboxKey, SmsMessage,
+};
+use duban_store::Store;
+use duban_store::outbox::{MessageOutcome, NewDigest, OutboxRow};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+/// How a dispatcher node behaves.
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    /// Names this node in leases and the delivery log.
+    pub node_id: String,
+    /// Messages claimed per batch; one commit per batch.
+    pub batch_size: u64,
+    /// How long a claim holds before another node may take the messages over.
+    pub lease: Duration,
+    /// Messages in flight at once (match the SMTP pool size).
+    pub concurrency: usize,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        DispatchConfig {
+            node_id: "node-1".into(),
+            batch_size: 200,
+            lease: Duration::seconds(300),
+            concurrency: 8,
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DispatchReport {
+    pub claimed: u64,
+    pub sent: u64,
+    pub retried: u64,
+    pub failed: u64,
+    pub dead: u64,
+    pub dropped: u64,
+    pub deferred: u64,
+    /// Messages merged into digests, and the digests made.
+    pub merged: u64,
+    pub digests: u64,
+    /// Results refused because the lease was lost meanwhile.
+    pub lost: u64,
+}
+
+impl DispatchReport {
+    fn add(&mut self, o: &DispatchReport) {
+        self.claimed += o.claimed;
+        self.sent += o.sent;
+        self.retried += o.retried;
+        self.failed += o.failed;
+        self.dead += o.dead;
+        self.dropped += o.dropped;
+        self.deferred += o.deferred;
+        self.merged += o.merged;
+        self.digests += o.digests;
+        self.lost += o.lost;
+    }
+}
+
+/// One dispatcher node.
+#[derive(Clone)]
+pub struct Dispatcher {
+    pub store: Store,
+    pub notifier: Arc<Notifier>,
+    pub settings: Arc<NotifySettings>,
+    pub rules: Arc<Rules>,
+    pub config: Arc<DispatchConfig>,
+    email_policy: Arc<DeliveryPolicy>,
+    sms_policy: Arc<DeliveryPolicy>,
+    tz: Tz,
+    rng: Arc<Mutex<SplitMix64>>,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("node", &self.config.node_id)
+            .finish()
+    }
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Store,
+        notifier: Notifier,
+        settings: NotifySettings,
+        rules: Arc<Rules>,
+        config: DispatchConfig,
+        seed: u64,
+    ) -> Result<Self, EngineError> {
+        let cfg = |e: duban_notify::ConfigError| EngineError::Config(e.to_string());
+        let email_policy = settings
+            .policy_for(settings.email_provider())
+            .map_err(cfg)?;
+        let sms_policy = settings.policy_for(settings.sms_provider()).map_err(cfg)?;
+        let tz = settings.tz().map_err(cfg)?;
+        Ok(Dispatcher {
+            store,
+            notifier: Arc::new(notifier),
+            settings: Arc::new(settings),
+            rules,
+            config: Arc::new(config),
+            email_policy: Arc::new(email_policy),
+            sms_policy: Arc::new(sms_policy),
+            tz,
+            rng: Arc::new(Mutex::new(SplitMix64::new(seed))),
+        })
+    }
+
+    /// Sends everything due at `now`.
+    pub async fn dispatch(&self, now: DateTime<Utc>) -> Result<DispatchReport, EngineError> {
+        let mut total = DispatchReport::default();
+        loop {
+            let batch = self
+                .store
+                .claim_outbox(
+                    &self.config.node_id,
+                    now,
+                    self.config.lease,
+                    self.config.batch_size,
+                )
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            let n = batch.len() as u64;
+            let report = self.run_batch(batch, now).await?;
+            total.add(&report);
+            if n < self.config.batch_size {
+                break;
+            }
+        }
+        if total.claimed > 0 {
+            metrics::counter!("duban_messages_sent_total").increment(total.sent);
+            metrics::counter!("duban_messages_retried_total").increment(total.retried);
+            metrics::counter!("duban_messages_dead_total").increment(total.dead);
+            tracing::info!(
+                node = %self.config.node_id, claimed = total.claimed, sent = total.sent,
+                retried = total.retried, failed = total.failed, dead = total.dead,
+                dropped = total.dropped, deferred = total.deferred, digests = total.digests,
+                "dispatch"
+            );
+        }
+        Ok(total)
+    }
+
+    fn policy(&self, channel: Channel) -> &DeliveryPolicy {
+        match channel {
+            Channel::Email => &self.email_policy,
+            _ => &self.sms_policy,
+        }
+    }
+
+    fn provider(&self, channel: Channel) -> &'static str {
+        match channel {
+            Channel::Email => self.settings.email_provider(),
+            _ => self.settings.sms_provider(),
+        }
+    }
+
+    /// The first instant at or after `now` that quiet hours allow on `channel`.
+    fn quiet_until(&self, channel: Channel, now: DateTime<Utc>) -> DateTime<Utc> {
+        let local = now.with_timezone(&self.tz).naive_local();
+        let allowed = self
+            .rules
+            .quiet
+            .next_allowed(channel, local, &self.rules.calendar);
+        if allowed <= local {
+            return now;
+        }
+        self.tz
+            .from_local_datetime(&allowed)
+            .earliest()
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or(now)
+    }
+
+    async fn run_batch(
+        &self,
+        batch: Vec<OutboxRow>,
+        now: DateTime<Utc>,
+    ) -> Result<DispatchReport, EngineError> {
+        let node = self.config.node_id.as_str();
+        let mut report = DispatchReport {
+            claimed: batch.len() as u64,
+            ..Default::default()
+        };
+        let mut outcomes: Vec<(OutboxRow, MessageOutcome)> = Vec::new();
+        let mut ready: Vec<(OutboxRow, Message)> = Vec::new();
+
+        // Quiet hours at send time, and rows no channel can carry.
+        for row in batch {
+            let Some(channel) = channel_of(&row.channel) else {
+                let error = format!("no channel {:?} to send on", row.channel);
+                outcomes.push((
+                    row,
+                    MessageOutcome::Failed {
+                        provider: String::new(),
+                        error,
+                    },
+                ));
+                continue;
+            };
+            if !row.urgent && !row.resend {
+                let until = self.quiet_until(channel, now);
+                if until > now {
+                    outcomes.push((
+                        row,
+                        MessageOutcome::Deferred {
+                            until,
+                            reason: "quiet hours".into(),
+                        },
+                    ));
+                    continue;
+                }
+            }
+            match to_message(&row) {
+                Ok(m) => ready.push((row, m)),
+                Err(error) => outcomes.push((
+                    row,
+                    MessageOutcome::Failed {
+                        provider: self.provider(channel).into(),
+                        error,
+                    },
+                )),
+            }
+        }
+
+        // Reminders held back overnight: one digest per recipient and channel.
+        let ready = self.merge_held(ready, now, &mut report).await?;
+
+        // The policy, with the history of each provider.
+        let mut history: HashMap<&'static str, Vec<SentRecord>> = HashMap::new();
+        for (ch, name) in [(Channel::Email, "email"), (Channel::Sms, "sms")] {
+            if !ready.iter().any(|(_, m)| m.channel() == ch) {
+                continue;
+            }
+            let since = self.policy(ch).history_horizon(now);
+            let rows = self.store.sent_since(name, since).await?;
+            history.insert(
+                name,
+                rows.iter()
+                    .filter_map(|r| Some((r, to_message(r).ok()?)))
+                    .map(|(r, m)| SentRecord {
+                        at: r.sent_at.map(|t| t.and_utc()).unwrap_or(now),
+                        recipient: policy::recipient_key(&m),
+                        template: policy::template_key(&m).to_string(),
+                        content: r
+                            .content_hash
+                            .as_deref()
+                            .and_then(policy::ContentHash::parse)
+                            .unwrap_or_else(|| policy::content_hash(&m)),
+                    })
+                    .collect(),
+            );
+        }
+        let mut to_send: Vec<(OutboxRow, Message)> = Vec::new();
+        for (row, m) in ready {
+            let ch = m.channel();
+            let hist = history.entry(channel_name(ch)).or_default();
+            let mut c = Candidate::of(&m, None);
+            c.resend = row.resend;
+            match self.policy(ch).decide(&c, hist, now) {
+                Decision::SendNow => {
+                    // Count it at once, so a duplicate or the next message in this batch sees it.
+                    hist.push(SentRecord {
+                        at: now,
+                        recipient: c.recipient.clone(),
+                        template: c.template.clone(),
+                        content: c.content.clone(),
+                    });
+                    to_send.push((row, m));
+                }
+                Decision::Drop { sent_at } => outcomes.push((
+                    row,
+                    MessageOutcome::Dropped {
+                        reason: format!("an identical message was sent at {sent_at}"),
+                    },
+                )),
+                Decision::Defer { until, reason } => outcomes.push((
+                    row,
+                    MessageOutcome::Deferred {
+                        until,
+                        reason: format!("{reason:?}"),
+                    },
+                )),
+            }
+        }
+
+        // Send, outside any transaction.
+        outcomes.extend(self.send_all(to_send, now).await);
+
+        // Record, fenced, with the log, in one transaction.
+        let tx = self.store.begin_write().await?;
+        for (row, outcome) in &outcomes {
+            if tx.finish_message(row, node, outcome, now).await? {
+                match outcome {
+                    MessageOutcome::Sent { .. } => report.sent += 1,
+                    MessageOutcome::Retry { .. } => report.retried += 1,
+                    MessageOutcome::Failed { .. } => report.failed += 1,
+                    MessageOutcome::Dead { .. } => report.dead += 1,
+                    MessageOutcome::Dropped { .. } => report.dropped += 1,
+                    MessageOutcome::Deferred { .. } => report.deferred += 1,
+                }
+            } else {
+                report.lost += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn send_all(
+        &self,
+        to_send: Vec<(OutboxRow, Message)>,
+        now: DateTime<Utc>,
+    ) -> Vec<(OutboxRow, MessageOutcome)> {
+        let sem = Arc::new(tokio::sync::Semaphore::new(self.config.concurrency.max(1)));
+        let mut set = tokio::task::JoinSet::new();
+        for (i, (row, m)) in to_send.into_iter().enumerate() {
+            let notifier = self.notifier.clone();
+            let sem = sem.clone();
+            set.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                let result = notifier.send(&m).await;
+                (i, row, m, result)
+            });
+        }
+        let mut done = Vec::new();
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok(x) => done.push(x),
+                Err(e) => tracing::error!(error = %e, "a send task panicked"),
+            }
+        }
+        done.sort_by_key(|d| d.0);
+        let mut out = Vec::with_capacity(done.len());
+        for (_, row, m, result) in done {
+            let ch = m.channel();
+            let outcome = match result {
+                Ok(d) => MessageOutcome::Sent {
+                    provider: d.provider,
+                    provider_message_id: d.provider_message_id,
+                    content_hash: Some(policy::content_hash(&m).as_str().to_string()),
+                },
+                Err(e) => {
+                    let provider = e.failure().provider.clone();
+                    let error = e.to_string();
+                    let attempts = u32::try_from(row.attempts.max(1)).unwrap_or(1);
+                    let decision = {
+                        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+                        self.policy(ch).after_failure(attempts, &e, now, &mut *rng)
+                    };
+                    match decision {
+                        RetryDecision::RetryAt(at) => MessageOutcome::Retry {
+                            provider,
+                            at,
+                            error,
+                        },
+                        RetryDecision::Failed => MessageOutcome::Failed { provider, error },
+                        RetryDecision::DeadLetter => MessageOutcome::Dead { provider, error },
+                    }
+                }
+            };
+            out.push((row, outcome));
+        }
+        out
+    }
+
+    /// Merges held-back reminders; returns what is left to send, digests included.
+    async fn merge_held(
+        &self,
+        ready: Vec<(OutboxRow, Message)>,
+        now: DateTime<Utc>,
+        report: &mut DispatchReport,
+    ) -> Result<Vec<(OutboxRow, Message)>, EngineError> {
+        let held: Vec<HeldReminder> = ready
+            .iter()
+            .filter(|(r, _)| !r.resend && r.digest_of.is_none())
+            .map(|(r, m)| HeldReminder {
+                outbox_id: OutboxKey::from(r.id),
+                recipient: policy::recipient_key(m),
+                channel: m.channel(),
+                line: r.subject.clone(),
+                link: None,
+                created_at: r.created_at.and_utc(),
+                not_before: Some(r.not_before.and_utc()),
+            })
+            .collect();
+        let min = self.settings.digest.min_items;
+        let (groups, _) = digest::group(held, min);
+        if groups.is_empty() {
+            return Ok(ready);
+        }
+        let mut by_id: BTreeMap<String, (OutboxRow, Message)> = ready
+            .into_iter()
+            .map(|(r, m)| (r.id.to_string(), (r, m)))
+            .collect();
+        let mut out = Vec::new();
+        let w = &self.settings.digest.wording;
+        for g in groups {
+            let members: Vec<(OutboxRow, Message)> = g
+                .items
+                .iter()
+                .filter_map(|i| by_id.remove(i.outbox_id.as_str()))
+                .collect();
+            let Some((first, _)) = members.first() else {
+                continue;
+            };
+            let (subject, body, template, params) = match g.channel {
+                Channel::Email => {
+                    let (s, t) = digest::email_digest(&g, w, None);
+                    (s, t, None, None)
+                }
+                _ => {
+                    let d = digest::sms_digest(&g, None, &self.settings.digest.sms, w);
+                    let (s, _) = digest::email_digest(&g, w, None);
+                    let params = serde_json::to_string(&d.params).ok();
+                    (s, d.parts.join("\n"), Some("digest".to_string()), params)
+                }
+            };
+            let ids: Vec<i64> = members.iter().map(|(r, _)| r.id).collect();
+            let d = NewDigest {
+                idempotency_key: format!(
+                    "digest:{}:{}:{}",
+                    ids.first().copied().unwrap_or(0),
+                    ids.last().copied().unwrap_or(0),
+                    ids.len()
+                ),
+                person_id: first.person_id,
+                role: first.role.clone(),
+                channel: first.channel.clone(),
+                address: first.address.clone(),
+                subject,
+                body,
+                template,
+                params,
+            };
+            let tx = self.store.begin_write().await?;
+            let refs: Vec<&OutboxRow> = members.iter().map(|(r, _)| r).collect();
+            match tx
+                .merge_into_digest(&refs, &d, &self.config.node_id, now, self.config.lease)
+                .await?
+            {
+                Some(row) => {
+                    tx.commit().await?;
+                    report.merged += members.len() as u64;
+                    report.digests += 1;
+                    match to_message(&row) {
+                        Ok(m) => out.push((row, m)),
+                        Err(e) => tracing::error!(error = %e, "digest cannot be sent"),
+                    }
+                }
+                None => {
+                    tx.rollback().await?;
+                    report.lost += members.len() as u64;
+                }
+            }
+        }
+        out.extend(by_id.into_values());
+        Ok(out)
+    }
+}
+
+fn channel_of(s: &str) -> Option<Channel> {
+    match s {
+        "email" => Some(Channel::Email),
+        "sms" => Some(Channel::Sms),
+        _ => None,
+    }
+}
+
+fn channel_name(c: Channel) -> &'static str {
+    match c {
+        Channel::Email => "email",
+        _ => "sms",
+    }
+}
+
+/// The message an outbox row stands for.
+pub fn to_message(row: &OutboxRow) -> Result<Message, String> {
+    let key = OutboxKey::from(row.id);
+    match row.channel.as_str() {
+        "email" => Ok(Message::Email(EmailMessage {
+            outbox_id: key,
+            to: EmailAddress::new(None, &row.address),
+            subject: row.subject.clone(),
+            text: row.body.clone(),
+            html: row.html.clone(),
+        })),
+        "sms" => {
+            let params: BTreeMap<String, String> = match &row.params {
+                Some(p) => serde_json::from_str(p).map_err(|e| {
+                    format!(
+                        "outbox {}: params are not a JSON object of strings: {e}",
+                        row.id
+                    )
+                })?,
+                None => BTreeMap::from([("subject".to_string(), row.subject.clone())]),
+            };
+            Ok(Message::Sms(SmsMessage {
+                outbox_id: key,
+                to: row.address.clone(),
+                template: row.template.clone().unwrap_or_else(|| "reminder".into()),
+                params,
+                text: row.body.clone(),
+            }))
+        }
+        other => Err(format!("outbox {}: no channel {other:?}", row.id)),
+    }
+}
