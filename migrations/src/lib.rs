@@ -19,6 +19,7 @@ mod m20261122_000002_engine;
 mod m20261122_000004_delivery;
 mod m20261122_000006_ledger;
 mod m20261122_000007_ledger_covering_indexes;
+mod m20261122_000008_timer_instance_index;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_delivery::Migration),
             Box::new(m20261122_000006_ledger::Migration),
             Box::new(m20261122_000007_ledger_covering_indexes::Migration),
+            Box::new(m20261122_000008_timer_instance_index::Migration),
         ]
     }
 }

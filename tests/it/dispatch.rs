@@ -98,6 +98,8 @@ fn message(
         html: None,
         not_before,
         urgent: false,
+        template: None,
+        params: None,
     }
 }
 

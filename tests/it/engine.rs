@@ -198,6 +198,23 @@ backend_tests! {
         let keys: HashSet<_> = messages.iter().map(|m| &m.idempotency_key).collect();
         assert_eq!(keys.len(), messages.len());
 
+        // Texts go out through the providers' `reminder` template, with the variables the
+        // approved templates name.
+        let texts: Vec<_> = messages.iter().filter(|m| m.channel == "sms" && m.instance_id == Some(term_instance.id)).collect();
+        assert!(!texts.is_empty());
+        for m in texts {
+            assert_eq!(m.template.as_deref(), Some("reminder"), "{}", m.idempotency_key);
+            let params: std::collections::BTreeMap<String, String> = serde_json::from_str(m.params.as_deref().unwrap()).unwrap();
+            assert_eq!(params["subject"], m.subject);
+            assert!(!params["unit_name"].is_empty() && m.body.contains(&params["unit_name"]), "{params:?}");
+            assert!(params["due_date"].ends_with('日'), "{params:?}");
+            params["days_left"].parse::<i64>().unwrap();
+            match duban_engine::dispatch::to_message(m).unwrap() {
+                duban_notify::Message::Sms(sms) => assert_eq!(sms.params, params),
+                other => panic!("{other:?}"),
+            }
+        }
+
         // The new term has its own chain, three years on.
         let next = SubjectRef::Term { unit: "JN-001".into(), start: Some(held_on) };
         let next_instances = store.instances_of(&next.key()).await.unwrap();

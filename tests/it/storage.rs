@@ -64,3 +64,45 @@ backend_tests! {
         assert_eq!(back, big);
     }
 }
+
+backend_tests! {
+    async fn a_deadlock_is_a_write_conflict_and_a_duplicate_is_not(db) {
+        use duban_store::StoreError;
+        use sea_orm::TransactionTrait;
+        if db.kind == crate::support::Kind::Sqlite {
+            // One writer at a time: SQLite queues writers instead of deadlocking them.
+            return;
+        }
+        let conn = db.connect().await;
+        conn.execute_unprepared("CREATE TABLE lock_probe (id INT PRIMARY KEY, n INT NOT NULL)").await.unwrap();
+        conn.execute_unprepared("INSERT INTO lock_probe (id, n) VALUES (1, 0), (2, 0)").await.unwrap();
+        let bump = |id: i32| format!("UPDATE lock_probe SET n = n + 1 WHERE id = {id}");
+
+        let a = conn.begin().await.unwrap();
+        let b = conn.begin().await.unwrap();
+        a.execute_unprepared(&bump(1)).await.unwrap();
+        b.execute_unprepared(&bump(2)).await.unwrap();
+        // a waits for b's row; b then asks for a's row: one of them is chosen as the victim.
+        let second_of_a = {
+            let sql = bump(2);
+            tokio::spawn(async move {
+                let r = a.execute_unprepared(&sql).await;
+                (a, r)
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let rb = b.execute_unprepared(&bump(1)).await;
+        let (a, ra) = second_of_a.await.unwrap();
+        let (winner, victim) = match (ra, rb) {
+            (Ok(_), Err(e)) => (a, e),
+            (Err(e), Ok(_)) => (b, e),
+            other => panic!("expected exactly one deadlock victim: {other:?}"),
+        };
+        let victim = StoreError::from(victim);
+        assert!(victim.is_write_conflict(), "{victim:?}");
+        winner.commit().await.unwrap();
+
+        let dup = conn.execute_unprepared("INSERT INTO lock_probe (id, n) VALUES (1, 0)").await.unwrap_err();
+        assert!(!StoreError::from(dup).is_write_conflict());
+    }
+}

@@ -60,6 +60,8 @@ async fn run_batch(store: &Store, node: &str, batch: &[ClaimedTimer]) -> usize {
                     html: None,
                     not_before: t0(),
                     urgent: false,
+                    template: None,
+                    params: None,
                 },
                 t0(),
             )

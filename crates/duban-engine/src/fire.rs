@@ -1,6 +1,6 @@
 //! One tick: claim due timers, run their steps, commit each batch.
 
-use crate::subjects::{Loaded, SubjectRef, load, midnight};
+use crate::subjects::{Loaded, Staff, SubjectRef, load, load_with, midnight};
 use crate::sync::occurrence_key;
 use crate::{Engine, EngineError};
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
@@ -10,7 +10,7 @@ use duban_store::engine::{ClaimedTimer, NewOutbox, WriteTx};
 use duban_store::subjects::{NewInterview, PersonRow};
 use duban_workflow::model::{Action, Level, MisfirePolicy, Workflow};
 use duban_workflow::plan::{DueStep, PlanContext, Window, plan};
-use duban_workflow::render::{MessageContext, render, variables};
+use duban_workflow::render::{MessageContext, render, template_params, variables};
 use duban_workflow::subject::Role;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -111,9 +111,16 @@ impl Engine {
         }
         let mut out: Vec<Option<Outcome>> =
             std::iter::repeat_with(|| None).take(batch.len()).collect();
+        let staff = Staff::read(self.store.reader().get()).await;
         for ((key, hash), idx) in groups {
             let timers: Vec<&ClaimedTimer> = idx.iter().map(|&i| &batch[i]).collect();
-            match self.decide_group(key, hash, &timers, now).await {
+            let decided = match &staff {
+                Ok(staff) => self.decide_group(key, hash, &timers, staff, now).await,
+                Err(e) => Err(EngineError::Data(format!(
+                    "staff roles cannot be read: {e}"
+                ))),
+            };
+            match decided {
                 Ok(outcomes) => {
                     for (i, o) in idx.into_iter().zip(outcomes) {
                         out[i] = Some(o);
@@ -145,12 +152,13 @@ impl Engine {
         subject_key: &str,
         content_hash: &str,
         timers: &[&ClaimedTimer],
+        staff: &Staff,
         now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, EngineError> {
         let wf = self.rules.by_hash(&self.store, content_hash).await?;
         let sref = SubjectRef::parse(subject_key)
             .ok_or_else(|| EngineError::Data(format!("unknown subject key {subject_key}")))?;
-        let Some(loaded) = load(self.store.reader().get(), &sref).await? else {
+        let Some(loaded) = load_with(self.store.reader().get(), &sref, staff).await? else {
             return Ok(timers
                 .iter()
                 .map(|_| Outcome::Skip(format!("{sref} no longer exists")))
@@ -254,6 +262,34 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<TickReport, EngineError> {
         let decided = self.decide_all(batch, now).await;
+        // Nodes write in one order (instance, then due order inside it), so two batches that
+        // share instances take their row locks in the same order.
+        let mut order: Vec<usize> = (0..batch.len()).collect();
+        order.sort_by_key(|&i| (batch[i].instance_id, batch[i].due_at, batch[i].id));
+        let mut attempt = 0;
+        loop {
+            match self.write_batch(batch, &decided, &order, now).await {
+                Err(EngineError::Store(e)) if e.is_write_conflict() && attempt < 5 => {
+                    attempt += 1;
+                    tracing::warn!(node = %self.config.node_id, attempt, error = %e, "batch rolled back by a write conflict; writing it again");
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        20 * attempt + u64::from(rand_jitter_ms()),
+                    ))
+                    .await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The write half of a batch: every decided timer and its effects in one transaction.
+    async fn write_batch(
+        &self,
+        batch: &[ClaimedTimer],
+        decided: &[Outcome],
+        order: &[usize],
+        now: DateTime<Utc>,
+    ) -> Result<TickReport, EngineError> {
         let node = self.config.node_id.as_str();
         let mut r = TickReport {
             claimed: batch.len() as u64,
@@ -261,7 +297,8 @@ impl Engine {
             ..Default::default()
         };
         let tx = self.store.begin_write().await?;
-        for (t, outcome) in batch.iter().zip(decided) {
+        for &i in order {
+            let (t, outcome) = (&batch[i], &decided[i]);
             let late = now - t.due_at > self.config.late_after;
             match outcome {
                 Outcome::Fire { step, wf, loaded } => {
@@ -271,7 +308,7 @@ impl Engine {
                     }
                     r.fired += 1;
                     r.late += u64::from(late);
-                    r.messages += self.apply(&tx, t, &step, &wf, &loaded, now).await?;
+                    r.messages += self.apply(&tx, t, step, wf, loaded, now).await?;
                     if step.ends_chain {
                         tx.close_instance(
                             t.instance_id,
@@ -282,26 +319,23 @@ impl Engine {
                     }
                 }
                 Outcome::Skip(reason) => {
-                    if tx.skip_timer(t, node, now, &reason).await? {
+                    if tx.skip_timer(t, node, now, reason).await? {
                         r.skipped += 1;
                     } else {
                         r.lost += 1;
                     }
                 }
                 Outcome::Error { message, permanent } => {
-                    if permanent || t.attempts >= self.config.max_attempts {
+                    if *permanent || t.attempts >= self.config.max_attempts {
                         tracing::error!(timer = t.id, step = %t.step_id, error = %message, "step failed");
-                        if tx.fail_timer(t, node, now, &message).await? {
+                        if tx.fail_timer(t, node, now, message).await? {
                             r.failed += 1;
                         }
                     } else {
                         let backoff =
                             self.config.retry_base * 2i32.pow((t.attempts - 1).clamp(0, 16) as u32);
                         tracing::warn!(timer = t.id, step = %t.step_id, error = %message, attempt = t.attempts, "step will be retried");
-                        if tx
-                            .retry_timer(t, node, now, &message, now + backoff)
-                            .await?
-                        {
+                        if tx.retry_timer(t, node, now, message, now + backoff).await? {
                             r.retried += 1;
                         }
                     }
@@ -410,6 +444,8 @@ impl Engine {
         );
         let title = render(&step.title, &vars)
             .map_err(|e| EngineError::Data(format!("title of {}: {e}", step.step_id)))?;
+        let params = serde_json::to_string(&template_params(&vars, &title))
+            .map_err(|e| EngineError::Data(format!("parameters of {}: {e}", step.step_id)))?;
         let mut queued = 0;
         for role in &step.recipients {
             let people = loaded.people.get(role).cloned().unwrap_or_default();
@@ -466,7 +502,7 @@ impl Engine {
                                     now,
                                     step.urgent,
                                 );
-                                tx.enqueue(&msg, now).await?;
+                                tx.enqueue(&with_sms_template(msg, &params), now).await?;
                                 queued += 1;
                             }
                         }
@@ -489,7 +525,7 @@ impl Engine {
                         now,
                         step.urgent,
                     );
-                    tx.enqueue(&msg, now).await?;
+                    tx.enqueue(&with_sms_template(msg, &params), now).await?;
                     queued += 1;
                 }
             }
@@ -518,6 +554,15 @@ impl Engine {
             .next_allowed(c, local, &self.rules.calendar);
         local_to_utc(tz, allowed).unwrap_or(at)
     }
+}
+
+/// 0–49 ms, so that nodes rolled back by the same conflict do not retry in step.
+fn rand_jitter_ms() -> u8 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    ((nanos ^ std::process::id()) % 50) as u8
 }
 
 fn local_to_utc(tz: Tz, t: NaiveDateTime) -> Option<DateTime<Utc>> {
@@ -664,5 +709,17 @@ fn outbox(
         html: None,
         not_before,
         urgent,
+        template: None,
+        params: None,
     }
+}
+
+/// SMS leaves through the providers' approved templates: the `reminder` template with the
+/// message's variables as parameters (`notify.sms.templates.reminder` maps them).
+fn with_sms_template(mut m: NewOutbox, params: &str) -> NewOutbox {
+    if m.channel == Channel::Sms.as_str() {
+        m.template = Some("reminder".into());
+        m.params = Some(params.to_string());
+    }
+    m
 }

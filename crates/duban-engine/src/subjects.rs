@@ -123,6 +123,40 @@ pub fn to_event(e: &EventRow) -> Event {
 
 /// Loads a subject, its events and the people behind its roles; `None` if it is gone.
 pub async fn load(store: Reader<'_>, sref: &SubjectRef) -> Result<Option<Loaded>, EngineError> {
+    let staff = Staff::read(store).await?;
+    load_with(store, sref, &staff).await
+}
+
+/// The organisation department's officers and the finance officers: the same for every
+/// subject, so a batch reads them once.
+#[derive(Debug, Clone, Default)]
+pub struct Staff {
+    org_department: Vec<PersonRow>,
+    finance: Vec<PersonRow>,
+}
+
+impl Staff {
+    pub async fn read(store: Reader<'_>) -> Result<Staff, EngineError> {
+        let all = store.staff().await?;
+        let with = |role: &str| -> Vec<PersonRow> {
+            all.iter()
+                .filter(|p| p.roles.split(',').any(|r| r.trim() == role))
+                .cloned()
+                .collect()
+        };
+        Ok(Staff {
+            org_department: with("org_department"),
+            finance: with("finance"),
+        })
+    }
+}
+
+/// As [`load`], with the staff already read.
+pub async fn load_with(
+    store: Reader<'_>,
+    sref: &SubjectRef,
+    staff: &Staff,
+) -> Result<Option<Loaded>, EngineError> {
     let mut people: BTreeMap<Role, Vec<PersonRow>> = BTreeMap::new();
     let (unit, subject) = match sref {
         SubjectRef::Term { unit: code, start } => {
@@ -246,11 +280,8 @@ pub async fn load(store: Reader<'_>, sref: &SubjectRef) -> Result<Option<Loaded>
         Role::SuperiorSecretary,
         unit.superior_secretary.clone().into_iter().collect(),
     );
-    people.insert(
-        Role::OrgDepartment,
-        store.people_with_role("org_department").await?,
-    );
-    people.insert(Role::Finance, store.people_with_role("finance").await?);
+    people.insert(Role::OrgDepartment, staff.org_department.clone());
+    people.insert(Role::Finance, staff.finance.clone());
     let events = store
         .events_of(&sref.key())
         .await?

@@ -1,6 +1,6 @@
 //! Planning subjects into instances and timers.
 
-use crate::subjects::{Loaded, SubjectRef, load};
+use crate::subjects::{Loaded, Staff, SubjectRef, load, load_with};
 use crate::{Engine, EngineError};
 use chrono::{DateTime, Utc};
 use duban_store::engine::{InstanceSpec, PlanReport, PlannedTimer, WriteTx, instance_status};
@@ -300,6 +300,17 @@ impl Engine {
         Ok(reports)
     }
 
+    /// Plans the given subjects in one transaction (see [`Engine::sync_subject`]).
+    pub async fn sync_subjects(
+        &self,
+        refs: &[SubjectRef],
+        to_current: bool,
+    ) -> Result<SyncSummary, EngineError> {
+        let mut summary = SyncSummary::default();
+        self.sync_batch(refs, to_current, &mut summary).await?;
+        Ok(summary)
+    }
+
     /// Plans every unit's current term and recurring duties, every open rectification item
     /// and every scheduled interview, `batch` subjects per transaction. Subjects that cannot
     /// be planned (a unit without a term date) are listed, not fatal. `progress` is called
@@ -362,8 +373,9 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let now = self.now();
         let mut loaded = Vec::with_capacity(refs.len());
+        let staff = Staff::read(self.store.reader().get()).await?;
         for r in refs {
-            if let Some(l) = load(self.store.reader().get(), r).await? {
+            if let Some(l) = load_with(self.store.reader().get(), r, &staff).await? {
                 loaded.push(l);
             }
         }

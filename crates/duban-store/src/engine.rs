@@ -647,6 +647,10 @@ pub struct NewOutbox {
     pub html: Option<String>,
     pub not_before: DateTime<Utc>,
     pub urgent: bool,
+    /// SMS only: the logical provider template (`reminder`) and its parameters as a JSON
+    /// object of strings.
+    pub template: Option<String>,
+    pub params: Option<String>,
 }
 
 impl WriteTx {
@@ -685,8 +689,8 @@ impl WriteTx {
             last_error: Set(None),
             created_at: Set(naive(now)),
             sent_at: Set(None),
-            template: Set(None),
-            params: Set(None),
+            template: Set(m.template.clone()),
+            params: Set(m.params.clone()),
             content_hash: Set(None),
             digest_of: Set(None),
             resend: Set(false),

@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod money;
 pub mod outbox;
 pub mod register;
+pub mod scratch;
 pub mod subjects;
 
 use migration::{Migrator, MigratorTrait};
@@ -65,6 +66,28 @@ pub enum StoreError {
     /// The ledger refused a command (budget control, a closed period, a reused key …).
     #[error(transparent)]
     Ledger(#[from] duban_ledger::LedgerError),
+}
+
+impl StoreError {
+    /// A deadlock or serialization failure: the database rolled the transaction back so
+    /// that a concurrent one could go on, and running it again is the remedy
+    /// (PostgreSQL 40P01 / 40001; MySQL 1213 deadlock, 1205 lock wait timeout).
+    pub fn is_write_conflict(&self) -> bool {
+        use sea_orm::{RuntimeErr, sqlx};
+        let StoreError::Db(
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)),
+        ) = self
+        else {
+            return false;
+        };
+        let sqlx::Error::Database(e) = e.as_ref() else {
+            return false;
+        };
+        if let Some(my) = e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+            return matches!(my.number(), 1213 | 1205);
+        }
+        matches!(e.code().as_deref(), Some("40P01" | "40001"))
+    }
 }
 
 /// Pool settings that do not belong in the URL.

@@ -106,17 +106,13 @@ impl Reader<'_> {
         }
     }
 
-    /// People holding a staff role (`org_department`, `finance`).
-    pub async fn people_with_role(&self, role: &str) -> Result<Vec<PersonRow>, StoreError> {
-        let all = people::Entity::find()
-            .filter(people::Column::Roles.contains(role))
+    /// Everyone holding a staff role (`org_department`, `finance`), with their roles.
+    pub async fn staff(&self) -> Result<Vec<PersonRow>, StoreError> {
+        Ok(people::Entity::find()
+            .filter(people::Column::Roles.ne(""))
             .order_by_asc(people::Column::Id)
             .all(self.0)
-            .await?;
-        Ok(all
-            .into_iter()
-            .filter(|p| p.roles.split(',').any(|r| r.trim() == role))
-            .collect())
+            .await?)
     }
 
     pub async fn person_by_id(&self, id: i64) -> Result<Option<PersonRow>, StoreError> {

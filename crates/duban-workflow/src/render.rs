@@ -87,6 +87,22 @@ pub fn variables(subject: &Subject, m: &MessageContext) -> BTreeMap<String, Valu
     vars
 }
 
+/// The parameters of an SMS provider template: every text or number variable, as text,
+/// and the message's title as `subject`. Each provider's template in the notify settings
+/// picks the ones it was approved with (`unit_name`, `due_date`, `days_left`, …).
+pub fn template_params(vars: &BTreeMap<String, Value>, subject: &str) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = vars
+        .iter()
+        .filter_map(|(k, v)| match v.kind() {
+            minijinja::value::ValueKind::String => v.as_str().map(|s| (k.clone(), s.to_string())),
+            minijinja::value::ValueKind::Number => Some((k.clone(), v.to_string())),
+            _ => None,
+        })
+        .collect();
+    out.insert("subject".into(), subject.to_string());
+    out
+}
+
 /// Renders a template text. Errors say which variable or construct failed.
 pub fn render(text: &str, vars: &BTreeMap<String, Value>) -> Result<String, String> {
     let env = env();
@@ -303,10 +319,9 @@ pub(crate) fn check_file(
 mod tests {
     use super::*;
 
-    #[test]
-    fn renders_chinese_dates_and_days_left() {
-        let subject = Subject::sample(SubjectKind::Term);
-        let m = MessageContext {
+    /// A reminder due 30 days before a term ends on 2026-10-09.
+    fn term_reminder() -> MessageContext {
+        MessageContext {
             org_department: "区委组织部".into(),
             due_date: NaiveDate::from_ymd_opt(2026, 9, 9).unwrap(),
             anchor_date: NaiveDate::from_ymd_opt(2026, 10, 9).unwrap(),
@@ -314,7 +329,13 @@ mod tests {
             link: "[确认链接]".into(),
             workflow_name: "按期换届提醒".into(),
             extra: BTreeMap::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn renders_chinese_dates_and_days_left() {
+        let subject = Subject::sample(SubjectKind::Term);
+        let m = term_reminder();
         let vars = variables(&subject, &m);
         let out = render(
             "{{ unit_name }}任期将于{{ term_end }}届满，还有{{ days_left }}天。{{ link }}",
@@ -331,6 +352,18 @@ mod tests {
         );
         let err = render("{{ nonexistent }}", &vars).unwrap_err();
         assert!(err.contains("nonexistent"), "{err}");
+    }
+
+    #[test]
+    fn template_parameters_are_the_scalar_variables_as_text() {
+        let subject = Subject::sample(SubjectKind::Term);
+        let m = term_reminder();
+        let p = template_params(&variables(&subject, &m), "换届提醒");
+        assert_eq!(p["unit_name"], "某某科技有限公司党支部");
+        assert_eq!(p["due_date"], "2026年9月9日");
+        assert_eq!(p["days_left"], "30");
+        assert_eq!(p["subject"], "换届提醒");
+        assert_eq!(p["link"], "[确认链接]");
     }
 
     #[test]

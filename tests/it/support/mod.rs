@@ -37,17 +37,7 @@ fn unique_name() -> String {
     format!("duban_t_{}", uuid::Uuid::now_v7().simple())
 }
 
-fn with_database(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (admin_url, String::new()),
-    };
-    let root = match base.rfind('/') {
-        Some(i) if i > base.find("://").map(|j| j + 2).unwrap_or(0) => &base[..i],
-        _ => base,
-    };
-    format!("{root}/{name}{query}")
-}
+use duban_store::scratch::with_database;
 
 impl TestDb {
     pub async fn create(kind: Kind) -> Option<TestDb> {
