@@ -84,7 +84,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let ctx = cmd::Context { settings };
+    let ctx = cmd::Context {
+        settings,
+        config_dir: cli.config_dir.clone(),
+    };
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => cmd::serve::run(args, &ctx).await,

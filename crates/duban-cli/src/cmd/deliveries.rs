@@ -296,6 +296,8 @@ impl Context {
 
 /// `duban dispatch [--now T]`: one pass over the outbox.
 pub async fn run_dispatch(args: DispatchArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    // Retries, dead letters and refused messages are reported as log lines on stderr.
+    crate::logging::init(&ctx.settings.log);
     let store = ctx.migrated_store().await?;
     let d = ctx.dispatcher(store)?;
     let report = d.dispatch(args.now.unwrap_or_else(Utc::now)).await?;

@@ -1,6 +1,8 @@
 //! `duban engine tick | sync`: run the engine by hand — one tick (optionally at a given
 //! instant), or (re)plan every subject of the register.
 
+mod bench;
+
 use super::{Context, OutputFormat};
 use chrono::{DateTime, Utc};
 use std::process::ExitCode;
@@ -21,6 +23,9 @@ enum Action {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// Measure the engine on scratch databases: timers per second with several nodes, tick
+    /// time beside a large backlog, peak memory. Prints figures for BENCHMARKS.md.
+    Bench(bench::BenchArgs),
     /// Plan every unit's term and duties, open rectification items and scheduled
     /// interviews that have no instance yet, and bring existing ones up to date.
     Sync {
@@ -32,6 +37,8 @@ enum Action {
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     match args.action {
         Action::Tick { now, format } => {
+            // Retried and failed steps, and write conflicts, are log lines on stderr.
+            crate::logging::init(&ctx.settings.log);
             let engine = ctx.engine(now).await?;
             let report = engine.tick(engine.now()).await?;
             match format {
@@ -49,6 +56,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                 ),
             }
         }
+        Action::Bench(args) => return bench::run(args, ctx).await,
         Action::Sync { format } => {
             let engine = ctx.engine(None).await?;
             let summary = engine

@@ -18,6 +18,8 @@ use duban_store::{Store, StoreOptions};
 /// What every subcommand gets: the loaded settings and where they came from.
 pub struct Context {
     pub settings: Settings,
+    /// Where the settings were read from; passed on to child processes.
+    pub config_dir: std::path::PathBuf,
 }
 
 impl Context {
@@ -47,6 +49,16 @@ impl Context {
         store: Store,
         at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> anyhow::Result<duban_engine::Engine> {
+        self.engine_with(store, at, self.engine_config()).await
+    }
+
+    /// As [`Context::engine_on`], with the engine settings given instead of configured.
+    pub async fn engine_with(
+        &self,
+        store: Store,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        config: duban_engine::EngineConfig,
+    ) -> anyhow::Result<duban_engine::Engine> {
         let rules = duban_engine::Rules::from_parts(
             self.workflow_set()?,
             self.calendar()?,
@@ -57,12 +69,7 @@ impl Context {
             Some(t) => std::sync::Arc::new(duban_core::clock::ManualClock::new(t)),
             None => std::sync::Arc::new(duban_core::clock::SystemClock),
         };
-        let engine = duban_engine::Engine::new(
-            store,
-            std::sync::Arc::new(rules),
-            self.engine_config(),
-            clock,
-        );
+        let engine = duban_engine::Engine::new(store, std::sync::Arc::new(rules), config, clock);
         engine.rules.persist(&engine.store, engine.now()).await?;
         Ok(engine)
     }
