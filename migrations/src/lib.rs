@@ -19,7 +19,7 @@ mod m20261122_000002_engine;
 mod m20261122_000004_delivery;
 mod m20261122_000006_ledger;
 mod m20261122_000007_ledger_covering_indexes;
-mod m20261122_000008_timer_instance_index;
+mod m20261122_000008_hot_path_indexes;
 
 pub struct Migrator;
 
@@ -32,9 +32,22 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_delivery::Migration),
             Box::new(m20261122_000006_ledger::Migration),
             Box::new(m20261122_000007_ledger_covering_indexes::Migration),
-            Box::new(m20261122_000008_timer_instance_index::Migration),
+            Box::new(m20261122_000008_hot_path_indexes::Migration),
         ]
     }
+}
+
+/// Drops an index unless it is already gone: MySQL has no `DROP INDEX IF EXISTS`.
+pub(crate) async fn drop_index_if_exists(
+    m: &SchemaManager<'_>,
+    table: &str,
+    name: &str,
+) -> Result<(), DbErr> {
+    if m.has_index(table, name).await? {
+        m.drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
+            .await?;
+    }
+    Ok(())
 }
 
 /// A money column: whole fen in a 64-bit integer, exact on every backend.

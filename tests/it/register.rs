@@ -67,6 +67,7 @@ backend_tests! {
                 .arg(fixture("register/good.csv")),
         );
         assert!(out.status.success(), "{stdout}{stderr}");
+        assert!(stderr.contains("register imported"), "the import logged nothing:\n{stderr}");
         for number in ["13812348000", "13912345678", "13900001111"] {
             assert!(!stderr.contains(number), "{number} appears in the log:\n{stderr}");
         }

@@ -90,6 +90,17 @@ async fn serve_demo_answers_healthz_and_stops_on_sigterm() {
             .unwrap()
             .starts_with("m2026")
     );
+    // The demo register's chains are planned before the server listens.
+    let (status, metrics) = http_get(&addr, "/metrics");
+    assert_eq!(status, 200, "{metrics}");
+    let gauge = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /metrics:\n{metrics}"))
+    };
+    assert!(gauge("duban_timers_pending") > 1000.0, "{metrics}");
+    assert_eq!(gauge("duban_timers_failed"), 0.0, "{metrics}");
     let exit = terminate(&mut child);
     assert!(exit.success(), "{exit:?}");
     let log = reader.join().unwrap();

@@ -74,6 +74,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Every command logs to stderr: warnings of an import, retries of a tick or a dispatch.
+    logging::init(&settings.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

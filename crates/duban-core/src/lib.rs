@@ -9,3 +9,4 @@ pub mod money;
 pub mod privacy;
 pub mod register;
 pub mod table;
+pub mod text;

@@ -260,7 +260,8 @@ impl Dispatcher {
 
         // The policy, with the history of each provider.
         let mut history: HashMap<&'static str, Vec<SentRecord>> = HashMap::new();
-        for (ch, name) in [(Channel::Email, "email"), (Channel::Sms, "sms")] {
+        for &ch in Channel::ALL {
+            let name = ch.as_str();
             if !ready.iter().any(|(_, m)| m.channel() == ch) {
                 continue;
             }
@@ -286,7 +287,7 @@ impl Dispatcher {
         let mut to_send: Vec<(OutboxRow, Message)> = Vec::new();
         for (row, m) in ready {
             let ch = m.channel();
-            let hist = history.entry(channel_name(ch)).or_default();
+            let hist = history.entry(ch.as_str()).or_default();
             let mut c = Candidate::of(&m, None);
             c.resend = row.resend;
             match self.policy(ch).decide(&c, hist, now) {
@@ -492,18 +493,7 @@ impl Dispatcher {
 }
 
 fn channel_of(s: &str) -> Option<Channel> {
-    match s {
-        "email" => Some(Channel::Email),
-        "sms" => Some(Channel::Sms),
-        _ => None,
-    }
-}
-
-fn channel_name(c: Channel) -> &'static str {
-    match c {
-        Channel::Email => "email",
-        _ => "sms",
-    }
+    Channel::ALL.iter().copied().find(|c| c.as_str() == s)
 }
 
 /// The message an outbox row stands for.

@@ -112,13 +112,14 @@ impl Engine {
         let mut out: Vec<Option<Outcome>> =
             std::iter::repeat_with(|| None).take(batch.len()).collect();
         let staff = Staff::read(self.store.reader().get()).await;
+        // Groups come ordered by subject: a subject with timers of several workflows (the
+        // quarterly duties fall due together) is loaded once.
+        let mut cached: Option<(&str, Option<Loaded>)> = None;
         for ((key, hash), idx) in groups {
             let timers: Vec<&ClaimedTimer> = idx.iter().map(|&i| &batch[i]).collect();
-            let decided = match &staff {
-                Ok(staff) => self.decide_group(key, hash, &timers, staff, now).await,
-                Err(e) => Err(EngineError::Data(format!(
-                    "staff roles cannot be read: {e}"
-                ))),
+            let decided = match self.subject_of(key, &staff, &mut cached).await {
+                Ok(loaded) => self.decide_group(key, hash, &timers, loaded, now).await,
+                Err(e) => Err(e),
             };
             match decided {
                 Ok(outcomes) => {
@@ -147,21 +148,41 @@ impl Engine {
             .collect()
     }
 
+    /// The subject behind `key`, from `cached` when the previous group had the same one.
+    async fn subject_of<'k, 'c>(
+        &self,
+        key: &'k str,
+        staff: &Result<Staff, EngineError>,
+        cached: &'c mut Option<(&'k str, Option<Loaded>)>,
+    ) -> Result<Option<&'c Loaded>, EngineError> {
+        if cached.as_ref().is_none_or(|(k, _)| *k != key) {
+            *cached = None;
+            let staff = staff
+                .as_ref()
+                .map_err(|e| EngineError::Data(format!("staff roles cannot be read: {e}")))?;
+            let sref = SubjectRef::parse(key)
+                .ok_or_else(|| EngineError::Data(format!("unknown subject key {key}")))?;
+            *cached = Some((
+                key,
+                load_with(self.store.reader().get(), &sref, staff).await?,
+            ));
+        }
+        Ok(cached.as_ref().and_then(|(_, l)| l.as_ref()))
+    }
+
     async fn decide_group(
         &self,
         subject_key: &str,
         content_hash: &str,
         timers: &[&ClaimedTimer],
-        staff: &Staff,
+        loaded: Option<&Loaded>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, EngineError> {
         let wf = self.rules.by_hash(&self.store, content_hash).await?;
-        let sref = SubjectRef::parse(subject_key)
-            .ok_or_else(|| EngineError::Data(format!("unknown subject key {subject_key}")))?;
-        let Some(loaded) = load_with(self.store.reader().get(), &sref, staff).await? else {
+        let Some(loaded) = loaded else {
             return Ok(timers
                 .iter()
-                .map(|_| Outcome::Skip(format!("{sref} no longer exists")))
+                .map(|_| Outcome::Skip(format!("{subject_key} no longer exists")))
                 .collect());
         };
         let ctx = PlanContext {
@@ -180,13 +201,13 @@ impl Engine {
         {
             (loaded.subject.clone(), loaded.events.clone())
         } else {
-            started_subject(self, &loaded, &wf.id)?
+            started_subject(self, loaded, &wf.id)?
         };
         let p = plan(&wf, &subject, &events, &ctx, &around)?;
         let loaded = Arc::new(Loaded {
             subject,
             events,
-            ..loaded
+            ..loaded.clone()
         });
         let mut outcomes = Vec::with_capacity(timers.len());
         for t in timers {
@@ -448,8 +469,7 @@ impl Engine {
             .map_err(|e| EngineError::Data(format!("parameters of {}: {e}", step.step_id)))?;
         let mut queued = 0;
         for role in &step.recipients {
-            let people = loaded.people.get(role).cloned().unwrap_or_default();
-            for person in &people {
+            for person in loaded.people.get(role).into_iter().flatten() {
                 let channels = usable_channels(person, &step.channels);
                 if channels.is_empty() {
                     // Nobody can be told: list the person as unreachable and tell the
@@ -467,7 +487,6 @@ impl Engine {
                             "",
                             &title,
                             &body,
-                            now,
                             now,
                             step.urgent,
                         ),
@@ -499,7 +518,6 @@ impl Engine {
                                     &title,
                                     &format!("{}{note}", body?),
                                     self.not_before(wf, step, c, now),
-                                    now,
                                     step.urgent,
                                 );
                                 tx.enqueue(&with_sms_template(msg, &params), now).await?;
@@ -522,7 +540,6 @@ impl Engine {
                         &title,
                         &body?,
                         self.not_before(wf, step, c, now),
-                        now,
                         step.urgent,
                     );
                     tx.enqueue(&with_sms_template(msg, &params), now).await?;
@@ -690,7 +707,6 @@ fn outbox(
     title: &str,
     body: &str,
     not_before: DateTime<Utc>,
-    _now: DateTime<Utc>,
     urgent: bool,
 ) -> NewOutbox {
     NewOutbox {

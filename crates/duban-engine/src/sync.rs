@@ -207,6 +207,7 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<SyncSummary, EngineError> {
         let mut summary = SyncSummary::default();
+        let staff = Staff::read(tx.reader().get()).await?;
         for code in codes {
             let Some(u) = tx.reader().get().unit_by_code(code).await? else {
                 continue;
@@ -216,7 +217,7 @@ impl Engine {
                 refs.push(SubjectRef::term_of(&u.unit));
             }
             for r in refs {
-                let Some(l) = load(tx.reader().get(), &r).await? else {
+                let Some(l) = load_with(tx.reader().get(), &r, &staff).await? else {
                     continue;
                 };
                 summary.subjects += 1;
@@ -240,6 +241,7 @@ impl Engine {
     ) -> Result<Vec<ReplanDiff>, EngineError> {
         let mut diffs = Vec::new();
         let now = self.now();
+        let staff = Staff::read(self.store.reader().get()).await?;
         for wf in self
             .rules
             .current()
@@ -254,7 +256,8 @@ impl Engine {
                 let Some(sref) = SubjectRef::parse(&instance.subject_key) else {
                     continue;
                 };
-                let Some(loaded) = load(self.store.reader().get(), &sref).await? else {
+                let Some(loaded) = load_with(self.store.reader().get(), &sref, &staff).await?
+                else {
                     continue;
                 };
                 let tx = self.store.begin_write().await?;

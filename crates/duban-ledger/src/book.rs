@@ -91,10 +91,6 @@ impl Book {
         self.state.periods
     }
 
-    pub fn is_year_closed(&self, year: i32) -> bool {
-        self.state.closed_years.contains(&year)
-    }
-
     pub fn reversed_by(&self, id: i64) -> Option<i64> {
         self.state.reversed_by.get(&id).copied()
     }

@@ -99,13 +99,6 @@ pub struct Periods {
 }
 
 impl Periods {
-    pub fn is_open(&self, date: NaiveDate) -> bool {
-        match self.closed_through {
-            Some(c) => YearMonth::of(date) > c,
-            None => true,
-        }
-    }
-
     /// Refuses a posting dated in a closed period.
     pub fn check_open(&self, date: NaiveDate) -> Result<(), LedgerError> {
         match self.closed_through {

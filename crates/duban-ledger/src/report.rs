@@ -4,6 +4,7 @@
 use crate::budget::{BudgetLineKind, LineBalances, LineId, percent};
 use crate::hledger::Commodity;
 use duban_core::money::Money;
+use duban_core::text::display_width;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -174,20 +175,6 @@ impl BudgetReport {
         body.push(cells(&self.total));
         format!("budget {}\n{}", self.year, render_table(&headers, &body))
     }
-}
-
-/// Terminal width of a string: CJK and full-width characters take two columns.
-pub fn display_width(s: &str) -> usize {
-    s.chars()
-        .map(|c| {
-            let u = c as u32;
-            let wide = matches!(u,
-                0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
-                | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60
-                | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD);
-            if wide { 2 } else { 1 }
-        })
-        .sum()
 }
 
 /// A plain text table: the first column left-aligned, the others right-aligned.

@@ -76,14 +76,6 @@ impl Notifier {
         &self.sms
     }
 
-    /// The provider that would carry `message`.
-    pub fn provider_for(&self, message: &Message) -> &'static str {
-        match message {
-            Message::Email(_) => self.email.provider(),
-            Message::Sms(_) => self.sms.provider(),
-        }
-    }
-
     /// One attempt on the channel the message belongs to.
     pub async fn send(&self, message: &Message) -> Result<Delivery, SendError> {
         let result = match message {

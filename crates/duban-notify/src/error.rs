@@ -119,14 +119,6 @@ pub enum SendError {
 }
 
 impl SendError {
-    pub fn transient(f: Failure) -> Self {
-        SendError::Transient(f)
-    }
-
-    pub fn permanent(f: Failure) -> Self {
-        SendError::Permanent(f)
-    }
-
     /// Builds the outcome that the kind implies by default. Providers override it per code
     /// where the code says more (for example an out-of-balance account is worth retrying).
     pub fn from_kind(f: Failure) -> Self {

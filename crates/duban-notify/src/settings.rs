@@ -8,9 +8,7 @@
 use crate::channel::Notifier;
 use crate::email::{Composer, eml::EmlDirectory, smtp::SmtpChannel};
 use crate::message::{EmailMessage, SmsMessage};
-use crate::policy::{
-    DeliveryPolicy, DigestWording, Jitter, LimitRule, RetryPolicy, RoutingMode, SmsLimits,
-};
+use crate::policy::{DeliveryPolicy, DigestWording, Jitter, LimitRule, RetryPolicy, SmsLimits};
 use crate::secrets::SecretSource;
 use crate::sms;
 use crate::{Channel, policy};
@@ -49,8 +47,6 @@ impl fmt::Display for ConfigError {
 pub struct NotifySettings {
     /// The zone "per day" limits count in.
     pub time_zone: String,
-    /// `all_preferred` (every usable preferred channel) or `first_usable`.
-    pub routing: RoutingMode,
     pub email: EmailSettings,
     pub sms: SmsSettings,
     pub retry: RetrySettings,
@@ -65,7 +61,6 @@ impl Default for NotifySettings {
     fn default() -> Self {
         NotifySettings {
             time_zone: "Asia/Shanghai".into(),
-            routing: RoutingMode::default(),
             email: EmailSettings::default(),
             sms: SmsSettings::default(),
             retry: RetrySettings::default(),

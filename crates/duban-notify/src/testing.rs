@@ -234,10 +234,6 @@ impl SmtpSink {
         &self.maildir
     }
 
-    pub fn is_running(&self) -> bool {
-        self.child.is_some()
-    }
-
     /// Kills the server (as a crash would: open connections just break).
     pub async fn stop(&mut self) -> io::Result<()> {
         if let Some(mut child) = self.child.take() {

@@ -34,12 +34,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use duban_ledger::command::{Envelope, Outcome};
 use duban_ledger::config::LedgerConfig;
 use duban_ledger::idempotency::{Replay, decide};
-use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use sea_orm::{DbErr, SqlErr};
 use serde::Serialize;
-use std::ops::Deref;
 use std::time::Duration;
 
-pub use read::{DuesRow, LedgerStatus, StartupCandidate};
+pub use read::{DuesRow, LedgerStatus};
 
 /// What a command needs besides itself: the ledger's settings and the time.
 #[derive(Debug, Clone, Copy)]
@@ -170,27 +169,5 @@ impl Store {
 /// Errors after which running the command again may succeed: lock conflicts and unique-key
 /// races (the retry then meets the stored outcome or the domain's refusal).
 fn is_retryable(e: &DbErr) -> bool {
-    if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
-        return true;
-    }
-    let (DbErr::Conn(RuntimeErr::SqlxError(err))
-    | DbErr::Exec(RuntimeErr::SqlxError(err))
-    | DbErr::Query(RuntimeErr::SqlxError(err))) = e
-    else {
-        return false;
-    };
-    let sea_orm::sqlx::Error::Database(db) = err.deref() else {
-        return false;
-    };
-    if let Some(my) = db.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>() {
-        // 1213 deadlock, 1205 lock wait timeout.
-        return matches!(my.number(), 1213 | 1205);
-    }
-    let code = db.code().unwrap_or_default();
-    // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
-    // SQLite: SQLITE_BUSY (5) and its extended codes, SQLITE_LOCKED (6).
-    matches!(
-        code.deref(),
-        "40001" | "40P01" | "55P03" | "5" | "6" | "261" | "517" | "773"
-    )
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) || crate::is_lock_conflict(e)
 }

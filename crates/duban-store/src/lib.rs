@@ -69,25 +69,35 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// A deadlock or serialization failure: the database rolled the transaction back so
-    /// that a concurrent one could go on, and running it again is the remedy
-    /// (PostgreSQL 40P01 / 40001; MySQL 1213 deadlock, 1205 lock wait timeout).
+    /// A lock conflict (see [`is_lock_conflict`]): the database rolled the transaction back
+    /// or gave up waiting so that a concurrent one could go on, and running it again is the
+    /// remedy.
     pub fn is_write_conflict(&self) -> bool {
-        use sea_orm::{RuntimeErr, sqlx};
-        let StoreError::Db(
-            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)),
-        ) = self
-        else {
-            return false;
-        };
-        let sqlx::Error::Database(e) = e.as_ref() else {
-            return false;
-        };
-        if let Some(my) = e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-            return matches!(my.number(), 1213 | 1205);
-        }
-        matches!(e.code().as_deref(), Some("40P01" | "40001"))
+        matches!(self, StoreError::Db(e) if is_lock_conflict(e))
     }
+}
+
+/// Deadlocks, serialization failures and lock waits that gave up. PostgreSQL:
+/// serialization_failure, deadlock_detected, lock_not_available; MySQL: 1213 deadlock, 1205
+/// lock wait timeout; SQLite: SQLITE_BUSY (5) and its extended codes, SQLITE_LOCKED (6).
+pub(crate) fn is_lock_conflict(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let (DbErr::Conn(RuntimeErr::SqlxError(err))
+    | DbErr::Exec(RuntimeErr::SqlxError(err))
+    | DbErr::Query(RuntimeErr::SqlxError(err))) = e
+    else {
+        return false;
+    };
+    let sqlx::Error::Database(db) = err.as_ref() else {
+        return false;
+    };
+    if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return matches!(my.number(), 1213 | 1205);
+    }
+    matches!(
+        db.code().as_deref(),
+        Some("40001" | "40P01" | "55P03" | "5" | "6" | "261" | "517" | "773")
+    )
 }
 
 /// Pool settings that do not belong in the URL.

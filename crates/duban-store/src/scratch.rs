@@ -106,7 +106,7 @@ fn remove_sqlite_files(path: &std::path::Path) {
 }
 
 /// The URL of database `name` on the server of `admin_url`.
-pub fn with_database(admin_url: &str, name: &str) -> String {
+fn with_database(admin_url: &str, name: &str) -> String {
     let (base, query) = match admin_url.split_once('?') {
         Some((b, q)) => (b, format!("?{q}")),
         None => (admin_url, String::new()),

@@ -152,10 +152,6 @@ impl Store {
         self.reader().get().unit_by_code(code).await
     }
 
-    pub async fn unit_by_id(&self, id: i64) -> Result<Option<UnitSnapshot>, StoreError> {
-        self.reader().get().unit_by_id(id).await
-    }
-
     pub async fn person_by_key(&self, key: &str) -> Result<Option<PersonRow>, StoreError> {
         self.reader().get().person_by_key(key).await
     }
@@ -166,10 +162,6 @@ impl Store {
 
     pub async fn interview(&self, id: i64) -> Result<Option<InterviewRow>, StoreError> {
         self.reader().get().interview(id).await
-    }
-
-    pub async fn events_of(&self, subject_key: &str) -> Result<Vec<EventRow>, StoreError> {
-        self.reader().get().events_of(subject_key).await
     }
 
     /// Unit codes in order, `limit` at a time after `after`: for sweeping the register.

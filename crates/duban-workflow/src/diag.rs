@@ -1,6 +1,7 @@
 //! Diagnostics: every problem found in a workflow, template or calendar file, with the place
 //! (file:line:column) and a hint that says how to fix it.
 
+use duban_core::text::display_width as width;
 use serde::Serialize;
 use std::fmt;
 use std::ops::Range;
@@ -147,23 +148,6 @@ pub fn file_diag(
         help: Some(help.into()),
         source_line: None,
     }
-}
-
-/// Display width of a string in a terminal: CJK and full-width characters take two cells.
-fn width(s: &str) -> usize {
-    s.chars()
-        .map(|c| {
-            let c = c as u32;
-            let wide = (0x1100..=0x115F).contains(&c)
-                || (0x2E80..=0xA4CF).contains(&c)
-                || (0xAC00..=0xD7A3).contains(&c)
-                || (0xF900..=0xFAFF).contains(&c)
-                || (0xFE30..=0xFE4F).contains(&c)
-                || (0xFF00..=0xFF60).contains(&c)
-                || (0xFFE0..=0xFFE6).contains(&c);
-            if wide { 2 } else { 1 }
-        })
-        .sum()
 }
 
 impl fmt::Display for Diagnostic {

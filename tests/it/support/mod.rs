@@ -7,24 +7,20 @@
 
 #![allow(dead_code)]
 
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use duban_store::StoreError;
+use duban_store::scratch::ScratchDb;
+use sea_orm::{Database, DatabaseConnection};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Sqlite,
-    Postgres,
-    MySql,
-}
+pub use duban_store::Backend as Kind;
 
 /// One throwaway database.
 #[derive(Debug, Clone)]
 pub struct TestDb {
     pub kind: Kind,
     pub url: String,
-    name: String,
-    admin_url: Option<String>,
+    scratch: ScratchDb,
 }
 
 fn in_ci() -> bool {
@@ -37,67 +33,39 @@ fn unique_name() -> String {
     format!("duban_t_{}", uuid::Uuid::now_v7().simple())
 }
 
-use duban_store::scratch::with_database;
-
 impl TestDb {
     pub async fn create(kind: Kind) -> Option<TestDb> {
-        let name = unique_name();
-        match kind {
-            Kind::Sqlite => {
-                let path = std::env::temp_dir().join(format!("{name}.db"));
-                Some(TestDb {
-                    kind,
-                    url: format!("sqlite://{}?mode=rwc", path.display()),
-                    name,
-                    admin_url: None,
-                })
+        let (var, default, label) = match kind {
+            Kind::Sqlite => ("", "sqlite://", "SQLite"),
+            Kind::Postgres => (
+                "DUBAN_TEST_PG_URL",
+                "postgres://root@127.0.0.1:5432/test",
+                "PostgreSQL",
+            ),
+            Kind::MySql => (
+                "DUBAN_TEST_MYSQL_URL",
+                "mysql://root@127.0.0.1:3306/test",
+                "MariaDB",
+            ),
+        };
+        let admin_url = match kind {
+            Kind::Sqlite => default.to_string(),
+            _ => std::env::var(var).unwrap_or_else(|_| default.to_string()),
+        };
+        match ScratchDb::create(&admin_url, &unique_name(), &std::env::temp_dir()).await {
+            Ok(scratch) => Some(TestDb {
+                kind,
+                url: scratch.url.clone(),
+                scratch,
+            }),
+            Err(StoreError::Connect { source, .. }) => {
+                if in_ci() {
+                    panic!("{label} is required in CI but {admin_url} cannot be reached: {source}");
+                }
+                eprintln!("skipping {label}: {admin_url} cannot be reached ({source}); set {var}");
+                None
             }
-            Kind::Postgres | Kind::MySql => {
-                let (var, default, label) = match kind {
-                    Kind::Postgres => (
-                        "DUBAN_TEST_PG_URL",
-                        "postgres://root@127.0.0.1:5432/test",
-                        "PostgreSQL",
-                    ),
-                    _ => (
-                        "DUBAN_TEST_MYSQL_URL",
-                        "mysql://root@127.0.0.1:3306/test",
-                        "MariaDB",
-                    ),
-                };
-                let admin_url = std::env::var(var).unwrap_or_else(|_| default.to_string());
-                let admin = match Database::connect(&admin_url).await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        if in_ci() {
-                            panic!(
-                                "{label} is required in CI but {admin_url} cannot be reached: {e}"
-                            );
-                        }
-                        eprintln!(
-                            "skipping {label}: {admin_url} cannot be reached ({e}); set {var}"
-                        );
-                        return None;
-                    }
-                };
-                let create = match kind {
-                    Kind::Postgres => format!("CREATE DATABASE \"{name}\" ENCODING 'UTF8'"),
-                    _ => format!(
-                        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-                    ),
-                };
-                admin
-                    .execute_unprepared(&create)
-                    .await
-                    .expect("create test database");
-                admin.close().await.ok();
-                Some(TestDb {
-                    kind,
-                    url: with_database(&admin_url, &name),
-                    name,
-                    admin_url: Some(admin_url),
-                })
-            }
+            Err(e) => panic!("cannot create a {label} test database: {e}"),
         }
     }
 
@@ -118,27 +86,7 @@ impl TestDb {
     }
 
     pub async fn drop_db(self) {
-        match (&self.kind, &self.admin_url) {
-            (Kind::Sqlite, _) => {
-                let path = std::env::temp_dir().join(format!("{}.db", self.name));
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            (kind, Some(admin_url)) => {
-                if let Ok(admin) = Database::connect(admin_url).await {
-                    let sql = match kind {
-                        Kind::Postgres => {
-                            format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)
-                        }
-                        _ => format!("DROP DATABASE IF EXISTS `{}`", self.name),
-                    };
-                    let _ = admin.execute_unprepared(&sql).await;
-                    admin.close().await.ok();
-                }
-            }
-            _ => {}
-        }
+        let _ = self.scratch.drop_db().await;
     }
 }
 

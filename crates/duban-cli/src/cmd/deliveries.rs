@@ -4,6 +4,7 @@
 use super::Context;
 use chrono::{DateTime, Utc};
 use duban_core::privacy::{mask_email, mask_mobile};
+use duban_core::text::display_width;
 use duban_engine::dispatch::{DispatchConfig, Dispatcher};
 use duban_store::outbox::DeliveryFilter;
 use std::process::ExitCode;
@@ -101,17 +102,17 @@ fn print_rows(header: &[&str], rows: &[Vec<String>], format: ListFormat) -> anyh
             println!("{}", serde_json::to_string_pretty(&objs)?);
         }
         ListFormat::Table => {
-            let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+            let mut widths: Vec<usize> = header.iter().map(|h| display_width(h)).collect();
             for r in rows {
                 for (w, f) in widths.iter_mut().zip(r) {
-                    *w = (*w).max(f.chars().count());
+                    *w = (*w).max(display_width(f));
                 }
             }
             let line = |fields: Vec<&str>| {
                 let cells: Vec<String> = fields
                     .iter()
                     .zip(&widths)
-                    .map(|(f, w)| format!("{f}{}", " ".repeat(w - f.chars().count())))
+                    .map(|(f, w)| format!("{f}{}", " ".repeat(w - display_width(f))))
                     .collect();
                 println!("{}", cells.join("  ").trim_end());
             };
@@ -296,8 +297,6 @@ impl Context {
 
 /// `duban dispatch [--now T]`: one pass over the outbox.
 pub async fn run_dispatch(args: DispatchArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    // Retries, dead letters and refused messages are reported as log lines on stderr.
-    crate::logging::init(&ctx.settings.log);
     let store = ctx.migrated_store().await?;
     let d = ctx.dispatcher(store)?;
     let report = d.dispatch(args.now.unwrap_or_else(Utc::now)).await?;

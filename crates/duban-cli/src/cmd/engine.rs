@@ -37,8 +37,6 @@ enum Action {
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     match args.action {
         Action::Tick { now, format } => {
-            // Retried and failed steps, and write conflicts, are log lines on stderr.
-            crate::logging::init(&ctx.settings.log);
             let engine = ctx.engine(now).await?;
             let report = engine.tick(engine.now()).await?;
             match format {

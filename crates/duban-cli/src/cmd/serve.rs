@@ -16,7 +16,6 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
-    crate::logging::init(&ctx.settings.log);
     // Working days and quiet hours come from here; a broken file stops the start, a missing
     // year is announced because it silently turns holidays into working days.
     let calendar = ctx.calendar()?;

@@ -96,28 +96,6 @@ impl SmtpChannel {
         })
     }
 
-    /// `host:port` of the server.
-    pub fn server(&self) -> &str {
-        &self.server
-    }
-
-    /// Opens a connection and says EHLO/NOOP: for `duban notify check` and start-up health.
-    pub async fn test_connection(&self) -> Result<(), SendError> {
-        let tested = tokio::time::timeout(self.send_timeout, self.transport.test_connection())
-            .await
-            .unwrap_or(Ok(false));
-        match tested {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(SendError::Transient(crate::error::Failure::new(
-                crate::error::FailureKind::Connection,
-                PROVIDER,
-                "noop",
-                format!("{} did not answer NOOP", self.server),
-            ))),
-            Err(e) => Err(classify_smtp_error(&e)),
-        }
-    }
-
     pub async fn send_email(&self, m: &EmailMessage) -> Result<Delivery, SendError> {
         let message = self.composer.compose(m, PROVIDER)?;
         // lettre's async transport bounds only the connect with its timeout; a server that

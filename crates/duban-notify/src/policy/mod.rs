@@ -1,5 +1,5 @@
 //! The delivery policy: plain functions that decide when a message may leave, what to do after
-//! a failure, which messages merge into a digest and which channels reach a person.
+//! a failure and which messages merge into a digest.
 //!
 //! Nothing here does I/O or reads a clock. The dispatcher passes `now`, the message, the recent
 //! send history from the delivery log and the "send not before" instant that the workflow
@@ -20,13 +20,11 @@ pub mod backoff;
 pub mod dedupe;
 pub mod digest;
 pub mod ratelimit;
-pub mod route;
 
 pub use backoff::{Jitter, JitterSource, RetryDecision, RetryPolicy, SplitMix64};
 pub use dedupe::ContentHash;
 pub use digest::{DigestGroup, DigestWording, HeldReminder, SmsDigest, SmsLimits};
 pub use ratelimit::{Deferral, LimitKey, LimitRule, Scope, SentRecord, Window};
-pub use route::{Contact, Route, RoutingMode, Unreachable};
 
 use crate::error::SendError;
 use crate::message::Message;

@@ -602,6 +602,7 @@ impl<'a> Run<'a> {
             .one(self.txn)
             .await?
             .ok_or(LedgerError::UnknownTransaction(c.transaction))?;
+        let orig_unit_id = orig_row.unit_id;
         let original = rows::load_transactions(self.txn, vec![orig_row])
             .await?
             .remove(0);
@@ -652,11 +653,8 @@ impl<'a> Run<'a> {
         let (t, w) = ops::reverse(&self.ops_ctx(periods, &closed), &mut lines, target, c)?;
         let ids = rows::save_lines(self.txn, &locked, &lines, self.now).await?;
         let mut units = HashMap::new();
-        if let Some(code) = original.txn.unit() {
-            units.insert(
-                code.to_string(),
-                rows::unit_id(self.txn, code, false).await?,
-            );
+        if let (Some(code), Some(id)) = (original.txn.unit(), orig_unit_id) {
+            units.insert(code.to_string(), id);
         }
         let tx = self.post(&[t], &ids, &units).await?;
         if let (Some(row), Some(a)) = (&alloc_row, &alloc) {

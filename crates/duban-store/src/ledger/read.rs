@@ -22,15 +22,6 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// A unit of the register that may be due start-up funds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StartupCandidate {
-    pub unit: String,
-    /// The earliest date the register knows for the unit: its first recorded election or
-    /// the start of its term (the register has no separate formation date).
-    pub formed_on: NaiveDate,
-}
-
 /// One month of dues from one unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DuesRow {
@@ -176,25 +167,6 @@ impl Store {
         formed_in: i32,
     ) -> Result<BatchPlan, StoreError> {
         Ok(startup_plan(self.conn(), config, formed_in).await?.0)
-    }
-
-    /// The units the register dates in `year`, for a dry run's listing.
-    pub async fn ledger_startup_candidates(
-        &self,
-        year: i32,
-    ) -> Result<Vec<StartupCandidate>, StoreError> {
-        use chrono::Datelike;
-        let (cands, _) = candidates(self.conn()).await?;
-        let mut out: Vec<StartupCandidate> = cands
-            .into_iter()
-            .filter(|c| c.formed_on.year() == year)
-            .map(|c| StartupCandidate {
-                unit: c.unit,
-                formed_on: c.formed_on,
-            })
-            .collect();
-        out.sort_by(|a, b| a.unit.cmp(&b.unit));
-        Ok(out)
     }
 
     /// Every account's balance, summed exactly in the database.

@@ -293,8 +293,8 @@ impl Seeder {
         let before = self.due().await?;
         let probe = 10usize;
         self.add_units(probe).await?;
-        let per_unit = ((self.due().await? - before) / probe as u64).max(1);
         let have = self.due().await? - before;
+        let per_unit = (have / probe as u64).max(1);
         if have < target {
             let more = (target - have).div_ceil(per_unit) as usize;
             let step = (more / 10).max(500);
