@@ -388,3 +388,48 @@ async fn a_thousand_reminders_reach_a_real_smtp_server_through_a_thirty_second_o
     db.drop_db().await;
     Ok(())
 }
+
+backend_tests! {
+    async fn the_delivery_log_filters_and_exports_with_addresses_masked(db) {
+        use crate::support::{duban, run};
+        let dir = TempDir::new("cli");
+        let cli = |args: &[&str]| {
+            let (out, stdout, stderr) = run(duban(&db.url)
+                .env("DUBAN__NOTIFY__EMAIL__EML_DIR", dir.0.join("outbox"))
+                .env("DUBAN__NOTIFY__SMS__LOG_FILE", dir.0.join("sms.log"))
+                .args(args));
+            assert!(out.status.success(), "duban {args:?}:\n{stdout}{stderr}");
+            stdout
+        };
+        let json = |args: &[&str]| -> Vec<serde_json::Value> {
+            serde_json::from_str(&cli(&[&["deliveries", "list", "--format", "json"][..], args].concat())).unwrap()
+        };
+        cli(&["migrate", "up"]);
+        cli(&["import", "register", repo().join("tests/fixtures/register/good.csv").to_str().unwrap()]);
+        // Months later, every reminder of the overdue chains is due; they leave on a Wednesday morning.
+        cli(&["engine", "tick", "--now", "2027-06-01T02:00:00Z"]);
+        cli(&["dispatch", "--now", "2027-06-02T01:30:00Z"]);
+
+        let csv = cli(&["deliveries", "list", "--format", "csv"]);
+        assert!(csv.starts_with('\u{feff}'), "no BOM");
+        assert!(csv.lines().count() > 2, "{csv}");
+        assert!(csv.contains(",sent,"), "{csv}");
+        for whole in ["13812348000", "13912345678", "wangfang@example.cn", "zhoujg@example.cn"] {
+            assert!(!csv.contains(whole), "{whole} appears whole in the export:\n{csv}");
+        }
+        assert!(csv.contains("138****8000"), "{csv}");
+
+        let all = json(&[]);
+        let of_unit = json(&["--unit", "JN-001"]);
+        assert!(!of_unit.is_empty(), "{all:?}");
+        assert!(of_unit.iter().all(|r| r["unit"].as_str().unwrap().contains("JN-001")), "{of_unit:?}");
+        assert!(json(&["--unit", "JN-J01"]).is_empty(), "nothing was sent about JN-J01");
+        // The overdue branch's secretary and the committee's secretary were both told.
+        let to_wang = json(&["--person", "13812348000"]);
+        assert!(!to_wang.is_empty() && to_wang.len() < all.len(), "{all:?}");
+        assert!(to_wang.iter().all(|r| ["138****8000", "w***@example.cn"].contains(&r["address"].as_str().unwrap())), "{to_wang:?}");
+        let sent = json(&["--status", "sent"]);
+        assert!(!sent.is_empty() && sent.iter().all(|r| r["status"] == "sent"), "{sent:?}");
+        assert!(json(&["--unit", "NO-SUCH-UNIT"]).is_empty());
+    }
+}

@@ -9,7 +9,9 @@
 
 use crate::engine::WriteTx;
 use crate::engine::{naive, utc};
-use crate::entities::{deliveries, outbox, people, workflow_instances};
+use crate::entities::{
+    deliveries, interviews, outbox, party_units, people, rectification_items, workflow_instances,
+};
 use crate::{Store, StoreError};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
@@ -84,7 +86,7 @@ pub enum MessageOutcome {
 /// A filter for the delivery list.
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryFilter {
-    /// A subject key (a unit's code): messages of instances about it.
+    /// A unit's code: messages about the unit, its terms, its items and its interviews.
     pub unit: Option<String>,
     /// A person's id or person key.
     pub person: Option<String>,
@@ -225,6 +227,38 @@ impl Store {
             .await?)
     }
 
+    /// Instances about a unit: its duties, its terms, its rectification items and its
+    /// interviews (subject keys `unit:CODE`, `term:CODE:START`, `rectification:ID`,
+    /// `interview:ID`, as the engine writes them).
+    async fn subjects_of_unit(&self, code: &str) -> Result<Condition, StoreError> {
+        let mut keys = vec![format!("unit:{code}")];
+        if let Some(unit) = party_units::Entity::find()
+            .filter(party_units::Column::Code.eq(code))
+            .one(self.conn())
+            .await?
+        {
+            let items: Vec<i64> = rectification_items::Entity::find()
+                .select_only()
+                .column(rectification_items::Column::Id)
+                .filter(rectification_items::Column::UnitId.eq(unit.id))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            let interviews: Vec<i64> = interviews::Entity::find()
+                .select_only()
+                .column(interviews::Column::Id)
+                .filter(interviews::Column::UnitId.eq(unit.id))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            keys.extend(items.iter().map(|id| format!("rectification:{id}")));
+            keys.extend(interviews.iter().map(|id| format!("interview:{id}")));
+        }
+        Ok(Condition::any()
+            .add(workflow_instances::Column::SubjectKey.is_in(keys))
+            .add(workflow_instances::Column::SubjectKey.starts_with(format!("term:{code}:"))))
+    }
+
     /// The delivery log, newest first, filtered.
     pub async fn list_deliveries(
         &self,
@@ -239,7 +273,7 @@ impl Store {
             let ids: Vec<i64> = workflow_instances::Entity::find()
                 .select_only()
                 .column(workflow_instances::Column::Id)
-                .filter(workflow_instances::Column::SubjectKey.eq(u.as_str()))
+                .filter(self.subjects_of_unit(u).await?)
                 .into_tuple()
                 .all(self.conn())
                 .await?;
