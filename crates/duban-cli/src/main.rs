@@ -50,10 +50,15 @@ enum Command {
     Term(cmd::complete::TermArgs),
     /// Open, report progress on and close out rectification items (整改).
     Rectification(cmd::complete::RectificationArgs),
-    /// Record a supervisory interview (约谈).
+    /// Supervisory interviews (约谈): reschedule, held, record, list.
+    #[command(alias = "interviews")]
     Interview(cmd::complete::InterviewArgs),
-    /// Staff roles of people in the register.
+    /// Record a unit's recurring duties: theme day, meetings, lectures, dues, rebates.
+    Duties(cmd::complete::DutiesArgs),
+    /// Staff and their roles; people no channel reaches.
     People(cmd::complete::PeopleArgs),
+    /// The party units of the register: list and show.
+    Units(cmd::lists::UnitsArgs),
     /// The official working-day calendar (statutory holidays and 调休).
     Calendar(cmd::calendar::Args),
     /// The delivery log, dead letters and re-sends.
@@ -107,7 +112,9 @@ fn main() -> ExitCode {
             Command::Term(args) => cmd::complete::run_term(args, &ctx).await,
             Command::Rectification(args) => cmd::complete::run_rectification(args, &ctx).await,
             Command::Interview(args) => cmd::complete::run_interview(args, &ctx).await,
+            Command::Duties(args) => cmd::complete::run_duties(args, &ctx).await,
             Command::People(args) => cmd::complete::run_people(args, &ctx).await,
+            Command::Units(args) => cmd::lists::run_units(args, &ctx).await,
             Command::Calendar(args) => cmd::calendar::run(args, &ctx).await,
             Command::Deliveries(args) => cmd::deliveries::run_deliveries(args, &ctx).await,
             Command::Dispatch(args) => cmd::deliveries::run_dispatch(args, &ctx).await,

@@ -272,32 +272,211 @@ impl Engine {
         .await
     }
 
-    /// The interview took place: its chain stops, and each problem found becomes a
-    /// rectification item owned by the interviewee with the default time-bound deadline.
-    pub async fn record_interview(
+    /// A report a term's chain waits for: the request to hold the election
+    /// (`request_submitted`, on the current term) or the election result
+    /// (`result_reported`, on the term the unit last elected in).
+    pub async fn record_term_report(
         &self,
-        interview_id: i64,
-        held_on: NaiveDate,
-        record: &str,
-        problems: &[String],
+        unit_code: &str,
+        event_name: &str,
+        on: NaiveDate,
+        note: Option<String>,
         actor: &str,
     ) -> Result<Completion, EngineError> {
-        self.refuse_future("interview", held_on)?;
-        let iv = self
-            .store
-            .interview(interview_id)
-            .await?
-            .ok_or_else(|| EngineError::Refused(format!("no interview {interview_id}")))?;
-        if iv.status != "scheduled" {
+        self.refuse_future("report", on)?;
+        let unit =
+            self.store.unit_by_code(unit_code).await?.ok_or_else(|| {
+                EngineError::Refused(format!("no party unit with code {unit_code}"))
+            })?;
+        let sref = if event_name == "result_reported" {
+            let key = self
+                .store
+                .reader()
+                .get()
+                .last_subject_with_event(&format!("term:{unit_code}:"), "election_recorded")
+                .await?
+                .ok_or_else(|| {
+                    EngineError::Refused(format!(
+                        "unit {unit_code} has no election recorded: record it first (duban term elect)"
+                    ))
+                })?;
+            SubjectRef::parse(&key)
+                .ok_or_else(|| EngineError::Data(format!("bad subject key {key}")))?
+        } else {
+            SubjectRef::term_of(&unit.unit)
+        };
+        let idem = format!("{event_name}:{sref}");
+        self.record(
+            &sref,
+            event(&sref, event_name, day_start(on), None, note, actor, idem),
+            async move |_, _| Ok(vec![]),
+        )
+        .await
+    }
+
+    /// An approved extension of a rectification item's deadline: its reminders re-plan
+    /// against the new date.
+    pub async fn extend_deadline(
+        &self,
+        item_id: i64,
+        to: NaiveDate,
+        approved_on: NaiveDate,
+        reason: Option<String>,
+        actor: &str,
+    ) -> Result<Completion, EngineError> {
+        self.refuse_future("approval", approved_on)?;
+        let item = self.open_item(item_id).await?;
+        if to <= item.deadline {
             return Err(EngineError::Refused(format!(
-                "interview {interview_id} is {}, not scheduled",
-                iv.status
+                "the new deadline {to} is not after the current one ({})",
+                item.deadline
+            )));
+        }
+        let sref = SubjectRef::Rectification(item_id);
+        let idem = format!("deadline:{item_id}:{to}");
+        self.record(
+            &sref,
+            event(
+                &sref,
+                "deadline_extended",
+                day_start(approved_on),
+                Some(to),
+                reason,
+                actor,
+                idem,
+            ),
+            async move |tx, now| {
+                tx.extend_deadline(&item, to, now).await?;
+                Ok(vec![])
+            },
+        )
+        .await
+    }
+
+    /// The follow-up review (回头看) of a closed item: passed, or the problem came back, in
+    /// which case a new item is opened for it (with its own chain).
+    pub async fn record_review(
+        &self,
+        item_id: i64,
+        on: NaiveDate,
+        passed: bool,
+        note: Option<String>,
+        actor: &str,
+    ) -> Result<Completion, EngineError> {
+        self.refuse_future("review", on)?;
+        let item = self
+            .store
+            .rectification_item(item_id)
+            .await?
+            .ok_or_else(|| EngineError::Refused(format!("no rectification item {item_id}")))?;
+        if item.status != "closed" {
+            return Err(EngineError::Refused(format!(
+                "rectification item {item_id} is not closed out yet: the follow-up review comes after close-out"
+            )));
+        }
+        let sref = SubjectRef::Rectification(item_id);
+        let name = if passed {
+            "review_passed"
+        } else {
+            "review_failed"
+        };
+        let idem = format!("review:{item_id}");
+        let deadline = on + self.time_bound_deadline();
+        self.record(
+            &sref,
+            event(&sref, name, day_start(on), None, note.clone(), actor, idem),
+            async move |tx, now| {
+                if passed {
+                    return Ok(vec![]);
+                }
+                let reopened = tx
+                    .open_item(
+                        &NewItem {
+                            unit_id: item.unit_id,
+                            title: format!("（回头看反弹）{}", item.title),
+                            kind: item.kind.clone(),
+                            measures: note,
+                            owner_id: item.owner_id,
+                            leader_id: item.leader_id,
+                            verifier_id: item.verifier_id,
+                            opened_on: on,
+                            deadline,
+                            interview_id: item.interview_id,
+                        },
+                        now,
+                    )
+                    .await?;
+                Ok(vec![SubjectRef::Rectification(reopened.id).key()])
+            },
+        )
+        .await
+    }
+
+    fn scheduled_interview(
+        iv: Option<duban_store::subjects::InterviewRow>,
+        id: i64,
+    ) -> Result<duban_store::subjects::InterviewRow, EngineError> {
+        let iv = iv.ok_or_else(|| EngineError::Refused(format!("no interview {id}")))?;
+        if iv.status == "cancelled" {
+            return Err(EngineError::Refused(format!(
+                "interview {id} was cancelled"
+            )));
+        }
+        Ok(iv)
+    }
+
+    /// The interview moves to a new time (and place): its notice and reminder re-plan.
+    pub async fn reschedule_interview(
+        &self,
+        interview_id: i64,
+        at: chrono::NaiveDateTime,
+        location: Option<String>,
+        actor: &str,
+    ) -> Result<Completion, EngineError> {
+        let iv =
+            Self::scheduled_interview(self.store.interview(interview_id).await?, interview_id)?;
+        if iv.held_on.is_some() {
+            return Err(EngineError::Refused(format!(
+                "interview {interview_id} was already held on {}",
+                iv.held_on.map(|d| d.to_string()).unwrap_or_default()
+            )));
+        }
+        let today = self.now().with_timezone(&ZONE).date_naive();
+        if at.date() < today {
+            return Err(EngineError::Refused(format!(
+                "the new interview time {at} is in the past (today is {today})"
             )));
         }
         let sref = SubjectRef::Interview(interview_id);
-        let deadline = held_on + self.time_bound_deadline();
-        let record = record.to_string();
-        let problems = problems.to_vec();
+        let idem = format!("reschedule:{interview_id}:{at}");
+        let mut ev = event(
+            &sref,
+            "interview_rescheduled",
+            self.now(),
+            None,
+            location.clone(),
+            actor,
+            idem,
+        );
+        ev.value = Some(at);
+        self.record(&sref, ev, async move |tx, now| {
+            tx.reschedule_interview(&iv, at, location, now).await?;
+            Ok(vec![])
+        })
+        .await
+    }
+
+    /// The interview took place (the record may follow within three working days).
+    pub async fn record_interview_held(
+        &self,
+        interview_id: i64,
+        held_on: NaiveDate,
+        actor: &str,
+    ) -> Result<Completion, EngineError> {
+        self.refuse_future("interview", held_on)?;
+        let iv =
+            Self::scheduled_interview(self.store.interview(interview_id).await?, interview_id)?;
+        let sref = SubjectRef::Interview(interview_id);
         let idem = format!("interview:{interview_id}");
         self.record(
             &sref,
@@ -311,7 +490,68 @@ impl Engine {
                 idem,
             ),
             async move |tx, now| {
-                tx.mark_interview_held(&iv, held_on, &record, now).await?;
+                tx.mark_interview_held(&iv, held_on, iv.record.as_deref().unwrap_or(""), now)
+                    .await?;
+                Ok(vec![])
+            },
+        )
+        .await
+    }
+
+    /// The interview's record (约谈记录) is filed: the chain stops, and each problem in it
+    /// becomes a rectification item owned by the interviewee, with the default time-bound
+    /// deadline and its own chain. Records the interview as held too, if it was not yet.
+    pub async fn file_interview_record(
+        &self,
+        interview_id: i64,
+        on: NaiveDate,
+        record: &str,
+        problems: &[String],
+        actor: &str,
+    ) -> Result<Completion, EngineError> {
+        self.refuse_future("record", on)?;
+        if record.trim().is_empty() {
+            return Err(EngineError::Refused(
+                "the record is empty: give what was said and the requirements set".into(),
+            ));
+        }
+        let iv =
+            Self::scheduled_interview(self.store.interview(interview_id).await?, interview_id)?;
+        let sref = SubjectRef::Interview(interview_id);
+        let held_on = iv.held_on.unwrap_or(on);
+        let deadline = held_on + self.time_bound_deadline();
+        let record = record.to_string();
+        let problems: Vec<String> = problems
+            .iter()
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
+        let idem = format!("record:{interview_id}");
+        let held = event(
+            &sref,
+            "interview_held",
+            day_start(held_on),
+            None,
+            None,
+            actor,
+            format!("interview:{interview_id}"),
+        );
+        self.record(
+            &sref,
+            event(
+                &sref,
+                "record_filed",
+                day_start(on),
+                None,
+                None,
+                actor,
+                idem,
+            ),
+            async move |tx, now| {
+                if iv.held_on.is_none() {
+                    tx.record_event(&held, now).await?;
+                }
+                tx.file_interview_record(&iv, held_on, &record, now).await?;
                 let mut created = Vec::new();
                 for p in &problems {
                     let item = tx
@@ -335,6 +575,33 @@ impl Engine {
                 }
                 Ok(created)
             },
+        )
+        .await
+    }
+
+    /// A unit's recurring duty was done (主题党日 held, dues collected …): the reminders and
+    /// the "not reported" notice of the current occurrence are skipped.
+    pub async fn record_duty(
+        &self,
+        unit_code: &str,
+        duty: crate::answer::Duty,
+        on: NaiveDate,
+        note: Option<String>,
+        actor: &str,
+    ) -> Result<Completion, EngineError> {
+        self.refuse_future("duty", on)?;
+        if self.store.unit_by_code(unit_code).await?.is_none() {
+            return Err(EngineError::Refused(format!(
+                "no party unit with code {unit_code}"
+            )));
+        }
+        let sref = SubjectRef::Unit(unit_code.to_string());
+        let name = duty.event();
+        let idem = format!("{name}:{unit_code}:{on}");
+        self.record(
+            &sref,
+            event(&sref, name, day_start(on), None, note, actor, idem),
+            async move |_, _| Ok(vec![]),
         )
         .await
     }

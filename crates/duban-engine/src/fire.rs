@@ -404,7 +404,14 @@ impl Engine {
                         &NewInterview {
                             unit_id: loaded.unit.unit.id,
                             interviewee_id: interviewee,
-                            reason: render_title(step, wf, loaded, &self.config),
+                            // The step's title labels the timeline ("发起约谈：…"); the
+                            // interview's reason is what follows the label.
+                            reason: {
+                                let t = render_title(step, wf, &loaded.subject, &self.config);
+                                t.strip_prefix("发起约谈：")
+                                    .map(str::to_string)
+                                    .unwrap_or(t)
+                            },
                             source: wf.id.clone(),
                             scheduled_at,
                             origin_key: Some(format!(
@@ -657,13 +664,14 @@ fn message_context(
     }
 }
 
-fn render_title(
+/// A step's title with the subject's values in it, as timelines and lists show it.
+pub(crate) fn render_title(
     step: &DueStep,
     wf: &Workflow,
-    loaded: &Loaded,
+    subject: &duban_workflow::subject::Subject,
     config: &crate::EngineConfig,
 ) -> String {
-    let vars = variables(&loaded.subject, &message_context(step, wf, config, 0));
+    let vars = variables(subject, &message_context(step, wf, config, 0));
     render(&step.title, &vars).unwrap_or_else(|_| step.title.clone())
 }
 

@@ -7,14 +7,17 @@
 //!   effects (outbox rows, escalations, interviews, statuses) with the timers' completion.
 //! - [`complete`]: completions (election recorded, extension approved, progress reported,
 //!   close-out, interview held) cancel what is left of a chain and start what follows.
+//! - [`answer`]: every answer people give ([`answer::Answer`]), one recorder each.
 //! - [`runner`]: the in-process ticker (tokio-cron-scheduler), only a trigger: the database
 //!   is the source of truth, so any number of nodes can run it.
 //!
 //! Time is injected: [`Engine::tick`] takes "now", so tests drive months in seconds.
 
+pub mod answer;
 pub mod complete;
 pub mod dispatch;
 pub mod fire;
+pub mod people;
 pub mod rules;
 pub mod runner;
 pub mod subjects;
@@ -117,6 +120,13 @@ impl Engine {
             config: Arc::new(config),
             clock,
         }
+    }
+
+    /// Today's date in Asia/Shanghai, by the engine's clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive()
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -119,6 +119,7 @@ impl Rules {
         })?;
         let opts = CheckOptions {
             sms_signature: sms_signature.to_string(),
+            recordable: Some(crate::answer::recordable()),
         };
         let report = check_paths(&[PathBuf::from(workflows)], &opts);
         if report.has_errors() {
@@ -167,17 +168,10 @@ impl Rules {
         &self.current
     }
 
-    /// Workflows that start by themselves for every subject of their kind: those that no
-    /// other workflow starts from a completion event.
+    /// Workflows that start by themselves for every subject of their kind
+    /// ([`WorkflowSet::self_starting`]).
     pub fn self_starting(&self) -> impl Iterator<Item = &Workflow> {
-        let started: std::collections::HashSet<&str> = self
-            .current
-            .iter()
-            .flat_map(|w| w.reactions.iter().filter_map(|r| r.start.as_deref()))
-            .collect();
-        self.current
-            .iter()
-            .filter(move |w| !started.contains(w.id.as_str()))
+        self.current.self_starting()
     }
 
     /// Saves the source of every current workflow, so instances planned with it can be
@@ -239,6 +233,7 @@ impl Rules {
         });
         let opts = CheckOptions {
             sms_signature: self.sms_signature.clone(),
+            recordable: Some(crate::answer::recordable()),
         };
         let report = check_sources(inputs, &opts);
         let Some(wf) = report.set.iter().find(|w| w.content_hash == hash).cloned() else {

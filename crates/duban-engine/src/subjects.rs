@@ -264,7 +264,7 @@ pub async fn load_with(
                 superior_secretary: name(&u.superior_secretary),
                 reason: iv.reason.clone(),
                 interview_at: iv.scheduled_at,
-                location: None,
+                location: iv.location.clone(),
                 opened_on: iv.created_at.date(),
                 held_on: iv.held_on,
             });

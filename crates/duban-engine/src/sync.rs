@@ -25,9 +25,9 @@ struct Payload<'a> {
     urgent: bool,
 }
 
-fn payload(d: &DueStep) -> String {
+fn payload(d: &DueStep, title: &str) -> String {
     serde_json::to_string(&Payload {
-        title: &d.title,
+        title,
         action: d.action.name(),
         to: d.recipients.iter().map(|r| r.as_str()).collect(),
         urgent: d.urgent,
@@ -148,7 +148,7 @@ impl Engine {
                     step_id: d.step_id.clone(),
                     occurrence: occurrence_key(d),
                     due_at: d.due_at,
-                    payload: payload(d),
+                    payload: payload(d, &crate::fire::render_title(d, &wf, subject, &self.config)),
                 })
                 .collect();
             let spec = InstanceSpec {

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod engine;
 pub mod entities;
 pub mod ledger;
+pub mod lists;
 pub mod money;
 pub mod outbox;
 pub mod register;

@@ -136,6 +136,22 @@ impl Reader<'_> {
         Ok(interviews::Entity::find_by_id(id).one(self.0).await?)
     }
 
+    /// The subject (of those whose key starts with `prefix`) on which `event` was recorded
+    /// last: e.g. the term a unit last elected in.
+    pub async fn last_subject_with_event(
+        &self,
+        prefix: &str,
+        event: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(subject_events::Entity::find()
+            .filter(subject_events::Column::SubjectKey.starts_with(prefix))
+            .filter(subject_events::Column::Name.eq(event))
+            .order_by_desc(subject_events::Column::At)
+            .one(self.0)
+            .await?
+            .map(|e| e.subject_key))
+    }
+
     /// A subject's completion events, oldest first.
     pub async fn events_of(&self, subject_key: &str) -> Result<Vec<EventRow>, StoreError> {
         Ok(subject_events::Entity::find()
@@ -341,6 +357,7 @@ impl WriteTx {
             reason: Set(i.reason.clone()),
             source: Set(i.source.clone()),
             scheduled_at: Set(i.scheduled_at),
+            location: Set(None),
             held_on: Set(None),
             record: Set(None),
             status: Set("scheduled".into()),
@@ -364,6 +381,55 @@ impl WriteTx {
         am.held_on = Set(Some(held_on));
         am.record = Set(Some(record.to_string()));
         am.status = Set("held".into());
+        am.updated_at = Set(now.naive_utc());
+        Ok(am.update(self.conn()).await?)
+    }
+
+    /// Files the interview's record (约谈记录); marks it held on `held_on` if it was not yet.
+    pub async fn file_interview_record(
+        &self,
+        interview: &InterviewRow,
+        held_on: NaiveDate,
+        record: &str,
+        now: DateTime<Utc>,
+    ) -> Result<InterviewRow, StoreError> {
+        let mut am: interviews::ActiveModel = interview.clone().into();
+        if interview.held_on.is_none() {
+            am.held_on = Set(Some(held_on));
+        }
+        am.record = Set(Some(record.to_string()));
+        am.status = Set("held".into());
+        am.updated_at = Set(now.naive_utc());
+        Ok(am.update(self.conn()).await?)
+    }
+
+    /// Moves an interview to a new time (and place).
+    pub async fn reschedule_interview(
+        &self,
+        interview: &InterviewRow,
+        at: NaiveDateTime,
+        location: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<InterviewRow, StoreError> {
+        let mut am: interviews::ActiveModel = interview.clone().into();
+        am.scheduled_at = Set(at);
+        if location.is_some() {
+            am.location = Set(location);
+        }
+        am.updated_at = Set(now.naive_utc());
+        Ok(am.update(self.conn()).await?)
+    }
+
+    /// A new deadline for an open rectification item (an approved extension).
+    pub async fn extend_deadline(
+        &self,
+        item: &ItemRow,
+        deadline: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<ItemRow, StoreError> {
+        let mut am: rectification_items::ActiveModel = item.clone().into();
+        am.deadline = Set(deadline);
+        am.final_deadline = Set(None);
         am.updated_at = Set(now.naive_utc());
         Ok(am.update(self.conn()).await?)
     }
@@ -452,6 +518,76 @@ impl WriteTx {
         )
         .await?;
         Ok(())
+    }
+
+    /// Adds a member of staff who need not be in the register (an officer of the
+    /// organisation department, a finance officer), or updates the one with the same key.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upsert_staff(
+        &self,
+        key: &str,
+        name: &str,
+        post: Option<String>,
+        mobile: Option<String>,
+        email: Option<String>,
+        roles: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Option<PersonRow>, PersonRow), StoreError> {
+        let channels = [
+            mobile.as_ref().map(|_| "sms"),
+            email.as_ref().map(|_| "email"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(",");
+        let before = people::Entity::find()
+            .filter(people::Column::PersonKey.eq(key))
+            .one(self.conn())
+            .await?;
+        let after = match &before {
+            Some(old) => {
+                let mut am: people::ActiveModel = old.clone().into();
+                am.name = Set(name.to_string());
+                if post.is_some() {
+                    am.post = Set(post);
+                }
+                if mobile.is_some() {
+                    am.mobile = Set(mobile);
+                }
+                if email.is_some() {
+                    am.email = Set(email);
+                }
+                let mut have: Vec<&str> =
+                    old.channels.split(',').filter(|c| !c.is_empty()).collect();
+                for c in channels.split(',').filter(|c| !c.is_empty()) {
+                    if !have.contains(&c) {
+                        have.push(c);
+                    }
+                }
+                am.channels = Set(have.join(","));
+                am.roles = Set(roles.to_string());
+                am.updated_at = Set(now.naive_utc());
+                am.update(self.conn()).await?
+            }
+            None => {
+                people::ActiveModel {
+                    id: NotSet,
+                    person_key: Set(key.to_string()),
+                    name: Set(name.to_string()),
+                    post: Set(post),
+                    mobile: Set(mobile),
+                    email: Set(email),
+                    channels: Set(channels),
+                    roles: Set(roles.to_string()),
+                    created_at: Set(now.naive_utc()),
+                    updated_at: Set(now.naive_utc()),
+                }
+                .insert(self.conn())
+                .await?
+            }
+        };
+        Ok((before, after))
     }
 
     /// Gives a person staff roles (`org_department`, `finance`).

@@ -4,7 +4,7 @@
 use crate::diag::{Diagnostic, Severity, Source, file_diag};
 use crate::model::{FsTemplates, Parsed, TemplateLoader, Workflow, parse_workflow};
 use crate::subject::SubjectKind;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -13,13 +13,39 @@ use std::path::{Path, PathBuf};
 pub struct CheckOptions {
     /// The SMS signature the gateway prepends, counted in the 70-character segment.
     pub sms_signature: String,
+    /// The events the application has a recorder for. A condition that waits on any other
+    /// event is an error. `None` skips that check (the language alone, without the engine).
+    pub recordable: Option<Recordable>,
 }
 
 impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
             sms_signature: "【组织部】".to_string(),
+            recordable: None,
         }
+    }
+}
+
+/// The `(subject kind, event)` pairs people can record: the engine's recorders.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recordable(BTreeSet<(SubjectKind, String)>);
+
+impl Recordable {
+    pub fn new<'a>(pairs: impl IntoIterator<Item = (SubjectKind, &'a str)>) -> Recordable {
+        Recordable(pairs.into_iter().map(|(k, e)| (k, e.to_string())).collect())
+    }
+
+    pub fn contains(&self, kind: SubjectKind, event: &str) -> bool {
+        self.0.contains(&(kind, event.to_string()))
+    }
+
+    pub fn events_of(&self, kind: SubjectKind) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, e)| e.as_str())
+            .collect()
     }
 }
 
@@ -32,6 +58,29 @@ pub struct WorkflowSet {
 impl WorkflowSet {
     pub fn get(&self, id: &str) -> Option<&Workflow> {
         self.workflows.get(id)
+    }
+
+    /// Workflows that start by themselves for every subject of their kind: all but those
+    /// that another workflow of the same kind starts from one of its events (the follow-up
+    /// review after a close-out, the result report after an election). A workflow started
+    /// for subjects of another kind (rectification items from an interview's record) still
+    /// starts for items opened any other way.
+    pub fn self_starting(&self) -> impl Iterator<Item = &Workflow> {
+        let follow_ons: BTreeSet<&str> = self
+            .workflows
+            .values()
+            .flat_map(|w| {
+                w.reactions.iter().filter_map(move |r| {
+                    let produces = w.subject.event(&r.event).map(|e| e.produces);
+                    (produces == Some(w.subject))
+                        .then_some(r.start.as_deref())
+                        .flatten()
+                })
+            })
+            .collect();
+        self.workflows
+            .values()
+            .filter(move |w| !follow_ons.contains(w.id.as_str()))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Workflow> {
@@ -188,8 +237,9 @@ pub fn check_sources<'a>(
     for (path, text, p) in &mut parsed {
         let src = Source::new(path, text);
         let mut bad = false;
-        for (target, span, produces) in &p.starts {
-            let span: Range<usize> = span.clone();
+        for start in &p.starts {
+            let (target, produces) = (&start.target, &start.produces);
+            let span: Range<usize> = start.span.clone();
             match declared.get(target) {
                 None => {
                     let known: Vec<&str> = declared.keys().map(String::as_str).collect();
@@ -224,6 +274,7 @@ pub fn check_sources<'a>(
             p.workflow = None;
         }
     }
+    check_start_graph(&mut parsed, opts.recordable.as_ref());
     for (_, _, p) in parsed {
         report.diagnostics.extend(p.diagnostics);
         if let Some(w) = p.workflow {
@@ -231,4 +282,160 @@ pub fn check_sources<'a>(
         }
     }
     report
+}
+
+/// Every workflow must be startable: by itself (no workflow of its own kind starts it) or by
+/// a startable workflow's event. Workflows of one kind that only start each other form a
+/// cycle that nothing enters; each cycle is one finding, at the `start` that closes it.
+/// The files and `start` spans walked from a workflow.
+type StartPath = Vec<(usize, Range<usize>)>;
+
+fn check_start_graph(parsed: &mut [(String, String, Parsed)], recordable: Option<&Recordable>) {
+    // Only files whose own checks passed take part; the others are reported already.
+    let index: BTreeMap<String, usize> = parsed
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, _, p))| p.workflow.as_ref().map(|w| (w.id.clone(), i)))
+        .collect();
+    // (from file, target id, span of the `start`, same kind, event recordable)
+    let mut edges: Vec<(usize, String, Range<usize>, bool, bool)> = Vec::new();
+    for (i, (_, _, p)) in parsed.iter().enumerate() {
+        let Some(w) = &p.workflow else { continue };
+        for s in &p.starts {
+            if index.contains_key(&s.target) {
+                let live = recordable.is_none_or(|r| r.contains(w.subject, &s.event));
+                edges.push((
+                    i,
+                    s.target.clone(),
+                    s.span.clone(),
+                    s.produces == w.subject,
+                    live,
+                ));
+            }
+        }
+    }
+    let follow_on: BTreeSet<&str> = edges.iter().filter(|e| e.3).map(|e| e.1.as_str()).collect();
+    let mut reached: BTreeSet<usize> = index
+        .iter()
+        .filter(|(id, _)| !follow_on.contains(id.as_str()))
+        .map(|(_, &i)| i)
+        .collect();
+    loop {
+        let before = reached.len();
+        for (from, target, _, _, live) in &edges {
+            if *live && reached.contains(from) {
+                reached.insert(index[target]);
+            }
+        }
+        if reached.len() == before {
+            break;
+        }
+    }
+    let unreached: BTreeSet<usize> = index
+        .values()
+        .copied()
+        .filter(|i| !reached.contains(i))
+        .collect();
+    if unreached.is_empty() {
+        return;
+    }
+    // Cycles among the unreached: follow same-kind starts from each unreached file.
+    let id_of = |i: usize| {
+        parsed[i]
+            .2
+            .workflow
+            .as_ref()
+            .map(|w| w.id.clone())
+            .unwrap_or_default()
+    };
+    let mut in_cycle: BTreeSet<usize> = BTreeSet::new();
+    let mut findings: Vec<(usize, Range<usize>, String, String, &'static str)> = Vec::new();
+    for &start in &unreached {
+        if in_cycle.contains(&start) {
+            continue;
+        }
+        // Depth-first search for a path of same-kind starts back to `start`.
+        let mut stack: Vec<(usize, StartPath)> = vec![(start, Vec::new())];
+        let mut seen = BTreeSet::new();
+        let mut found = None;
+        while let Some((node, path)) = stack.pop() {
+            for (from, target, span, same, _) in &edges {
+                if *from != node || !*same {
+                    continue;
+                }
+                let t = index[target];
+                let mut next = path.clone();
+                next.push((node, span.clone()));
+                if t == start {
+                    found = Some(next);
+                    break;
+                }
+                if unreached.contains(&t) && seen.insert(t) {
+                    stack.push((t, next));
+                }
+            }
+            if found.is_some() {
+                break;
+            }
+        }
+        if let Some(path) = found {
+            let names: Vec<String> = path
+                .iter()
+                .map(|(i, _)| id_of(*i))
+                .chain(std::iter::once(id_of(start)))
+                .collect();
+            in_cycle.extend(path.iter().map(|(i, _)| *i));
+            let (last, span) = path.last().cloned().unwrap_or((start, 0..0));
+            findings.push((
+                last,
+                span,
+                format!("start cycle: {}; nothing else starts these workflows, so none of them ever runs", names.join(" → ")),
+                "let one of them start by itself: remove the `start` that names it from the other workflow".to_string(),
+                "start-cycle",
+            ));
+        }
+    }
+    for &i in &unreached {
+        if in_cycle.contains(&i) {
+            continue;
+        }
+        let id = id_of(i);
+        let starters: Vec<String> = edges
+            .iter()
+            .filter(|e| e.1 == id)
+            .map(|e| {
+                let event = parsed[e.0]
+                    .2
+                    .starts
+                    .iter()
+                    .find(|s| s.span == e.2)
+                    .map(|s| s.event.clone())
+                    .unwrap_or_default();
+                if e.4 {
+                    format!("`{}`, which never runs itself", id_of(e.0))
+                } else {
+                    format!("`{}` on `{event}`, which no one can record", id_of(e.0))
+                }
+            })
+            .collect();
+        let span = parsed[i].2.id_span.clone();
+        findings.push((
+            i,
+            span,
+            format!(
+                "nothing starts workflow `{id}`: it is started only by {}",
+                starters.join(" and ")
+            ),
+            "make the starting workflow runnable, or remove the `start` that names this one so it starts for every subject of its kind".to_string(),
+            "unreachable-workflow",
+        ));
+    }
+    for (i, span, msg, help, code) in findings {
+        let (path, text, p) = &mut parsed[i];
+        let src = Source::new(path, text);
+        p.diagnostics.push(src.error(code, span, msg, help));
+    }
+    for i in unreached {
+        parsed[i].2.workflow = None;
+    }
 }

@@ -639,9 +639,32 @@ fn inner_span(outer: Range<usize>, inner: Range<usize>) -> Range<usize> {
 struct Ctx<'a> {
     src: Source<'a>,
     diags: Vec<Diagnostic>,
+    /// The events the application can record, when the caller knows them.
+    recordable: Option<&'a crate::check::Recordable>,
 }
 
 impl Ctx<'_> {
+    /// A condition waiting on an event nobody can record would never come true: its
+    /// reminders and escalations would go out whatever people do.
+    fn check_recordable(&mut self, c: &Condition, kind: SubjectKind, span: Range<usize>) {
+        let Some(rec) = self.recordable else { return };
+        for (_, event) in &c.terms {
+            if !rec.contains(kind, event) {
+                let known = rec.events_of(kind);
+                self.err(
+                    "unrecordable-event",
+                    span.clone(),
+                    format!("no one can record `{event}` for a `{kind}`, so this condition would never change"),
+                    if known.is_empty() {
+                        format!("nothing can be recorded for a `{kind}`; remove the condition")
+                    } else {
+                        format!("events people can record for a `{kind}`: {}", known.join(", "))
+                    },
+                );
+            }
+        }
+    }
+
     fn err(
         &mut self,
         code: &'static str,
@@ -654,13 +677,23 @@ impl Ctx<'_> {
     }
 }
 
+/// A `start = "…"` of an `[[on]]` reaction, as written.
+#[derive(Debug, Clone)]
+pub struct StartRef {
+    pub target: String,
+    pub span: Range<usize>,
+    /// The kind of subject the event produces.
+    pub produces: SubjectKind,
+    pub event: String,
+}
+
 /// The result of reading one workflow file: the workflow when it has no errors, and every
 /// diagnostic (errors and warnings) found.
 pub struct Parsed {
     pub workflow: Option<Workflow>,
     pub diagnostics: Vec<Diagnostic>,
     /// Spans of `start = "…"` references, checked against the whole set later.
-    pub starts: Vec<(String, Range<usize>, SubjectKind)>,
+    pub starts: Vec<StartRef>,
     /// The `id` span, for duplicate-id errors across files.
     pub id_span: Range<usize>,
     /// The id and subject kind as written, even when the file has errors, so references to
@@ -678,6 +711,7 @@ pub fn parse_workflow(
     let mut cx = Ctx {
         src: Source::new(path, text),
         diags: Vec::new(),
+        recordable: opts.recordable.as_ref(),
     };
     let raw: RawWorkflow = match toml::from_str(text) {
         Ok(r) => r,
@@ -930,7 +964,12 @@ pub fn parse_workflow(
             );
         }
         if let Some(s) = &on.start {
-            starts.push((s.get_ref().clone(), s.span(), spec.produces));
+            starts.push(StartRef {
+                target: s.get_ref().clone(),
+                span: s.span(),
+                produces: spec.produces,
+                event: name.clone(),
+            });
         }
         reactions.push(Reaction {
             event: name.clone(),
@@ -1318,7 +1357,10 @@ fn parse_step(
     }
     let when = match (&rs.when, kind) {
         (Some(w), Some(kind)) => match parse_condition(w.get_ref(), kind) {
-            Ok(c) => Some(c),
+            Ok(c) => {
+                cx.check_recordable(&c, kind, w.span());
+                Some(c)
+            }
             Err((m, h)) => {
                 cx.err("bad-condition", w.span(), m, h);
                 None
@@ -1573,7 +1615,10 @@ fn parse_step(
         }
         let until = match (&raw.until, kind) {
             (Some(u), Some(kind)) => match parse_condition(u.get_ref(), kind) {
-                Ok(c) => Some(c),
+                Ok(c) => {
+                    cx.check_recordable(&c, kind, u.span());
+                    Some(c)
+                }
                 Err((m, h)) => {
                     cx.err("bad-condition", u.span(), m, h);
                     return None;

@@ -303,6 +303,13 @@ const RECTIFICATION_EVENTS: &[EventSpec] = &[
         V::None,
         K::Rectification,
     ),
+    ev(
+        "review_failed",
+        "回头看发现问题反弹",
+        None,
+        V::None,
+        K::Rectification,
+    ),
 ];
 const INTERVIEW_EVENTS: &[EventSpec] = &[
     ev(

@@ -2,12 +2,14 @@
 //! `duban interview …`, and `duban people set-roles`. Each calls the same engine function
 //! the HTTP API uses; a refusal exits 1 with the reason.
 
-use super::{Context, OutputFormat};
+use super::Context;
+use crate::cmd::deliveries::ListFormat;
 use crate::cmd::import::login_name;
 use chrono::NaiveDate;
 use duban_engine::EngineError;
+use duban_engine::answer::{Answer, Duty};
 use duban_engine::complete::Completion;
-use duban_store::subjects::NewItem;
+use duban_engine::people::{NewStaff, OpenItem};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -17,8 +19,9 @@ pub struct TermArgs {
     /// Who records this, for the audit log (defaults to the login name).
     #[arg(long, global = true, env = "DUBAN_ACTOR")]
     actor: Option<String>,
+    /// table, json (csv for lists).
     #[arg(long, global = true, value_enum, default_value_t)]
-    format: OutputFormat,
+    format: ListFormat,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -44,6 +47,22 @@ enum TermAction {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// The request to hold the election (换届请示) reached the superior.
+    Request {
+        unit: String,
+        #[arg(long)]
+        date: NaiveDate,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// The election result was reported (选举结果报告), after the last election.
+    Report {
+        unit: String,
+        #[arg(long)]
+        date: NaiveDate,
+        #[arg(long)]
+        note: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -52,8 +71,9 @@ pub struct RectificationArgs {
     action: RectificationAction,
     #[arg(long, global = true, env = "DUBAN_ACTOR")]
     actor: Option<String>,
+    /// table, json (csv for lists).
     #[arg(long, global = true, value_enum, default_value_t)]
-    format: OutputFormat,
+    format: ListFormat,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -74,8 +94,35 @@ enum RectificationAction {
         owner: Option<String>,
         #[arg(long)]
         leader: Option<String>,
+        /// Who will verify the close-out (not the owner).
+        #[arg(long)]
+        verifier: Option<String>,
         #[arg(long)]
         measures: Option<String>,
+    },
+    /// An approved extension of the deadline: reminders re-plan against the new date.
+    Extend {
+        item: i64,
+        /// The new deadline.
+        #[arg(long)]
+        to: NaiveDate,
+        #[arg(long)]
+        approved_on: NaiveDate,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// The follow-up review (回头看) after close-out: --passed, or --failed when the problem
+    /// came back (a new item is opened for it).
+    Review {
+        item: i64,
+        #[arg(long)]
+        date: NaiveDate,
+        #[arg(long, conflicts_with = "failed", required_unless_present = "failed")]
+        passed: bool,
+        #[arg(long)]
+        failed: bool,
+        #[arg(long)]
+        note: Option<String>,
     },
     /// Report monthly progress (每月更新上报).
     Progress {
@@ -94,6 +141,8 @@ enum RectificationAction {
         #[arg(long)]
         date: NaiveDate,
     },
+    /// The items, with their unit, owner, deadline and status.
+    List(crate::cmd::lists::ItemFilter),
 }
 
 #[derive(Debug, clap::Args)]
@@ -102,13 +151,30 @@ pub struct InterviewArgs {
     action: InterviewAction,
     #[arg(long, global = true, env = "DUBAN_ACTOR")]
     actor: Option<String>,
+    /// table, json (csv for lists).
     #[arg(long, global = true, value_enum, default_value_t)]
-    format: OutputFormat,
+    format: ListFormat,
 }
 
 #[derive(Debug, clap::Subcommand)]
 enum InterviewAction {
-    /// The interview took place; each --problem becomes a rectification item.
+    /// The interview moves to a new time (and place); its notice and reminder follow.
+    Reschedule {
+        interview: i64,
+        /// The new time, e.g. 2026-12-03T14:30.
+        #[arg(long)]
+        at: chrono::NaiveDateTime,
+        #[arg(long)]
+        location: Option<String>,
+    },
+    /// The interview took place (the record may follow).
+    Held {
+        interview: i64,
+        #[arg(long)]
+        date: NaiveDate,
+    },
+    /// The interview's record (约谈记录) is filed; each --problem becomes a rectification
+    /// item with its own chain.
     Record {
         interview: i64,
         #[arg(long)]
@@ -118,6 +184,35 @@ enum InterviewAction {
         record: String,
         #[arg(long = "problem")]
         problems: Vec<String>,
+    },
+    /// The interviews, with unit, interviewee, time and status.
+    List(crate::cmd::lists::InterviewFilter),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DutiesArgs {
+    #[command(subcommand)]
+    action: DutiesAction,
+    #[arg(long, global = true, env = "DUBAN_ACTOR")]
+    actor: Option<String>,
+    /// table, json (csv for lists).
+    #[arg(long, global = true, value_enum, default_value_t)]
+    format: ListFormat,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum DutiesAction {
+    /// A recurring duty was done: theme_day, committee_meeting, members_meeting,
+    /// party_lecture, annual_review, dues_collected, rebate_applied.
+    Record {
+        /// The unit's code.
+        unit: String,
+        /// Which duty.
+        duty: String,
+        #[arg(long)]
+        date: NaiveDate,
+        #[arg(long)]
+        note: Option<String>,
     },
 }
 
@@ -138,6 +233,25 @@ enum PeopleAction {
         #[arg(value_delimiter = ',')]
         roles: Vec<String>,
     },
+    /// Add (or update) a member of staff who need not be in the register.
+    AddStaff {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        mobile: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        post: Option<String>,
+        /// org_department, finance (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        roles: Vec<String>,
+    },
+    /// Everyone holding a staff role.
+    Staff {
+        #[arg(long, value_enum, default_value_t)]
+        format: crate::cmd::deliveries::ListFormat,
+    },
     /// People no channel reaches: their reminders went to the superior unit instead.
     Unreachable {
         #[arg(long, value_enum, default_value_t)]
@@ -145,15 +259,12 @@ enum PeopleAction {
     },
 }
 
-fn report(
-    result: Result<Completion, EngineError>,
-    format: OutputFormat,
-) -> anyhow::Result<ExitCode> {
+fn report(result: Result<Completion, EngineError>, format: ListFormat) -> anyhow::Result<ExitCode> {
     match result {
         Ok(c) => {
             match format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&c)?),
-                OutputFormat::Table => {
+                ListFormat::Json => println!("{}", serde_json::to_string_pretty(&c)?),
+                ListFormat::Table | ListFormat::Csv => {
                     if !c.recorded {
                         println!(
                             "{} on {} was recorded before: nothing changed",
@@ -186,26 +297,41 @@ fn report(
 pub async fn run_term(args: TermArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine(None).await?;
     let actor = args.actor.unwrap_or_else(login_name);
-    let result = match args.action {
-        TermAction::Elect { unit, date } => engine.record_election(&unit, date, &actor).await,
+    let answer = match args.action {
+        TermAction::Elect { unit, date } => Answer::ElectionHeld { unit, on: date },
         TermAction::Extend {
             unit,
             to,
             approved_on,
             reason,
-        } => {
-            engine
-                .approve_extension(&unit, to, approved_on, reason, &actor)
-                .await
-        }
+        } => Answer::ExtensionApproved {
+            unit,
+            to,
+            approved_on,
+            reason,
+        },
+        TermAction::Request { unit, date, note } => Answer::RequestSubmitted {
+            unit,
+            on: date,
+            note,
+        },
+        TermAction::Report { unit, date, note } => Answer::ResultReported {
+            unit,
+            on: date,
+            note,
+        },
     };
-    report(result, args.format)
+    report(engine.answer(answer, &actor).await, args.format)
 }
 
 pub async fn run_rectification(args: RectificationArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    if let RectificationAction::List(filter) = args.action {
+        return crate::cmd::lists::items(filter, args.format, ctx).await;
+    }
     let engine = ctx.engine(None).await?;
     let actor = args.actor.unwrap_or_else(login_name);
     let result = match args.action {
+        RectificationAction::List(_) => unreachable!("handled above"),
         RectificationAction::Open {
             unit,
             title,
@@ -213,120 +339,209 @@ pub async fn run_rectification(args: RectificationArgs, ctx: &Context) -> anyhow
             deadline,
             owner,
             leader,
+            verifier,
             measures,
         } => {
-            if !["immediate", "time_bound", "long_term"].contains(&kind.as_str()) {
-                eprintln!("refused: --kind {kind:?} is not immediate, time_bound or long_term");
-                return Ok(ExitCode::FAILURE);
-            }
-            let Some(u) = engine.store.unit_by_code(&unit).await? else {
-                eprintln!("refused: no party unit with code {unit}");
-                return Ok(ExitCode::FAILURE);
-            };
-            let person = async |key: &Option<String>| -> anyhow::Result<Option<i64>> {
-                match key {
-                    None => Ok(None),
-                    Some(k) => Ok(Some(
-                        engine
-                            .store
-                            .person_by_key(k)
-                            .await?
-                            .ok_or_else(|| anyhow::anyhow!("no person {k} in the register"))?
-                            .id,
-                    )),
-                }
-            };
-            let owner_id = person(&owner).await?.or(u.unit.secretary_id);
-            let leader_id = person(&leader).await?;
-            let today = chrono::Utc::now()
-                .with_timezone(&chrono_tz::Asia::Shanghai)
-                .date_naive();
-            if deadline < today {
-                eprintln!("refused: the deadline {deadline} is in the past");
-                return Ok(ExitCode::FAILURE);
-            }
-            let item = NewItem {
-                unit_id: u.unit.id,
-                title,
-                kind,
-                measures,
-                owner_id,
-                leader_id,
-                verifier_id: None,
-                opened_on: today,
-                deadline,
-                interview_id: None,
-            };
-            engine.open_rectification(item, &actor).await
+            engine
+                .open_item_for(
+                    OpenItem {
+                        unit,
+                        title,
+                        kind,
+                        deadline,
+                        owner,
+                        leader,
+                        verifier,
+                        measures,
+                    },
+                    &actor,
+                )
+                .await
         }
         RectificationAction::Progress { item, date, note } => {
-            engine.report_progress(item, date, &note, &actor).await
+            engine
+                .answer(
+                    Answer::ProgressReported {
+                        item,
+                        on: date,
+                        note,
+                    },
+                    &actor,
+                )
+                .await
+        }
+        RectificationAction::Extend {
+            item,
+            to,
+            approved_on,
+            reason,
+        } => {
+            engine
+                .answer(
+                    Answer::DeadlineExtended {
+                        item,
+                        to,
+                        approved_on,
+                        reason,
+                    },
+                    &actor,
+                )
+                .await
         }
         RectificationAction::Close {
             item,
             verifier,
             date,
-        } => engine.close_item(item, &verifier, date, &actor).await,
+        } => {
+            engine
+                .answer(
+                    Answer::ItemVerified {
+                        item,
+                        verifier,
+                        on: date,
+                    },
+                    &actor,
+                )
+                .await
+        }
+        RectificationAction::Review {
+            item,
+            date,
+            passed,
+            failed: _,
+            note,
+        } => {
+            engine
+                .answer(
+                    Answer::ReviewDone {
+                        item,
+                        on: date,
+                        passed,
+                        note,
+                    },
+                    &actor,
+                )
+                .await
+        }
     };
     report(result, args.format)
 }
 
 pub async fn run_interview(args: InterviewArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let answer = match args.action {
+        InterviewAction::List(filter) => {
+            return crate::cmd::lists::interviews(filter, args.format, ctx).await;
+        }
+        InterviewAction::Reschedule {
+            interview,
+            at,
+            location,
+        } => Answer::InterviewRescheduled {
+            interview,
+            at,
+            location,
+        },
+        InterviewAction::Held { interview, date } => Answer::InterviewHeld {
+            interview,
+            on: date,
+        },
+        InterviewAction::Record {
+            interview,
+            date,
+            record,
+            problems,
+        } => Answer::RecordFiled {
+            interview,
+            on: date,
+            record,
+            problems,
+        },
+    };
     let engine = ctx.engine(None).await?;
     let actor = args.actor.unwrap_or_else(login_name);
-    let InterviewAction::Record {
-        interview,
+    report(engine.answer(answer, &actor).await, args.format)
+}
+
+pub async fn run_duties(args: DutiesArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let DutiesAction::Record {
+        unit,
+        duty,
         date,
-        record,
-        problems,
+        note,
     } = args.action;
+    let Some(duty) = Duty::parse(&duty) else {
+        eprintln!(
+            "error: unknown duty {duty:?}; known duties: {}",
+            Duty::names()
+        );
+        return Ok(ExitCode::from(2));
+    };
+    let engine = ctx.engine(None).await?;
+    let actor = args.actor.unwrap_or_else(login_name);
     report(
         engine
-            .record_interview(interview, date, &record, &problems, &actor)
+            .answer(
+                Answer::DutyDone {
+                    unit,
+                    duty,
+                    on: date,
+                    note,
+                },
+                &actor,
+            )
             .await,
         args.format,
     )
 }
 
 pub async fn run_people(args: PeopleArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let (person, roles) = match args.action {
-        PeopleAction::SetRoles { person, roles } => (person, roles),
+    let actor = args.actor.unwrap_or_else(login_name);
+    let result = match args.action {
         PeopleAction::Unreachable { format } => {
             return crate::cmd::deliveries::run_unreachable(format, ctx).await;
         }
-    };
-    let store = ctx.migrated_store().await?;
-    let actor = args.actor.unwrap_or_else(login_name);
-    for r in &roles {
-        if !["org_department", "finance"].contains(&r.as_str()) {
-            eprintln!("refused: {r:?} is not a staff role (org_department, finance)");
-            return Ok(ExitCode::FAILURE);
+        PeopleAction::Staff { format } => return crate::cmd::lists::staff(format, ctx).await,
+        PeopleAction::SetRoles { person, roles } => {
+            ctx.engine(None)
+                .await?
+                .set_staff_roles(&person, &roles, &actor)
+                .await
         }
+        PeopleAction::AddStaff {
+            name,
+            mobile,
+            email,
+            post,
+            roles,
+        } => {
+            ctx.engine(None)
+                .await?
+                .add_staff(
+                    NewStaff {
+                        name,
+                        post,
+                        mobile,
+                        email,
+                        roles,
+                    },
+                    &actor,
+                )
+                .await
+        }
+    };
+    match result {
+        Ok(p) => {
+            println!(
+                "{} now has roles: {}",
+                p.name,
+                if p.roles.is_empty() { "none" } else { &p.roles }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(EngineError::Refused(why)) => {
+            eprintln!("refused: {why}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => Err(e.into()),
     }
-    let Some(p) = store.person_by_key(&person).await? else {
-        eprintln!("refused: no person {person} in the register");
-        return Ok(ExitCode::FAILURE);
-    };
-    let now = chrono::Utc::now();
-    let tx = store.begin_write().await?;
-    let updated = tx.set_person_roles(&p, &roles.join(","), now).await?;
-    tx.audit(
-        &actor,
-        now,
-        "set_roles",
-        &format!("person:{}", p.id),
-        &serde_json::json!({"roles": updated.roles}).to_string(),
-    )
-    .await?;
-    tx.commit().await?;
-    println!(
-        "{} now has roles: {}",
-        p.name,
-        if updated.roles.is_empty() {
-            "none"
-        } else {
-            &updated.roles
-        }
-    );
-    Ok(ExitCode::SUCCESS)
 }

@@ -78,7 +78,11 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn print_rows(header: &[&str], rows: &[Vec<String>], format: ListFormat) -> anyhow::Result<()> {
+pub(crate) fn print_rows(
+    header: &[&str],
+    rows: &[Vec<String>],
+    format: ListFormat,
+) -> anyhow::Result<()> {
     match format {
         ListFormat::Csv => {
             print!("\u{feff}");

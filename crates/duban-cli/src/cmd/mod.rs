@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod engine;
 pub mod import;
 pub mod ledger;
+pub mod lists;
 pub mod migrate;
 pub mod register;
 pub mod serve;
@@ -78,6 +79,7 @@ impl Context {
     pub fn workflow_set(&self) -> anyhow::Result<duban_workflow::WorkflowSet> {
         let opts = duban_workflow::CheckOptions {
             sms_signature: self.settings.workflows.sms_signature.clone(),
+            recordable: Some(duban_engine::answer::recordable()),
         };
         let report =
             duban_workflow::check_paths(std::slice::from_ref(&self.settings.workflows.dir), &opts);

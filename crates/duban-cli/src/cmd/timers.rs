@@ -39,6 +39,9 @@ pub struct InstancesArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum InstancesAction {
+    /// Chains with the unit they concern; filter by district, unit, workflow, status,
+    /// overdue, escalated.
+    List(crate::cmd::lists::InstanceFilter),
     /// One instance's timeline: done, pending, cancelled, failed, late.
     Show {
         id: i64,
@@ -141,7 +144,10 @@ pub async fn run_timers(args: TimersArgs, ctx: &Context) -> anyhow::Result<ExitC
 }
 
 pub async fn run_instances(args: InstancesArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let InstancesAction::Show { id, format } = args.action;
+    let (id, format) = match args.action {
+        InstancesAction::List(filter) => return crate::cmd::lists::instances(filter, ctx).await,
+        InstancesAction::Show { id, format } => (id, format),
+    };
     let store = ctx.migrated_store().await?;
     let Some((instance, timers)) = store.instance_timeline(id).await? else {
         eprintln!("error: no instance {id}");

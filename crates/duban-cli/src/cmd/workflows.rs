@@ -74,6 +74,7 @@ struct SimulateArgs {
 fn options(ctx: &Context) -> CheckOptions {
     CheckOptions {
         sms_signature: ctx.settings.workflows.sms_signature.clone(),
+        recordable: Some(duban_engine::answer::recordable()),
     }
 }
 

@@ -13,6 +13,8 @@ pub struct Model {
     /// `manual`, or the chain that opened it (e.g. `term_expiry`).
     pub source: String,
     pub scheduled_at: DateTime,
+    /// Where it takes place, once arranged.
+    pub location: Option<String>,
     pub held_on: Option<Date>,
     pub record: Option<String>,
     /// `scheduled`, `held` or `cancelled`.

@@ -64,3 +64,81 @@ fn json_output_carries_the_location() {
     assert_eq!(d["column"], 1);
     assert!(d["help"].as_str().unwrap().contains("offset"));
 }
+
+/// Each directory in tests/fixtures/workflows/sets is a set of files with one mistake between
+/// them (a start cycle, a workflow nothing starts, a condition nobody can answer), checked
+/// with recorders for every event but `review_passed`.
+#[test]
+fn each_broken_set_gets_one_precise_finding() {
+    let dir = repo().join("tests/fixtures/workflows/sets");
+    let mut sets: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    sets.sort();
+    assert_eq!(sets.len(), 3, "{sets:?}");
+    let recordable = crate::check::Recordable::new(
+        crate::subject::SubjectKind::ALL
+            .iter()
+            .flat_map(|k| k.events().iter().map(move |e| (*k, e.name)))
+            .filter(|(_, e)| *e != "review_passed"),
+    );
+    let opts = CheckOptions {
+        recordable: Some(recordable),
+        ..CheckOptions::default()
+    };
+    let prefix = format!("{}/", repo().display());
+    for set in sets {
+        let name = set.file_name().unwrap().to_string_lossy().to_string();
+        let report = check_paths(std::slice::from_ref(&set), &opts);
+        let text = render_text(&report.diagnostics).replace(&prefix, "");
+        assert_eq!(report.diagnostics.len(), 1, "{name}:\n{text}");
+        let d = &report.diagnostics[0];
+        assert!(d.is_error(), "{name}");
+        assert!(
+            d.line >= 1 && d.column >= 1 && d.source_line.is_some(),
+            "{name}: {text}"
+        );
+        let expected = match name.as_str() {
+            "start_cycle" => "start-cycle",
+            "unreachable" => "unreachable-workflow",
+            "unrecordable_event" => "unrecordable-event",
+            other => panic!("unexpected set {other}"),
+        };
+        assert_eq!(d.code, expected, "{name}");
+        assert!(
+            report.set.workflows.len() < report.files,
+            "{name}: a broken workflow was kept"
+        );
+        insta::assert_snapshot!(format!("set_{name}"), text);
+    }
+}
+
+#[test]
+fn the_shipped_workflows_all_start_and_wait_only_on_answerable_events() {
+    let recordable = crate::check::Recordable::new(
+        crate::subject::SubjectKind::ALL
+            .iter()
+            .flat_map(|k| k.events().iter().map(move |e| (*k, e.name))),
+    );
+    let opts = CheckOptions {
+        recordable: Some(recordable),
+        ..CheckOptions::default()
+    };
+    let report = check_paths(&[repo().join("workflows")], &opts);
+    assert!(!report.has_errors(), "{}", render_text(&report.diagnostics));
+    let starting: Vec<&str> = report.set.self_starting().map(|w| w.id.as_str()).collect();
+    for id in ["term_expiry", "rectification", "interview", "theme_day"] {
+        assert!(
+            starting.contains(&id),
+            "{id} does not start by itself: {starting:?}"
+        );
+    }
+    for id in ["post_election_report", "rectification_review"] {
+        assert!(
+            !starting.contains(&id),
+            "{id} should be started by its parent"
+        );
+    }
+}

@@ -1,0 +1,214 @@
+//! Staff and their roles, and opening rectification items: use cases that validate what
+//! people typed, write in one transaction and audit the change.
+
+use crate::complete::Completion;
+use crate::{Engine, EngineError};
+use chrono::NaiveDate;
+use duban_core::register::{is_valid_email, normalise_mobile};
+use duban_store::subjects::{NewItem, PersonRow};
+use serde::{Deserialize, Serialize};
+
+/// The roles staff hold beside the register's secretaries.
+pub const STAFF_ROLES: [&str; 2] = ["org_department", "finance"];
+
+fn check_roles(roles: &[String]) -> Result<String, EngineError> {
+    let mut out: Vec<&str> = Vec::new();
+    for r in roles.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+        if !STAFF_ROLES.contains(&r) {
+            return Err(EngineError::Refused(format!(
+                "{r:?} is not a staff role ({})",
+                STAFF_ROLES.join(", ")
+            )));
+        }
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    Ok(out.join(","))
+}
+
+/// A member of staff: an officer of the organisation department or a finance officer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewStaff {
+    pub name: String,
+    pub post: Option<String>,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+    pub roles: Vec<String>,
+}
+
+/// A rectification item as an administrator opens it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenItem {
+    /// The unit's code.
+    pub unit: String,
+    pub title: String,
+    /// `immediate` (立行立改), `time_bound` (限期整改) or `long_term` (长期整治).
+    pub kind: String,
+    pub deadline: NaiveDate,
+    /// Mobile number or email of the owner; the unit's secretary when absent.
+    pub owner: Option<String>,
+    pub leader: Option<String>,
+    pub verifier: Option<String>,
+    pub measures: Option<String>,
+}
+
+pub const ITEM_KINDS: [&str; 3] = ["immediate", "time_bound", "long_term"];
+
+impl Engine {
+    /// Adds (or updates, by mobile number, else email) a member of staff with their roles.
+    pub async fn add_staff(&self, s: NewStaff, actor: &str) -> Result<PersonRow, EngineError> {
+        let name = s.name.trim().to_string();
+        if name.is_empty() {
+            return Err(EngineError::Refused("the name is empty".into()));
+        }
+        let mobile = match s.mobile.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+            None => None,
+            Some(m) => Some(normalise_mobile(m).ok_or_else(|| {
+                EngineError::Refused(format!(
+                    "mobile: {} is not a mainland mobile number (11 digits starting with 1)",
+                    duban_core::privacy::mask_mobile(m)
+                ))
+            })?),
+        };
+        let email = match s.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            None => None,
+            Some(e) if is_valid_email(e) => Some(e.to_string()),
+            Some(_) => {
+                return Err(EngineError::Refused(
+                    "email: not an email address (name@example.org)".into(),
+                ));
+            }
+        };
+        let Some(key) = mobile.clone().or_else(|| email.clone()) else {
+            return Err(EngineError::Refused(
+                "give a mobile number or an email address, or no message can reach this person"
+                    .into(),
+            ));
+        };
+        let roles = check_roles(&s.roles)?;
+        if roles.is_empty() {
+            return Err(EngineError::Refused(format!(
+                "give at least one role ({})",
+                STAFF_ROLES.join(", ")
+            )));
+        }
+        let now = self.now();
+        let tx = self.store.begin_write().await?;
+        let (before, after) = tx
+            .upsert_staff(&key, &name, s.post.clone(), mobile, email, &roles, now)
+            .await?;
+        tx.audit(
+            actor,
+            now,
+            if before.is_some() {
+                "update_staff"
+            } else {
+                "add_staff"
+            },
+            &format!("person:{}", after.id),
+            &serde_json::json!({"name": after.name, "roles": after.roles, "post": after.post})
+                .to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Sets the staff roles of a person already known (by mobile number or email).
+    pub async fn set_staff_roles(
+        &self,
+        person_key: &str,
+        roles: &[String],
+        actor: &str,
+    ) -> Result<PersonRow, EngineError> {
+        let roles = check_roles(roles)?;
+        let key = normalise_mobile(person_key).unwrap_or_else(|| person_key.trim().to_string());
+        let p = self
+            .store
+            .person_by_key(&key)
+            .await?
+            .ok_or_else(|| EngineError::Refused(format!("no person {person_key} is known")))?;
+        let now = self.now();
+        let tx = self.store.begin_write().await?;
+        let updated = tx.set_person_roles(&p, &roles, now).await?;
+        tx.audit(
+            actor,
+            now,
+            "set_roles",
+            &format!("person:{}", p.id),
+            &serde_json::json!({"before": p.roles, "roles": updated.roles}).to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Opens a rectification item for a unit and starts its chain, in one transaction.
+    pub async fn open_item_for(
+        &self,
+        item: OpenItem,
+        actor: &str,
+    ) -> Result<Completion, EngineError> {
+        if !ITEM_KINDS.contains(&item.kind.as_str()) {
+            return Err(EngineError::Refused(format!(
+                "kind {:?} is not one of {}",
+                item.kind,
+                ITEM_KINDS.join(", ")
+            )));
+        }
+        let title = item.title.trim().to_string();
+        if title.is_empty() {
+            return Err(EngineError::Refused("the title is empty".into()));
+        }
+        let unit = self.store.unit_by_code(&item.unit).await?.ok_or_else(|| {
+            EngineError::Refused(format!("no party unit with code {}", item.unit))
+        })?;
+        let person = async |what: &str, key: &Option<String>| -> Result<Option<i64>, EngineError> {
+            let Some(k) = key.as_deref().map(str::trim).filter(|k| !k.is_empty()) else {
+                return Ok(None);
+            };
+            let k = normalise_mobile(k).unwrap_or_else(|| k.to_string());
+            Ok(Some(
+                self.store
+                    .person_by_key(&k)
+                    .await?
+                    .ok_or_else(|| EngineError::Refused(format!("{what}: no person {k} is known")))?
+                    .id,
+            ))
+        };
+        let owner_id = person("owner", &item.owner)
+            .await?
+            .or(unit.unit.secretary_id);
+        let leader_id = person("leader", &item.leader).await?;
+        let verifier_id = person("verifier", &item.verifier).await?;
+        if verifier_id.is_some() && verifier_id == owner_id {
+            return Err(EngineError::Refused(
+                "the verifier must not be the owner: close-out needs a second person".into(),
+            ));
+        }
+        let today = self.today();
+        if item.deadline < today {
+            return Err(EngineError::Refused(format!(
+                "the deadline {} is in the past (today is {today})",
+                item.deadline
+            )));
+        }
+        self.open_rectification(
+            NewItem {
+                unit_id: unit.unit.id,
+                title,
+                kind: item.kind,
+                measures: item.measures,
+                owner_id,
+                leader_id,
+                verifier_id,
+                opened_on: today,
+                deadline: item.deadline,
+                interview_id: None,
+            },
+            actor,
+        )
+        .await
+    }
+}

@@ -1,0 +1,511 @@
+//! What administrators list: units, rectification items, interviews, chains and staff, with
+//! names rather than internal keys, filtered in the database.
+
+use crate::entities::{
+    interviews, organisations, party_units, people, rectification_items, workflow_instances,
+};
+use crate::{Store, StoreError};
+use chrono::NaiveDate;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// Filters shared by the lists; each is optional.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// 区县, as in the register.
+    pub district: Option<String>,
+    /// A unit's code.
+    pub unit: Option<String>,
+    /// Part of a name (unit, item title, interviewee).
+    pub search: Option<String>,
+    /// Only what is past its date on `today`.
+    pub overdue: bool,
+    pub status: Option<String>,
+    pub workflow: Option<String>,
+    /// Only instances escalated at least once.
+    pub escalated: bool,
+    pub today: Option<NaiveDate>,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitLine {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub district: Option<String>,
+    pub superior: Option<String>,
+    pub secretary: Option<String>,
+    pub term_start: Option<NaiveDate>,
+    pub term_end: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemLine {
+    pub id: i64,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub title: String,
+    pub kind: String,
+    pub owner: Option<String>,
+    pub verifier: Option<String>,
+    pub opened_on: NaiveDate,
+    pub deadline: NaiveDate,
+    pub status: String,
+    pub closed_on: Option<NaiveDate>,
+    pub interview_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InterviewLine {
+    pub id: i64,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub interviewee: Option<String>,
+    pub reason: String,
+    pub source: String,
+    pub scheduled_at: chrono::NaiveDateTime,
+    pub location: Option<String>,
+    pub held_on: Option<NaiveDate>,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceLine {
+    pub id: i64,
+    pub workflow_id: String,
+    pub subject_key: String,
+    pub unit_code: Option<String>,
+    pub unit_name: Option<String>,
+    pub status: String,
+    pub subject_status: Option<String>,
+    pub escalation_level: i32,
+}
+
+/// The unit code a subject key belongs to, when it names one directly.
+fn unit_code_of_key(key: &str) -> Option<&str> {
+    let (kind, rest) = key.split_once(':')?;
+    match kind {
+        "term" => rest.rsplit_once(':').map(|(u, _)| u),
+        "unit" => Some(rest),
+        _ => None,
+    }
+}
+
+impl Store {
+    /// Unit id → district, from the organisations the unit covers.
+    async fn districts(&self) -> Result<HashMap<i64, String>, StoreError> {
+        let rows: Vec<(Option<i64>, String)> = organisations::Entity::find()
+            .select_only()
+            .column(organisations::Column::UnitId)
+            .column(organisations::Column::District)
+            .filter(organisations::Column::UnitId.is_not_null())
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(u, d)| u.map(|u| (u, d)))
+            .filter(|(_, d)| !d.is_empty())
+            .collect())
+    }
+
+    fn in_district(district: &str) -> Condition {
+        Condition::all().add(
+            Expr::col((party_units::Entity, party_units::Column::Id)).in_subquery(
+                Query::select()
+                    .column(organisations::Column::UnitId)
+                    .from(organisations::Entity)
+                    .and_where(Expr::col(organisations::Column::District).eq(district))
+                    .to_owned(),
+            ),
+        )
+    }
+
+    async fn names_of(
+        &self,
+        ids: impl IntoIterator<Item = i64>,
+    ) -> Result<HashMap<i64, String>, StoreError> {
+        let ids: Vec<i64> = ids.into_iter().collect();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let rows: Vec<(i64, String)> = people::Entity::find()
+                .select_only()
+                .column(people::Column::Id)
+                .column(people::Column::Name)
+                .filter(people::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    async fn units_by_id(
+        &self,
+        ids: impl IntoIterator<Item = i64>,
+    ) -> Result<HashMap<i64, party_units::Model>, StoreError> {
+        let ids: Vec<i64> = ids.into_iter().collect();
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let rows = party_units::Entity::find()
+                .filter(party_units::Column::Id.is_in(chunk.to_vec()))
+                .all(self.conn())
+                .await?;
+            out.extend(rows.into_iter().map(|u| (u.id, u)));
+        }
+        Ok(out)
+    }
+
+    /// Party units, by code.
+    pub async fn list_units(&self, f: &ListFilter) -> Result<Vec<UnitLine>, StoreError> {
+        let mut q = party_units::Entity::find().order_by_asc(party_units::Column::Code);
+        if let Some(d) = &f.district {
+            q = q.filter(Self::in_district(d));
+        }
+        if let Some(s) = &f.search {
+            q = q.filter(
+                Condition::any()
+                    .add(party_units::Column::Name.contains(s))
+                    .add(party_units::Column::Code.contains(s)),
+            );
+        }
+        if let Some(code) = &f.unit {
+            q = q.filter(party_units::Column::Code.eq(code));
+        }
+        if f.overdue
+            && let Some(today) = f.today
+        {
+            q = q.filter(party_units::Column::TermEnd.lt(today));
+        }
+        let units = q.offset(f.offset).limit(f.limit).all(self.conn()).await?;
+        let districts = self.districts().await?;
+        let names = self
+            .names_of(units.iter().filter_map(|u| u.secretary_id))
+            .await?;
+        let superiors = self
+            .units_by_id(units.iter().filter_map(|u| u.superior_id))
+            .await?;
+        Ok(units
+            .into_iter()
+            .map(|u| UnitLine {
+                district: districts.get(&u.id).cloned(),
+                superior: u
+                    .superior_id
+                    .and_then(|s| superiors.get(&s))
+                    .map(|s| s.name.clone()),
+                secretary: u.secretary_id.and_then(|s| names.get(&s).cloned()),
+                code: u.code,
+                name: u.name,
+                level: u.level,
+                term_start: u.term_start,
+                term_end: u.term_end,
+            })
+            .collect())
+    }
+
+    /// Rectification items, soonest deadline first.
+    pub async fn list_items(&self, f: &ListFilter) -> Result<Vec<ItemLine>, StoreError> {
+        let mut q = rectification_items::Entity::find()
+            .order_by_asc(rectification_items::Column::Deadline)
+            .order_by_asc(rectification_items::Column::Id);
+        if let Some(code) = &f.unit {
+            let Some(u) = party_units::Entity::find()
+                .filter(party_units::Column::Code.eq(code))
+                .one(self.conn())
+                .await?
+            else {
+                return Ok(vec![]);
+            };
+            q = q.filter(rectification_items::Column::UnitId.eq(u.id));
+        }
+        if let Some(d) = &f.district {
+            q = q.filter(
+                rectification_items::Column::UnitId.in_subquery(
+                    Query::select()
+                        .column(organisations::Column::UnitId)
+                        .from(organisations::Entity)
+                        .and_where(Expr::col(organisations::Column::District).eq(d.as_str()))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(s) = &f.status {
+            q = q.filter(rectification_items::Column::Status.eq(s));
+        }
+        if let Some(s) = &f.search {
+            q = q.filter(rectification_items::Column::Title.contains(s));
+        }
+        if f.overdue
+            && let Some(today) = f.today
+        {
+            q = q
+                .filter(rectification_items::Column::Deadline.lt(today))
+                .filter(rectification_items::Column::Status.ne("closed"));
+        }
+        let items = q.offset(f.offset).limit(f.limit).all(self.conn()).await?;
+        let units = self.units_by_id(items.iter().map(|i| i.unit_id)).await?;
+        let names = self
+            .names_of(
+                items
+                    .iter()
+                    .flat_map(|i| [i.owner_id, i.verifier_id])
+                    .flatten(),
+            )
+            .await?;
+        Ok(items
+            .into_iter()
+            .map(|i| {
+                let u = units.get(&i.unit_id);
+                ItemLine {
+                    id: i.id,
+                    unit_code: u.map(|u| u.code.clone()).unwrap_or_default(),
+                    unit_name: u.map(|u| u.name.clone()).unwrap_or_default(),
+                    owner: i.owner_id.and_then(|p| names.get(&p).cloned()),
+                    verifier: i.verifier_id.and_then(|p| names.get(&p).cloned()),
+                    title: i.title,
+                    kind: i.kind,
+                    opened_on: i.opened_on,
+                    deadline: i.deadline,
+                    status: i.status,
+                    closed_on: i.closed_on,
+                    interview_id: i.interview_id,
+                }
+            })
+            .collect())
+    }
+
+    /// Interviews, soonest first.
+    pub async fn list_interviews(&self, f: &ListFilter) -> Result<Vec<InterviewLine>, StoreError> {
+        let mut q = interviews::Entity::find()
+            .order_by_asc(interviews::Column::ScheduledAt)
+            .order_by_asc(interviews::Column::Id);
+        if let Some(code) = &f.unit {
+            let Some(u) = party_units::Entity::find()
+                .filter(party_units::Column::Code.eq(code))
+                .one(self.conn())
+                .await?
+            else {
+                return Ok(vec![]);
+            };
+            q = q.filter(interviews::Column::UnitId.eq(u.id));
+        }
+        if let Some(d) = &f.district {
+            q = q.filter(
+                interviews::Column::UnitId.in_subquery(
+                    Query::select()
+                        .column(organisations::Column::UnitId)
+                        .from(organisations::Entity)
+                        .and_where(Expr::col(organisations::Column::District).eq(d.as_str()))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(s) = &f.status {
+            q = q.filter(interviews::Column::Status.eq(s));
+        }
+        let rows = q.offset(f.offset).limit(f.limit).all(self.conn()).await?;
+        let units = self.units_by_id(rows.iter().map(|i| i.unit_id)).await?;
+        let names = self
+            .names_of(rows.iter().filter_map(|i| i.interviewee_id))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|i| {
+                let u = units.get(&i.unit_id);
+                InterviewLine {
+                    id: i.id,
+                    unit_code: u.map(|u| u.code.clone()).unwrap_or_default(),
+                    unit_name: u.map(|u| u.name.clone()).unwrap_or_default(),
+                    interviewee: i.interviewee_id.and_then(|p| names.get(&p).cloned()),
+                    reason: i.reason,
+                    source: i.source,
+                    scheduled_at: i.scheduled_at,
+                    location: i.location,
+                    held_on: i.held_on,
+                    status: i.status,
+                }
+            })
+            .collect())
+    }
+
+    /// Workflow instances with the unit they concern.
+    pub async fn list_instances(&self, f: &ListFilter) -> Result<Vec<InstanceLine>, StoreError> {
+        let mut q = workflow_instances::Entity::find().order_by_asc(workflow_instances::Column::Id);
+        if let Some(w) = &f.workflow {
+            q = q.filter(workflow_instances::Column::WorkflowId.eq(w));
+        }
+        if let Some(s) = &f.status {
+            q = q.filter(workflow_instances::Column::Status.eq(s));
+        }
+        if f.escalated {
+            q = q.filter(workflow_instances::Column::EscalationLevel.gt(0));
+        }
+        if f.overdue {
+            q = q.filter(workflow_instances::Column::SubjectStatus.eq("overdue"));
+        }
+        // Unit and district filters resolve to the subject keys of the matching units.
+        let units_wanted: Option<Vec<party_units::Model>> =
+            if f.unit.is_some() || f.district.is_some() {
+                let mut uq = party_units::Entity::find();
+                if let Some(code) = &f.unit {
+                    uq = uq.filter(party_units::Column::Code.eq(code));
+                }
+                if let Some(d) = &f.district {
+                    uq = uq.filter(Self::in_district(d));
+                }
+                Some(uq.all(self.conn()).await?)
+            } else {
+                None
+            };
+        if let Some(units) = &units_wanted {
+            let ids: Vec<i64> = units.iter().map(|u| u.id).collect();
+            let mut any = Condition::any();
+            for u in units {
+                any = any
+                    .add(
+                        workflow_instances::Column::SubjectKey
+                            .starts_with(format!("term:{}:", u.code)),
+                    )
+                    .add(workflow_instances::Column::SubjectKey.eq(format!("unit:{}", u.code)));
+            }
+            let item_ids: Vec<i64> = rectification_items::Entity::find()
+                .select_only()
+                .column(rectification_items::Column::Id)
+                .filter(rectification_items::Column::UnitId.is_in(ids.clone()))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            let interview_ids: Vec<i64> = interviews::Entity::find()
+                .select_only()
+                .column(interviews::Column::Id)
+                .filter(interviews::Column::UnitId.is_in(ids))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            let keys: Vec<String> = item_ids
+                .iter()
+                .map(|i| format!("rectification:{i}"))
+                .chain(interview_ids.iter().map(|i| format!("interview:{i}")))
+                .collect();
+            if !keys.is_empty() {
+                any = any.add(workflow_instances::Column::SubjectKey.is_in(keys));
+            }
+            if units.is_empty() {
+                return Ok(vec![]);
+            }
+            q = q.filter(any);
+        }
+        let rows = q.offset(f.offset).limit(f.limit).all(self.conn()).await?;
+        // The unit behind each subject.
+        let mut unit_codes: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let mut item_ids = Vec::new();
+        let mut interview_ids = Vec::new();
+        for r in &rows {
+            if let Some(code) = unit_code_of_key(&r.subject_key) {
+                unit_codes.insert(r.subject_key.clone(), Some(code.to_string()));
+            } else if let Some(id) = r
+                .subject_key
+                .strip_prefix("rectification:")
+                .and_then(|s| s.parse::<i64>().ok())
+            {
+                item_ids.push(id);
+            } else if let Some(id) = r
+                .subject_key
+                .strip_prefix("interview:")
+                .and_then(|s| s.parse::<i64>().ok())
+            {
+                interview_ids.push(id);
+            }
+        }
+        let mut unit_of_item: HashMap<i64, i64> = HashMap::new();
+        for chunk in item_ids.chunks(500) {
+            let pairs: Vec<(i64, i64)> = rectification_items::Entity::find()
+                .select_only()
+                .column(rectification_items::Column::Id)
+                .column(rectification_items::Column::UnitId)
+                .filter(rectification_items::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            unit_of_item.extend(pairs);
+        }
+        let mut unit_of_interview: HashMap<i64, i64> = HashMap::new();
+        for chunk in interview_ids.chunks(500) {
+            let pairs: Vec<(i64, i64)> = interviews::Entity::find()
+                .select_only()
+                .column(interviews::Column::Id)
+                .column(interviews::Column::UnitId)
+                .filter(interviews::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            unit_of_interview.extend(pairs);
+        }
+        let by_id = self
+            .units_by_id(
+                unit_of_item
+                    .values()
+                    .chain(unit_of_interview.values())
+                    .copied(),
+            )
+            .await?;
+        let codes: Vec<String> = unit_codes.values().flatten().cloned().collect();
+        let mut by_code: HashMap<String, party_units::Model> = HashMap::new();
+        for chunk in codes.chunks(500) {
+            let us = party_units::Entity::find()
+                .filter(party_units::Column::Code.is_in(chunk.to_vec()))
+                .all(self.conn())
+                .await?;
+            by_code.extend(us.into_iter().map(|u| (u.code.clone(), u)));
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let unit = if let Some(Some(code)) = unit_codes.get(&r.subject_key) {
+                    by_code.get(code)
+                } else if let Some(id) = r
+                    .subject_key
+                    .strip_prefix("rectification:")
+                    .and_then(|s| s.parse::<i64>().ok())
+                {
+                    unit_of_item.get(&id).and_then(|u| by_id.get(u))
+                } else if let Some(id) = r
+                    .subject_key
+                    .strip_prefix("interview:")
+                    .and_then(|s| s.parse::<i64>().ok())
+                {
+                    unit_of_interview.get(&id).and_then(|u| by_id.get(u))
+                } else {
+                    None
+                };
+                InstanceLine {
+                    id: r.id,
+                    unit_code: unit.map(|u| u.code.clone()),
+                    unit_name: unit.map(|u| u.name.clone()),
+                    workflow_id: r.workflow_id,
+                    subject_key: r.subject_key,
+                    status: r.status,
+                    subject_status: r.subject_status,
+                    escalation_level: r.escalation_level,
+                }
+            })
+            .collect())
+    }
+
+    /// Everyone holding a staff role.
+    pub async fn list_staff(&self) -> Result<Vec<people::Model>, StoreError> {
+        Ok(people::Entity::find()
+            .filter(people::Column::Roles.ne(""))
+            .order_by_asc(people::Column::Name)
+            .all(self.conn())
+            .await?)
+    }
+}
