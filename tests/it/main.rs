@@ -22,5 +22,7 @@ mod workflows;
 // Email through a real SMTP server (aiosmtpd) and SMS through local gateways that check signatures.
 mod dispatch;
 mod notify;
+// Journeys through the binary: each shipped chain answered as people would, held to its simulation.
+mod journeys;
 // The funds ledger: budget control under concurrent writers, idempotency, hledger export.
 mod ledger;

@@ -1,6 +1,7 @@
 //! tracing set-up: pretty lines on a terminal, JSON when configured.
 
 use crate::settings::{LogFormat, LogSettings};
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. `RUST_LOG` overrides the configured filter.
@@ -10,6 +11,8 @@ pub fn init(settings: &LogSettings) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colour only on a terminal: a log written to a file or a journal stays plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let result = match settings.format {
         LogFormat::Pretty => builder.try_init(),

@@ -69,7 +69,26 @@ enum Command {
     Ledger(cmd::ledger::Args),
 }
 
+/// A closed pipe (`duban deliveries list | head -1`) ends the command quietly, as it does
+/// any Unix tool, instead of a panic about printing to stdout.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     duban_notify::install_crypto_provider();
     let settings = match settings::Settings::load(&cli.config_dir) {
@@ -91,9 +110,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let clock = match cmd::clock_from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     let ctx = cmd::Context {
         settings,
         config_dir: cli.config_dir.clone(),
+        clock,
     };
     let result = runtime.block_on(async move {
         match cli.command {

@@ -110,6 +110,11 @@ pub struct WorkflowSettings {
     pub sms_signature: String,
     /// The organisation department's name, the `org_department` template variable.
     pub org_department: String,
+    /// Where a message goes when no one holds the role it addresses (e.g. an escalation to
+    /// the organisation department before any officer is recorded). Empty: listed by
+    /// `duban people unreachable` only.
+    #[serde(default)]
+    pub fallback_email: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -33,7 +33,7 @@ pub struct TickReport {
 }
 
 impl TickReport {
-    fn add(&mut self, o: &TickReport) {
+    pub fn add(&mut self, o: &TickReport) {
         self.claimed += o.claimed;
         self.fired += o.fired;
         self.late += o.late;
@@ -62,6 +62,41 @@ enum Outcome {
 }
 
 impl Engine {
+    /// Lets a manual clock run to `to`: each pending timer fires at its own due time, in
+    /// order, as it would have with the engine running all along. The engine must run on
+    /// `clock`.
+    pub async fn advance(
+        &self,
+        clock: &duban_core::clock::ManualClock,
+        to: DateTime<Utc>,
+    ) -> Result<TickReport, EngineError> {
+        use duban_core::clock::Clock;
+        let mut total = TickReport::default();
+        let mut last: Option<DateTime<Utc>> = None;
+        loop {
+            let next = self.store.list_timers(None, None, &["pending"], 1).await?;
+            let Some(due) = next.first().map(|(t, _)| t.due_at.and_utc()) else {
+                break;
+            };
+            if due > to {
+                break;
+            }
+            let at = due.max(clock.now());
+            if last == Some(at) {
+                // Nothing that is due could be claimed (leased elsewhere): move on.
+                break;
+            }
+            clock.set(at);
+            total.add(&self.tick(at).await?);
+            last = Some(at);
+        }
+        if clock.now() < to {
+            clock.set(to);
+            total.add(&self.tick(to).await?);
+        }
+        Ok(total)
+    }
+
     /// Runs every due timer, batch by batch, until none is due at `now`.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
         let mut total = TickReport::default();
@@ -414,6 +449,7 @@ impl Engine {
                             },
                             source: wf.id.clone(),
                             scheduled_at,
+                            location: None,
                             origin_key: Some(format!(
                                 "{}:{}:{}",
                                 t.instance_id, t.step_id, t.occurrence
@@ -466,16 +502,31 @@ impl Engine {
         else {
             return Ok(0);
         };
-        let vars = variables(
-            &loaded.subject,
-            &message_context(step, wf, &self.config, t.instance_id),
-        );
+        let mut context = message_context(step, wf, &self.config, t.instance_id);
+        if step.occurrence.repeat > 0 {
+            // "这是第N次通报" counts the notices that went out, not the repeats planned: a
+            // chain that started late skipped the earlier ones.
+            let earlier = tx
+                .fired_repeats(
+                    t.instance_id,
+                    &t.step_id,
+                    &format!("{}#", step.occurrence.anchor),
+                    t.id,
+                )
+                .await?;
+            context.times = earlier as u32 + 1;
+        }
+        let vars = variables(&loaded.subject, &context);
         let title = render(&step.title, &vars)
             .map_err(|e| EngineError::Data(format!("title of {}: {e}", step.step_id)))?;
-        let params = serde_json::to_string(&template_params(&vars, &title))
-            .map_err(|e| EngineError::Data(format!("parameters of {}: {e}", step.step_id)))?;
         let mut queued = 0;
         for role in &step.recipients {
+            if loaded.people.get(role).is_none_or(Vec::is_empty) {
+                queued += self
+                    .nobody_holds(tx, t, step, *role, set, &vars, &title, now)
+                    .await?;
+                continue;
+            }
             for person in loaded.people.get(role).into_iter().flatten() {
                 let channels = usable_channels(person, &step.channels);
                 if channels.is_empty() {
@@ -508,6 +559,9 @@ impl Engine {
                             .flatten()
                         {
                             for c in usable_channels(sup, &step.channels) {
+                                let not_before = self.not_before(wf, step, c, now);
+                                let (vars, params) =
+                                    self.as_sent(wf, step, &vars, &title, not_before)?;
                                 let Some(body) = render_for(set, c, &vars) else {
                                     continue;
                                 };
@@ -524,7 +578,7 @@ impl Engine {
                                     address(sup, c),
                                     &title,
                                     &format!("{}{note}", body?),
-                                    self.not_before(wf, step, c, now),
+                                    not_before,
                                     step.urgent,
                                 );
                                 tx.enqueue(&with_sms_template(msg, &params), now).await?;
@@ -535,6 +589,8 @@ impl Engine {
                     continue;
                 }
                 for c in channels {
+                    let not_before = self.not_before(wf, step, c, now);
+                    let (vars, params) = self.as_sent(wf, step, &vars, &title, not_before)?;
                     let Some(body) = render_for(set, c, &vars) else {
                         continue;
                     };
@@ -546,7 +602,7 @@ impl Engine {
                         address(person, c),
                         &title,
                         &body?,
-                        self.not_before(wf, step, c, now),
+                        not_before,
                         step.urgent,
                     );
                     tx.enqueue(&with_sms_template(msg, &params), now).await?;
@@ -555,6 +611,98 @@ impl Engine {
             }
         }
         Ok(queued)
+    }
+
+    /// The variables and SMS parameters as of the day the message will leave.
+    fn as_sent(
+        &self,
+        wf: &Workflow,
+        step: &DueStep,
+        vars: &std::collections::BTreeMap<String, minijinja::Value>,
+        title: &str,
+        not_before: DateTime<Utc>,
+    ) -> Result<(std::collections::BTreeMap<String, minijinja::Value>, String), EngineError> {
+        let mut vars = vars.clone();
+        let sent_on = not_before.with_timezone(&wf.timezone).date_naive();
+        duban_workflow::render::count_days_from(&mut vars, step.occurrence.anchor, sent_on);
+        let params = serde_json::to_string(&template_params(&vars, title))
+            .map_err(|e| EngineError::Data(format!("parameters of {}: {e}", step.step_id)))?;
+        Ok((vars, params))
+    }
+
+    /// No one holds a role a step addresses (no organisation-department officer, no
+    /// superior secretary): an alert, never silence. The message is listed as unreachable,
+    /// counted, logged, and sent to the configured fallback address if there is one.
+    #[allow(clippy::too_many_arguments)]
+    async fn nobody_holds(
+        &self,
+        tx: &WriteTx,
+        t: &ClaimedTimer,
+        step: &DueStep,
+        role: Role,
+        set: &duban_workflow::model::TemplateSet,
+        vars: &std::collections::BTreeMap<String, minijinja::Value>,
+        title: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, EngineError> {
+        metrics::counter!("duban_recipients_missing_total", "role" => role.as_str()).increment(1);
+        if step.is_escalation() || role == Role::OrgDepartment {
+            tracing::warn!(
+                step = %t.step_id, instance = t.instance_id, role = role.as_str(),
+                "no one holds the role this step addresses; add staff with `duban people add-staff`"
+            );
+        } else {
+            tracing::info!(step = %t.step_id, instance = t.instance_id, role = role.as_str(), "no one holds the role");
+        }
+        let body = render_for(set, Channel::Email, vars)
+            .or_else(|| render_for(set, Channel::Sms, vars))
+            .transpose()?
+            .unwrap_or_default();
+        let note = format!(
+            "\n\n（本{}应发给{}，但系统中无人担任该角色，已转至备用地址。请尽快在系统中指定。）",
+            if step.is_escalation() { "督办升级通知" } else { "提醒" },
+            role.zh()
+        );
+        let key = |channel: &str| {
+            format!(
+                "{}:{}:{}:{}:nobody:{channel}",
+                t.instance_id,
+                t.step_id,
+                t.occurrence,
+                role.as_str()
+            )
+        };
+        let base = NewOutbox {
+            idempotency_key: key("none"),
+            instance_id: Some(t.instance_id),
+            timer_id: Some(t.id),
+            person_id: None,
+            role: role.as_str().to_string(),
+            channel: "none".into(),
+            address: String::new(),
+            subject: title.to_string(),
+            body: body.clone(),
+            html: None,
+            not_before: now,
+            urgent: step.urgent,
+            template: None,
+            params: None,
+        };
+        tx.enqueue_unreachable(&base, now).await?;
+        let Some(fallback) = self.config.fallback_email.as_deref() else {
+            return Ok(0);
+        };
+        let msg = NewOutbox {
+            idempotency_key: key("fallback"),
+            channel: Channel::Email.as_str().to_string(),
+            address: fallback.to_string(),
+            role: format!("fallback_for_{}", role.as_str()),
+            body: format!("{body}{note}"),
+            not_before: step.due_at.max(now),
+            ..base
+        };
+        tx.enqueue(&msg, now).await?;
+        Ok(1)
     }
 
     /// When the message may leave: the step's time, or now if later, moved out of quiet

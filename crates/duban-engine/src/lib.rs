@@ -17,7 +17,7 @@ pub mod answer;
 pub mod complete;
 pub mod dispatch;
 pub mod fire;
-pub mod people;
+pub mod admin;
 pub mod rules;
 pub mod runner;
 pub mod subjects;
@@ -71,6 +71,9 @@ pub struct EngineConfig {
     pub org_department: String,
     /// Base of the confirmation links in messages.
     pub link_base: String,
+    /// Where a message goes when no one holds the role it addresses (an escalation to an
+    /// organisation department with no officer recorded); `None` lists it as unreachable only.
+    pub fallback_email: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -86,6 +89,7 @@ impl Default for EngineConfig {
             horizon: Duration::days(62),
             org_department: "组织部".into(),
             link_base: "http://127.0.0.1:8080".into(),
+            fallback_email: None,
         }
     }
 }

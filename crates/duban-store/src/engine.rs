@@ -719,6 +719,27 @@ impl WriteTx {
     }
 }
 
+impl WriteTx {
+    /// How many repeats of a step (occurrences starting with `anchor_prefix`) this instance
+    /// has already fired, other than timer `except`.
+    pub async fn fired_repeats(
+        &self,
+        instance_id: i64,
+        step_id: &str,
+        anchor_prefix: &str,
+        except: i64,
+    ) -> Result<u64, StoreError> {
+        Ok(timers::Entity::find()
+            .filter(timers::Column::InstanceId.eq(instance_id))
+            .filter(timers::Column::StepId.eq(step_id))
+            .filter(timers::Column::Occurrence.starts_with(anchor_prefix))
+            .filter(timers::Column::State.eq("done"))
+            .filter(timers::Column::Id.ne(except))
+            .count(self.conn())
+            .await?)
+    }
+}
+
 impl Store {
     /// Whether a later timer of the same step of the instance is also due by `now`.
     pub async fn later_due_timer_exists(

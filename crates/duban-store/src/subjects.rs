@@ -240,6 +240,7 @@ pub struct NewInterview {
     pub reason: String,
     pub source: String,
     pub scheduled_at: NaiveDateTime,
+    pub location: Option<String>,
     pub origin_key: Option<String>,
 }
 
@@ -357,7 +358,7 @@ impl WriteTx {
             reason: Set(i.reason.clone()),
             source: Set(i.source.clone()),
             scheduled_at: Set(i.scheduled_at),
-            location: Set(None),
+            location: Set(i.location.clone()),
             held_on: Set(None),
             record: Set(None),
             status: Set("scheduled".into()),

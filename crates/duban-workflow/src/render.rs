@@ -87,6 +87,14 @@ pub fn variables(subject: &Subject, m: &MessageContext) -> BTreeMap<String, Valu
     vars
 }
 
+/// Days left and days overdue as of the day the message actually leaves (a reminder fired
+/// late, or held by quiet hours, counts from when people read it, not from when it was due).
+pub fn count_days_from(vars: &mut BTreeMap<String, Value>, anchor: NaiveDate, sent_on: NaiveDate) {
+    let days_left = (anchor - sent_on).num_days();
+    vars.insert("days_left".into(), Value::from(days_left));
+    vars.insert("days_overdue".into(), Value::from(days_left.min(0).abs()));
+}
+
 /// The parameters of an SMS provider template: every text or number variable, as text,
 /// and the message's title as `subject`. Each provider's template in the notify settings
 /// picks the ones it was approved with (`unit_name`, `due_date`, `days_left`, …).

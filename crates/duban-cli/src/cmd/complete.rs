@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use duban_engine::EngineError;
 use duban_engine::answer::{Answer, Duty};
 use duban_engine::complete::Completion;
-use duban_engine::people::{NewStaff, OpenItem};
+use duban_engine::admin::{NewStaff, OpenInterview, OpenItem};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -158,11 +158,27 @@ pub struct InterviewArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum InterviewAction {
+    /// Arrange a supervisory interview: its notice, reminder and record chain start.
+    Open {
+        /// The unit's code.
+        unit: String,
+        /// 约谈事由.
+        #[arg(long)]
+        reason: String,
+        /// When, in Beijing time, e.g. 2026-12-03T14:30.
+        #[arg(long, value_parser = local_time)]
+        at: chrono::NaiveDateTime,
+        #[arg(long)]
+        location: Option<String>,
+        /// The person summoned (mobile number or email); the unit's secretary by default.
+        #[arg(long)]
+        interviewee: Option<String>,
+    },
     /// The interview moves to a new time (and place); its notice and reminder follow.
     Reschedule {
         interview: i64,
-        /// The new time, e.g. 2026-12-03T14:30.
-        #[arg(long)]
+        /// The new time, in Beijing time, e.g. 2026-12-03T14:30.
+        #[arg(long, value_parser = local_time)]
         at: chrono::NaiveDateTime,
         #[arg(long)]
         location: Option<String>,
@@ -257,6 +273,14 @@ enum PeopleAction {
         #[arg(long, value_enum, default_value_t)]
         format: crate::cmd::deliveries::ListFormat,
     },
+}
+
+/// A local time as people type it: `2026-12-03T14:30`, `2026-12-03 14:30`, seconds optional.
+fn local_time(s: &str) -> Result<chrono::NaiveDateTime, String> {
+    let t = s.trim().replace(' ', "T");
+    chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| format!("{s:?} is not a time like 2026-12-03T14:30"))
 }
 
 fn report(result: Result<Completion, EngineError>, format: ListFormat) -> anyhow::Result<ExitCode> {
@@ -429,6 +453,27 @@ pub async fn run_rectification(args: RectificationArgs, ctx: &Context) -> anyhow
 
 pub async fn run_interview(args: InterviewArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let answer = match args.action {
+        InterviewAction::Open {
+            unit,
+            reason,
+            at,
+            location,
+            interviewee,
+        } => {
+            let engine = ctx.engine(None).await?;
+            let actor = args.actor.unwrap_or_else(login_name);
+            let request = OpenInterview {
+                unit,
+                reason,
+                at,
+                location,
+                interviewee,
+            };
+            return report(
+                engine.open_interview_for(request, &actor).await,
+                args.format,
+            );
+        }
         InterviewAction::List(filter) => {
             return crate::cmd::lists::interviews(filter, args.format, ctx).await;
         }

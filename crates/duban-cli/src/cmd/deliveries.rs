@@ -212,7 +212,7 @@ pub async fn run_deliveries(args: DeliveriesArgs, ctx: &Context) -> anyhow::Resu
             )?;
         }
         DeliveriesAction::Resend { id } => {
-            if store.resend(id, Utc::now()).await? {
+            if store.resend(id, ctx.now()).await? {
                 println!("message {id} queued again");
             } else {
                 let why = match store.outbox_message(id).await? {
@@ -303,7 +303,7 @@ impl Context {
 pub async fn run_dispatch(args: DispatchArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let store = ctx.migrated_store().await?;
     let d = ctx.dispatcher(store)?;
-    let report = d.dispatch(args.now.unwrap_or_else(Utc::now)).await?;
+    let report = d.dispatch(args.now.unwrap_or_else(|| ctx.now())).await?;
     match args.format {
         super::OutputFormat::Json => println!("{}", serde_json::to_string(&report)?),
         super::OutputFormat::Table => println!(

@@ -23,6 +23,15 @@ enum Action {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// Let the clock run to --to: every timer due until then fires at its own due time, in
+    /// order, as if the engine had been running (for rehearsals on a copy of the database).
+    Advance {
+        /// Where the clock stops (RFC 3339, or YYYY-MM-DDTHH:MM in Beijing time).
+        #[arg(long)]
+        to: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
     /// Measure the engine on scratch databases: timers per second with several nodes, tick
     /// time beside a large backlog, peak memory. Prints figures for BENCHMARKS.md.
     Bench(bench::BenchArgs),
@@ -50,6 +59,25 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                     report.retried,
                     report.failed,
                     report.lost,
+                    report.messages
+                ),
+            }
+        }
+        Action::Advance { to, format } => {
+            let to = crate::cmd::parse_instant(&to, "--to")?;
+            let clock = std::sync::Arc::new(duban_core::clock::ManualClock::new(ctx.now()));
+            let engine = ctx
+                .engine_with_clock(ctx.migrated_store().await?, clock.clone(), ctx.engine_config())
+                .await?;
+            let report = engine.advance(&clock, to).await?;
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string(&report)?),
+                OutputFormat::Table => println!(
+                    "up to {}: fired {} skipped {} failed {} messages {}",
+                    to.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d %H:%M"),
+                    report.fired,
+                    report.skipped,
+                    report.failed,
                     report.messages
                 ),
             }

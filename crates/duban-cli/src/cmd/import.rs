@@ -2,7 +2,7 @@
 
 use super::{Context, OutputFormat};
 use anyhow::Context as _;
-use chrono::Utc;
+
 use duban_core::register::{RowError, parse_register, template_headers};
 use duban_tabular::{Encoding, read_table};
 use std::collections::HashSet;
@@ -117,7 +117,7 @@ pub async fn import_register_file(
         Err(errors) => return Ok(Err(errors)),
     };
     // The register and the chains it implies change together: one transaction.
-    let now = Utc::now();
+    let now = engine.now();
     let tx = store.begin_write().await?;
     let mut summary = tx.apply_register(&batch, actor, now).await?;
     let plans = engine.sync_units(&tx, &summary.changed_units, now).await?;

@@ -9,7 +9,7 @@
 
 use super::{Context, OutputFormat};
 use anyhow::Context as _;
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::NaiveDate;
 use duban_core::money::{Money, parse_amount};
 use duban_ledger::budget::BudgetLineKind;
 use duban_ledger::command::*;
@@ -366,12 +366,8 @@ struct Today {
 }
 
 impl Today {
-    fn get(&self) -> NaiveDate {
-        // China has no daylight saving: Asia/Shanghai is UTC+8 all year.
-        self.today.unwrap_or_else(|| {
-            let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-            Utc::now().with_timezone(&cst).date_naive()
-        })
+    fn get(&self, ctx: &Context) -> NaiveDate {
+        self.today.unwrap_or_else(|| ctx.today())
     }
 }
 
@@ -509,7 +505,7 @@ impl Session<'_> {
         };
         let lctx = LedgerContext {
             config: &self.ctx.settings.ledger,
-            now: Utc::now(),
+            now: self.ctx.now(),
             today,
         };
         match self.store.ledger_execute(&lctx, &env).await {
@@ -526,7 +522,7 @@ impl Session<'_> {
         w: &Write,
         command: impl FnOnce(NaiveDate) -> Command,
     ) -> anyhow::Result<ExitCode> {
-        let today = w.today.get();
+        let today = w.today.get(self.ctx);
         let c = command(w.date.unwrap_or(today));
         self.send(&w.key, actor(&w.actor), today, c, w.format).await
     }
@@ -752,7 +748,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             else {
                 anyhow::bail!("--meeting, --approved-on and --key are required unless --dry-run");
             };
-            let today = w.today.get();
+            let today = w.today.get(ctx);
             let c = Command::AllocateStartupBatch(AllocateStartupBatch {
                 date: w.date.unwrap_or(today),
                 formed_in,
@@ -985,7 +981,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             file,
             format,
             today,
-        } => return submit(&s, &file, format, today.get()).await,
+        } => return submit(&s, &file, format, today.get(s.ctx)).await,
         What::Bench { .. } => unreachable!("handled before connecting"),
     }
     Ok(ExitCode::SUCCESS)
@@ -1095,7 +1091,7 @@ async fn submit(
     for (i, env) in envelopes.iter().enumerate() {
         let lctx = LedgerContext {
             config: &s.ctx.settings.ledger,
-            now: Utc::now(),
+            now: s.ctx.now(),
             today,
         };
         match s.store.ledger_execute(&lctx, env).await {

@@ -111,12 +111,6 @@ enum UnitsAction {
     },
 }
 
-fn today() -> NaiveDate {
-    chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Shanghai)
-        .date_naive()
-}
-
 /// A date as the format wants it: 2026年12月26日 on screen, ISO in files.
 fn date(d: Option<NaiveDate>, format: ListFormat) -> String {
     match (d, format) {
@@ -169,7 +163,7 @@ pub async fn run_units(args: UnitsArgs, ctx: &Context) -> anyhow::Result<ExitCod
             overdue,
             format,
         } => {
-            let mut f = common.filter(today());
+            let mut f = common.filter(ctx.today());
             f.search = search;
             f.overdue = overdue;
             let rows: Vec<Vec<String>> = store
@@ -225,7 +219,7 @@ pub async fn run_units(args: UnitsArgs, ctx: &Context) -> anyhow::Result<ExitCod
             };
             let filter = ListFilter {
                 unit: Some(code.clone()),
-                today: Some(today()),
+                today: Some(ctx.today()),
                 limit: 1000,
                 ..Default::default()
             };
@@ -442,7 +436,7 @@ fn print_interviews(
 
 pub async fn items(f: ItemFilter, format: ListFormat, ctx: &Context) -> anyhow::Result<ExitCode> {
     let store = ctx.migrated_store().await?;
-    let mut filter = f.common.filter(today());
+    let mut filter = f.common.filter(ctx.today());
     filter.status = f.status;
     filter.overdue = f.overdue;
     filter.search = f.search;
@@ -456,7 +450,7 @@ pub async fn interviews(
     ctx: &Context,
 ) -> anyhow::Result<ExitCode> {
     let store = ctx.migrated_store().await?;
-    let mut filter = f.common.filter(today());
+    let mut filter = f.common.filter(ctx.today());
     filter.status = f.status;
     print_interviews(&store.list_interviews(&filter).await?, format)?;
     Ok(ExitCode::SUCCESS)
@@ -464,7 +458,7 @@ pub async fn interviews(
 
 pub async fn instances(f: InstanceFilter, ctx: &Context) -> anyhow::Result<ExitCode> {
     let store = ctx.migrated_store().await?;
-    let mut filter = f.common.filter(today());
+    let mut filter = f.common.filter(ctx.today());
     filter.workflow = f.workflow;
     filter.status = f.status;
     filter.overdue = f.overdue;

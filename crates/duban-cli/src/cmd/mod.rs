@@ -21,9 +21,54 @@ pub struct Context {
     pub settings: Settings,
     /// Where the settings were read from; passed on to child processes.
     pub config_dir: std::path::PathBuf,
+    /// The clock every command reads: the system's, or the instant `DUBAN_NOW` fixes (for
+    /// rehearsals and tests that drive months in minutes).
+    pub clock: std::sync::Arc<dyn duban_core::clock::Clock>,
+}
+
+/// An instant as people type it: RFC 3339, or `YYYY-MM-DDTHH:MM[:SS]` in Beijing time.
+pub fn parse_instant(text: &str, what: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    use chrono::TimeZone;
+    let t = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let local = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M"))
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "{what} {text:?} is neither an RFC 3339 instant nor YYYY-MM-DDTHH:MM (Beijing time)"
+            )
+        })?;
+    Ok(chrono_tz::Asia::Shanghai
+        .from_local_datetime(&local)
+        .earliest()
+        .ok_or_else(|| anyhow::anyhow!("{what} {text:?} does not exist in Asia/Shanghai"))?
+        .with_timezone(&chrono::Utc))
+}
+
+/// Reads `DUBAN_NOW` (see [`parse_instant`]); the system clock when it is not set.
+pub fn clock_from_env() -> anyhow::Result<std::sync::Arc<dyn duban_core::clock::Clock>> {
+    let Ok(text) = std::env::var("DUBAN_NOW") else {
+        return Ok(std::sync::Arc::new(duban_core::clock::SystemClock));
+    };
+    let at = parse_instant(&text, "DUBAN_NOW")?;
+    Ok(std::sync::Arc::new(duban_core::clock::ManualClock::new(at)))
 }
 
 impl Context {
+    /// Now, by the command's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Today in Asia/Shanghai, by the command's clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive()
+    }
+
     /// Loads the working-day calendar from `calendar.dir`; errors name file:line:column.
     pub fn calendar(&self) -> anyhow::Result<duban_workflow::Calendar> {
         duban_workflow::Calendar::load_dir(&self.settings.calendar.dir).map_err(|diags| {
@@ -60,16 +105,26 @@ impl Context {
         at: Option<chrono::DateTime<chrono::Utc>>,
         config: duban_engine::EngineConfig,
     ) -> anyhow::Result<duban_engine::Engine> {
+        let clock: std::sync::Arc<dyn duban_core::clock::Clock> = match at {
+            Some(t) => std::sync::Arc::new(duban_core::clock::ManualClock::new(t)),
+            None => self.clock.clone(),
+        };
+        self.engine_with_clock(store, clock, config).await
+    }
+
+    /// An engine on `store` that reads `clock`.
+    pub async fn engine_with_clock(
+        &self,
+        store: Store,
+        clock: std::sync::Arc<dyn duban_core::clock::Clock>,
+        config: duban_engine::EngineConfig,
+    ) -> anyhow::Result<duban_engine::Engine> {
         let rules = duban_engine::Rules::from_parts(
             self.workflow_set()?,
             self.calendar()?,
             self.settings.quiet_hours()?,
             &self.settings.workflows.sms_signature,
         );
-        let clock: std::sync::Arc<dyn duban_core::clock::Clock> = match at {
-            Some(t) => std::sync::Arc::new(duban_core::clock::ManualClock::new(t)),
-            None => std::sync::Arc::new(duban_core::clock::SystemClock),
-        };
         let engine = duban_engine::Engine::new(store, std::sync::Arc::new(rules), config, clock);
         engine.rules.persist(&engine.store, engine.now()).await?;
         Ok(engine)
@@ -114,6 +169,12 @@ impl Context {
             horizon: chrono::Duration::days(e.horizon_days.max(1)),
             org_department: self.settings.workflows.org_department.clone(),
             link_base: e.link_base.clone(),
+            fallback_email: self
+                .settings
+                .workflows
+                .fallback_email
+                .clone()
+                .filter(|a| !a.trim().is_empty()),
         }
     }
 

@@ -21,7 +21,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let calendar = ctx.calendar()?;
     ctx.settings.quiet_hours()?;
     if let Some(w) =
-        calendar.coverage_warning(chrono::Utc::now().date_naive() + chrono::Duration::days(366))
+        calendar.coverage_warning(ctx.now().date_naive() + chrono::Duration::days(366))
     {
         tracing::warn!("{w}");
     }

@@ -144,7 +144,7 @@ fn check(ctx: &Context, paths: Vec<PathBuf>, format: OutputFormat) -> anyhow::Re
     let (calendar_errors, calendar_warning) = match ctx.calendar() {
         Ok(cal) => (
             None,
-            cal.coverage_warning(Utc::now().date_naive() + chrono::Duration::days(366)),
+            cal.coverage_warning(ctx.now().date_naive() + chrono::Duration::days(366)),
         ),
         Err(e) => (Some(format!("{e:#}")), None),
     };

@@ -1,11 +1,12 @@
-//! Staff and their roles, and opening rectification items: use cases that validate what
-//! people typed, write in one transaction and audit the change.
+//! What administrators do beside answering chains: staff and their roles, opening
+//! rectification items and interviews. Each validates what people typed, writes in one
+//! transaction and audits the change.
 
 use crate::complete::Completion;
 use crate::{Engine, EngineError};
 use chrono::NaiveDate;
 use duban_core::register::{is_valid_email, normalise_mobile};
-use duban_store::subjects::{NewItem, PersonRow};
+use duban_store::subjects::{NewInterview, NewItem, PersonRow};
 use serde::{Deserialize, Serialize};
 
 /// The roles staff hold beside the register's secretaries.
@@ -51,6 +52,20 @@ pub struct OpenItem {
     pub leader: Option<String>,
     pub verifier: Option<String>,
     pub measures: Option<String>,
+}
+
+/// A supervisory interview an administrator arranges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenInterview {
+    /// The unit's code.
+    pub unit: String,
+    /// 约谈事由.
+    pub reason: String,
+    /// When, in Beijing time.
+    pub at: chrono::NaiveDateTime,
+    pub location: Option<String>,
+    /// Mobile number or email of the person summoned; the unit's secretary when absent.
+    pub interviewee: Option<String>,
 }
 
 pub const ITEM_KINDS: [&str; 3] = ["immediate", "time_bound", "long_term"];
@@ -210,5 +225,79 @@ impl Engine {
             actor,
         )
         .await
+    }
+
+    /// Arranges a supervisory interview and starts its chain (notice, reminder, record).
+    pub async fn open_interview_for(
+        &self,
+        req: OpenInterview,
+        actor: &str,
+    ) -> Result<Completion, EngineError> {
+        let reason = req.reason.trim().to_string();
+        if reason.is_empty() {
+            return Err(EngineError::Refused("the reason (约谈事由) is empty".into()));
+        }
+        let unit = self.store.unit_by_code(&req.unit).await?.ok_or_else(|| {
+            EngineError::Refused(format!("no party unit with code {}", req.unit))
+        })?;
+        let interviewee_id = match req.interviewee.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+            None => unit.unit.secretary_id,
+            Some(k) => {
+                let k = normalise_mobile(k).unwrap_or_else(|| k.to_string());
+                Some(
+                    self.store
+                        .person_by_key(&k)
+                        .await?
+                        .ok_or_else(|| {
+                            EngineError::Refused(format!("interviewee: no person {k} is known"))
+                        })?
+                        .id,
+                )
+            }
+        };
+        let today = self.today();
+        if req.at.date() < today {
+            return Err(EngineError::Refused(format!(
+                "the interview time {} is in the past (today is {today})",
+                req.at
+            )));
+        }
+        let now = self.now();
+        let tx = self.store.begin_write().await?;
+        let (row, _) = tx
+            .open_interview(
+                &NewInterview {
+                    unit_id: unit.unit.id,
+                    interviewee_id,
+                    reason,
+                    source: "manual".into(),
+                    scheduled_at: req.at,
+                    location: req.location.map(|l| l.trim().to_string()).filter(|l| !l.is_empty()),
+                    origin_key: None,
+                },
+                now,
+            )
+            .await?;
+        let sref = crate::SubjectRef::Interview(row.id);
+        tx.audit(
+            actor,
+            now,
+            "open_interview",
+            &sref.key(),
+            &serde_json::to_string(&row).unwrap_or_default(),
+        )
+        .await?;
+        let loaded = crate::subjects::load(tx.reader().get(), &sref)
+            .await?
+            .ok_or_else(|| EngineError::Data(format!("{sref} vanished")))?;
+        let plans = self.sync_loaded(&tx, &loaded, now, false).await?;
+        tx.commit().await?;
+        Ok(Completion {
+            subject: sref.key(),
+            event: "opened".into(),
+            plans,
+            recorded: true,
+            created: vec![sref.key()],
+        })
     }
 }

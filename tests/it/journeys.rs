@@ -1,0 +1,423 @@
+//! Journeys through the public commands only, as an organisation department would live them:
+//! import the register, let the clock run (`DUBAN_NOW` and `duban engine advance`), answer
+//! each reminder with the command a secretary's answer arrives through, and hold every chain
+//! to what `duban workflows simulate` predicts for the same answers. What people receive is
+//! checked in the messages written by `duban dispatch`.
+
+use crate::support::{TestDb, duban, fixture, run};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// One organisation department's database, driven through the binary.
+struct Office {
+    db: TestDb,
+    out: tempfile::TempDir,
+}
+
+impl Office {
+    fn open(db: TestDb) -> Office {
+        let o = Office {
+            db,
+            out: tempfile::tempdir().unwrap(),
+        };
+        o.ok("2026-03-01T10:00", &["migrate", "up"]);
+        o.ok(
+            "2026-03-01T10:00",
+            &["import", "register", fixture("register/good.csv").to_str().unwrap()],
+        );
+        // The department's officer is not in the register: added as staff.
+        o.ok(
+            "2026-03-01T10:00",
+            &[
+                "people", "add-staff", "--name", "刘组织", "--post", "组织科科长", "--mobile",
+                "13700007777", "--email", "liu@zzb.example.cn", "--roles", "org_department",
+            ],
+        );
+        o
+    }
+
+    fn cmd(&self, now: &str, args: &[&str]) -> std::process::Command {
+        let mut c = duban(&self.db.url);
+        c.env("DUBAN_NOW", now)
+            .env("DUBAN__NOTIFY__EMAIL__EML_DIR", self.out.path().join("outbox"))
+            .env("DUBAN__NOTIFY__SMS__LOG_FILE", self.out.path().join("sms.log"))
+            .args(args);
+        c
+    }
+
+    /// Runs a command that must succeed; its standard output.
+    fn ok(&self, now: &str, args: &[&str]) -> String {
+        let (out, stdout, stderr) = run(&mut self.cmd(now, args));
+        assert!(
+            out.status.success(),
+            "duban {} at {now} failed ({:?}):\n{stdout}\n{stderr}",
+            args.join(" "),
+            out.status.code()
+        );
+        stdout
+    }
+
+    fn json(&self, now: &str, args: &[&str]) -> Value {
+        let text = self.ok(now, &[args, &["--format", "json"]].concat());
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    /// Runs a command that a rule must refuse (exit 1); its standard error.
+    fn refused(&self, now: &str, args: &[&str]) -> String {
+        let (out, stdout, stderr) = run(&mut self.cmd(now, args));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "duban {} should be refused:\n{stdout}\n{stderr}",
+            args.join(" ")
+        );
+        stderr
+    }
+
+    /// Lets the clock run from `from` to `to`: every timer fires at its own due time.
+    fn advance(&self, from: &str, to: &str) {
+        self.ok(from, &["engine", "advance", "--to", to]);
+    }
+
+    /// The id of the one instance of `workflow` for `unit` in `status` (any when None).
+    fn instance(&self, now: &str, unit: &str, workflow: &str, status: Option<&str>) -> i64 {
+        let list = self.json(now, &["instances", "list", "--unit", unit, "--workflow", workflow]);
+        let ids: Vec<i64> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| status.is_none_or(|s| i["status"] == s))
+            .map(|i| i["id"].as_str().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 1, "{workflow} of {unit} ({status:?}): {list:#}");
+        ids[0]
+    }
+
+    /// (step, local date) of every step an instance fired, and the instance's status.
+    fn fired(&self, now: &str, instance: i64) -> (BTreeSet<(String, String)>, String) {
+        let v = self.json(now, &["instances", "show", &instance.to_string()]);
+        let fired = v["timers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["state"] == "done")
+            .map(|t| {
+                (
+                    t["step_id"].as_str().unwrap().to_string(),
+                    local_date(t["due_at"].as_str().unwrap()),
+                )
+            })
+            .collect();
+        (fired, v["instance"]["status"].as_str().unwrap().to_string())
+    }
+
+    /// What `workflows simulate` predicts up to `to`, as (step, local date).
+    fn predicted(
+        &self,
+        workflow: &str,
+        subject: &Value,
+        from: &str,
+        to: &str,
+        events: &[&str],
+    ) -> BTreeSet<(String, String)> {
+        let file = self.out.path().join(format!("{workflow}.json"));
+        std::fs::write(&file, subject.to_string()).unwrap();
+        let mut args = vec![
+            "workflows",
+            "simulate",
+            workflow,
+            "--subject",
+            file.to_str().unwrap(),
+            "--from",
+            from,
+            "--to",
+            to,
+        ];
+        for e in events {
+            args.extend(["--event", e]);
+        }
+        let v = self.json("2026-03-01T10:00", &args);
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "step" && e["workflow_id"] == workflow)
+            .map(|e| {
+                (
+                    e["step_id"].as_str().unwrap().to_string(),
+                    e["local"].as_str().unwrap()[..10].to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Sends what is due and returns every message written, emails decoded.
+    fn dispatch(&self, now: &str) -> Vec<String> {
+        self.ok(now, &["dispatch"]);
+        let mut out = Vec::new();
+        if let Ok(text) = std::fs::read_to_string(self.out.path().join("sms.log")) {
+            out.extend(text.lines().map(str::to_string));
+        }
+        let dir: PathBuf = self.out.path().join("outbox");
+        if dir.exists() {
+            out.extend(mail_texts(&dir));
+        }
+        out
+    }
+}
+
+/// Every .eml file in `dir`, as its decoded subject, recipients and text (Python's email
+/// package reads what any mail client would).
+fn mail_texts(dir: &std::path::Path) -> Vec<String> {
+    let script = r#"
+import email, email.policy, pathlib, sys
+for f in sorted(pathlib.Path(sys.argv[1]).glob('*.eml')):
+    m = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+    body = m.get_body(preferencelist=('plain',))
+    print('To: ' + str(m['To']))
+    print('Subject: ' + str(m['Subject']))
+    print(body.get_content() if body else '')
+    print('\x1e')
+"#;
+    let out = std::process::Command::new(duban_notify::testing::python())
+        .args(["-c", script])
+        .arg(dir)
+        .output()
+        .expect("python3 reads the emails");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .split('\x1e')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn local_date(utc: &str) -> String {
+    let t: chrono::DateTime<chrono::Utc> = utc
+        .parse()
+        .or_else(|_| utc.parse::<chrono::NaiveDateTime>().map(|n| n.and_utc()))
+        .unwrap_or_else(|e| panic!("{utc}: {e}"));
+    t.with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        .to_string()
+}
+
+fn names(set: &BTreeSet<(String, String)>) -> BTreeSet<&str> {
+    set.iter().map(|(s, _)| s.as_str()).collect()
+}
+
+backend_tests! {
+    // 按期换届: reminders before the term ends, the request, the election, the result
+    // report, and the next term's chain.
+    async fn a_term_from_reminder_to_the_next_term(db) {
+        let o = Office::open(db);
+        let term = o.instance("2026-03-01T10:00", "JN-001", "term_expiry", Some("active"));
+
+        o.advance("2026-03-01T10:00", "2026-08-05T10:00");
+        o.ok("2026-08-05T10:00", &["term", "request", "JN-001", "--date", "2026-08-05", "--note", "换届请示已报街道党工委"]);
+        o.advance("2026-08-05T10:00", "2026-09-09T10:00");
+        // A month before the end, the secretary is told how many days are left that day.
+        let sent = o.dispatch("2026-09-09T10:00").join("\n");
+        assert!(sent.contains("紧急：泉城科技有限公司党支部任期2026年10月9日届满，仅剩30天"), "{sent}");
+        o.advance("2026-09-09T10:00", "2026-10-16T10:00");
+        let sent = o.dispatch("2026-10-16T10:00").join("\n");
+        assert!(sent.contains("已逾期7天") && sent.contains("这是第2次通报"), "{sent}");
+        assert!(!sent.contains("这是第3次通报"), "{sent}");
+        o.advance("2026-10-16T10:00", "2026-10-20T10:00");
+        let before = o.fired("2026-10-20T10:00", term).0;
+        assert!(names(&before).contains("remind_1mo"), "{before:?}");
+        assert!(names(&before).contains("mark_overdue"), "{before:?}");
+        assert!(!names(&before).contains("request_due"), "answered before it was due: {before:?}");
+
+        o.ok("2026-10-20T10:00", &["term", "elect", "JN-001", "--date", "2026-10-20"]);
+        // The election cannot be recorded twice; the second answer changes nothing.
+        let again = o.ok("2026-10-20T11:00", &["term", "elect", "JN-001", "--date", "2026-10-20"]);
+        assert!(again.contains("nothing changed"), "{again}");
+        let report = o.instance("2026-10-20T10:00", "JN-001", "post_election_report", None);
+        o.advance("2026-10-20T10:00", "2026-11-05T10:00");
+        o.ok("2026-11-05T10:00", &["term", "report", "JN-001", "--date", "2026-11-05"]);
+        o.advance("2026-11-05T10:00", "2027-01-31T10:00");
+
+        let subject = serde_json::json!({
+            "kind": "term", "unit_code": "JN-001", "unit_name": "泉城科技有限公司党支部",
+            "unit_level": "branch", "secretary": "王芳", "superior_unit": "济南市历下区两新组织党委",
+            "superior_secretary": "周建国", "term_start": "2023-10-09", "term_end": "2026-10-09"
+        });
+        let predicted = o.predicted("term_expiry", &subject, "2026-03-01", "2027-01-31",
+            &["request_submitted@2026-08-05", "election_recorded@2026-10-20"]);
+        let (fired, status) = o.fired("2027-01-31T10:00", term);
+        assert_eq!(fired, predicted, "the term's chain differs from its simulation");
+        assert_eq!(status, "completed");
+        for escalation in ["overdue_org_department", "open_interview", "request_missing"] {
+            assert!(!names(&fired).contains(escalation), "{escalation} fired after the answer");
+        }
+
+        let mut after = subject.clone();
+        after["election_date"] = "2026-10-20".into();
+        let predicted = o.predicted("post_election_report", &after, "2026-10-20", "2027-01-31",
+            &["result_reported@2026-11-05"]);
+        let (fired, status) = o.fired("2027-01-31T10:00", report);
+        assert_eq!(fired, predicted);
+        assert!(!names(&fired).contains("report_overdue"), "{fired:?}");
+        assert_eq!(status, "completed");
+
+        // The next term has its own chain, reminding three years on.
+        let next = o.instance("2027-01-31T10:00", "JN-001", "term_expiry", Some("active"));
+        assert_ne!(next, term);
+        let units = o.json("2027-01-31T10:00", &["units", "list", "--unit", "JN-001"]);
+        assert_eq!(units[0]["term_end"], "2029-10-20", "{units:#}");
+
+        // Everything people were sent names the unit and leaves no template unrendered.
+        let all = o.dispatch("2027-02-01T10:00").join("\n");
+        assert!(all.contains("泉城科技有限公司党支部"), "{all}");
+        assert!(!all.contains("{{") && !all.contains("{%"), "a template was left unrendered:\n{all}");
+        // The election came before the escalation to the organisation department.
+        assert!(!all.contains("逾期未换届报组织部门"), "{all}");
+        let staff = o.json("2027-02-01T10:00", &["people", "staff"]);
+        assert_eq!(staff[0]["name"], "刘组织", "{staff:#}");
+        assert_eq!(staff[0]["mobile"], "137****7777", "{staff:#}");
+    }
+
+    // 整改: assignment, monthly progress, close-out by a second person, the follow-up review.
+    async fn a_rectification_item_from_assignment_to_review(db) {
+        let o = Office::open(db);
+        let opened = o.json("2026-03-02T10:00", &[
+            "rectification", "open", "JN-001", "--title", "组织生活会记录不全", "--kind", "time_bound",
+            "--deadline", "2026-06-30", "--verifier", "13900001111",
+        ]);
+        let subject_key = opened["subject"].as_str().unwrap().to_string();
+        let item = subject_key.strip_prefix("rectification:").unwrap().to_string();
+        assert!(!opened["plans"].as_array().unwrap().is_empty(), "no chain started: {opened:#}");
+        let chain = o.instance("2026-03-02T10:00", "JN-001", "rectification", None);
+        let listed = o.json("2026-03-02T10:00", &["rectification", "list", "--unit", "JN-001"]);
+        assert_eq!(listed[0]["title"], "组织生活会记录不全");
+        assert_eq!(listed[0]["owner"], "王芳");
+
+        o.advance("2026-03-02T10:00", "2026-04-03T10:00");
+        o.ok("2026-04-03T10:00", &["rectification", "progress", &item, "--date", "2026-04-03", "--note", "已补全三月记录"]);
+        o.advance("2026-04-03T10:00", "2026-06-20T10:00");
+        // The owner cannot verify her own item.
+        let err = o.refused("2026-06-20T10:00", &["rectification", "close", &item, "--verifier", "13812348000", "--date", "2026-06-20"]);
+        assert!(err.contains("owns item"), "{err}");
+        o.ok("2026-06-20T10:00", &["rectification", "close", &item, "--verifier", "13900001111", "--date", "2026-06-20"]);
+        let review = o.instance("2026-06-20T10:00", "JN-001", "rectification_review", None);
+        o.advance("2026-06-20T10:00", "2026-09-21T10:00");
+        o.ok("2026-09-21T10:00", &["rectification", "review", &item, "--date", "2026-09-21", "--passed"]);
+        o.advance("2026-09-21T10:00", "2026-12-31T10:00");
+
+        let subject = serde_json::json!({
+            "kind": "rectification", "item_code": item, "title": "组织生活会记录不全",
+            "rectification_kind": "time_bound", "unit_name": "泉城科技有限公司党支部", "owner": "王芳",
+            "secretary": "王芳", "verifier": "李强", "superior_unit": "济南市历下区两新组织党委",
+            "superior_secretary": "周建国", "opened_on": "2026-03-02", "deadline": "2026-06-30"
+        });
+        let predicted = o.predicted("rectification", &subject, "2026-03-02", "2026-12-31",
+            &["progress_reported@2026-04-03", "item_verified@2026-06-20"]);
+        let (fired, status) = o.fired("2026-12-31T10:00", chain);
+        assert_eq!(fired, predicted);
+        assert_eq!(status, "completed");
+        assert!(names(&fired).contains("progress_report") && names(&fired).contains("reminder_14d"));
+        assert!(!names(&fired).contains("warning"), "{fired:?}");
+
+        let mut closed = subject.clone();
+        closed["closed_on"] = "2026-06-20".into();
+        let predicted = o.predicted("rectification_review", &closed, "2026-06-20", "2026-12-31",
+            &["review_passed@2026-09-21"]);
+        let (fired, status) = o.fired("2026-12-31T10:00", review);
+        assert_eq!(fired, predicted);
+        assert_eq!(names(&fired), BTreeSet::from(["review_due"]));
+        assert_eq!(status, "completed");
+        let listed = o.json("2026-12-31T10:00", &["rectification", "list", "--unit", "JN-001"]);
+        assert_eq!(listed[0]["status"], "已销号");
+    }
+
+    // 约谈: arranged with time and place, moved, held, the record filed; its problems become
+    // items, each with its own chain.
+    async fn an_interview_from_notice_to_the_problems_it_found(db) {
+        let o = Office::open(db);
+        let opened = o.json("2026-03-02T10:00", &[
+            "interview", "open", "JN-J01", "--reason", "党组织连续两个季度未开展组织生活",
+            "--at", "2026-03-10T14:30", "--location", "区委组织部三楼会议室",
+        ]);
+        let id = opened["subject"].as_str().unwrap().strip_prefix("interview:").unwrap().to_string();
+        let chain = o.instance("2026-03-02T10:00", "JN-J01", "interview", None);
+        o.advance("2026-03-02T10:00", "2026-03-05T10:00");
+        let sent = o.dispatch("2026-03-05T10:00").join("\n");
+        assert!(sent.contains("2026年3月10日 14:30") && sent.contains("区委组织部三楼会议室"), "{sent}");
+        assert!(!sent.contains("约谈事由：发起约谈"), "{sent}");
+
+        o.ok("2026-03-05T10:00", &["interview", "reschedule", &id, "--at", "2026-03-12T09:30", "--location", "区委组织部二楼会议室"]);
+        o.advance("2026-03-05T10:00", "2026-03-12T12:00");
+        o.ok("2026-03-12T12:00", &["interview", "held", &id, "--date", "2026-03-12"]);
+        o.advance("2026-03-12T12:00", "2026-03-13T10:00");
+        let filed = o.json("2026-03-13T10:00", &[
+            "interview", "record", &id, "--date", "2026-03-13", "--record", "书记作了说明，表示立即整改",
+            "--problem", "组织生活不经常", "--problem", "党员教育管理松散",
+        ]);
+        assert_eq!(filed["created"].as_array().unwrap().len(), 2, "{filed:#}");
+        o.advance("2026-03-13T10:00", "2026-04-30T10:00");
+
+        let subject = serde_json::json!({
+            "kind": "interview", "interview_code": format!("YT-{id}"), "interviewee": "李强",
+            "unit_name": "历下区姚家街道联合党支部", "superior_unit": "济南市历下区两新组织党委",
+            "superior_secretary": "周建国", "reason": "党组织连续两个季度未开展组织生活",
+            "interview_at": "2026-03-10T14:30:00", "location": "区委组织部三楼会议室", "opened_on": "2026-03-02"
+        });
+        let predicted = o.predicted("interview", &subject, "2026-03-02", "2026-04-30", &[
+            "interview_rescheduled@2026-03-05=2026-03-12T09:30:00",
+            "interview_held@2026-03-12", "record_filed@2026-03-13",
+        ]);
+        let (fired, status) = o.fired("2026-04-30T10:00", chain);
+        assert_eq!(fired, predicted);
+        assert_eq!(status, "completed");
+        assert!(!names(&fired).contains("record_due") && !names(&fired).contains("record_missing"), "{fired:?}");
+
+        let items = o.json("2026-04-30T10:00", &["rectification", "list", "--unit", "JN-J01"]);
+        assert_eq!(items.as_array().unwrap().len(), 2, "{items:#}");
+        let chains = o.json("2026-04-30T10:00", &["instances", "list", "--unit", "JN-J01", "--workflow", "rectification"]);
+        assert_eq!(chains.as_array().unwrap().len(), 2, "each problem has its chain: {chains:#}");
+        let listed = o.json("2026-04-30T10:00", &["interviews", "list", "--unit", "JN-J01"]);
+        assert_eq!(listed[0]["status"], "已约谈");
+        assert_eq!(listed[0]["location"], "区委组织部二楼会议室");
+    }
+
+    // Recurring duties: a month answered and a month not.
+    async fn recurring_duties_answered_and_unanswered(db) {
+        let o = Office::open(db);
+        let theme = o.instance("2026-03-01T10:00", "JN-001", "theme_day", None);
+        let dues = o.instance("2026-03-01T10:00", "JN-001", "dues_reminder", None);
+        o.advance("2026-03-01T10:00", "2026-04-15T18:00");
+        o.ok("2026-04-15T18:00", &["duties", "record", "JN-001", "theme_day", "--date", "2026-04-15"]);
+        o.ok("2026-04-15T18:00", &["duties", "record", "JN-001", "dues_collected", "--date", "2026-04-15"]);
+        o.advance("2026-04-15T18:00", "2026-05-31T10:00");
+
+        let subject = serde_json::json!({
+            "kind": "unit", "unit_code": "JN-001", "unit_name": "泉城科技有限公司党支部", "unit_level": "branch",
+            "secretary": "王芳", "superior_unit": "济南市历下区两新组织党委", "superior_secretary": "周建国",
+            "theme_day": 15
+        });
+        for (wf, id, events) in [
+            ("theme_day", theme, vec!["theme_day_held@2026-04-15"]),
+            ("dues_reminder", dues, vec!["dues_collected@2026-04-15"]),
+        ] {
+            let predicted = o.predicted(wf, &subject, "2026-03-01", "2026-05-31", &events);
+            let (fired, _) = o.fired("2026-05-31T10:00", id);
+            let fired: BTreeSet<_> = fired.into_iter().filter(|(_, d)| d.as_str() >= "2026-03-01").collect();
+            assert_eq!(fired, predicted, "{wf}");
+        }
+        let (fired, _) = o.fired("2026-05-31T10:00", theme);
+        let missing: Vec<&str> = fired.iter().filter(|(s, _)| s == "record_missing").map(|(_, d)| d.as_str()).collect();
+        assert!(missing.iter().all(|d| !d.starts_with("2026-04")), "April was answered: {missing:?}");
+        assert!(missing.iter().any(|d| d.starts_with("2026-05")), "May was not: {missing:?}");
+    }
+}
+
+#[test]
+fn an_unknown_duty_is_named_with_the_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("d.db").display());
+    let (out, _, stderr) = run(duban(&url).args(["duties", "record", "X", "picnic", "--date", "2026-04-15"]));
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("picnic") && stderr.contains("theme_day"), "{stderr}");
+}
