@@ -383,7 +383,19 @@ async fn an_edited_workflow_changes_running_instances_only_when_replanned() {
     copy_dir(&repo().join("workflows"), &dir);
     let path = dir.join("term_expiry.toml");
     let text = std::fs::read_to_string(&path).unwrap();
-    let edited = text.replacen("version = 1", "version = 2", 1).replacen(
+    let version: i32 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("version = "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let edited = text
+        .replacen(
+            &format!("version = {version}"),
+            &format!("version = {}", version + 1),
+            1,
+        )
+        .replacen(
         "offset = \"-3mo\"",
         "offset = \"-4mo\"",
         1,
@@ -426,7 +438,7 @@ async fn an_edited_workflow_changes_running_instances_only_when_replanned() {
             diff.inserted,
             diff.cancelled
         ),
-        (1, 2, 1, 0, 0)
+        (version, version + 1, 1, 0, 0)
     );
     assert_eq!(due_of("remind_3mo").await, before);
 
@@ -437,7 +449,7 @@ async fn an_edited_workflow_changes_running_instances_only_when_replanned() {
     let after = due_of("remind_3mo").await;
     assert!(after < before - Duration::days(27), "{before} → {after}");
     let (i, _) = store.instance_timeline(instance.id).await.unwrap().unwrap();
-    assert_eq!(i.workflow_version, 2);
+    assert_eq!(i.workflow_version, version + 1);
     assert!(
         new.replan_outdated(Some("term_expiry"), true)
             .await

@@ -382,34 +382,61 @@ backend_tests! {
         assert_eq!(listed[0]["location"], "区委组织部二楼会议室");
     }
 
-    // Recurring duties: a month answered and a month not.
+    // Recurring duties: each answered in one occurrence and left unanswered in another.
     async fn recurring_duties_answered_and_unanswered(db) {
         let o = Office::open(db);
-        let theme = o.instance("2026-03-01T10:00", "JN-001", "theme_day", None);
-        let dues = o.instance("2026-03-01T10:00", "JN-001", "dues_reminder", None);
-        o.advance("2026-03-01T10:00", "2026-04-15T18:00");
-        o.ok("2026-04-15T18:00", &["duties", "record", "JN-001", "theme_day", "--date", "2026-04-15"]);
-        o.ok("2026-04-15T18:00", &["duties", "record", "JN-001", "dues_collected", "--date", "2026-04-15"]);
-        o.advance("2026-04-15T18:00", "2026-05-31T10:00");
+        // (workflow, duty, the day it was done); every other occurrence goes unanswered.
+        let duties = [
+            ("theme_day", "theme_day", "2026-04-15"),
+            ("committee_meeting", "committee_meeting", "2026-04-10"),
+            ("members_meeting", "members_meeting", "2026-04-20"),
+            ("party_lecture", "party_lecture", "2026-05-12"),
+            ("dues_reminder", "dues_collected", "2026-04-15"),
+            ("annual_review", "annual_review", "2026-11-20"),
+            ("dues_rebate", "rebate_applied", "2027-01-12"),
+        ];
+        let ids: Vec<i64> = duties
+            .iter()
+            .map(|(wf, _, _)| o.instance("2026-03-01T10:00", "JN-001", wf, None))
+            .collect();
+        let mut days: Vec<&str> = duties.iter().map(|(_, _, d)| *d).collect();
+        days.sort();
+        let mut now = "2026-03-01T10:00".to_string();
+        for day in days {
+            let at = format!("{day}T18:00");
+            o.advance(&now, &at);
+            for (_, duty, d) in duties.iter().filter(|(_, _, d)| *d == day) {
+                o.ok(&at, &["duties", "record", "JN-001", duty, "--date", d]);
+            }
+            now = at;
+        }
+        o.advance(&now, "2027-03-31T10:00");
 
         let subject = serde_json::json!({
             "kind": "unit", "unit_code": "JN-001", "unit_name": "泉城科技有限公司党支部", "unit_level": "branch",
             "secretary": "王芳", "superior_unit": "济南市历下区两新组织党委", "superior_secretary": "周建国",
             "theme_day": 15
         });
-        for (wf, id, events) in [
-            ("theme_day", theme, vec!["theme_day_held@2026-04-15"]),
-            ("dues_reminder", dues, vec!["dues_collected@2026-04-15"]),
-        ] {
-            let predicted = o.predicted(wf, &subject, "2026-03-01", "2026-05-31", &events);
-            let (fired, _) = o.fired("2026-05-31T10:00", id);
+        for ((wf, duty, day), id) in duties.iter().zip(&ids) {
+            let event = format!("{}@{day}", duty_event(duty));
+            let predicted = o.predicted(wf, &subject, "2026-03-01", "2027-03-31", &[event.as_str()]);
+            let (fired, _) = o.fired("2027-03-31T10:00", *id);
             let fired: BTreeSet<_> = fired.into_iter().filter(|(_, d)| d.as_str() >= "2026-03-01").collect();
             assert_eq!(fired, predicted, "{wf}");
+            assert!(!fired.is_empty(), "{wf} never fired");
         }
-        let (fired, _) = o.fired("2026-05-31T10:00", theme);
+        // The theme day: April answered, so no "not reported" notice for April; May was not.
+        let (fired, _) = o.fired("2027-03-31T10:00", ids[0]);
         let missing: Vec<&str> = fired.iter().filter(|(s, _)| s == "record_missing").map(|(_, d)| d.as_str()).collect();
         assert!(missing.iter().all(|d| !d.starts_with("2026-04")), "April was answered: {missing:?}");
         assert!(missing.iter().any(|d| d.starts_with("2026-05")), "May was not: {missing:?}");
+    }
+}
+
+fn duty_event(duty: &str) -> String {
+    match duty {
+        "dues_collected" | "rebate_applied" => duty.to_string(),
+        other => format!("{other}_held"),
     }
 }
 
@@ -420,4 +447,56 @@ fn an_unknown_duty_is_named_with_the_known_ones() {
     let (out, _, stderr) = run(duban(&url).args(["duties", "record", "X", "picnic", "--date", "2026-04-15"]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("picnic") && stderr.contains("theme_day"), "{stderr}");
+}
+
+/// A year of the demo register on the test clock, before any organisation-department officer
+/// is recorded: every escalation that fired reached someone, or was listed as unreachable and
+/// sent to the fallback address. Nobody is left out in silence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_year_of_the_demo_register_leaves_no_escalation_unheard() {
+    let Some(db) = TestDb::create(crate::support::Kind::Sqlite).await else { return };
+    let out = tempfile::tempdir().unwrap();
+    let cmd = |now: &str, args: &[&str]| {
+        let mut c = duban(&db.url);
+        c.env("DUBAN_NOW", now)
+            .env("DUBAN__WORKFLOWS__FALLBACK_EMAIL", "duban-alerts@zzb.example.cn")
+            .env("DUBAN__NOTIFY__EMAIL__EML_DIR", out.path().join("outbox"))
+            .env("DUBAN__NOTIFY__SMS__LOG_FILE", out.path().join("sms.log"))
+            .args(args);
+        let (o, stdout, stderr) = run(&mut c);
+        assert!(o.status.success(), "duban {}: {stdout}\n{stderr}", args.join(" "));
+        stdout
+    };
+    cmd("2026-01-05T09:00", &["migrate", "up"]);
+    let demo = crate::support::repo().join("config/demo/register.csv");
+    cmd("2026-01-05T09:00", &["import", "register", demo.to_str().unwrap()]);
+    cmd("2026-01-05T09:00", &["engine", "advance", "--to", "2027-01-05T09:00"]);
+
+    let store = db.store().await;
+    let outbox = store.outbox_messages().await.unwrap();
+    let done = store.list_timers(None, None, &["done"], 1_000_000).await.unwrap();
+    let mut escalations = 0;
+    for (t, i) in &done {
+        let payload: Value = serde_json::from_str(&t.payload).unwrap();
+        let addressed = payload["to"].as_array().is_some_and(|to| !to.is_empty());
+        let escalation = ["escalate", "open_interview"].contains(&payload["action"].as_str().unwrap_or(""));
+        if !(addressed && escalation) {
+            continue;
+        }
+        escalations += 1;
+        let rows: Vec<_> = outbox.iter().filter(|m| m.timer_id == Some(t.id)).collect();
+        assert!(!rows.is_empty(), "{} {} ({}) fired and told no one", i.workflow_id, t.step_id, i.subject_key);
+    }
+    assert!(escalations > 100, "only {escalations} escalations in a year of the demo register");
+    // With no officer recorded, what was meant for the organisation department is listed as
+    // unreachable and went to the fallback address.
+    let unreachable = outbox.iter().filter(|m| m.state == "unreachable" && m.role == "org_department").count();
+    let fallback = outbox.iter().filter(|m| m.address == "duban-alerts@zzb.example.cn").count();
+    assert!(unreachable > 0 && fallback == unreachable, "{unreachable} unreachable, {fallback} to the fallback");
+    let listed = cmd("2027-01-05T09:00", &["people", "unreachable", "--format", "json"]);
+    assert!(listed.contains("org_department"), "{listed}");
+    // Every pending chain waits only on events someone can record: the files pass the check
+    // with the recorders the binary has.
+    cmd("2027-01-05T09:00", &["workflows", "check"]);
+    db.drop_db().await;
 }

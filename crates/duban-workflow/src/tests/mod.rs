@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 mod broken;
 mod chains;
+mod messages;
 mod properties;
 
 pub(crate) fn repo() -> PathBuf {
