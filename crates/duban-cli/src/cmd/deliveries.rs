@@ -273,7 +273,7 @@ impl Context {
         let e = self.engine_config();
         let config = DispatchConfig {
             node_id: e.node_id,
-            lease: e.lease,
+            lease: chrono::Duration::seconds(self.settings.engine.dispatch_lease_seconds.max(1)),
             concurrency: notify
                 .email
                 .smtp
@@ -298,7 +298,11 @@ impl Context {
 /// `duban dispatch [--now T]`: one pass over the outbox.
 pub async fn run_dispatch(args: DispatchArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let store = ctx.migrated_store().await?;
-    let d = ctx.dispatcher(store)?;
+    let mut d = ctx.dispatcher(store)?;
+    if let Some(t) = args.now {
+        // A pass at a given time counts its leases from that time too.
+        d = d.with_clock(std::sync::Arc::new(duban_core::clock::ManualClock::new(t)));
+    }
     let report = d.dispatch(args.now.unwrap_or_else(Utc::now)).await?;
     match args.format {
         super::OutputFormat::Json => println!("{}", serde_json::to_string(&report)?),
