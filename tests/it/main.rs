@@ -22,5 +22,8 @@ mod workflows;
 // Email through a real SMTP server (aiosmtpd) and SMS through local gateways that check signatures.
 mod dispatch;
 mod notify;
+// Several nodes: leases renewed across long passes, a dispatcher killed mid-batch, migrations
+// started together; messages counted at a slow local SMS gateway.
+mod leases;
 // The funds ledger: budget control under concurrent writers, idempotency, hledger export.
 mod ledger;

@@ -196,9 +196,13 @@ impl Store {
         Ok(())
     }
 
-    /// Every known migration in order, with whether it is applied.
+    /// Every known migration in order, with whether it is applied. Reading them creates the
+    /// migrations table on an empty database, so this too holds the migration lock.
     pub async fn migrations(&self) -> Result<Vec<MigrationState>, StoreError> {
-        let list = Migrator::get_migration_with_status(&self.db).await?;
+        let lock = migrate_lock::MigrationLock::acquire(&self.db, self.backend).await?;
+        let list = Migrator::get_migration_with_status(&self.db).await;
+        lock.release().await;
+        let list = list?;
         Ok(list
             .iter()
             .map(|m| MigrationState {
