@@ -3,7 +3,9 @@
 //! The claim protocol, on every backend:
 //! 1. in one short transaction, pick due timers (pending and due, or leased by a node whose
 //!    lease has expired) — `FOR UPDATE SKIP LOCKED` on PostgreSQL and MySQL, an IMMEDIATE
-//!    transaction on SQLite — and lease them to this node, incrementing their fence;
+//!    transaction on SQLite — and lease them to this node, incrementing their fence. The
+//!    lease ends at an instant the caller counts from its clock at the claim, and the node
+//!    renews it ([`Store::renew_timers`]) while it still works on the batch;
 //! 2. run the steps outside any transaction;
 //! 3. in one transaction per batch, mark each timer done *only if this node still holds the
 //!    same fence*, and write that step's effects in the same transaction.
