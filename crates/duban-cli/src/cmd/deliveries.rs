@@ -35,7 +35,8 @@ enum DeliveriesAction {
         /// A person's mobile number, email or id.
         #[arg(long)]
         person: Option<String>,
-        /// sent, transient, permanent, dead, dropped, deferred or merged.
+        /// sent, transient, permanent, dead, dropped, deferred, merged or uncertain (the
+        /// sending node stopped before recording a result; the message was sent again).
         #[arg(long)]
         status: Option<String>,
         #[arg(long)]
