@@ -18,10 +18,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
-    fn new(tag: &str) -> Self {
+    pub(crate) fn new(tag: &str) -> Self {
         let p = std::env::temp_dir().join(format!(
             "duban-dispatch-{tag}-{}",
             uuid::Uuid::now_v7().simple()
@@ -37,7 +37,7 @@ impl Drop for TempDir {
     }
 }
 
-fn rules(quiet: QuietHours) -> Arc<Rules> {
+pub(crate) fn rules(quiet: QuietHours) -> Arc<Rules> {
     Arc::new(
         Rules::load(
             &repo().join("workflows"),
@@ -78,7 +78,7 @@ fn dispatcher(store: &Store, s: NotifySettings, quiet: QuietHours, node: &str) -
     Dispatcher::new(store.clone(), notifier, s, rules(quiet), config, 7).expect("dispatcher")
 }
 
-fn message(
+pub(crate) fn message(
     key: &str,
     channel: &str,
     address: &str,
@@ -103,7 +103,7 @@ fn message(
     }
 }
 
-async fn enqueue(store: &Store, msgs: &[NewOutbox], now: DateTime<Utc>) {
+pub(crate) async fn enqueue(store: &Store, msgs: &[NewOutbox], now: DateTime<Utc>) {
     let tx = store.begin_write().await.unwrap();
     for m in msgs {
         tx.enqueue(m, now).await.unwrap();
@@ -252,19 +252,26 @@ backend_tests! {
         let store = db.store().await;
         let dir = TempDir::new("crash");
         let t = utc(2025, 3, 5, 2);
-        enqueue(&store, &[message("c1", "email", "qian@example.cn", "换届提醒", t)], t).await;
-        // node-1 claims and dies before recording anything.
+        enqueue(&store, &[
+            message("c1", "email", "qian@example.cn", "换届提醒", t),
+            message("c2", "email", "sun@example.cn", "整改提醒", t),
+        ], t).await;
+        // node-1 claims both, begins sending c1 and dies before recording anything.
         let claimed = store.claim_outbox("node-1", t, Duration::seconds(60), 10).await.unwrap();
-        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed.len(), 2);
+        let (c1, c2) = (&claimed[0], &claimed[1]);
+        assert!(store.begin_send(c1, "node-1", t, t).await.unwrap());
+        assert!(!store.begin_send(c1, "node-2", t, t).await.unwrap(), "only the holder marks a send");
         let d2 = dispatcher(&store, file_settings(&dir), QuietHours::none(), "node-2");
         assert_eq!(d2.dispatch(t + Duration::seconds(30)).await.unwrap().claimed, 0, "the lease holds");
         let r = d2.dispatch(t + Duration::seconds(61)).await.unwrap();
-        assert_eq!(r.sent, 1);
-        // node-1 comes back: its late result is refused by the fence.
+        assert_eq!(r.sent, 2);
+        // node-1 comes back: its late result is refused by the fence, and so is a late send.
+        assert!(!store.begin_send(c2, "node-1", t, t).await.unwrap());
         let tx = store.begin_write().await.unwrap();
         let ok = tx
             .finish_message(
-                &claimed[0],
+                c1,
                 "node-1",
                 &duban_store::outbox::MessageOutcome::Failed { provider: "smtp".into(), error: "late".into() },
                 t + Duration::seconds(90),
@@ -273,9 +280,17 @@ backend_tests! {
             .unwrap();
         tx.commit().await.unwrap();
         assert!(!ok);
-        let log = store.deliveries_of(claimed[0].id).await.unwrap();
-        assert_eq!(log.len(), 1);
-        assert_eq!((log[0].attempt, log[0].node.as_str()), (2, "node-2"));
+        // c1 may have left: its first attempt is logged as uncertain, then the second one.
+        let log = store.deliveries_of(c1.id).await.unwrap();
+        let seen: Vec<(i32, &str, &str)> = log.iter().map(|l| (l.attempt, l.status.as_str(), l.node.as_str())).collect();
+        assert_eq!(seen, [(1, "uncertain", "node-1"), (2, "sent", "node-2")]);
+        assert!(log[0].error.as_deref().unwrap().contains("outcome unknown"), "{log:?}");
+        // c2 never left node-1: it is simply sent, still as its first attempt.
+        let log = store.deliveries_of(c2.id).await.unwrap();
+        let seen: Vec<(i32, &str, &str)> = log.iter().map(|l| (l.attempt, l.status.as_str(), l.node.as_str())).collect();
+        assert_eq!(seen, [(1, "sent", "node-2")]);
+        let row = store.outbox_message(c1.id).await.unwrap().unwrap();
+        assert_eq!((row.attempts, row.send_started_at), (2, None));
     }
 }
 

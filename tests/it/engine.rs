@@ -395,11 +395,7 @@ async fn an_edited_workflow_changes_running_instances_only_when_replanned() {
             &format!("version = {}", version + 1),
             1,
         )
-        .replacen(
-        "offset = \"-3mo\"",
-        "offset = \"-4mo\"",
-        1,
-    );
+        .replacen("offset = \"-3mo\"", "offset = \"-4mo\"", 1);
     assert_ne!(text, edited);
     std::fs::write(&path, edited).unwrap();
     let rules = Rules::load(

@@ -24,14 +24,28 @@ impl Office {
         o.ok("2026-03-01T10:00", &["migrate", "up"]);
         o.ok(
             "2026-03-01T10:00",
-            &["import", "register", fixture("register/good.csv").to_str().unwrap()],
+            &[
+                "import",
+                "register",
+                fixture("register/good.csv").to_str().unwrap(),
+            ],
         );
         // The department's officer is not in the register: added as staff.
         o.ok(
             "2026-03-01T10:00",
             &[
-                "people", "add-staff", "--name", "刘组织", "--post", "组织科科长", "--mobile",
-                "13700007777", "--email", "liu@zzb.example.cn", "--roles", "org_department",
+                "people",
+                "add-staff",
+                "--name",
+                "刘组织",
+                "--post",
+                "组织科科长",
+                "--mobile",
+                "13700007777",
+                "--email",
+                "liu@zzb.example.cn",
+                "--roles",
+                "org_department",
             ],
         );
         o
@@ -40,8 +54,14 @@ impl Office {
     fn cmd(&self, now: &str, args: &[&str]) -> std::process::Command {
         let mut c = duban(&self.db.url);
         c.env("DUBAN_NOW", now)
-            .env("DUBAN__NOTIFY__EMAIL__EML_DIR", self.out.path().join("outbox"))
-            .env("DUBAN__NOTIFY__SMS__LOG_FILE", self.out.path().join("sms.log"))
+            .env(
+                "DUBAN__NOTIFY__EMAIL__EML_DIR",
+                self.out.path().join("outbox"),
+            )
+            .env(
+                "DUBAN__NOTIFY__SMS__LOG_FILE",
+                self.out.path().join("sms.log"),
+            )
             .args(args);
         c
     }
@@ -82,7 +102,10 @@ impl Office {
 
     /// The id of the one instance of `workflow` for `unit` in `status` (any when None).
     fn instance(&self, now: &str, unit: &str, workflow: &str, status: Option<&str>) -> i64 {
-        let list = self.json(now, &["instances", "list", "--unit", unit, "--workflow", workflow]);
+        let list = self.json(
+            now,
+            &["instances", "list", "--unit", unit, "--workflow", workflow],
+        );
         let ids: Vec<i64> = list
             .as_array()
             .unwrap()
@@ -185,7 +208,11 @@ for f in sorted(pathlib.Path(sys.argv[1]).glob('*.eml')):
         .arg(dir)
         .output()
         .expect("python3 reads the emails");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .split('\x1e')
         .map(|s| s.trim().to_string())
@@ -444,9 +471,13 @@ fn duty_event(duty: &str) -> String {
 fn an_unknown_duty_is_named_with_the_known_ones() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("d.db").display());
-    let (out, _, stderr) = run(duban(&url).args(["duties", "record", "X", "picnic", "--date", "2026-04-15"]));
+    let (out, _, stderr) =
+        run(duban(&url).args(["duties", "record", "X", "picnic", "--date", "2026-04-15"]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("picnic") && stderr.contains("theme_day"), "{stderr}");
+    assert!(
+        stderr.contains("picnic") && stderr.contains("theme_day"),
+        "{stderr}"
+    );
 }
 
 /// A year of the demo register on the test clock, before any organisation-department officer
@@ -454,46 +485,86 @@ fn an_unknown_duty_is_named_with_the_known_ones() {
 /// sent to the fallback address. Nobody is left out in silence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_year_of_the_demo_register_leaves_no_escalation_unheard() {
-    let Some(db) = TestDb::create(crate::support::Kind::Sqlite).await else { return };
+    let Some(db) = TestDb::create(crate::support::Kind::Sqlite).await else {
+        return;
+    };
     let out = tempfile::tempdir().unwrap();
     let cmd = |now: &str, args: &[&str]| {
         let mut c = duban(&db.url);
         c.env("DUBAN_NOW", now)
-            .env("DUBAN__WORKFLOWS__FALLBACK_EMAIL", "duban-alerts@zzb.example.cn")
+            .env(
+                "DUBAN__WORKFLOWS__FALLBACK_EMAIL",
+                "duban-alerts@zzb.example.cn",
+            )
             .env("DUBAN__NOTIFY__EMAIL__EML_DIR", out.path().join("outbox"))
             .env("DUBAN__NOTIFY__SMS__LOG_FILE", out.path().join("sms.log"))
             .args(args);
         let (o, stdout, stderr) = run(&mut c);
-        assert!(o.status.success(), "duban {}: {stdout}\n{stderr}", args.join(" "));
+        assert!(
+            o.status.success(),
+            "duban {}: {stdout}\n{stderr}",
+            args.join(" ")
+        );
         stdout
     };
     cmd("2026-01-05T09:00", &["migrate", "up"]);
     let demo = crate::support::repo().join("config/demo/register.csv");
-    cmd("2026-01-05T09:00", &["import", "register", demo.to_str().unwrap()]);
-    cmd("2026-01-05T09:00", &["engine", "advance", "--to", "2027-01-05T09:00"]);
+    cmd(
+        "2026-01-05T09:00",
+        &["import", "register", demo.to_str().unwrap()],
+    );
+    cmd(
+        "2026-01-05T09:00",
+        &["engine", "advance", "--to", "2027-01-05T09:00"],
+    );
 
     let store = db.store().await;
     let outbox = store.outbox_messages().await.unwrap();
-    let done = store.list_timers(None, None, &["done"], 1_000_000).await.unwrap();
+    let done = store
+        .list_timers(None, None, &["done"], 1_000_000)
+        .await
+        .unwrap();
     let mut escalations = 0;
     for (t, i) in &done {
         let payload: Value = serde_json::from_str(&t.payload).unwrap();
         let addressed = payload["to"].as_array().is_some_and(|to| !to.is_empty());
-        let escalation = ["escalate", "open_interview"].contains(&payload["action"].as_str().unwrap_or(""));
+        let escalation =
+            ["escalate", "open_interview"].contains(&payload["action"].as_str().unwrap_or(""));
         if !(addressed && escalation) {
             continue;
         }
         escalations += 1;
         let rows: Vec<_> = outbox.iter().filter(|m| m.timer_id == Some(t.id)).collect();
-        assert!(!rows.is_empty(), "{} {} ({}) fired and told no one", i.workflow_id, t.step_id, i.subject_key);
+        assert!(
+            !rows.is_empty(),
+            "{} {} ({}) fired and told no one",
+            i.workflow_id,
+            t.step_id,
+            i.subject_key
+        );
     }
-    assert!(escalations > 100, "only {escalations} escalations in a year of the demo register");
+    assert!(
+        escalations > 100,
+        "only {escalations} escalations in a year of the demo register"
+    );
     // With no officer recorded, what was meant for the organisation department is listed as
     // unreachable and went to the fallback address.
-    let unreachable = outbox.iter().filter(|m| m.state == "unreachable" && m.role == "org_department").count();
-    let fallback = outbox.iter().filter(|m| m.address == "duban-alerts@zzb.example.cn").count();
-    assert!(unreachable > 0 && fallback == unreachable, "{unreachable} unreachable, {fallback} to the fallback");
-    let listed = cmd("2027-01-05T09:00", &["people", "unreachable", "--format", "json"]);
+    let unreachable = outbox
+        .iter()
+        .filter(|m| m.state == "unreachable" && m.role == "org_department")
+        .count();
+    let fallback = outbox
+        .iter()
+        .filter(|m| m.address == "duban-alerts@zzb.example.cn")
+        .count();
+    assert!(
+        unreachable > 0 && fallback == unreachable,
+        "{unreachable} unreachable, {fallback} to the fallback"
+    );
+    let listed = cmd(
+        "2027-01-05T09:00",
+        &["people", "unreachable", "--format", "json"],
+    );
     assert!(listed.contains("org_department"), "{listed}");
     // Every pending chain waits only on events someone can record: the files pass the check
     // with the recorders the binary has.

@@ -24,5 +24,8 @@ mod dispatch;
 mod notify;
 // Journeys through the binary: each shipped chain answered as people would, held to its simulation.
 mod journeys;
+// Several nodes: leases renewed across long passes, a dispatcher killed mid-batch, migrations
+// started together; messages counted at a slow local SMS gateway.
+mod leases;
 // The funds ledger: budget control under concurrent writers, idempotency, hledger export.
 mod ledger;

@@ -237,6 +237,28 @@ async fn a_killed_node_loses_its_leases_and_another_finishes(kind: Kind) {
     )
     .await;
     assert!(leased > 0);
+    // `timers list` shows who holds a running timer and until when.
+    let out = duban(&db.url)
+        .args([
+            "timers", "list", "--state", "running", "--limit", "3", "--format", "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(
+        listed
+            .iter()
+            .all(|t| t["lease_owner"] == "doomed" && t["lease_until"].is_string()),
+        "{listed:?}"
+    );
+    let out = duban(&db.url)
+        .args(["timers", "list", "--state", "running", "--limit", "1"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("doomed until "), "{table}");
     assert_eq!(
         count(&db, "SELECT COUNT(*) FROM outbox").await,
         0,

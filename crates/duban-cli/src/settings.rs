@@ -42,8 +42,13 @@ pub struct EngineSettings {
     pub node_id: String,
     /// Timers claimed and committed per batch.
     pub batch_size: u64,
-    /// Seconds a claim holds before another node may take the timers over.
+    /// Seconds a claim on timers holds before another node may take them over. The node
+    /// renews it every third of this while it works, so it only bounds how long a dead
+    /// node's timers wait.
     pub lease_seconds: i64,
+    /// The same for messages the dispatcher claims: how long a dead node's messages wait.
+    #[serde(default = "default_dispatch_lease_seconds")]
+    pub dispatch_lease_seconds: i64,
     /// Tries of a failing step before it shows as failed.
     pub max_attempts: i32,
     /// First retry delay in seconds; doubles with each try.
@@ -56,6 +61,10 @@ pub struct EngineSettings {
     pub horizon_days: i64,
     /// Base of the confirmation links in messages.
     pub link_base: String,
+}
+
+fn default_dispatch_lease_seconds() -> i64 {
+    30
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

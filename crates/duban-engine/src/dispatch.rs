@@ -1,21 +1,26 @@
 //! The dispatcher: sends what the engine put in the outbox.
 //!
 //! One pass, per batch:
-//! 1. lease due messages ([`Store::claim_outbox`]);
+//! 1. lease due messages ([`Store::claim_outbox_until`]); the lease runs from this node's
+//!    clock at the claim and a heartbeat renews it while the batch is worked on;
 //! 2. re-check quiet hours at send time (a message due at 23:00 waits for 08:00 on the next
 //!    working day) and defer what may not leave yet;
 //! 3. merge reminders that were held back overnight into one digest per recipient and channel;
 //! 4. apply the delivery policy: drop duplicates inside the dedupe window, defer on rate
 //!    limits;
-//! 5. send through the [`Notifier`], outside any transaction, several at a time;
-//! 6. record every result, fenced, with its delivery-log row, in one transaction.
+//! 5. send through the [`Notifier`], outside any transaction, several at a time: each message
+//!    is marked "send begun" (fenced) just before its send, and its result is recorded
+//!    (fenced, with its delivery-log row) in a small transaction as soon as the send returns.
 //!
-//! A message is only sent again if a node died while sending it (its lease expires and it is
-//! claimed again with a higher fence); the delivery log then shows both attempts.
+//! A message is only sent again if a node stopped while sending it (its lease expires and it
+//! is claimed again with a higher fence): at most the messages in flight at that moment, as
+//! many as `concurrency`. The delivery log shows the interrupted attempt as `uncertain`.
 
+use crate::lease::{Heartbeat, Held};
 use crate::{EngineError, Rules};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
+use duban_core::clock::{Clock, SystemClock};
 use duban_core::register::Channel;
 use duban_notify::policy::{
     self, Candidate, Decision, DeliveryPolicy, HeldReminder, RetryDecision, SentRecord, SplitMix64,
@@ -35,11 +40,14 @@ use std::sync::{Arc, Mutex};
 pub struct DispatchConfig {
     /// Names this node in leases and the delivery log.
     pub node_id: String,
-    /// Messages claimed per batch; one commit per batch.
+    /// Messages claimed per batch.
     pub batch_size: u64,
-    /// How long a claim holds before another node may take the messages over.
+    /// How long a claim holds before another node may take the messages over: a dead node's
+    /// messages wait this long. It runs from the claim and is renewed every third of it
+    /// while the node works on the batch.
     pub lease: Duration,
-    /// Messages in flight at once (match the SMTP pool size).
+    /// Messages in flight at once (match the SMTP pool size); also the most a crash can
+    /// send twice.
     pub concurrency: usize,
 }
 
@@ -48,7 +56,7 @@ impl Default for DispatchConfig {
         DispatchConfig {
             node_id: "node-1".into(),
             batch_size: 200,
-            lease: Duration::seconds(300),
+            lease: Duration::seconds(30),
             concurrency: 8,
         }
     }
@@ -72,6 +80,21 @@ pub struct DispatchReport {
 }
 
 impl DispatchReport {
+    fn count(&mut self, outcome: &MessageOutcome, recorded: bool) {
+        if !recorded {
+            self.lost += 1;
+            return;
+        }
+        match outcome {
+            MessageOutcome::Sent { .. } => self.sent += 1,
+            MessageOutcome::Retry { .. } => self.retried += 1,
+            MessageOutcome::Failed { .. } => self.failed += 1,
+            MessageOutcome::Dead { .. } => self.dead += 1,
+            MessageOutcome::Dropped { .. } => self.dropped += 1,
+            MessageOutcome::Deferred { .. } => self.deferred += 1,
+        }
+    }
+
     fn add(&mut self, o: &DispatchReport) {
         self.claimed += o.claimed;
         self.sent += o.sent;
@@ -98,6 +121,7 @@ pub struct Dispatcher {
     sms_policy: Arc<DeliveryPolicy>,
     tz: Tz,
     rng: Arc<Mutex<SplitMix64>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -133,7 +157,18 @@ impl Dispatcher {
             sms_policy: Arc::new(sms_policy),
             tz,
             rng: Arc::new(Mutex::new(SplitMix64::new(seed))),
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// The clock leases are counted by (the system clock unless replaced).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn lease_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        crate::lease::lease_until(now, self.clock.as_ref(), self.config.lease)
     }
 
     /// Sends everything due at `now`.
@@ -142,10 +177,10 @@ impl Dispatcher {
         loop {
             let batch = self
                 .store
-                .claim_outbox(
+                .claim_outbox_until(
                     &self.config.node_id,
                     now,
-                    self.config.lease,
+                    self.lease_until(now),
                     self.config.batch_size,
                 )
                 .await?;
@@ -214,6 +249,18 @@ impl Dispatcher {
             claimed: batch.len() as u64,
             ..Default::default()
         };
+        let held = Arc::new(Mutex::new(
+            batch.iter().map(|r| (r.id, r.fence)).collect::<Vec<_>>(),
+        ));
+        let _heartbeat = Heartbeat::start(
+            Held::Outbox,
+            self.store.clone(),
+            node.to_string(),
+            held.clone(),
+            now,
+            self.clock.clone(),
+            self.config.lease,
+        );
         let mut outcomes: Vec<(OutboxRow, MessageOutcome)> = Vec::new();
         let mut ready: Vec<(OutboxRow, Message)> = Vec::new();
 
@@ -256,7 +303,7 @@ impl Dispatcher {
         }
 
         // Reminders held back overnight: one digest per recipient and channel.
-        let ready = self.merge_held(ready, now, &mut report).await?;
+        let ready = self.merge_held(ready, now, &mut report, &held).await?;
 
         // The policy, with the history of each provider.
         let mut history: HashMap<&'static str, Vec<SentRecord>> = HashMap::new();
@@ -317,26 +364,19 @@ impl Dispatcher {
             }
         }
 
-        // Send, outside any transaction.
-        outcomes.extend(self.send_all(to_send, now).await);
-
-        // Record, fenced, with the log, in one transaction.
-        let tx = self.store.begin_write().await?;
-        for (row, outcome) in &outcomes {
-            if tx.finish_message(row, node, outcome, now).await? {
-                match outcome {
-                    MessageOutcome::Sent { .. } => report.sent += 1,
-                    MessageOutcome::Retry { .. } => report.retried += 1,
-                    MessageOutcome::Failed { .. } => report.failed += 1,
-                    MessageOutcome::Dead { .. } => report.dead += 1,
-                    MessageOutcome::Dropped { .. } => report.dropped += 1,
-                    MessageOutcome::Deferred { .. } => report.deferred += 1,
-                }
-            } else {
-                report.lost += 1;
+        // What is decided without sending, in one transaction.
+        if !outcomes.is_empty() {
+            let tx = self.store.begin_write().await?;
+            for (row, outcome) in &outcomes {
+                let recorded = tx.finish_message(row, node, outcome, now).await?;
+                report.count(outcome, recorded);
             }
+            tx.commit().await?;
         }
-        tx.commit().await?;
+
+        // Send, outside any transaction; each result is recorded as soon as it is known.
+        let sent = self.send_all(to_send, now).await?;
+        report.add(&sent);
         Ok(report)
     }
 
@@ -344,57 +384,101 @@ impl Dispatcher {
         &self,
         to_send: Vec<(OutboxRow, Message)>,
         now: DateTime<Utc>,
-    ) -> Vec<(OutboxRow, MessageOutcome)> {
+    ) -> Result<DispatchReport, EngineError> {
         let sem = Arc::new(tokio::sync::Semaphore::new(self.config.concurrency.max(1)));
         let mut set = tokio::task::JoinSet::new();
-        for (i, (row, m)) in to_send.into_iter().enumerate() {
-            let notifier = self.notifier.clone();
+        for (row, m) in to_send {
+            let d = self.clone();
             let sem = sem.clone();
             set.spawn(async move {
+                // Held from "send begun" until the result is recorded: at most `concurrency`
+                // messages are ever in between.
                 let _permit = sem.acquire_owned().await;
-                let result = notifier.send(&m).await;
-                (i, row, m, result)
+                d.send_one(row, m, now).await
             });
         }
-        let mut done = Vec::new();
+        let mut report = DispatchReport::default();
+        let mut first_error = None;
         while let Some(r) = set.join_next().await {
             match r {
-                Ok(x) => done.push(x),
+                Ok(Ok(Some((outcome, recorded)))) => report.count(&outcome, recorded),
+                Ok(Ok(None)) => report.lost += 1,
+                Ok(Err(e)) => {
+                    tracing::error!(node = %self.config.node_id, error = %e, "recording a send");
+                    first_error.get_or_insert(e);
+                }
                 Err(e) => tracing::error!(error = %e, "a send task panicked"),
             }
         }
-        done.sort_by_key(|d| d.0);
-        let mut out = Vec::with_capacity(done.len());
-        for (_, row, m, result) in done {
-            let ch = m.channel();
-            let outcome = match result {
-                Ok(d) => MessageOutcome::Sent {
-                    provider: d.provider,
-                    provider_message_id: d.provider_message_id,
-                    content_hash: Some(policy::content_hash(&m).as_str().to_string()),
-                },
-                Err(e) => {
-                    let provider = e.failure().provider.clone();
-                    let error = e.to_string();
-                    let attempts = u32::try_from(row.attempts.max(1)).unwrap_or(1);
-                    let decision = {
-                        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
-                        self.policy(ch).after_failure(attempts, &e, now, &mut *rng)
-                    };
-                    match decision {
-                        RetryDecision::RetryAt(at) => MessageOutcome::Retry {
-                            provider,
-                            at,
-                            error,
-                        },
-                        RetryDecision::Failed => MessageOutcome::Failed { provider, error },
-                        RetryDecision::DeadLetter => MessageOutcome::Dead { provider, error },
-                    }
-                }
-            };
-            out.push((row, outcome));
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(report),
         }
-        out
+    }
+
+    /// Marks one message "send begun", sends it and records the result, all fenced. `None`
+    /// when the lease was lost before the send (nothing was sent).
+    async fn send_one(
+        &self,
+        row: OutboxRow,
+        m: Message,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(MessageOutcome, bool)>, EngineError> {
+        let node = self.config.node_id.as_str();
+        let clock_now = self.clock.now();
+        if !self
+            .store
+            .begin_send(&row, node, clock_now, clock_now)
+            .await?
+        {
+            return Ok(None);
+        }
+        let result = self.notifier.send(&m).await;
+        let ch = m.channel();
+        let outcome = match result {
+            Ok(d) => MessageOutcome::Sent {
+                provider: d.provider,
+                provider_message_id: d.provider_message_id,
+                content_hash: Some(policy::content_hash(&m).as_str().to_string()),
+            },
+            Err(e) => {
+                let provider = e.failure().provider.clone();
+                let error = e.to_string();
+                let attempts = u32::try_from(row.attempts.max(1)).unwrap_or(1);
+                let decision = {
+                    let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+                    self.policy(ch).after_failure(attempts, &e, now, &mut *rng)
+                };
+                match decision {
+                    RetryDecision::RetryAt(at) => MessageOutcome::Retry {
+                        provider,
+                        at,
+                        error,
+                    },
+                    RetryDecision::Failed => MessageOutcome::Failed { provider, error },
+                    RetryDecision::DeadLetter => MessageOutcome::Dead { provider, error },
+                }
+            }
+        };
+        // A lock conflict is worth another try: the message has left, and an unrecorded
+        // result would make the next holder send it again.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let attempt = async {
+                let tx = self.store.begin_write().await?;
+                let recorded = tx.finish_message(&row, node, &outcome, now).await?;
+                tx.commit().await?;
+                Ok::<bool, duban_store::StoreError>(recorded)
+            };
+            match attempt.await {
+                Ok(recorded) => return Ok(Some((outcome, recorded))),
+                Err(e) if e.is_write_conflict() && tries < 5 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * tries)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Merges held-back reminders; returns what is left to send, digests included.
@@ -403,6 +487,7 @@ impl Dispatcher {
         ready: Vec<(OutboxRow, Message)>,
         now: DateTime<Utc>,
         report: &mut DispatchReport,
+        held_leases: &Mutex<Vec<(i64, i64)>>,
     ) -> Result<Vec<(OutboxRow, Message)>, EngineError> {
         let held: Vec<HeldReminder> = ready
             .iter()
@@ -469,11 +554,15 @@ impl Dispatcher {
             let tx = self.store.begin_write().await?;
             let refs: Vec<&OutboxRow> = members.iter().map(|(r, _)| r).collect();
             match tx
-                .merge_into_digest(&refs, &d, &self.config.node_id, now, self.config.lease)
+                .merge_into_digest(&refs, &d, &self.config.node_id, now, self.lease_until(now))
                 .await?
             {
                 Some(row) => {
                     tx.commit().await?;
+                    held_leases
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((row.id, row.fence));
                     report.merged += members.len() as u64;
                     report.digests += 1;
                     match to_message(&row) {

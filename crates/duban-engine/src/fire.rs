@@ -101,19 +101,32 @@ impl Engine {
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
         let mut total = TickReport::default();
         loop {
+            // Each batch's lease runs from its own claim, and is renewed while it runs.
             let batch = self
                 .store
-                .claim_due_timers(
+                .claim_due_timers_until(
                     &self.config.node_id,
                     now,
-                    self.config.lease,
+                    self.lease_until(now),
                     self.config.batch_size,
                 )
                 .await?;
             if batch.is_empty() {
                 break;
             }
-            let report = self.run_batch(&batch, now).await?;
+            let held = batch.iter().map(|t| (t.id, t.fence)).collect();
+            let heartbeat = crate::lease::Heartbeat::start(
+                crate::lease::Held::Timers,
+                self.store.clone(),
+                self.config.node_id.clone(),
+                Arc::new(std::sync::Mutex::new(held)),
+                now,
+                self.clock.clone(),
+                self.config.lease,
+            );
+            let report = self.run_batch(&batch, now).await;
+            drop(heartbeat);
+            let report = report?;
             total.add(&report);
             if (batch.len() as u64) < self.config.batch_size {
                 break;
@@ -660,7 +673,11 @@ impl Engine {
             .unwrap_or_default();
         let note = format!(
             "\n\n（本{}应发给{}，但系统中无人担任该角色，已转至备用地址。请尽快在系统中指定。）",
-            if step.is_escalation() { "督办升级通知" } else { "提醒" },
+            if step.is_escalation() {
+                "督办升级通知"
+            } else {
+                "提醒"
+            },
             role.zh()
         );
         let key = |channel: &str| {

@@ -13,11 +13,12 @@
 //!
 //! Time is injected: [`Engine::tick`] takes "now", so tests drive months in seconds.
 
+pub mod admin;
 pub mod answer;
 pub mod complete;
 pub mod dispatch;
 pub mod fire;
-pub mod admin;
+pub mod lease;
 pub mod rules;
 pub mod runner;
 pub mod subjects;
@@ -54,7 +55,8 @@ pub struct EngineConfig {
     pub node_id: String,
     /// Timers claimed per batch; one commit per batch.
     pub batch_size: u64,
-    /// How long a claim holds before another node may take the timers over.
+    /// How long a claim holds before another node may take the timers over. It runs from
+    /// the claim and is renewed every third of it while the node works on the batch.
     pub lease: Duration,
     /// Tries of a failing step before it shows as failed.
     pub max_attempts: i32,
@@ -135,5 +137,10 @@ impl Engine {
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+
+    /// When a lease taken now for a pass at `now` ends (see [`lease::lease_until`]).
+    pub fn lease_until(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        lease::lease_until(now, self.clock.as_ref(), self.config.lease)
     }
 }

@@ -3,7 +3,9 @@
 //! The claim protocol, on every backend:
 //! 1. in one short transaction, pick due timers (pending and due, or leased by a node whose
 //!    lease has expired) — `FOR UPDATE SKIP LOCKED` on PostgreSQL and MySQL, an IMMEDIATE
-//!    transaction on SQLite — and lease them to this node, incrementing their fence;
+//!    transaction on SQLite — and lease them to this node, incrementing their fence. The
+//!    lease ends at an instant the caller counts from its clock at the claim, and the node
+//!    renews it ([`Store::renew_timers`]) while it still works on the batch;
 //! 2. run the steps outside any transaction;
 //! 3. in one transaction per batch, mark each timer done *only if this node still holds the
 //!    same fence*, and write that step's effects in the same transaction.
@@ -74,6 +76,10 @@ impl Store {
 }
 
 impl WriteTx {
+    pub(crate) fn wrap(txn: DatabaseTransaction) -> Self {
+        WriteTx { txn }
+    }
+
     pub async fn commit(self) -> Result<(), StoreError> {
         self.txn.commit().await?;
         Ok(())
@@ -402,13 +408,56 @@ pub struct ClaimedTimer {
 }
 
 impl Store {
-    /// Leases up to `limit` due timers to `node` for `lease`. Costs in proportion to what
-    /// is due: both queries walk the `(state, due_at)` index from its due end.
+    /// Leases up to `limit` due timers to `node` until `now + lease`.
     pub async fn claim_due_timers(
         &self,
         node: &str,
         now: DateTime<Utc>,
         lease: Duration,
+        limit: u64,
+    ) -> Result<Vec<ClaimedTimer>, StoreError> {
+        self.claim_due_timers_until(node, now, now + lease, limit)
+            .await
+    }
+
+    /// Extends `node`'s leases on the timers `held` (id, fence) to `until`, for those it
+    /// still holds. Returns how many it still holds.
+    pub async fn renew_timers(
+        &self,
+        node: &str,
+        held: &[(i64, i64)],
+        until: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut by_fence: HashMap<i64, Vec<i64>> = HashMap::new();
+        for &(id, fence) in held {
+            by_fence.entry(fence).or_default().push(id);
+        }
+        let mut renewed = 0;
+        for (fence, ids) in by_fence {
+            for chunk in ids.chunks(CHUNK) {
+                renewed += timers::Entity::update_many()
+                    .col_expr(timers::Column::LeaseUntil, Expr::value(naive(until)))
+                    .filter(timers::Column::Id.is_in(chunk.to_vec()))
+                    .filter(timers::Column::State.eq(state::RUNNING))
+                    .filter(timers::Column::LeaseOwner.eq(node))
+                    .filter(timers::Column::Fence.eq(fence))
+                    .exec(self.conn())
+                    .await?
+                    .rows_affected;
+            }
+        }
+        Ok(renewed)
+    }
+
+    /// Leases up to `limit` timers due at `now` to `node` until `lease_until` (counted by the
+    /// caller from its own clock at the claim, so a long pass does not claim timers whose
+    /// lease has already run out). Costs in proportion to what is due: both queries walk the
+    /// `(state, due_at)` index from its due end.
+    pub async fn claim_due_timers_until(
+        &self,
+        node: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
         limit: u64,
     ) -> Result<Vec<ClaimedTimer>, StoreError> {
         let tx = self.begin_claim().await?;
@@ -454,7 +503,7 @@ impl Store {
             timers::Entity::update_many()
                 .col_expr(timers::Column::State, Expr::value(state::RUNNING))
                 .col_expr(timers::Column::LeaseOwner, Expr::value(node))
-                .col_expr(timers::Column::LeaseUntil, Expr::value(naive(now + lease)))
+                .col_expr(timers::Column::LeaseUntil, Expr::value(naive(lease_until)))
                 .col_expr(
                     timers::Column::Fence,
                     Expr::col(timers::Column::Fence).add(1),
@@ -694,6 +743,7 @@ impl WriteTx {
             content_hash: Set(None),
             digest_of: Set(None),
             resend: Set(false),
+            send_started_at: Set(None),
         };
         outbox::Entity::insert(row)
             .on_conflict(

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod entities;
 pub mod ledger;
 pub mod lists;
+mod migrate_lock;
 pub mod money;
 pub mod outbox;
 pub mod register;
@@ -176,21 +177,33 @@ impl Store {
         &self.db
     }
 
-    /// Applies pending migrations (all, or the next `steps`).
+    /// Applies pending migrations (all, or the next `steps`), holding the database's
+    /// migration lock: nodes started together migrate once, one after the other, and the
+    /// others find nothing left to do.
     pub async fn migrate_up(&self, steps: Option<u32>) -> Result<(), StoreError> {
-        Migrator::up(&self.db, steps).await?;
+        let lock = migrate_lock::MigrationLock::acquire(&self.db, self.backend).await?;
+        let result = Migrator::up(&self.db, steps).await;
+        lock.release().await;
+        result?;
         Ok(())
     }
 
-    /// Reverts the last `steps` applied migrations.
+    /// Reverts the last `steps` applied migrations, holding the migration lock.
     pub async fn migrate_down(&self, steps: u32) -> Result<(), StoreError> {
-        Migrator::down(&self.db, Some(steps)).await?;
+        let lock = migrate_lock::MigrationLock::acquire(&self.db, self.backend).await?;
+        let result = Migrator::down(&self.db, Some(steps)).await;
+        lock.release().await;
+        result?;
         Ok(())
     }
 
-    /// Every known migration in order, with whether it is applied.
+    /// Every known migration in order, with whether it is applied. Reading them creates the
+    /// migrations table on an empty database, so this too holds the migration lock.
     pub async fn migrations(&self) -> Result<Vec<MigrationState>, StoreError> {
-        let list = Migrator::get_migration_with_status(&self.db).await?;
+        let lock = migrate_lock::MigrationLock::acquire(&self.db, self.backend).await?;
+        let list = Migrator::get_migration_with_status(&self.db).await;
+        lock.release().await;
+        let list = list?;
         Ok(list
             .iter()
             .map(|m| MigrationState {

@@ -1,11 +1,19 @@
 //! Delivering the outbox: leases on messages, fenced completions and the delivery log.
 //!
-//! The same protocol as timers ([`crate::engine`]): a short transaction leases due messages
-//! to a node (incrementing their fence and attempt count); the node sends outside any
-//! transaction; one transaction per batch records each result *only if the node still holds
-//! the same fence*, together with the delivery-log rows. A node that dies while sending loses
-//! its leases when they expire; another node sends those messages again, and the log shows
-//! both attempts. Nothing else can repeat.
+//! The same protocol as timers ([`crate::engine`]), per message:
+//! 1. a short transaction leases due messages to a node (incrementing their fence). The lease
+//!    runs from the node's clock at the claim, and the node renews it ([`Store::renew_outbox`])
+//!    while it still works on the batch, so a long pass never loses its claims;
+//! 2. just before each send, a fenced write marks the message "send begun"
+//!    ([`Store::begin_send`]);
+//! 3. right after the send returns, one small transaction records that message's result *only
+//!    if the node still holds the same fence*, with its delivery-log row.
+//!
+//! A node that dies while sending loses its leases when they expire; another node takes the
+//! messages over. Those it had not begun to send are simply sent (same attempt number); those
+//! whose send had begun but has no result may have left: the new holder logs that attempt as
+//! [`delivery_status::UNCERTAIN`] and sends them again. So a crash repeats at most the messages
+//! in flight at that moment (the send concurrency), and the log says which.
 
 use crate::engine::WriteTx;
 use crate::engine::{naive, utc};
@@ -51,7 +59,12 @@ pub mod delivery_status {
     pub const DROPPED: &str = "dropped";
     pub const DEFERRED: &str = "deferred";
     pub const MERGED: &str = "merged";
-    pub const ALL: [&str; 7] = [SENT, TRANSIENT, PERMANENT, DEAD, DROPPED, DEFERRED, MERGED];
+    /// The node holding the message began to send it and stopped answering before it
+    /// recorded a result; the message may have left, and is sent again.
+    pub const UNCERTAIN: &str = "uncertain";
+    pub const ALL: [&str; 8] = [
+        SENT, TRANSIENT, PERMANENT, DEAD, DROPPED, DEFERRED, MERGED, UNCERTAIN,
+    ];
 }
 
 const CHUNK: usize = 400;
@@ -140,8 +153,8 @@ pub struct NewDigest {
 }
 
 impl Store {
-    /// Leases up to `limit` messages to `node`: pending ones whose next attempt is due, and
-    /// ones another node was sending when its lease expired.
+    /// Leases up to `limit` messages to `node` until `now + lease`: pending ones whose next
+    /// attempt is due, and ones another node was sending when its lease expired.
     pub async fn claim_outbox(
         &self,
         node: &str,
@@ -149,20 +162,36 @@ impl Store {
         lease: Duration,
         limit: u64,
     ) -> Result<Vec<OutboxRow>, StoreError> {
+        self.claim_outbox_until(node, now, now + lease, limit).await
+    }
+
+    /// Leases up to `limit` messages due at `now` to `node` until `lease_until` (counted by
+    /// the caller from its own clock at the claim). A message taken over from a node whose
+    /// lease expired after it had begun sending is logged as an uncertain attempt and counts
+    /// a new attempt; one taken over before its send began keeps its attempt number.
+    pub async fn claim_outbox_until(
+        &self,
+        node: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
         let tx = self.begin_claim().await?;
         let now_n = naive(now);
-        let mut ids: Vec<i64> = outbox::Entity::find()
-            .select_only()
-            .column(outbox::Column::Id)
+        let expired: Vec<OutboxRow> = outbox::Entity::find()
             .filter(outbox::Column::State.eq(outbox_state::SENDING))
             .filter(outbox::Column::LeaseUntil.lt(now_n))
             .order_by_asc(outbox::Column::NextAttemptAt)
             .limit(limit)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .into_tuple()
             .all(&tx)
             .await?;
-        let room = limit.saturating_sub(ids.len() as u64);
+        // Messages whose send had begun count a new attempt; the others keep theirs.
+        let (begun, unbegun): (Vec<&OutboxRow>, Vec<&OutboxRow>) =
+            expired.iter().partition(|m| m.send_started_at.is_some());
+        let mut counted: Vec<i64> = begun.iter().map(|m| m.id).collect();
+        let kept: Vec<i64> = unbegun.iter().map(|m| m.id).collect();
+        let room = limit.saturating_sub(expired.len() as u64);
         if room > 0 {
             let due: Vec<i64> = outbox::Entity::find()
                 .select_only()
@@ -176,41 +205,119 @@ impl Store {
                 .into_tuple()
                 .all(&tx)
                 .await?;
-            ids.extend(due);
+            counted.extend(due);
         }
-        if ids.is_empty() {
+        if counted.is_empty() && kept.is_empty() {
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        for chunk in ids.chunks(CHUNK) {
-            outbox::Entity::update_many()
-                .col_expr(outbox::Column::State, Expr::value(outbox_state::SENDING))
-                .col_expr(outbox::Column::LeaseOwner, Expr::value(node))
-                .col_expr(outbox::Column::LeaseUntil, Expr::value(naive(now + lease)))
-                .col_expr(
-                    outbox::Column::Fence,
-                    Expr::col(outbox::Column::Fence).add(1),
-                )
-                .col_expr(
-                    outbox::Column::Attempts,
-                    Expr::col(outbox::Column::Attempts).add(1),
-                )
-                .filter(outbox::Column::Id.is_in(chunk.to_vec()))
-                .exec(&tx)
-                .await?;
+        let w = WriteTx::wrap(tx);
+        for m in &begun {
+            let owner = m.lease_owner.clone().unwrap_or_default();
+            let started = m.send_started_at.map(utc);
+            w.log_delivery(
+                m,
+                &owner,
+                delivery_status::UNCERTAIN,
+                "",
+                None,
+                Some(format!(
+                    "结果未知，已重发 / outcome unknown, sent again: {owner} began sending at {} \
+                     and recorded no result before its lease expired",
+                    started.map(|t| t.to_rfc3339()).unwrap_or_default()
+                )),
+                now,
+            )
+            .await?;
         }
-        let mut rows = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
+        for (ids, count) in [(&counted, true), (&kept, false)] {
+            for chunk in ids.chunks(CHUNK) {
+                let mut u = outbox::Entity::update_many()
+                    .col_expr(outbox::Column::State, Expr::value(outbox_state::SENDING))
+                    .col_expr(outbox::Column::LeaseOwner, Expr::value(node))
+                    .col_expr(outbox::Column::LeaseUntil, Expr::value(naive(lease_until)))
+                    .col_expr(
+                        outbox::Column::SendStartedAt,
+                        Expr::value(Option::<NaiveDateTime>::None),
+                    )
+                    .col_expr(
+                        outbox::Column::Fence,
+                        Expr::col(outbox::Column::Fence).add(1),
+                    );
+                if count {
+                    u = u.col_expr(
+                        outbox::Column::Attempts,
+                        Expr::col(outbox::Column::Attempts).add(1),
+                    );
+                }
+                u.filter(outbox::Column::Id.is_in(chunk.to_vec()))
+                    .exec(w.conn())
+                    .await?;
+            }
+        }
+        let mut rows = Vec::with_capacity(counted.len() + kept.len());
+        for chunk in counted.chunks(CHUNK).chain(kept.chunks(CHUNK)) {
             rows.extend(
                 outbox::Entity::find()
                     .filter(outbox::Column::Id.is_in(chunk.to_vec()))
-                    .all(&tx)
+                    .all(w.conn())
                     .await?,
             );
         }
-        tx.commit().await?;
+        w.commit().await?;
         rows.sort_by_key(|r| (r.next_attempt_at, r.id));
         Ok(rows)
+    }
+
+    /// Extends `node`'s leases on the messages `held` (id, fence) to `until`, for those it
+    /// still holds. Returns how many it still holds.
+    pub async fn renew_outbox(
+        &self,
+        node: &str,
+        held: &[(i64, i64)],
+        until: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut by_fence: HashMap<i64, Vec<i64>> = HashMap::new();
+        for &(id, fence) in held {
+            by_fence.entry(fence).or_default().push(id);
+        }
+        let mut renewed = 0;
+        for (fence, ids) in by_fence {
+            for chunk in ids.chunks(CHUNK) {
+                renewed += outbox::Entity::update_many()
+                    .col_expr(outbox::Column::LeaseUntil, Expr::value(naive(until)))
+                    .filter(outbox::Column::Id.is_in(chunk.to_vec()))
+                    .filter(outbox::Column::State.eq(outbox_state::SENDING))
+                    .filter(outbox::Column::LeaseOwner.eq(node))
+                    .filter(outbox::Column::Fence.eq(fence))
+                    .exec(self.conn())
+                    .await?
+                    .rows_affected;
+            }
+        }
+        Ok(renewed)
+    }
+
+    /// Marks a claimed message "send begun" at `at`, if `node` still holds it with the same
+    /// fence and its lease has not run out by `clock_now`. The caller sends only when this
+    /// returns true; a node taking the message over later knows it may have left.
+    pub async fn begin_send(
+        &self,
+        m: &OutboxRow,
+        node: &str,
+        at: DateTime<Utc>,
+        clock_now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let r = outbox::Entity::update_many()
+            .col_expr(outbox::Column::SendStartedAt, Expr::value(Some(naive(at))))
+            .filter(outbox::Column::Id.eq(m.id))
+            .filter(outbox::Column::State.eq(outbox_state::SENDING))
+            .filter(outbox::Column::LeaseOwner.eq(node))
+            .filter(outbox::Column::Fence.eq(m.fence))
+            .filter(outbox::Column::LeaseUntil.gt(naive(clock_now)))
+            .exec(self.conn())
+            .await?;
+        Ok(r.rows_affected == 1)
     }
 
     /// Messages sent on `channel` since `since`, for rate limits and duplicate suppression.
@@ -502,7 +609,8 @@ impl WriteTx {
                 outbox::Column::LeaseOwner,
                 Expr::value(Option::<String>::None),
             )
-            .col_expr(outbox::Column::LeaseUntil, Expr::value(none_t));
+            .col_expr(outbox::Column::LeaseUntil, Expr::value(none_t))
+            .col_expr(outbox::Column::SendStartedAt, Expr::value(none_t));
         let (state, status, provider, pmid, error) = match outcome {
             O::Sent {
                 provider,
@@ -634,8 +742,8 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Replaces claimed messages `members` with one digest, leased to `node` like a claimed
-    /// message (fence 1, first attempt). The members become `merged` into it. Returns `None`
+    /// Replaces claimed messages `members` with one digest, leased to `node` until
+    /// `lease_until` like a claimed message (fence 1, first attempt). The members become `merged` into it. Returns `None`
     /// (and the caller rolls back) if any member's lease was lost.
     pub async fn merge_into_digest(
         &self,
@@ -643,7 +751,7 @@ impl WriteTx {
         d: &NewDigest,
         node: &str,
         now: DateTime<Utc>,
-        lease: Duration,
+        lease_until: DateTime<Utc>,
     ) -> Result<Option<OutboxRow>, StoreError> {
         let row = outbox::ActiveModel {
             id: NotSet,
@@ -663,7 +771,7 @@ impl WriteTx {
             attempts: Set(1),
             next_attempt_at: Set(naive(now)),
             lease_owner: Set(Some(node.to_string())),
-            lease_until: Set(Some(naive(now + lease))),
+            lease_until: Set(Some(naive(lease_until))),
             fence: Set(1),
             provider_message_id: Set(None),
             last_error: Set(None),
@@ -674,6 +782,7 @@ impl WriteTx {
             content_hash: Set(None),
             digest_of: Set(None),
             resend: Set(false),
+            send_started_at: Set(None),
         }
         .insert(self.conn())
         .await?;

@@ -35,7 +35,8 @@ enum DeliveriesAction {
         /// A person's mobile number, email or id.
         #[arg(long)]
         person: Option<String>,
-        /// sent, transient, permanent, dead, dropped, deferred or merged.
+        /// sent, transient, permanent, dead, dropped, deferred, merged or uncertain (the
+        /// sending node stopped before recording a result; the message was sent again).
         #[arg(long)]
         status: Option<String>,
         #[arg(long)]
@@ -277,7 +278,7 @@ impl Context {
         let e = self.engine_config();
         let config = DispatchConfig {
             node_id: e.node_id,
-            lease: e.lease,
+            lease: chrono::Duration::seconds(self.settings.engine.dispatch_lease_seconds.max(1)),
             concurrency: notify
                 .email
                 .smtp
@@ -302,8 +303,14 @@ impl Context {
 /// `duban dispatch [--now T]`: one pass over the outbox.
 pub async fn run_dispatch(args: DispatchArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let store = ctx.migrated_store().await?;
-    let d = ctx.dispatcher(store)?;
-    let report = d.dispatch(args.now.unwrap_or_else(|| ctx.now())).await?;
+    let mut d = ctx.dispatcher(store)?;
+    // The pass's time, and the clock its leases count from: --now, else the command's clock.
+    let now = args.now.unwrap_or_else(|| ctx.now());
+    d = d.with_clock(match args.now {
+        Some(t) => std::sync::Arc::new(duban_core::clock::ManualClock::new(t)),
+        None => ctx.clock.clone(),
+    });
+    let report = d.dispatch(now).await?;
     match args.format {
         super::OutputFormat::Json => println!("{}", serde_json::to_string(&report)?),
         super::OutputFormat::Table => println!(

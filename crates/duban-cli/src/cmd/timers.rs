@@ -113,13 +113,14 @@ pub async fn run_timers(args: TimersArgs, ctx: &Context) -> anyhow::Result<ExitC
                     "id": t.id, "instance": i.id, "workflow": i.workflow_id, "subject": i.subject_key,
                     "step": t.step_id, "occurrence": t.occurrence, "due_at": t.due_at.and_utc(),
                     "state": t.state, "late": t.late, "attempts": t.attempts, "error": t.last_error,
+                    "lease_owner": t.lease_owner, "lease_until": t.lease_until.map(|l| l.and_utc()),
                 }))
                 .collect();
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
         OutputFormat::Table => {
             println!(
-                "{:<17} {:<9} {:<22} {:<26} {:<24} instance",
+                "{:<17} {:<9} {:<22} {:<26} {:<24} instance  lease",
                 "due (Beijing)", "state", "workflow", "step", "subject"
             );
             for (t, i) in &rows {
@@ -128,14 +129,26 @@ pub async fn run_timers(args: TimersArgs, ctx: &Context) -> anyhow::Result<ExitC
                 } else {
                     t.state.clone()
                 };
+                // A running timer is leased: by whom, and until when (Beijing time).
+                let lease = match (&t.lease_owner, t.lease_until) {
+                    (Some(owner), Some(until)) if t.state == "running" => format!(
+                        "  {owner} until {}",
+                        until
+                            .and_utc()
+                            .with_timezone(&Shanghai)
+                            .format("%m-%d %H:%M:%S")
+                    ),
+                    _ => String::new(),
+                };
                 println!(
-                    "{:<17} {:<9} {:<22} {:<26} {:<24} {}",
+                    "{:<17} {:<9} {:<22} {:<26} {:<24} {:<8}{}",
                     local(t.due_at),
                     state,
                     i.workflow_id,
                     t.step_id,
                     i.subject_key,
-                    i.id
+                    i.id,
+                    lease
                 );
             }
         }

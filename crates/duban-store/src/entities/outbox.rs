@@ -43,6 +43,9 @@ pub struct Model {
     pub digest_of: Option<i64>,
     /// An administrator's re-send: never dropped as a duplicate.
     pub resend: bool,
+    /// Set (fenced) just before the lease holder hands the message to its channel, cleared
+    /// with the result: a message taken over while it is set may already have left.
+    pub send_started_at: Option<DateTime>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

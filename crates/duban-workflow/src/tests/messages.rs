@@ -53,9 +53,11 @@ fn rendered(id: &str) -> (String, Vec<(String, String, String)>) {
             count_days_from(&mut vars, d.occurrence.anchor, sent_on);
             let title = render(&d.title, &vars).unwrap();
             for &c in &d.channels {
-                let Some(t) = set.for_channel(c) else { continue };
-                let text = render(&t.text, &vars)
-                    .unwrap_or_else(|e| panic!("{id}/{}: {e}", d.step_id));
+                let Some(t) = set.for_channel(c) else {
+                    continue;
+                };
+                let text =
+                    render(&t.text, &vars).unwrap_or_else(|e| panic!("{id}/{}: {e}", d.step_id));
                 writeln!(
                     doc,
                     "## {} · 第{}次 · {} · {label}（{sent_on}）\n{title}\n\n{text}\n",
@@ -64,7 +66,11 @@ fn rendered(id: &str) -> (String, Vec<(String, String, String)>) {
                     c.as_str()
                 )
                 .unwrap();
-                texts.push((d.step_id.clone(), format!("{}:{}", c.as_str(), d.occurrence.repeat + 1), format!("{label}\n{title}\n{text}")));
+                texts.push((
+                    d.step_id.clone(),
+                    format!("{}:{}", c.as_str(), d.occurrence.repeat + 1),
+                    format!("{label}\n{title}\n{text}"),
+                ));
             }
         }
     }
@@ -76,8 +82,16 @@ fn every_message_of_every_workflow_reads_right_on_time_and_late() {
     for wf in shipped().set.iter() {
         let (doc, texts) = rendered(&wf.id);
         for (step, _, text) in &texts {
-            assert!(!text.contains("{{") && !text.contains("{%"), "{}/{step}: {text}", wf.id);
-            assert!(!looks_wrong(text), "{}/{step} shows a negative number or an ISO date: {text}", wf.id);
+            assert!(
+                !text.contains("{{") && !text.contains("{%"),
+                "{}/{step}: {text}",
+                wf.id
+            );
+            assert!(
+                !looks_wrong(text),
+                "{}/{step} shows a negative number or an ISO date: {text}",
+                wf.id
+            );
         }
         insta::assert_snapshot!(format!("messages_{}", wf.id), doc);
     }
