@@ -54,7 +54,8 @@ pub fn variables(subject: &Subject, m: &MessageContext) -> BTreeMap<String, Valu
     }
     let days_left = (m.anchor_date - m.due_date).num_days();
     let q = (m.anchor_date.month() - 1) / 3;
-    let common: [(&str, Value); 11] = [
+    let common: [(&str, Value); 12] = [
+        ("time_left", Value::from(time_left(days_left))),
         ("org_department", Value::from(m.org_department.clone())),
         ("due_date", Value::from(zh_date(m.due_date))),
         ("anchor_date", Value::from(zh_date(m.anchor_date))),
@@ -93,6 +94,16 @@ pub fn count_days_from(vars: &mut BTreeMap<String, Value>, anchor: NaiveDate, se
     let days_left = (anchor - sent_on).num_days();
     vars.insert("days_left".into(), Value::from(days_left));
     vars.insert("days_overdue".into(), Value::from(days_left.min(0).abs()));
+    vars.insert("time_left".into(), Value::from(time_left(days_left)));
+}
+
+/// 还有N天, 今天到期 or 已逾期N天: never a negative count in front of people.
+pub fn time_left(days_left: i64) -> String {
+    match days_left {
+        d if d > 0 => format!("还有{d}天"),
+        0 => "今天到期".to_string(),
+        d => format!("已逾期{}天", -d),
+    }
 }
 
 /// The parameters of an SMS provider template: every text or number variable, as text,

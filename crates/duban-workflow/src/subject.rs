@@ -393,6 +393,11 @@ pub const COMMON_VARIABLES: &[Variable] = &[
     ),
     var("days_left", "距锚定日期的天数（已过期为负数）", "30"),
     var("days_overdue", "超过锚定日期的天数（未过期为0）", "0"),
+    var(
+        "time_left",
+        "按发送当天计算的剩余时间：还有N天、今天到期或已逾期N天",
+        "还有30天",
+    ),
     var("year", "锚定日期所在年份（数字，如2026）", "2026"),
     var(
         "month_label",
