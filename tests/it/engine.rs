@@ -198,12 +198,13 @@ backend_tests! {
         let keys: HashSet<_> = messages.iter().map(|m| &m.idempotency_key).collect();
         assert_eq!(keys.len(), messages.len());
 
-        // Texts go out through the providers' `reminder` template, with the variables the
+        // Texts go out through each step's provider template (`term_expiry.<template>`, which
+        // falls back to the generic `reminder` when not mapped), with the variables the
         // approved templates name.
         let texts: Vec<_> = messages.iter().filter(|m| m.channel == "sms" && m.instance_id == Some(term_instance.id)).collect();
         assert!(!texts.is_empty());
         for m in texts {
-            assert_eq!(m.template.as_deref(), Some("reminder"), "{}", m.idempotency_key);
+            assert!(m.template.as_deref().is_some_and(|t| t.starts_with("term_expiry.")), "{:?} {}", m.template, m.idempotency_key);
             let params: std::collections::BTreeMap<String, String> = serde_json::from_str(m.params.as_deref().unwrap()).unwrap();
             assert_eq!(params["subject"], m.subject);
             assert!(!params["unit_name"].is_empty() && m.body.contains(&params["unit_name"]), "{params:?}");

@@ -549,17 +549,22 @@ async fn a_year_of_the_demo_register_leaves_no_escalation_unheard() {
     );
     // With no officer recorded, what was meant for the organisation department is listed as
     // unreachable and went to the fallback address.
-    let unreachable = outbox
+    let nobody: Vec<_> = outbox
         .iter()
-        .filter(|m| m.state == "unreachable" && m.role == "org_department")
-        .count();
+        .filter(|m| m.state == "unreachable" && m.person_id.is_none())
+        .collect();
     let fallback = outbox
         .iter()
         .filter(|m| m.address == "duban-alerts@zzb.example.cn")
         .count();
     assert!(
-        unreachable > 0 && fallback == unreachable,
-        "{unreachable} unreachable, {fallback} to the fallback"
+        nobody.iter().any(|m| m.role == "org_department"),
+        "no alert for the missing officer"
+    );
+    assert_eq!(
+        fallback,
+        nobody.len(),
+        "every message meant for no one went to the fallback address"
     );
     let listed = cmd(
         "2027-01-05T09:00",
@@ -570,4 +575,74 @@ async fn a_year_of_the_demo_register_leaves_no_escalation_unheard() {
     // with the recorders the binary has.
     cmd("2027-01-05T09:00", &["workflows", "check"]);
     db.drop_db().await;
+}
+
+/// A rectification list (问题清单) arrives as a spreadsheet: a file with bad cells is refused
+/// whole, each cell named; the corrected file opens every item with its chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rectification_list_is_imported_whole_or_not_at_all() {
+    let Some(db) = TestDb::create(crate::support::Kind::Sqlite).await else {
+        return;
+    };
+    let o = Office::open(db);
+    let bad = o.out.path().join("问题清单-错误.csv");
+    std::fs::write(
+        &bad,
+        "党组织编码,整改事项,整改类别,整改期限,责任人手机,验收人手机,整改措施\n\
+         JN-001,组织生活会记录不全,限期整改,2026-06-30,,13900001111,补全记录\n\
+         JN-999,党费收缴不及时,立行立改,2026-04-30,,,\n\
+         JN-J01,,马上整改,2025-01-01,13812348000,13812348000,\n",
+    )
+    .unwrap();
+    let (out, _, stderr) = run(&mut o.cmd(
+        "2026-03-02T10:00",
+        &["import", "rectification", bad.to_str().unwrap()],
+    ));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for expected in [
+        "row 3, column 党组织编码: no party unit with code JN-999",
+        "row 4, column 整改事项: empty",
+        "row 4, column 整改类别: \"马上整改\" is not",
+        "row 4, column 整改期限: 2025-01-01 is in the past",
+        "row 4, column 验收人手机: the verifier must not be the owner",
+        "nothing was imported",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    let items = o.json("2026-03-02T10:00", &["rectification", "list"]);
+    assert_eq!(
+        items.as_array().unwrap().len(),
+        0,
+        "a refused file wrote {items:#}"
+    );
+
+    let good = o.out.path().join("问题清单.csv");
+    std::fs::write(
+        &good,
+        "党组织编码,整改事项,整改类别,整改期限,责任人手机,验收人手机,整改措施\n\
+         JN-001,组织生活会记录不全,限期整改,2026年6月30日,,13900001111,补全记录\n\
+         JN-J01,党费收缴不及时,立行立改,2026-04-30,,13812348000,\n",
+    )
+    .unwrap();
+    let done = o.json(
+        "2026-03-02T10:00",
+        &["import", "rectification", good.to_str().unwrap()],
+    );
+    assert_eq!(done["items"], 2, "{done:#}");
+    assert!(done["timers_planned"].as_u64().unwrap() > 2, "{done:#}");
+    let chains = o.json(
+        "2026-03-02T10:00",
+        &["instances", "list", "--workflow", "rectification"],
+    );
+    assert_eq!(
+        chains.as_array().unwrap().len(),
+        2,
+        "each item has its chain: {chains:#}"
+    );
+    let items = o.json("2026-03-02T10:00", &["rectification", "list"]);
+    assert_eq!(items[0]["kind"], "立行立改");
+    assert_eq!(items[1]["deadline"], "2026-06-30");
 }

@@ -312,3 +312,251 @@ impl Engine {
         })
     }
 }
+
+/// The columns of a rectification list (问题清单) file, as people head them.
+pub const ITEM_COLUMNS: [(&str, &str, bool); 7] = [
+    ("unit", "党组织编码", true),
+    ("title", "整改事项", true),
+    ("kind", "整改类别", false),
+    ("deadline", "整改期限", true),
+    ("owner", "责任人手机", false),
+    ("leader", "责任领导手机", false),
+    ("verifier", "验收人手机", false),
+];
+const MEASURES_COLUMN: &str = "整改措施";
+
+/// What importing a rectification list did (or would do, on a dry run).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ItemsImported {
+    pub items: usize,
+    /// The subjects created (`rectification:ID`); empty on a dry run.
+    pub created: Vec<String>,
+    pub timers_planned: u64,
+    pub dry_run: bool,
+}
+
+fn item_kind(text: &str) -> Option<&'static str> {
+    match text.trim() {
+        "" | "限期整改" | "time_bound" => Some("time_bound"),
+        "立行立改" | "immediate" => Some("immediate"),
+        "长期整治" | "long_term" => Some("long_term"),
+        _ => None,
+    }
+}
+
+impl Engine {
+    /// Imports a rectification list (问题清单): every row becomes an item with its chain, in
+    /// one transaction. Every bad cell is reported with its row and column and nothing is
+    /// written unless the whole file is valid.
+    pub async fn import_items(
+        &self,
+        table: &duban_core::table::Table,
+        actor: &str,
+        dry_run: bool,
+    ) -> Result<Result<ItemsImported, Vec<duban_core::table::RowError>>, EngineError> {
+        use duban_core::table::RowError;
+        let mut errors = Vec::new();
+        let col = |name: &str| table.headers.iter().position(|h| h.trim() == name);
+        let mut index = std::collections::BTreeMap::new();
+        for (key, header, required) in ITEM_COLUMNS {
+            match col(header) {
+                Some(i) => {
+                    index.insert(key, i);
+                }
+                None if required => errors.push(RowError {
+                    row: 1,
+                    column: header.to_string(),
+                    reason: format!(
+                        "the column is missing; the header row needs {}",
+                        ITEM_COLUMNS
+                            .iter()
+                            .filter(|c| c.2)
+                            .map(|c| c.1)
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    ),
+                }),
+                None => {}
+            }
+        }
+        let measures = col(MEASURES_COLUMN);
+        for h in &table.headers {
+            let h = h.trim();
+            if !h.is_empty() && h != MEASURES_COLUMN && !ITEM_COLUMNS.iter().any(|c| c.1 == h) {
+                errors.push(RowError {
+                    row: 1,
+                    column: h.to_string(),
+                    reason: format!(
+                        "unknown column; known columns: {}、{MEASURES_COLUMN}",
+                        ITEM_COLUMNS
+                            .iter()
+                            .map(|c| c.1)
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    ),
+                });
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(Err(errors));
+        }
+        if table.rows.is_empty() {
+            return Ok(Err(vec![RowError {
+                row: 2,
+                column: ITEM_COLUMNS[1].1.into(),
+                reason: "the file has no items".into(),
+            }]));
+        }
+        let today = self.today();
+        let mut items = Vec::new();
+        let cell = |cells: &[String], key: &str| -> String {
+            index
+                .get(key)
+                .and_then(|&i| cells.get(i))
+                .map(|c| c.trim().to_string())
+                .unwrap_or_default()
+        };
+        let mut units = std::collections::HashMap::new();
+        let mut people = std::collections::HashMap::new();
+        for (row, cells) in &table.rows {
+            let row = *row;
+            let mut err = |key: &str, reason: String| {
+                let header = ITEM_COLUMNS
+                    .iter()
+                    .find(|c| c.0 == key)
+                    .map(|c| c.1)
+                    .unwrap_or(key);
+                errors.push(RowError {
+                    row,
+                    column: header.to_string(),
+                    reason,
+                });
+            };
+            let code = cell(cells, "unit");
+            let unit = if code.is_empty() {
+                err("unit", "empty: give the party unit's code".into());
+                None
+            } else {
+                if !units.contains_key(&code) {
+                    units.insert(code.clone(), self.store.unit_by_code(&code).await?);
+                }
+                let u = units[&code].clone();
+                if u.is_none() {
+                    err("unit", format!("no party unit with code {code}"));
+                }
+                u
+            };
+            let title = cell(cells, "title");
+            if title.is_empty() {
+                err("title", "empty: say what is to be rectified".into());
+            }
+            let kind_text = cell(cells, "kind");
+            let kind = item_kind(&kind_text);
+            if kind.is_none() {
+                err(
+                    "kind",
+                    format!("{kind_text:?} is not 立行立改, 限期整改 or 长期整治"),
+                );
+            }
+            let deadline_text = cell(cells, "deadline");
+            let deadline = duban_core::register::parse_date(&deadline_text);
+            match deadline {
+                None => err(
+                    "deadline",
+                    format!("{deadline_text:?} is not a date (2026-12-31 or 2026年12月31日)"),
+                ),
+                Some(d) if d < today => {
+                    err("deadline", format!("{d} is in the past (today is {today})"))
+                }
+                Some(_) => {}
+            }
+            let mut ids = std::collections::BTreeMap::new();
+            for key in ["owner", "leader", "verifier"] {
+                let text = cell(cells, key);
+                if text.is_empty() {
+                    continue;
+                }
+                let k = normalise_mobile(&text).unwrap_or_else(|| text.clone());
+                if !people.contains_key(&k) {
+                    people.insert(k.clone(), self.store.person_by_key(&k).await?);
+                }
+                match &people[&k] {
+                    Some(p) => {
+                        ids.insert(key, p.id);
+                    }
+                    None => err(
+                        key,
+                        format!(
+                            "no person with this mobile number or email is known ({})",
+                            duban_core::privacy::mask_mobile(&text)
+                        ),
+                    ),
+                }
+            }
+            let owner = ids
+                .get("owner")
+                .copied()
+                .or_else(|| unit.as_ref().and_then(|u| u.unit.secretary_id));
+            if ids.contains_key("verifier") && ids.get("verifier").copied() == owner {
+                err(
+                    "verifier",
+                    "the verifier must not be the owner: close-out needs a second person".into(),
+                );
+            }
+            if let (Some(u), Some(kind), Some(deadline)) = (unit, kind, deadline) {
+                items.push(NewItem {
+                    unit_id: u.unit.id,
+                    title,
+                    kind: kind.to_string(),
+                    measures: measures
+                        .and_then(|i| cells.get(i))
+                        .map(|m| m.trim().to_string())
+                        .filter(|m| !m.is_empty()),
+                    owner_id: owner,
+                    leader_id: ids.get("leader").copied(),
+                    verifier_id: ids.get("verifier").copied(),
+                    opened_on: today,
+                    deadline,
+                    interview_id: None,
+                });
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(Err(errors));
+        }
+        if dry_run {
+            return Ok(Ok(ItemsImported {
+                items: items.len(),
+                dry_run: true,
+                ..Default::default()
+            }));
+        }
+        let now = self.now();
+        let tx = self.store.begin_write().await?;
+        let mut out = ItemsImported {
+            items: items.len(),
+            ..Default::default()
+        };
+        for item in &items {
+            let row = tx.open_item(item, now).await?;
+            let sref = crate::SubjectRef::Rectification(row.id);
+            tx.audit(
+                actor,
+                now,
+                "import_rectification",
+                &sref.key(),
+                &serde_json::to_string(&row).unwrap_or_default(),
+            )
+            .await?;
+            let loaded = crate::subjects::load(tx.reader().get(), &sref)
+                .await?
+                .ok_or_else(|| EngineError::Data(format!("{sref} vanished")))?;
+            for p in self.sync_loaded(&tx, &loaded, now, false).await? {
+                out.timers_planned += p.inserted;
+            }
+            out.created.push(sref.key());
+        }
+        tx.commit().await?;
+        Ok(Ok(out))
+    }
+}

@@ -23,8 +23,8 @@ use chrono_tz::Tz;
 use duban_core::clock::{Clock, SystemClock};
 use duban_core::register::Channel;
 use duban_notify::policy::{
-    self, Candidate, Decision, DeliveryPolicy, HeldReminder, RetryDecision, SentRecord, SplitMix64,
-    digest,
+    self, Candidate, Decision, DeliveryPolicy, HeldReminder, RetryDecision, Salutation, SentRecord,
+    SplitMix64, digest,
 };
 use duban_notify::{
     EmailAddress, EmailMessage, Message, Notifier, NotifySettings, OutboxKey, SmsMessage,
@@ -284,7 +284,7 @@ impl Dispatcher {
                         row,
                         MessageOutcome::Deferred {
                             until,
-                            reason: "quiet hours".into(),
+                            reason: policy::DeferReason::NotBefore.to_string(),
                         },
                     ));
                     continue;
@@ -358,7 +358,7 @@ impl Dispatcher {
                     row,
                     MessageOutcome::Deferred {
                         until,
-                        reason: format!("{reason:?}"),
+                        reason: reason.to_string(),
                     },
                 )),
             }
@@ -492,14 +492,17 @@ impl Dispatcher {
         let held: Vec<HeldReminder> = ready
             .iter()
             .filter(|(r, _)| !r.resend && r.digest_of.is_none())
-            .map(|(r, m)| HeldReminder {
-                outbox_id: OutboxKey::from(r.id),
-                recipient: policy::recipient_key(m),
-                channel: m.channel(),
-                line: r.subject.clone(),
-                link: None,
-                created_at: r.created_at.and_utc(),
-                not_before: Some(r.not_before.and_utc()),
+            .map(|(r, m)| {
+                let p = params_of(r);
+                HeldReminder {
+                    outbox_id: OutboxKey::from(r.id),
+                    recipient: policy::recipient_key(m),
+                    channel: m.channel(),
+                    line: digest_line(&r.subject, &p),
+                    link: p.get("link").filter(|l| !l.is_empty()).cloned(),
+                    created_at: r.created_at.and_utc(),
+                    not_before: Some(r.not_before.and_utc()),
+                }
             })
             .collect();
         let min = self.settings.digest.min_items;
@@ -522,14 +525,24 @@ impl Dispatcher {
             let Some((first, _)) = members.first() else {
                 continue;
             };
+            let first_params = params_of(first);
+            let salutation = Salutation {
+                name: first_params.get("recipient_name").cloned(),
+                sign_off: first_params.get("org_department").cloned(),
+            };
             let (subject, body, template, params) = match g.channel {
                 Channel::Email => {
-                    let (s, t) = digest::email_digest(&g, w, None);
-                    (s, t, None, None)
+                    let (s, t) = digest::email_digest(&g, w, None, &salutation);
+                    let params = serde_json::to_string(&BTreeMap::from([(
+                        "recipient_name".to_string(),
+                        salutation.name.clone().unwrap_or_default(),
+                    )]))
+                    .ok();
+                    (s, t, None, params)
                 }
                 _ => {
-                    let d = digest::sms_digest(&g, None, &self.settings.digest.sms, w);
-                    let (s, _) = digest::email_digest(&g, w, None);
+                    let d = digest::sms_digest(&g, None, &self.settings.digest.sms, w, &salutation);
+                    let (s, _) = digest::email_digest(&g, w, None, &salutation);
                     let params = serde_json::to_string(&d.params).ok();
                     (s, d.parts.join("\n"), Some("digest".to_string()), params)
                 }
@@ -586,12 +599,35 @@ fn channel_of(s: &str) -> Option<Channel> {
 }
 
 /// The message an outbox row stands for.
+/// The variables a message was rendered with (every channel keeps them), empty if none.
+fn params_of(row: &OutboxRow) -> BTreeMap<String, String> {
+    row.params
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .unwrap_or_default()
+}
+
+/// One line of a digest: the message's title, with the unit it concerns when the title does
+/// not name it ("2026年3月支委会尚未召开" → "泉城科技有限公司党支部：2026年3月支委会尚未召开").
+fn digest_line(title: &str, params: &BTreeMap<String, String>) -> String {
+    match params.get("unit_name").filter(|u| !u.is_empty()) {
+        Some(unit) if !title.contains(unit.as_str()) => format!("{unit}：{title}"),
+        _ => title.to_string(),
+    }
+}
+
 pub fn to_message(row: &OutboxRow) -> Result<Message, String> {
     let key = OutboxKey::from(row.id);
     match row.channel.as_str() {
         "email" => Ok(Message::Email(EmailMessage {
             outbox_id: key,
-            to: EmailAddress::new(None, &row.address),
+            to: EmailAddress::new(
+                params_of(row)
+                    .get("recipient_name")
+                    .map(String::as_str)
+                    .filter(|n| !n.is_empty()),
+                &row.address,
+            ),
             subject: row.subject.clone(),
             text: row.body.clone(),
             html: row.html.clone(),

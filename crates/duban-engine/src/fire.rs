@@ -532,6 +532,8 @@ impl Engine {
         let vars = variables(&loaded.subject, &context);
         let title = render(&step.title, &vars)
             .map_err(|e| EngineError::Data(format!("title of {}: {e}", step.step_id)))?;
+        let provider_template =
+            format!("{}.{}", wf.id, step.template.as_deref().unwrap_or_default());
         let mut queued = 0;
         for role in &step.recipients {
             if loaded.people.get(role).is_none_or(Vec::is_empty) {
@@ -541,7 +543,7 @@ impl Engine {
                 continue;
             }
             for person in loaded.people.get(role).into_iter().flatten() {
-                let channels = usable_channels(person, &step.channels);
+                let channels = reachable_channels(person, &step.channels);
                 if channels.is_empty() {
                     // Nobody can be told: list the person as unreachable and tell the
                     // superior unit's secretary instead.
@@ -571,7 +573,7 @@ impl Engine {
                             .into_iter()
                             .flatten()
                         {
-                            for c in usable_channels(sup, &step.channels) {
+                            for c in reachable_channels(sup, &step.channels) {
                                 let not_before = self.not_before(wf, step, c, now);
                                 let (vars, params) =
                                     self.as_sent(wf, step, &vars, &title, not_before)?;
@@ -594,7 +596,11 @@ impl Engine {
                                     not_before,
                                     step.urgent,
                                 );
-                                tx.enqueue(&with_sms_template(msg, &params), now).await?;
+                                tx.enqueue(
+                                    &with_params(msg, params, &sup.name, &provider_template)?,
+                                    now,
+                                )
+                                .await?;
                                 queued += 1;
                             }
                         }
@@ -618,7 +624,11 @@ impl Engine {
                         not_before,
                         step.urgent,
                     );
-                    tx.enqueue(&with_sms_template(msg, &params), now).await?;
+                    tx.enqueue(
+                        &with_params(msg, params, &person.name, &provider_template)?,
+                        now,
+                    )
+                    .await?;
                     queued += 1;
                 }
             }
@@ -634,12 +644,11 @@ impl Engine {
         vars: &std::collections::BTreeMap<String, minijinja::Value>,
         title: &str,
         not_before: DateTime<Utc>,
-    ) -> Result<(std::collections::BTreeMap<String, minijinja::Value>, String), EngineError> {
+    ) -> Result<(Vars, Params), EngineError> {
         let mut vars = vars.clone();
         let sent_on = not_before.with_timezone(&wf.timezone).date_naive();
         duban_workflow::render::count_days_from(&mut vars, step.occurrence.anchor, sent_on);
-        let params = serde_json::to_string(&template_params(&vars, title))
-            .map_err(|e| EngineError::Data(format!("parameters of {}: {e}", step.step_id)))?;
+        let params = template_params(&vars, title);
         Ok((vars, params))
     }
 
@@ -667,10 +676,11 @@ impl Engine {
         } else {
             tracing::info!(step = %t.step_id, instance = t.instance_id, role = role.as_str(), "no one holds the role");
         }
+        // The text was written for the missing person: if it needs their name it cannot be
+        // rendered, and the alert still goes out with the title.
         let body = render_for(set, Channel::Email, vars)
-            .or_else(|| render_for(set, Channel::Sms, vars))
-            .transpose()?
-            .unwrap_or_default();
+            .and_then(Result::ok)
+            .unwrap_or_else(|| title.to_string());
         let note = format!(
             "\n\n（本{}应发给{}，但系统中无人担任该角色，已转至备用地址。请尽快在系统中指定。）",
             if step.is_escalation() {
@@ -744,6 +754,11 @@ impl Engine {
         local_to_utc(tz, allowed).unwrap_or(at)
     }
 }
+
+/// A message's template variables.
+type Vars = std::collections::BTreeMap<String, minijinja::Value>;
+/// The same variables as text, for SMS provider templates.
+type Params = std::collections::BTreeMap<String, String>;
 
 /// 0–49 ms, so that nodes rolled back by the same conflict do not retry in step.
 fn rand_jitter_ms() -> u8 {
@@ -845,8 +860,31 @@ fn render_for(
     c: Channel,
     vars: &std::collections::BTreeMap<String, minijinja::Value>,
 ) -> Option<Result<String, EngineError>> {
-    let t = set.for_channel(c)?;
+    // A step written for one channel still reaches someone on the other (its text as is).
+    let other = match c {
+        Channel::Sms => Channel::Email,
+        Channel::Email => Channel::Sms,
+    };
+    let t = set.for_channel(c).or_else(|| set.for_channel(other))?;
     Some(render(&t.text, vars).map_err(|e| EngineError::Data(format!("template {}: {e}", t.path))))
+}
+
+/// The step's channels this person can be reached on; when none (an SMS-only step for a
+/// secretary who gave only an email address), the channels the person does have, so a
+/// reminder changes channel rather than being lost.
+pub fn reachable_channels(p: &PersonRow, step: &[Channel]) -> Vec<Channel> {
+    let usable = usable_channels(p, step);
+    if !usable.is_empty() {
+        return usable;
+    }
+    let preferred = usable_channels(p, &[Channel::Sms, Channel::Email]);
+    if !preferred.is_empty() {
+        return preferred;
+    }
+    [Channel::Sms, Channel::Email]
+        .into_iter()
+        .filter(|c| !address(p, *c).is_empty())
+        .collect()
 }
 
 /// The channels a step may use for this person: the step's, that the person prefers and
@@ -903,12 +941,23 @@ fn outbox(
     }
 }
 
-/// SMS leaves through the providers' approved templates: the `reminder` template with the
-/// message's variables as parameters (`notify.sms.templates.reminder` maps them).
-fn with_sms_template(mut m: NewOutbox, params: &str) -> NewOutbox {
+/// Every message keeps the variables it was rendered with, and the recipient's name (for the
+/// email's `To:` and a digest's greeting). SMS leaves through the providers' approved
+/// templates: the step's own (`workflow.template`, mapped under `notify.sms.templates`), else
+/// the generic `reminder`, with these variables as parameters.
+fn with_params(
+    mut m: NewOutbox,
+    mut params: std::collections::BTreeMap<String, String>,
+    recipient_name: &str,
+    provider_template: &str,
+) -> Result<NewOutbox, EngineError> {
+    params.insert("recipient_name".into(), recipient_name.to_string());
+    m.params = Some(
+        serde_json::to_string(&params)
+            .map_err(|e| EngineError::Data(format!("parameters of {}: {e}", m.idempotency_key)))?,
+    );
     if m.channel == Channel::Sms.as_str() {
-        m.template = Some("reminder".into());
-        m.params = Some(params.to_string());
+        m.template = Some(provider_template.to_string());
     }
-    m
+    Ok(m)
 }

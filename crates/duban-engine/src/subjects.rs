@@ -276,10 +276,14 @@ pub async fn load_with(
         Role::Secretary,
         unit.secretary.clone().into_iter().collect(),
     );
-    people.insert(
-        Role::SuperiorSecretary,
-        unit.superior_secretary.clone().into_iter().collect(),
-    );
+    // A unit at the top of the register (a district's 两新组织党委) answers to the
+    // organisation department itself: what goes to its superior goes to the department.
+    let superior: Vec<PersonRow> = match (&unit.superior, &unit.superior_secretary) {
+        (_, Some(p)) => vec![p.clone()],
+        (None, None) => staff.org_department.clone(),
+        (Some(_), None) => Vec::new(),
+    };
+    people.insert(Role::SuperiorSecretary, superior);
     people.insert(Role::OrgDepartment, staff.org_department.clone());
     people.insert(Role::Finance, staff.finance.clone());
     let events = store

@@ -140,7 +140,21 @@ impl Engine {
                 calendar: &self.rules.calendar,
                 quiet: &self.rules.quiet,
             };
-            let p = plan(&wf, subject, events, &ctx, &self.window(&wf, now))?;
+            let mut window = self.window(&wf, now);
+            let mut p = plan(&wf, subject, events, &ctx, &window)?;
+            // A recurring chain always keeps its next step planned: when the horizon holds
+            // none (a quarterly duty just answered, a yearly one far off), look further ahead,
+            // or the chain would have no timer left to fire and extend it.
+            let mut span = self.config.horizon;
+            while wf.anchor.is_recurring()
+                && p.stopped_at.is_none()
+                && !p.steps.iter().any(|d| d.due_at > now)
+                && span < chrono::Duration::days(800)
+            {
+                span = span * 2;
+                window.until = Some(now + span);
+                p = plan(&wf, subject, events, &ctx, &window)?;
+            }
             let timers: Vec<PlannedTimer> = p
                 .steps
                 .iter()

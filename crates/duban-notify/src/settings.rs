@@ -348,7 +348,52 @@ impl Default for DigestSettings {
     }
 }
 
+/// How one step's SMS leaves through a provider that sends only approved templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateCoverage {
+    /// The step has its own template (`notify.sms.templates."workflow.template"`).
+    Own,
+    /// Only the generic `reminder` template: the step's own text does not reach recipients.
+    Generic,
+    /// No template at all: every send of the step would fail.
+    Missing,
+}
+
 impl NotifySettings {
+    /// For each SMS template a workflow step uses (`workflow.template`), how it would leave.
+    /// Empty for providers that send the text itself (the SMS log, a webhook).
+    pub fn sms_template_coverage(&self, names: &[String]) -> Vec<(String, TemplateCoverage)> {
+        let has = |name: &str| {
+            self.sms
+                .templates
+                .get(name)
+                .is_some_and(|t| match self.sms.provider {
+                    SmsProvider::Aliyun => t.aliyun.is_some(),
+                    SmsProvider::Tencent => t.tencent.is_some(),
+                    _ => true,
+                })
+        };
+        if !matches!(
+            self.sms.provider,
+            SmsProvider::Aliyun | SmsProvider::Tencent
+        ) {
+            return Vec::new();
+        }
+        names
+            .iter()
+            .map(|n| {
+                let c = if has(n) {
+                    TemplateCoverage::Own
+                } else if has(crate::sms::GENERIC_TEMPLATE) {
+                    TemplateCoverage::Generic
+                } else {
+                    TemplateCoverage::Missing
+                };
+                (n.clone(), c)
+            })
+            .collect()
+    }
+
     /// Checks everything that does not need the environment: the time zone, the windows and
     /// limits, the endpoints and the template mappings of the chosen provider.
     pub fn validate(&self) -> Result<(), ConfigError> {

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// Filters shared by the lists; each is optional.
 #[derive(Debug, Clone, Default)]
@@ -404,88 +404,12 @@ impl Store {
             q = q.filter(any);
         }
         let rows = q.offset(f.offset).limit(f.limit).all(self.conn()).await?;
-        // The unit behind each subject.
-        let mut unit_codes: BTreeMap<String, Option<String>> = BTreeMap::new();
-        let mut item_ids = Vec::new();
-        let mut interview_ids = Vec::new();
-        for r in &rows {
-            if let Some(code) = unit_code_of_key(&r.subject_key) {
-                unit_codes.insert(r.subject_key.clone(), Some(code.to_string()));
-            } else if let Some(id) = r
-                .subject_key
-                .strip_prefix("rectification:")
-                .and_then(|s| s.parse::<i64>().ok())
-            {
-                item_ids.push(id);
-            } else if let Some(id) = r
-                .subject_key
-                .strip_prefix("interview:")
-                .and_then(|s| s.parse::<i64>().ok())
-            {
-                interview_ids.push(id);
-            }
-        }
-        let mut unit_of_item: HashMap<i64, i64> = HashMap::new();
-        for chunk in item_ids.chunks(500) {
-            let pairs: Vec<(i64, i64)> = rectification_items::Entity::find()
-                .select_only()
-                .column(rectification_items::Column::Id)
-                .column(rectification_items::Column::UnitId)
-                .filter(rectification_items::Column::Id.is_in(chunk.to_vec()))
-                .into_tuple()
-                .all(self.conn())
-                .await?;
-            unit_of_item.extend(pairs);
-        }
-        let mut unit_of_interview: HashMap<i64, i64> = HashMap::new();
-        for chunk in interview_ids.chunks(500) {
-            let pairs: Vec<(i64, i64)> = interviews::Entity::find()
-                .select_only()
-                .column(interviews::Column::Id)
-                .column(interviews::Column::UnitId)
-                .filter(interviews::Column::Id.is_in(chunk.to_vec()))
-                .into_tuple()
-                .all(self.conn())
-                .await?;
-            unit_of_interview.extend(pairs);
-        }
-        let by_id = self
-            .units_by_id(
-                unit_of_item
-                    .values()
-                    .chain(unit_of_interview.values())
-                    .copied(),
-            )
-            .await?;
-        let codes: Vec<String> = unit_codes.values().flatten().cloned().collect();
-        let mut by_code: HashMap<String, party_units::Model> = HashMap::new();
-        for chunk in codes.chunks(500) {
-            let us = party_units::Entity::find()
-                .filter(party_units::Column::Code.is_in(chunk.to_vec()))
-                .all(self.conn())
-                .await?;
-            by_code.extend(us.into_iter().map(|u| (u.code.clone(), u)));
-        }
+        let keys: Vec<String> = rows.iter().map(|r| r.subject_key.clone()).collect();
+        let units = self.units_of_subjects(&keys).await?;
         Ok(rows
             .into_iter()
             .map(|r| {
-                let unit = if let Some(Some(code)) = unit_codes.get(&r.subject_key) {
-                    by_code.get(code)
-                } else if let Some(id) = r
-                    .subject_key
-                    .strip_prefix("rectification:")
-                    .and_then(|s| s.parse::<i64>().ok())
-                {
-                    unit_of_item.get(&id).and_then(|u| by_id.get(u))
-                } else if let Some(id) = r
-                    .subject_key
-                    .strip_prefix("interview:")
-                    .and_then(|s| s.parse::<i64>().ok())
-                {
-                    unit_of_interview.get(&id).and_then(|u| by_id.get(u))
-                } else {
-                    None
-                };
+                let unit = units.get(&r.subject_key);
                 InstanceLine {
                     id: r.id,
                     unit_code: unit.map(|u| u.code.clone()),
@@ -498,6 +422,87 @@ impl Store {
                 }
             })
             .collect())
+    }
+
+    /// The unit each subject key concerns: a term's or a unit's own, a rectification item's
+    /// or an interview's unit.
+    pub(crate) async fn units_of_subjects(
+        &self,
+        keys: &[String],
+    ) -> Result<HashMap<String, party_units::Model>, StoreError> {
+        let mut code_of: HashMap<String, String> = HashMap::new();
+        let mut item_ids = Vec::new();
+        let mut interview_ids = Vec::new();
+        for key in keys {
+            if let Some(code) = unit_code_of_key(key) {
+                code_of.insert(key.clone(), code.to_string());
+            } else if let Some(id) = key
+                .strip_prefix("rectification:")
+                .and_then(|s| s.parse::<i64>().ok())
+            {
+                item_ids.push(id);
+            } else if let Some(id) = key
+                .strip_prefix("interview:")
+                .and_then(|s| s.parse::<i64>().ok())
+            {
+                interview_ids.push(id);
+            }
+        }
+        let mut unit_of_key: HashMap<String, i64> = HashMap::new();
+        for chunk in item_ids.chunks(500) {
+            let pairs: Vec<(i64, i64)> = rectification_items::Entity::find()
+                .select_only()
+                .column(rectification_items::Column::Id)
+                .column(rectification_items::Column::UnitId)
+                .filter(rectification_items::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            unit_of_key.extend(
+                pairs
+                    .into_iter()
+                    .map(|(i, u)| (format!("rectification:{i}"), u)),
+            );
+        }
+        for chunk in interview_ids.chunks(500) {
+            let pairs: Vec<(i64, i64)> = interviews::Entity::find()
+                .select_only()
+                .column(interviews::Column::Id)
+                .column(interviews::Column::UnitId)
+                .filter(interviews::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            unit_of_key.extend(
+                pairs
+                    .into_iter()
+                    .map(|(i, u)| (format!("interview:{i}"), u)),
+            );
+        }
+        let by_id = self.units_by_id(unit_of_key.values().copied()).await?;
+        let mut codes: Vec<String> = code_of.values().cloned().collect();
+        codes.sort();
+        codes.dedup();
+        let mut by_code: HashMap<String, party_units::Model> = HashMap::new();
+        for chunk in codes.chunks(500) {
+            let us = party_units::Entity::find()
+                .filter(party_units::Column::Code.is_in(chunk.to_vec()))
+                .all(self.conn())
+                .await?;
+            by_code.extend(us.into_iter().map(|u| (u.code.clone(), u)));
+        }
+        let mut out = HashMap::new();
+        for (key, code) in code_of {
+            if let Some(u) = by_code.get(&code) {
+                out.insert(key, u.clone());
+            }
+        }
+        for (key, id) in unit_of_key {
+            if let Some(u) = by_id.get(&id) {
+                out.insert(key, u.clone());
+            }
+        }
+        Ok(out)
     }
 
     /// Everyone holding a staff role.

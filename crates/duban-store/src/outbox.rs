@@ -577,6 +577,9 @@ impl Store {
                 units.insert(i.id, i.subject_key);
             }
         }
+        // The unit code, not the subject key, is what people look for.
+        let keys: Vec<String> = units.values().cloned().collect();
+        let unit_of = self.units_of_subjects(&keys).await?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -584,7 +587,12 @@ impl Store {
                     r.id,
                     (
                         r.person_id.and_then(|p| names.get(&p).cloned()),
-                        r.instance_id.and_then(|i| units.get(&i).cloned()),
+                        r.instance_id.and_then(|i| units.get(&i)).map(|key| {
+                            unit_of
+                                .get(key)
+                                .map(|u| u.code.clone())
+                                .unwrap_or_else(|| key.clone())
+                        }),
                     ),
                 )
             })

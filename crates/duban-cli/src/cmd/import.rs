@@ -1,4 +1,4 @@
-//! `duban import register FILE [--dry-run] [--encoding gbk]` and `--template`.
+//! `duban import register|rectification FILE [--dry-run] [--encoding gbk]` and `--template`.
 
 use super::{Context, OutputFormat};
 use anyhow::Context as _;
@@ -22,6 +22,10 @@ enum What {
     /// The whole file is imported or nothing: every bad row is reported with its row
     /// number, column and reason. Re-importing the same file changes nothing.
     Register(RegisterArgs),
+    /// Import a rectification list (问题清单) from CSV or XLSX: each row becomes an item
+    /// with its chain (columns 党组织编码, 整改事项, 整改类别, 整改期限, 责任人手机,
+    /// 责任领导手机, 验收人手机, 整改措施). All or nothing, every bad cell located.
+    Rectification(RegisterArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,7 +52,66 @@ struct RegisterArgs {
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     match args.what {
         What::Register(a) => register(a, ctx).await,
+        What::Rectification(a) => rectification(a, ctx).await,
     }
+}
+
+async fn rectification(args: RegisterArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    use duban_engine::admin::ITEM_COLUMNS;
+    if args.template {
+        let mut headers: Vec<&str> = ITEM_COLUMNS.iter().map(|c| c.1).collect();
+        headers.push("整改措施");
+        print!("\u{feff}{}\r\n", headers.join(","));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let file = args.file.as_deref().context("a file is required")?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let table = read_table(&file.to_string_lossy(), &bytes, args.encoding)
+        .with_context(|| format!("{}", file.display()))?;
+    let engine = ctx.engine(None).await?;
+    let actor = args.actor.clone().unwrap_or_else(login_name);
+    match engine.import_items(&table, &actor, args.dry_run).await? {
+        Ok(done) => {
+            match args.format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&done)?),
+                OutputFormat::Table if done.dry_run => {
+                    println!(
+                        "{} item(s) are valid; nothing was written (dry run)",
+                        done.items
+                    )
+                }
+                OutputFormat::Table => println!(
+                    "{} item(s) opened, {} timer(s) planned: {}",
+                    done.items,
+                    done.timers_planned,
+                    done.created.join(", ")
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            report_row_errors(file, &errors, args.format)?;
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Every bad cell of a file, then the verdict: nothing was written.
+fn report_row_errors(file: &Path, errors: &[RowError], format: OutputFormat) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(errors)?),
+        OutputFormat::Table => {
+            for e in errors {
+                eprintln!("{}: {e}", file.display());
+            }
+        }
+    }
+    eprintln!(
+        "{}: {} error(s); nothing was imported",
+        file.display(),
+        errors.len()
+    );
+    Ok(())
 }
 
 async fn register(args: RegisterArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -68,19 +131,7 @@ async fn register(args: RegisterArgs, ctx: &Context) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {
-            match args.format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&errors)?),
-                OutputFormat::Table => {
-                    for e in &errors {
-                        eprintln!("{}: {e}", file.display());
-                    }
-                }
-            }
-            eprintln!(
-                "{}: {} error(s); nothing was imported",
-                file.display(),
-                errors.len()
-            );
+            report_row_errors(file, &errors, args.format)?;
             Ok(ExitCode::FAILURE)
         }
     }

@@ -24,6 +24,16 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     {
         tracing::warn!("{w}");
     }
+    // SMS providers send only approved templates: a step without one would fail every send.
+    let (sms_errors, sms_warnings) = ctx.sms_template_findings(&ctx.workflow_set()?);
+    for w in &sms_warnings {
+        tracing::warn!("{w}");
+    }
+    anyhow::ensure!(
+        sms_errors.is_empty(),
+        "the SMS provider has no template for some steps; run `duban workflows check`:\n{}",
+        sms_errors.join("\n")
+    );
     let store = ctx.store().await?;
     if ctx.settings.database.migrate_on_start {
         store

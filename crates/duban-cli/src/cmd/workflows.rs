@@ -148,12 +148,15 @@ fn check(ctx: &Context, paths: Vec<PathBuf>, format: OutputFormat) -> anyhow::Re
         ),
         Err(e) => (Some(format!("{e:#}")), None),
     };
-    let failed = report.has_errors() || calendar_errors.is_some();
+    let (sms_errors, sms_warnings) = ctx.sms_template_findings(&report.set);
+    let failed = report.has_errors() || calendar_errors.is_some() || !sms_errors.is_empty();
     match format {
         OutputFormat::Json => {
             let mut json = report.to_json();
             json["calendar_warning"] = serde_json::json!(calendar_warning);
             json["calendar_error"] = serde_json::json!(calendar_errors);
+            json["sms_template_errors"] = serde_json::json!(sms_errors);
+            json["sms_template_warnings"] = serde_json::json!(sms_warnings);
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
         OutputFormat::Table => {
@@ -162,6 +165,12 @@ fn check(ctx: &Context, paths: Vec<PathBuf>, format: OutputFormat) -> anyhow::Re
             }
             if let Some(w) = &calendar_warning {
                 println!("warning: {w}\n");
+            }
+            for e in &sms_errors {
+                println!("error: {e}");
+            }
+            for w in &sms_warnings {
+                println!("warning: {w}");
             }
             print!("{}", render_text(&report.diagnostics));
             println!(

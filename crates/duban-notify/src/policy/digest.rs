@@ -101,6 +101,8 @@ pub struct DigestWording {
     pub link: String,
     /// Marks the parts of a split SMS: `{part}` and `{parts}` are replaced.
     pub part: String,
+    /// Opens the message when the recipient's name is known: `{name}` is replaced.
+    pub greeting: String,
 }
 
 impl Default for DigestWording {
@@ -111,6 +113,7 @@ impl Default for DigestWording {
             more: "等共{count}项".into(),
             link: "详情请查看：{link}".into(),
             part: "({part}/{parts})".into(),
+            greeting: "{name}同志：".into(),
         }
     }
 }
@@ -148,12 +151,40 @@ impl Default for SmsLimits {
     }
 }
 
+/// Who a digest speaks to and who signs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Salutation {
+    /// The recipient's name, for the greeting.
+    pub name: Option<String>,
+    /// The sender (the organisation department), closing an email.
+    pub sign_off: Option<String>,
+}
+
+impl Salutation {
+    fn greeting(&self, w: &DigestWording) -> Option<String> {
+        self.name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .map(|n| w.greeting.replace("{name}", n.trim()))
+    }
+}
+
 /// A digest for the email channel: `(subject, text)`. Each item keeps its own link.
-pub fn email_digest(g: &DigestGroup, w: &DigestWording, link: Option<&str>) -> (String, String) {
+pub fn email_digest(
+    g: &DigestGroup,
+    w: &DigestWording,
+    link: Option<&str>,
+    s: &Salutation,
+) -> (String, String) {
     let n = g.items.len();
     let link = link.unwrap_or("");
     let subject = DigestWording::fill(&w.email_subject, n, link);
-    let mut text = DigestWording::fill(&w.heading, n, link);
+    let mut text = String::new();
+    if let Some(greeting) = s.greeting(w) {
+        text.push_str(&greeting);
+        text.push_str("\n\n");
+    }
+    text.push_str(&DigestWording::fill(&w.heading, n, link));
     text.push_str("\n\n");
     for (i, item) in g.items.iter().enumerate() {
         text.push_str(&format!("{}. {}\n", i + 1, item.line));
@@ -164,6 +195,11 @@ pub fn email_digest(g: &DigestGroup, w: &DigestWording, link: Option<&str>) -> (
     if !link.is_empty() {
         text.push('\n');
         text.push_str(&DigestWording::fill(&w.link, n, link));
+        text.push('\n');
+    }
+    if let Some(sign_off) = s.sign_off.as_deref().filter(|x| !x.trim().is_empty()) {
+        text.push('\n');
+        text.push_str(sign_off.trim());
         text.push('\n');
     }
     (subject, text)
@@ -205,12 +241,18 @@ pub fn sms_digest(
     link: Option<&str>,
     limits: &SmsLimits,
     w: &DigestWording,
+    s: &Salutation,
 ) -> SmsDigest {
     let n = g.items.len();
     let link = link
         .or_else(|| g.items.iter().find_map(|i| i.link.as_deref()))
         .unwrap_or("");
-    let heading = DigestWording::fill(&w.heading, n, link);
+    // The provider's signature (【区委组织部】) signs an SMS; the greeting opens it.
+    let heading = format!(
+        "{}{}",
+        s.greeting(w).unwrap_or_default(),
+        DigestWording::fill(&w.heading, n, link)
+    );
     let footer = (!link.is_empty()).then(|| DigestWording::fill(&w.link, n, link));
     let budget = limits
         .max_chars
@@ -406,11 +448,15 @@ mod tests {
             Some("https://duban.example.cn/my"),
             &SmsLimits::default(),
             &DigestWording::default(),
+            &Salutation {
+                name: Some("王芳".into()),
+                sign_off: Some("区委组织部".into()),
+            },
         );
         assert!(d.complete);
         assert_eq!(d.parts.len(), 1, "{:?}", d.parts);
         let text = &d.parts[0];
-        assert!(text.starts_with("您有10项督办提醒："));
+        assert!(text.starts_with("王芳同志：您有10项督办提醒："), "{text}");
         assert!(text.contains("1. 第1党支部换届选举，3月1日到期"));
         assert!(text.contains("10. 第10党支部换届选举，3月10日到期"));
         assert!(text.ends_with("详情请查看：https://duban.example.cn/my"));
@@ -432,6 +478,7 @@ mod tests {
             Some("https://d.cn/m"),
             &tight,
             &DigestWording::default(),
+            &Salutation::default(),
         );
         assert!(d.complete);
         assert!(d.parts.len() >= 2 && d.parts.len() <= 3, "{:?}", d.parts);
@@ -459,6 +506,7 @@ mod tests {
             Some("https://d.cn/m"),
             &tiny,
             &DigestWording::default(),
+            &Salutation::default(),
         );
         assert!(!d.complete);
         assert_eq!(d.parts.len(), 1);
@@ -474,12 +522,21 @@ mod tests {
             &groups[0],
             &DigestWording::default(),
             Some("https://d.cn/m"),
+            &Salutation {
+                name: Some("王芳".into()),
+                sign_off: Some("区委组织部".into()),
+            },
         );
         assert_eq!(subject, "督办提醒：您有10项待办事项");
         assert!(
+            text.starts_with("王芳同志：\n\n您有10项督办提醒："),
+            "{text}"
+        );
+        assert!(
             text.contains("3. 第3党支部换届选举，3月3日到期\n   https://duban.example.cn/c/3\n")
         );
-        assert!(text.trim_end().ends_with("详情请查看：https://d.cn/m"));
+        assert!(text.contains("详情请查看：https://d.cn/m"));
+        assert!(text.trim_end().ends_with("区委组织部"), "{text}");
     }
 
     proptest! {
@@ -492,7 +549,7 @@ mod tests {
             let items: Vec<HeldReminder> = lines.iter().enumerate().map(|(i, l)| held(i as i64, "1", l)).collect();
             let (groups, _) = group(items, 2);
             let limits = SmsLimits { max_chars, max_parts, signature_chars: 8, param_max_chars: 12 };
-            let d = sms_digest(&groups[0], Some("https://d.cn/x"), &limits, &DigestWording::default());
+            let d = sms_digest(&groups[0], Some("https://d.cn/x"), &limits, &DigestWording::default(), &Salutation::default());
             prop_assert!(!d.parts.is_empty());
             prop_assert!(d.parts.len() <= max_parts.max(1));
             for p in &d.parts {

@@ -23,7 +23,7 @@ pub mod ratelimit;
 
 pub use backoff::{Jitter, JitterSource, RetryDecision, RetryPolicy, SplitMix64};
 pub use dedupe::ContentHash;
-pub use digest::{DigestGroup, DigestWording, HeldReminder, SmsDigest, SmsLimits};
+pub use digest::{DigestGroup, DigestWording, HeldReminder, Salutation, SmsDigest, SmsLimits};
 pub use ratelimit::{Deferral, LimitKey, LimitRule, Scope, SentRecord, Window};
 
 use crate::error::SendError;
@@ -89,6 +89,20 @@ pub enum DeferReason {
     NotBefore,
     /// A provider or carrier limit is full.
     RateLimit(LimitRule),
+}
+
+impl std::fmt::Display for DeferReason {
+    /// Plain words for the delivery log, which administrators read.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeferReason::NotBefore => write!(f, "静默时段，到可发送时间再发（quiet hours）"),
+            DeferReason::RateLimit(rule) => write!(
+                f,
+                "已达发送上限：{}，到期后再发（rate limit: {rule}）",
+                rule.zh()
+            ),
+        }
+    }
 }
 
 /// What to do with a message now.

@@ -112,6 +112,28 @@ pub struct LimitRule {
     pub window: Window,
 }
 
+impl LimitRule {
+    /// The rule in Chinese: 每位收件人每天最多2条.
+    pub fn zh(&self) -> String {
+        let scope = match self.scope {
+            Scope::Channel => "本通道",
+            Scope::Recipient => "每位收件人",
+            Scope::RecipientTemplate => "每位收件人每个模板",
+            Scope::RecipientContent => "每位收件人相同内容",
+        };
+        let window = match self.window {
+            Window::CalendarDay => "每天".to_string(),
+            Window::Rolling(d) => match d.as_secs() {
+                s if s > 0 && s % 86400 == 0 => format!("每{}天", s / 86400),
+                s if s > 0 && s % 3600 == 0 => format!("每{}小时", s / 3600),
+                s if s > 0 && s % 60 == 0 => format!("每{}分钟", s / 60),
+                s => format!("每{s}秒"),
+            },
+        };
+        format!("{scope}{window}最多{}条", self.max)
+    }
+}
+
 impl fmt::Display for LimitRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scope = match self.scope {

@@ -50,9 +50,7 @@ impl AliyunSms {
     }
 
     fn template(&self, name: &str) -> Result<&AliyunTemplate, SendError> {
-        self.templates
-            .get(name)
-            .ok_or_else(|| super::missing_template(PROVIDER, name))
+        super::lookup(&self.templates, PROVIDER, name)
     }
 
     /// The `TemplateParam` object: each provider variable filled from the message parameter

@@ -176,6 +176,26 @@ pub(crate) fn param<'a>(
     })
 }
 
+/// The provider template every step may fall back to.
+pub const GENERIC_TEMPLATE: &str = "reminder";
+
+/// The provider template for a message: the step's own (`workflow.template`, e.g.
+/// `term_expiry.remind_1mo`), else the generic [`GENERIC_TEMPLATE`].
+pub(crate) fn lookup<'a, T>(
+    templates: &'a std::collections::BTreeMap<String, T>,
+    provider: &str,
+    name: &str,
+) -> Result<&'a T, SendError> {
+    templates
+        .get(name)
+        .or_else(|| {
+            name.contains('.')
+                .then(|| templates.get(GENERIC_TEMPLATE))
+                .flatten()
+        })
+        .ok_or_else(|| missing_template(provider, name))
+}
+
 pub(crate) fn missing_template(provider: &str, template: &str) -> SendError {
     SendError::Permanent(Failure::new(
         FailureKind::Config,

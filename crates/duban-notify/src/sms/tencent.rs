@@ -59,10 +59,7 @@ impl TencentSms {
 
     /// The request body for `m`, exactly as it is signed and sent.
     pub fn body(&self, m: &SmsMessage) -> Result<Vec<u8>, SendError> {
-        let t = self
-            .templates
-            .get(&m.template)
-            .ok_or_else(|| super::missing_template(PROVIDER, &m.template))?;
+        let t = super::lookup(&self.templates, PROVIDER, &m.template)?;
         let params = t
             .params
             .iter()
