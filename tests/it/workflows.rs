@@ -207,3 +207,53 @@ fn simulate_term_expiry_shows_reminders_and_escalations() {
         "{stderr}"
     );
 }
+
+/// With a provider that sends only approved templates, `workflows check` says which steps'
+/// SMS would go out through the generic `reminder` template (their own text never reaching
+/// people) and refuses steps that would have no template at all.
+#[test]
+fn check_holds_the_sms_provider_templates_to_the_workflow_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo().join("config/default.toml"),
+        dir.path().join("default.toml"),
+    )
+    .unwrap();
+    let provider = r#"
+[notify.sms]
+provider = "aliyun"
+[notify.sms.aliyun]
+sign_name = "历下区委组织部"
+"#;
+    let check = |env_file: &str| {
+        std::fs::write(dir.path().join("province.toml"), env_file).unwrap();
+        run(duban(NO_DB)
+            .env("DUBAN_CONFIG_DIR", dir.path())
+            .env("DUBAN_ENV", "province")
+            .args(["workflows", "check"]))
+    };
+
+    let (out, stdout, stderr) = check(provider);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("error: SMS of term_expiry.remind_1mo has no provider template"),
+        "{stdout}"
+    );
+
+    let generic = format!(
+        "{provider}\n[notify.sms.templates.reminder.aliyun]\ncode = \"SMS_100001\"\n\
+         [notify.sms.templates.\"term_expiry.remind_1mo\".aliyun]\ncode = \"SMS_100002\"\n"
+    );
+    let (out, stdout, stderr) = check(&generic);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(
+            "warning: SMS of term_expiry.remind_6mo goes out through the generic `reminder`"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("term_expiry.remind_1mo goes out"),
+        "{stdout}"
+    );
+}

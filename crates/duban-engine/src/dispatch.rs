@@ -332,11 +332,15 @@ impl Dispatcher {
             );
         }
         let mut to_send: Vec<(OutboxRow, Message)> = Vec::new();
+        // Urgent messages take their share of the limits first.
+        let mut ready = ready;
+        ready.sort_by_key(|(r, _)| !r.urgent);
         for (row, m) in ready {
             let ch = m.channel();
             let hist = history.entry(ch.as_str()).or_default();
             let mut c = Candidate::of(&m, None);
             c.resend = row.resend;
+            c.urgent = row.urgent;
             match self.policy(ch).decide(&c, hist, now) {
                 Decision::SendNow => {
                     // Count it at once, so a duplicate or the next message in this batch sees it.

@@ -113,11 +113,34 @@ pub(crate) fn print_rows(
                     *w = (*w).max(display_width(f));
                 }
             }
+            // Columns of figures (counts, amounts, percentages) align on the right.
+            let numeric: Vec<bool> = (0..header.len())
+                .map(|i| {
+                    !rows.is_empty()
+                        && rows.iter().all(|r| {
+                            r.get(i).is_some_and(|c| {
+                                !c.is_empty()
+                                    && c.chars().all(|ch| {
+                                        ch.is_ascii_digit()
+                                            || matches!(ch, '.' | ',' | '%' | '-' | '—')
+                                    })
+                            })
+                        })
+                })
+                .collect();
             let line = |fields: Vec<&str>| {
                 let cells: Vec<String> = fields
                     .iter()
                     .zip(&widths)
-                    .map(|(f, w)| format!("{f}{}", " ".repeat(w - display_width(f))))
+                    .zip(&numeric)
+                    .map(|((f, w), right)| {
+                        let pad = " ".repeat(w - display_width(f));
+                        if *right {
+                            format!("{pad}{f}")
+                        } else {
+                            format!("{f}{pad}")
+                        }
+                    })
                     .collect();
                 println!("{}", cells.join("  ").trim_end());
             };

@@ -26,35 +26,43 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     match format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Table => {
-            println!(
-                "{:<12} {:>6} {:>8} {:>8} {:>9} {:>8} {:>8} {:>9}",
-                "区县", "组织数", "有党员", "已建组织", "组织覆盖", "无党员", "已覆盖", "工作覆盖"
-            );
-            for row in report
+            let rows: Vec<Vec<String>> = report
                 .districts
                 .iter()
                 .chain(std::iter::once(&report.total))
-            {
-                print_row(row);
-            }
+                .map(row)
+                .collect();
+            crate::cmd::deliveries::print_rows(
+                &[
+                    "区县",
+                    "组织数",
+                    "有党员",
+                    "已建组织",
+                    "组织覆盖",
+                    "无党员",
+                    "已覆盖",
+                    "工作覆盖",
+                ],
+                &rows,
+                crate::cmd::deliveries::ListFormat::Table,
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_row(r: &CoverageRow) {
+fn row(r: &CoverageRow) -> Vec<String> {
     let pct = |p: Option<rust_decimal::Decimal>| {
         p.map(|d| format!("{d:.2}%")).unwrap_or_else(|| "—".into())
     };
-    println!(
-        "{:<12} {:>9} {:>11} {:>12} {:>13} {:>11} {:>11} {:>13}",
-        r.district,
-        r.organisations,
-        r.with_members,
-        r.with_members_covered,
+    vec![
+        r.district.clone(),
+        r.organisations.to_string(),
+        r.with_members.to_string(),
+        r.with_members_covered.to_string(),
         pct(r.organisational_coverage),
-        r.without_members,
-        r.without_members_reached,
-        pct(r.work_coverage)
-    );
+        r.without_members.to_string(),
+        r.without_members_reached.to_string(),
+        pct(r.work_coverage),
+    ]
 }

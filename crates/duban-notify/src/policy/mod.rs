@@ -68,6 +68,9 @@ pub struct Candidate {
     pub not_before: Option<DateTime<Utc>>,
     /// An administrator's re-send: never dropped as a duplicate.
     pub resend: bool,
+    /// An urgent message (紧急提醒, an escalation marked urgent): it may use the last message
+    /// a per-recipient limit allows, which routine messages leave free for it.
+    pub urgent: bool,
 }
 
 impl Candidate {
@@ -78,6 +81,7 @@ impl Candidate {
             content: content_hash(m),
             not_before,
             resend: false,
+            urgent: false,
         }
     }
 }
@@ -156,7 +160,27 @@ impl DeliveryPolicy {
             template: &c.template,
             content: &c.content,
         };
-        match ratelimit::check(&self.limits, history, &key, now, self.tz) {
+        // Routine messages leave the last slot of each per-recipient limit to urgent ones (and
+        // to an administrator's deliberate re-send), so the day's routine reminders cannot push
+        // an urgent one to tomorrow.
+        let reserved: Vec<LimitRule>;
+        let limits: &[LimitRule] = if c.urgent || c.resend {
+            &self.limits
+        } else {
+            reserved = self
+                .limits
+                .iter()
+                .map(|r| match r.scope {
+                    Scope::Recipient | Scope::RecipientTemplate if r.max >= 2 => LimitRule {
+                        max: r.max - 1,
+                        ..*r
+                    },
+                    _ => *r,
+                })
+                .collect();
+            &reserved
+        };
+        match ratelimit::check(limits, history, &key, now, self.tz) {
             Ok(()) => Decision::SendNow,
             Err(d) => Decision::Defer {
                 until: d.until,
@@ -280,6 +304,47 @@ mod tests {
             Decision::Defer { until, .. } => assert_eq!(until, at("2025-03-04T16:00:00Z")),
             d => panic!("{d:?}"),
         }
+    }
+
+    #[test]
+    fn routine_messages_leave_the_last_slot_of_the_day_to_an_urgent_one() {
+        // Tencent allows 2 messages a day per recipient: after one routine reminder, a second
+        // routine one waits for tomorrow, an urgent one goes now.
+        let history = vec![sent(&sms("支委会提醒"), "2025-03-04T00:00:00Z")];
+        let now = at("2025-03-04T01:00:00Z");
+        let routine = Candidate::of(&sms("主题党日提醒"), None);
+        assert!(matches!(
+            policy().decide(&routine, &history, now),
+            Decision::Defer {
+                reason: DeferReason::RateLimit(_),
+                ..
+            }
+        ));
+        let mut urgent = Candidate::of(&sms("紧急：任期届满仅剩30天"), None);
+        urgent.urgent = true;
+        assert_eq!(policy().decide(&urgent, &history, now), Decision::SendNow);
+        let full = vec![
+            history[0].clone(),
+            sent(&sms("另一条"), "2025-03-04T00:30:00Z"),
+        ];
+        assert!(matches!(
+            policy().decide(&urgent, &full, now),
+            Decision::Defer { .. }
+        ));
+    }
+
+    #[test]
+    fn a_deferral_reads_in_plain_words() {
+        let rule = ratelimit::default_rules("tencent")
+            .into_iter()
+            .find(|r| r.scope == Scope::Recipient && r.window == Window::CalendarDay)
+            .unwrap();
+        let text = DeferReason::RateLimit(rule).to_string();
+        assert!(
+            text.starts_with("已达发送上限：每位收件人每天最多"),
+            "{text}"
+        );
+        assert!(!text.contains("LimitRule"), "{text}");
     }
 
     #[test]
