@@ -301,7 +301,7 @@ impl Context {
 
 /// `duban dispatch [--now T]`: one pass over the outbox.
 pub async fn run_dispatch(args: DispatchArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let store = ctx.migrated_store().await?;
+    let store = ctx.migrated_pool().await?;
     let d = ctx.dispatcher(store)?;
     let report = d.dispatch(args.now.unwrap_or_else(|| ctx.now())).await?;
     match args.format {

@@ -67,14 +67,19 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             let to = crate::cmd::parse_instant(&to, "--to")?;
             let clock = std::sync::Arc::new(duban_core::clock::ManualClock::new(ctx.now()));
             let engine = ctx
-                .engine_with_clock(ctx.migrated_store().await?, clock.clone(), ctx.engine_config())
+                .engine_with_clock(
+                    ctx.migrated_pool().await?,
+                    clock.clone(),
+                    ctx.engine_config(),
+                )
                 .await?;
             let report = engine.advance(&clock, to).await?;
             match format {
                 OutputFormat::Json => println!("{}", serde_json::to_string(&report)?),
                 OutputFormat::Table => println!(
                     "up to {}: fired {} skipped {} failed {} messages {}",
-                    to.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d %H:%M"),
+                    to.with_timezone(&chrono_tz::Asia::Shanghai)
+                        .format("%Y-%m-%d %H:%M"),
                     report.fired,
                     report.skipped,
                     report.failed,

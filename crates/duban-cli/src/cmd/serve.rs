@@ -20,12 +20,11 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     // year is announced because it silently turns holidays into working days.
     let calendar = ctx.calendar()?;
     ctx.settings.quiet_hours()?;
-    if let Some(w) =
-        calendar.coverage_warning(ctx.now().date_naive() + chrono::Duration::days(366))
+    if let Some(w) = calendar.coverage_warning(ctx.now().date_naive() + chrono::Duration::days(366))
     {
         tracing::warn!("{w}");
     }
-    let store = ctx.store().await?;
+    let store = ctx.pool().await?;
     if ctx.settings.database.migrate_on_start {
         store
             .migrate_up(None)
