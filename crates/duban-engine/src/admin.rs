@@ -235,12 +235,20 @@ impl Engine {
     ) -> Result<Completion, EngineError> {
         let reason = req.reason.trim().to_string();
         if reason.is_empty() {
-            return Err(EngineError::Refused("the reason (约谈事由) is empty".into()));
+            return Err(EngineError::Refused(
+                "the reason (约谈事由) is empty".into(),
+            ));
         }
-        let unit = self.store.unit_by_code(&req.unit).await?.ok_or_else(|| {
-            EngineError::Refused(format!("no party unit with code {}", req.unit))
-        })?;
-        let interviewee_id = match req.interviewee.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        let unit =
+            self.store.unit_by_code(&req.unit).await?.ok_or_else(|| {
+                EngineError::Refused(format!("no party unit with code {}", req.unit))
+            })?;
+        let interviewee_id = match req
+            .interviewee
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+        {
             None => unit.unit.secretary_id,
             Some(k) => {
                 let k = normalise_mobile(k).unwrap_or_else(|| k.to_string());
@@ -272,7 +280,10 @@ impl Engine {
                     reason,
                     source: "manual".into(),
                     scheduled_at: req.at,
-                    location: req.location.map(|l| l.trim().to_string()).filter(|l| !l.is_empty()),
+                    location: req
+                        .location
+                        .map(|l| l.trim().to_string())
+                        .filter(|l| !l.is_empty()),
                     origin_key: None,
                 },
                 now,

@@ -660,7 +660,11 @@ impl Engine {
             .unwrap_or_default();
         let note = format!(
             "\n\n（本{}应发给{}，但系统中无人担任该角色，已转至备用地址。请尽快在系统中指定。）",
-            if step.is_escalation() { "督办升级通知" } else { "提醒" },
+            if step.is_escalation() {
+                "督办升级通知"
+            } else {
+                "提醒"
+            },
             role.zh()
         );
         let key = |channel: &str| {

@@ -13,11 +13,11 @@
 //!
 //! Time is injected: [`Engine::tick`] takes "now", so tests drive months in seconds.
 
+pub mod admin;
 pub mod answer;
 pub mod complete;
 pub mod dispatch;
 pub mod fire;
-pub mod admin;
 pub mod rules;
 pub mod runner;
 pub mod subjects;

@@ -428,10 +428,7 @@ pub fn holding(
     for a in allocations.values() {
         if a.unit == unit && a.line.kind == kind && a.status != AllocationStatus::Reversed {
             h.allocations += 1;
-            h.net = h
-                .net
-                .checked_add(a.net()?)
-                .ok_or(LedgerError::Overflow)?;
+            h.net = h.net.checked_add(a.net()?).ok_or(LedgerError::Overflow)?;
             h.example.get_or_insert(a.id);
         }
     }

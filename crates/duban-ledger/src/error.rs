@@ -159,7 +159,7 @@ impl LedgerError {
             "code": self.code(),
             "message": self.to_string(),
         });
-        let line = |l: &LineId| json!({"year": l.year, "kind": l.kind.slug(), "name": l.to_string()});
+        let line = |l: &LineId| json!(format!("{} {}", l.year, l.kind.slug()));
         let extra: Value = match self {
             LedgerError::OverBudget {
                 line: l,
@@ -188,14 +188,18 @@ impl LedgerError {
                 json!({"allocation": allocation, "status": status})
             }
             LedgerError::UnknownTransaction(id) => json!({"transaction": id}),
-            LedgerError::AlreadyReversed { id, by } => json!({"transaction": id, "reversed_by": by}),
+            LedgerError::AlreadyReversed { id, by } => {
+                json!({"transaction": id, "reversed_by": by})
+            }
             LedgerError::CannotReverse { id, .. } => json!({"transaction": id}),
             LedgerError::IdempotencyConflict {
                 key,
                 first,
                 this,
                 differs,
-            } => json!({"key": key, "first_fingerprint": first, "this_fingerprint": this, "differs": differs}),
+            } => {
+                json!({"key": key, "first_fingerprint": first, "this_fingerprint": this, "differs": differs})
+            }
             _ => Value::Null,
         };
         if let (Value::Object(out), Value::Object(more)) = (&mut v, extra) {

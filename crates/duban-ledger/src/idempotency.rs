@@ -157,7 +157,11 @@ fn diff_at(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
         (x, y) if x == y => {}
         (x, y) => {
             let at = if path.is_empty() { "command" } else { path };
-            out.push(format!("{at}: {} then, {} now", show(Some(x)), show(Some(y))));
+            out.push(format!(
+                "{at}: {} then, {} now",
+                show(Some(x)),
+                show(Some(y))
+            ));
         }
     }
 }

@@ -30,9 +30,7 @@ pub struct BalanceReport {
 impl BalanceReport {
     /// Builds the report from `(account, balance)` pairs, in any order, merging repeats.
     /// A balance or total beyond the range of money is an error, never a wrapped figure.
-    pub fn new(
-        balances: impl IntoIterator<Item = (String, Money)>,
-    ) -> Result<Self, LedgerError> {
+    pub fn new(balances: impl IntoIterator<Item = (String, Money)>) -> Result<Self, LedgerError> {
         // Summed wide, so that only a result out of range is an error, not the order.
         let fen = |wide: i128| i64::try_from(wide).map_err(|_| LedgerError::Overflow);
         let mut merged: BTreeMap<String, i128> = BTreeMap::new();
@@ -233,7 +231,10 @@ mod tests {
     #[test]
     fn sums_beyond_the_range_of_money_are_errors() {
         let max = Money::from_fen(i64::MAX);
-        let over = BalanceReport::new([("a".to_string(), max), ("a".to_string(), Money::from_fen(1))]);
+        let over = BalanceReport::new([
+            ("a".to_string(), max),
+            ("a".to_string(), Money::from_fen(1)),
+        ]);
         assert_eq!(over, Err(LedgerError::Overflow));
         let total = BalanceReport::new([("a".to_string(), max), ("b".to_string(), max)]);
         assert_eq!(total, Err(LedgerError::Overflow));

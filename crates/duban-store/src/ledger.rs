@@ -97,12 +97,10 @@ impl Store {
         ctx: &LedgerContext<'_>,
         envs: &[Envelope],
     ) -> Result<Vec<Executed>, BatchError> {
-        ctx.config
-            .validate()
-            .map_err(|e| BatchError {
-                index: 0,
-                error: e.into(),
-            })?;
+        ctx.config.validate().map_err(|e| BatchError {
+            index: 0,
+            error: e.into(),
+        })?;
         let fingerprints = envs
             .iter()
             .enumerate()
@@ -209,7 +207,11 @@ async fn run_one(
             ))
             .into());
         };
-        match decide(&env.key, Some((row.fingerprint.clone(), stored)), fingerprint) {
+        match decide(
+            &env.key,
+            Some((row.fingerprint.clone(), stored)),
+            fingerprint,
+        ) {
             Ok(Replay::Repeat(outcome)) => {
                 return Ok(Executed {
                     outcome,

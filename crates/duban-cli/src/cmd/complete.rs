@@ -7,9 +7,9 @@ use crate::cmd::deliveries::ListFormat;
 use crate::cmd::import::login_name;
 use chrono::NaiveDate;
 use duban_engine::EngineError;
+use duban_engine::admin::{NewStaff, OpenInterview, OpenItem};
 use duban_engine::answer::{Answer, Duty};
 use duban_engine::complete::Completion;
-use duban_engine::admin::{NewStaff, OpenInterview, OpenItem};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
