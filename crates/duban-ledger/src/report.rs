@@ -248,9 +248,11 @@ mod tests {
         assert_eq!(back.total, max);
         let mut lines = BTreeMap::new();
         for kind in [BudgetLineKind::StartUp, BudgetLineKind::Other] {
-            let mut b = LineBalances::default();
-            b.appropriated = max;
-            b.available = max;
+            let b = LineBalances {
+                appropriated: max,
+                available: max,
+                ..LineBalances::default()
+            };
             lines.insert(LineId::new(2026, kind), b);
         }
         assert_eq!(BudgetReport::new(2026, &lines), Err(LedgerError::Overflow));

@@ -1022,3 +1022,30 @@ proptest! {
         assert_invariants(&t.book);
     }
 }
+
+#[test]
+fn a_unit_holding_beyond_the_range_of_money_is_an_overflow_as_in_the_store() {
+    let new = |amount: Money| crate::model::NewAllocation {
+        line: LineId::new(2026, BudgetLineKind::DemonstrationSite),
+        unit: "U1".into(),
+        purpose: "p".into(),
+        approval: Approval::new("部务会", d(2026, 1, 4)).unwrap(),
+        amount,
+        date: d(2026, 2, 1),
+    };
+    let half = Money::from_fen(i64::MAX / 2 + 1);
+    let allocations: BTreeMap<i64, Allocation> = (1..=2)
+        .map(|id| (id, Allocation::from_new(id, new(half))))
+        .collect();
+    assert_eq!(
+        holding(&allocations, "U1", BudgetLineKind::DemonstrationSite),
+        Err(LedgerError::Overflow)
+    );
+    let one: BTreeMap<i64, Allocation> = allocations.into_iter().take(1).collect();
+    assert_eq!(
+        holding(&one, "U1", BudgetLineKind::DemonstrationSite)
+            .unwrap()
+            .net,
+        half
+    );
+}
