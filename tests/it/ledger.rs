@@ -157,6 +157,10 @@ fn refusal(e: StoreError) -> LedgerError {
     }
 }
 
+async fn l_headroom(store: &Store, kind: BudgetLineKind) -> Money {
+    store.ledger_lines(Some(2026)).await.unwrap()[&LineId::new(2026, kind)].available
+}
+
 async fn count(store: &Store, table: &str) -> i64 {
     let row = store
         .conn()
@@ -283,7 +287,7 @@ backend_tests! {
         cli(&["appropriate", "--line", "demo-site", "--amount", "¥5,300,000.00", "--date", "2026-01-05", "--key", "h2"]);
         cli(&["appropriate", "--line", "dues-rebate", "--amount", "1000", "--date", "2026-01-05", "--key", "h3"]);
         cli(&[&["allocate-startup", "--formed-in", "2026", "--date", "2026-03-01", "--key", "h4"][..], &meeting].concat());
-        cli(&[&["allocate", "--line", "demo-site", "--unit", "U2", "--purpose", "示范点", "--date", "2026-03-02", "--key", "h5"][..], &meeting].concat());
+        cli(&[&["allocate", "--line", "demo-site", "--unit", "U2", "--amount", "10万", "--purpose", "示范点", "--date", "2026-03-02", "--key", "h5"][..], &meeting].concat());
         cli(&["disburse", "--allocation", "2", "--amount", "33,333.33", "--date", "2026-04-01", "--key", "h6"]);
         cli(&["disburse", "--allocation", "1", "--amount", "2000", "--date", "2026-04-01", "--key", "h7"]);
         cli(&["pay", "--line", "startup", "--amount", "0.01", "--payee", "印刷厂", "--purpose", "forms", "--date", "2026-04-02", "--key", "h8"]);
@@ -326,9 +330,9 @@ backend_tests! {
         let alloc = ["allocate", "--line", "training", "--unit", "U1", "--purpose", "课程", "--meeting", "部务会", "--approved-on", "2026-01-04", "--date", "2026-02-01"];
         let (out, stdout, err) = ledger(&[&alloc[..], &["--amount", "1,000.01", "--key", "r2"]].concat());
         assert_eq!(out.status.code(), Some(1), "{stdout}{err}");
-        assert!(err.contains("refused by budget control") && err.contains("headroom 1,000.00"), "{err}");
+        assert!(err.contains("refused: over budget") && err.contains("headroom 1,000.00"), "{err}");
         let (out, _, err) = ledger(&[&alloc[..], &["--amount", "1.234", "--key", "r3"]].concat());
-        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains("--amount") && err.contains("two decimal places"), "{err}");
         let (out, stdout, err) = ledger(&[&alloc[..], &["--amount", "600", "--key", "r4", "--format", "json"]].concat());
         assert_eq!(out.status.code(), Some(0), "{err}");
@@ -348,13 +352,173 @@ backend_tests! {
         std::fs::write(&file, serde_json::to_string(&[good, bad]).unwrap()).unwrap();
         let (out, _, err) = ledger(&["submit", file.to_str().unwrap()]);
         std::fs::remove_file(&file).ok();
-        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains("$[1].command.amount") && err.contains("nothing was run"), "{err}");
         assert!(!store.ledger_lines(Some(2026)).await.unwrap().contains_key(&LineId::new(2026, BudgetLineKind::Other)));
         let (out, _, err) = ledger(&["dues", "calc", "--income", "5001"]);
         assert!(out.status.success(), "{err}");
         let (_, stdout, _) = ledger(&["budget", "--year", "2026"]);
         assert!(stdout.contains("training 教育培训") && stdout.contains("400.00") && stdout.contains("0.00%"), "{stdout}");
+    }
+
+    async fn two_hundred_allocate_processes_on_a_line_with_room_for_one_hundred(db) {
+        // Real `duban ledger allocate` processes with the default pool settings, fifty at a
+        // time: each takes one connection, and none fails for want of one.
+        let store = db.store().await;
+        register_units(&store, &[("U1".into(), d(2020, 1, 1))]).await;
+        let mut l = L::new(store);
+        l.appropriate(d(2026, 1, 5), BudgetLineKind::Other, Money::yuan(100_000)).await;
+        let (mut accepted, mut refused, mut failed) = (0, 0, Vec::new());
+        for wave in 0..4 {
+            let children: Vec<_> = (0..50)
+                .map(|i| {
+                    let key = format!("w{wave}-{i}");
+                    duban(&db.url)
+                        .args(["ledger", "allocate", "--line", "other", "--unit", "U1", "--purpose", "p", "--amount", "1000",
+                               "--meeting", "部务会", "--approved-on", "2026-01-04", "--date", "2026-06-01", "--format", "json", "--key", &key])
+                        .env("DUBAN_TODAY", "2026-12-31")
+                        .env_remove("DUBAN__DATABASE__MAX_CONNECTIONS")
+                        .stdout(std::process::Stdio::piped())
+                        .stderr(std::process::Stdio::piped())
+                        .spawn()
+                        .unwrap()
+                })
+                .collect();
+            for child in children {
+                let out = child.wait_with_output().unwrap();
+                let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+                match out.status.code() {
+                    Some(0) => accepted += 1,
+                    Some(1) => {
+                        let body: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_default();
+                        if body["code"] == "budget_exceeded" {
+                            refused += 1;
+                        } else {
+                            failed.push(format!("{stdout}{stderr}"));
+                        }
+                    }
+                    _ => failed.push(format!("{:?}: {stdout}{stderr}", out.status.code())),
+                }
+            }
+        }
+        assert!(failed.is_empty(), "{} failed, e.g. {}", failed.len(), failed[0]);
+        assert_eq!((accepted, refused), (100, 100));
+        assert_eq!(l.headroom(2026, BudgetLineKind::Other).await, Money::ZERO);
+        let mut available = 0i64;
+        for t in l.store.ledger_journal().await.unwrap() {
+            for p in t.txn.postings() {
+                if p.account.name() == "budget:2026:other:available" {
+                    available += p.amount.fen();
+                    assert!(available >= 0, "negative headroom after transaction #{}", t.id);
+                }
+            }
+        }
+        let (out, stdout, _) = run(duban(&db.url).args(["ledger", "budget", "--year", "2026", "--format", "json"]));
+        assert!(out.status.success());
+        let budget: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(budget["total"]["headroom"], "0.00", "{budget}");
+        assert!(l.store.ledger_verify().await.unwrap().is_empty());
+    }
+
+    async fn exit_statuses_refusals_and_all_or_nothing_submit(db) {
+        let store = db.store().await;
+        register_units(&store, &[("U1".into(), d(2020, 1, 1)), ("U2".into(), d(2020, 1, 1))]).await;
+        let ledger = |args: &[&str]| run(duban(&db.url).args(["ledger"]).args(args).env("DUBAN_TODAY", "2026-12-31"));
+        let meeting = ["--meeting", "部务会", "--approved-on", "2026-01-04", "--date", "2026-02-01"];
+        // 0: done.
+        let (out, _, err) = ledger(&["appropriate", "--line", "training", "--amount", "1,000.00", "--date", "2026-01-05", "--key", "e1"]);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        // 1: refused by budget control, with the figures as JSON on stdout.
+        let alloc = [&["allocate", "--line", "training", "--unit", "U1", "--purpose", "课程"][..], &meeting].concat();
+        let (out, stdout, err) = ledger(&[&alloc[..], &["--amount", "1,000.01", "--key", "e2", "--format", "json"]].concat());
+        assert_eq!(out.status.code(), Some(1), "{stdout}{err}");
+        let body: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(
+            (&body["code"], &body["line"], &body["requested"], &body["headroom"], &body["refused"]),
+            (&serde_json::json!("budget_exceeded"), &serde_json::json!("2026 training"), &serde_json::json!("1000.01"),
+             &serde_json::json!("1000.00"), &serde_json::json!(true)),
+            "{body}"
+        );
+        assert!(err.starts_with("refused: over budget: line 2026 training"), "{err}");
+        assert!(!err.contains("refused: refused"), "{err}");
+        // 2: bad usage and bad input.
+        let (out, _, err) = ledger(&[&alloc[..], &["--amount", "1,000", "--key", "e3", "--no-such-option"]].concat());
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        let (out, _, err) = ledger(&[&alloc[..], &["--amount", "ten", "--key", "e3"]].concat());
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("--amount"), "{err}");
+        let (out, _, err) = ledger(&[&alloc[..], &["--amount", "1", "--key", "a key"]].concat());
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        // A line whose rate card has only a maximum needs the amount.
+        let demo = [&["allocate", "--line", "demo-site", "--unit", "U1", "--purpose", "示范点", "--key", "e4"][..], &meeting].concat();
+        let (out, stdout, err) = ledger(&[&demo[..], &["--format", "json"]].concat());
+        assert_eq!(out.status.code(), Some(1), "{stdout}{err}");
+        assert!(err.contains("up to 100,000.00") && err.contains("--amount"), "{err}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["code"], "rate_card");
+        assert_eq!(count(&store, "ledger_allocations").await, 0);
+        // A reused key with a different command names what differs.
+        let (out, _, err) = ledger(&[&alloc[..], &["--amount", "600", "--key", "e5"]].concat());
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        let (out, stdout, err) = ledger(&[&alloc[..], &["--amount", "600.01", "--key", "e5", "--format", "json"]].concat());
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(r#"amount: "600.00" then, "600.01" now"#), "{err}");
+        let body: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(body["code"], "idempotency_conflict");
+        assert_eq!(body["differs"].as_array().map(Vec::len), Some(1), "{body}");
+        // A warning is given once; the replay changes nothing and repeats no warning.
+        let (out, _, err) = ledger(&[&alloc[..], &["--amount", "350", "--key", "e6"]].concat());
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(err.contains("warning:"), "{err}");
+        let (out, stdout, err) = ledger(&[&alloc[..], &["--amount", "350", "--key", "e6"]].concat());
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(stdout.contains("already done") && !err.contains("warning"), "{stdout}{err}");
+
+        // submit: all or nothing; the third command is refused, so nothing is written.
+        let file = std::env::temp_dir().join(format!("{}-commands.json", uuid::Uuid::now_v7()));
+        let approve = |key: &str, amount: &str, unit: &str| serde_json::json!({"key": key, "actor": "li", "command": {
+            "command": "allocate", "date": "2026-03-01", "line": "other", "unit": unit, "purpose": "p", "amount": amount,
+            "approval": {"meeting": "部务会", "date": "2026-01-04"}}});
+        let commands = serde_json::json!([
+            {"key": "s1", "actor": "li", "command": {"command": "appropriate", "date": "2026-02-01", "line": "other", "amount": "100"}},
+            approve("s2", "60", "U1"),
+            approve("s3", "60", "U2"),
+            approve("s4", "40", "U2"),
+        ]);
+        std::fs::write(&file, commands.to_string()).unwrap();
+        let before = count(&store, "ledger_commands").await;
+        let (out, stdout, err) = ledger(&["submit", file.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(out.status.code(), Some(1), "{stdout}{err}");
+        assert!(err.contains("$[2]") && err.contains("nothing was applied"), "{err}");
+        let body: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!((&body["code"], &body["at"]), (&serde_json::json!("budget_exceeded"), &serde_json::json!("$[2]")), "{body}");
+        assert_eq!(count(&store, "ledger_commands").await, before);
+        assert!(!store.ledger_lines(Some(2026)).await.unwrap().contains_key(&LineId::new(2026, BudgetLineKind::Other)));
+        // --continue applies the others and reports the refusal.
+        let (out, stdout, err) = ledger(&["submit", file.to_str().unwrap(), "--continue", "--format", "json"]);
+        assert_eq!(out.status.code(), Some(1), "{stdout}{err}");
+        let results: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let codes: Vec<_> = results.as_array().unwrap().iter().map(|r| r["code"].clone()).collect();
+        assert_eq!(codes, vec![serde_json::Value::Null, serde_json::Value::Null, serde_json::json!("budget_exceeded"), serde_json::Value::Null], "{results}");
+        assert_eq!(count(&store, "ledger_commands").await, before + 3);
+        assert_eq!(l_headroom(&store, BudgetLineKind::Other).await, Money::ZERO);
+        // A file that is not JSON: status 2, the line and column.
+        std::fs::write(&file, "[{\"key\": ").unwrap();
+        let (out, _, err) = ledger(&["submit", file.to_str().unwrap()]);
+        std::fs::remove_file(&file).ok();
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(":1:"), "{err}");
+
+        // 3: the database cannot be reached.
+        let closed = match db.kind {
+            Kind::Postgres => "postgres://root@127.0.0.1:1/test",
+            Kind::MySql => "mysql://root@127.0.0.1:1/test",
+            Kind::Sqlite => return,
+        };
+        let started = std::time::Instant::now();
+        let (out, _, err) = run(duban(closed).args(["ledger", "budget", "--year", "2026"]));
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(err.contains("cannot connect"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
     }
 
     async fn the_seeds_figures_reproduce(db) {
@@ -512,7 +676,7 @@ backend_tests! {
         let book_balances = duban_ledger::report::BalanceReport::new(
             duban_ledger::journal::balances(book.journal().iter().map(|p| &p.txn)).unwrap().into_iter().map(|(a, m)| (a.name(), m)),
         );
-        assert_eq!(l.store.ledger_balances().await.unwrap(), book_balances);
+        assert_eq!(l.store.ledger_balances().await.unwrap(), book_balances.unwrap());
         let stored: Vec<_> = l.store.ledger_allocations(None, None).await.unwrap();
         let reference: Vec<_> = book.allocations().cloned().collect();
         assert_eq!(stored.len(), reference.len());

@@ -1,5 +1,9 @@
 //! `duban`: the one binary. Loads configuration, sets up logging, and hands each
 //! subcommand to the crate that owns it. The only crate that uses `anyhow`.
+//!
+//! Exit statuses, for every command (`cmd::exit`): 0 done, 1 refused by a rule, 2 bad
+//! usage or input (clap's own usage errors are 2 as well), 3 the database or another
+//! server unavailable.
 
 mod cmd;
 mod logging;
@@ -152,7 +156,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(cmd::exit_status(&e))
         }
     }
 }

@@ -182,7 +182,7 @@ impl Book {
                 warnings = w;
             }
             Command::Allocate(c) => {
-                let held = holding(&st.allocations, &c.unit, c.line);
+                let held = holding(&st.allocations, &c.unit, c.line)?;
                 let (new, txn, w) = ops::allocate(&ctx, &mut st.lines, held, c)?;
                 let id = next_id(&st.allocations);
                 touched = txn.lines();
@@ -417,21 +417,22 @@ fn next_id<T>(map: &BTreeMap<i64, T>) -> i64 {
     map.keys().next_back().map_or(1, |k| k + 1)
 }
 
-/// What a unit holds on a kind of line, for the rate card.
+/// What a unit holds on a kind of line, for the rate card. A sum beyond the range of
+/// money is an error, as it is in the store.
 pub fn holding(
     allocations: &BTreeMap<i64, Allocation>,
     unit: &str,
     kind: BudgetLineKind,
-) -> UnitHolding {
+) -> Result<UnitHolding, LedgerError> {
     let mut h = UnitHolding::default();
     for a in allocations.values() {
         if a.unit == unit && a.line.kind == kind && a.status != AllocationStatus::Reversed {
             h.allocations += 1;
-            h.net = h.net.checked_add(a.net()).unwrap_or(h.net);
+            h.net = h.net.checked_add(a.net()?).ok_or(LedgerError::Overflow)?;
             h.example.get_or_insert(a.id);
         }
     }
-    h
+    Ok(h)
 }
 
 #[cfg(test)]

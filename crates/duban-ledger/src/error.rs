@@ -22,7 +22,7 @@ pub enum LedgerError {
 
     // --- budget control
     #[error(
-        "refused by budget control: budget line {line} has headroom {}, and this needs {}",
+        "over budget: line {line} has headroom {}, and this needs {}",
         headroom.grouped(), needed.grouped()
     )]
     OverBudget {
@@ -30,7 +30,7 @@ pub enum LedgerError {
         headroom: Money,
         needed: Money,
     },
-    #[error("refused: budget line {line} would have a negative {role} balance ({})", balance.grouped())]
+    #[error("budget line {line} would have a negative {role} balance ({})", balance.grouped())]
     NegativeBalance {
         line: LineId,
         role: &'static str,
@@ -91,13 +91,17 @@ pub enum LedgerError {
 
     // --- idempotency
     #[error(
-        "idempotency key {key:?} was already used for a different command \
-         (first fingerprint {first}, this one {this}); use a new key for a new command"
+        "idempotency key {key:?} was already used for a different command ({}); \
+         use a new key for a new command",
+        conflict_detail(differs, first, this)
     )]
     IdempotencyConflict {
         key: String,
         first: String,
         this: String,
+        /// The fields that differ, `amount: 600.00 then, 600.01 now`, when the first
+        /// command is known.
+        differs: Vec<String>,
     },
 
     // --- input
@@ -105,6 +109,14 @@ pub enum LedgerError {
     Invalid(String),
     #[error("amount out of range")]
     Overflow,
+}
+
+fn conflict_detail(differs: &[String], first: &str, this: &str) -> String {
+    if differs.is_empty() {
+        format!("first fingerprint {first}, this one {this}")
+    } else {
+        differs.join("; ")
+    }
 }
 
 impl LedgerError {
@@ -116,7 +128,7 @@ impl LedgerError {
             | LedgerError::Unbalanced(_)
             | LedgerError::LineUnbalanced { .. }
             | LedgerError::NoDescription => "unbalanced",
-            LedgerError::OverBudget { .. } => "over_budget",
+            LedgerError::OverBudget { .. } => "budget_exceeded",
             LedgerError::NegativeBalance { .. } => "negative_balance",
             LedgerError::UnknownLine(_) => "unknown_line",
             LedgerError::YearClosed(_) => "year_closed",
@@ -134,5 +146,65 @@ impl LedgerError {
             LedgerError::Invalid(_) => "invalid",
             LedgerError::Overflow => "overflow",
         }
+    }
+}
+
+impl LedgerError {
+    /// The refusal as a JSON object: `refused`, the stable `code`, the `message`, and the
+    /// figures of the refusal (amounts as strings with two decimals).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{Value, json};
+        let mut v = json!({
+            "refused": true,
+            "code": self.code(),
+            "message": self.to_string(),
+        });
+        let line = |l: &LineId| json!(format!("{} {}", l.year, l.kind.slug()));
+        let extra: Value = match self {
+            LedgerError::OverBudget {
+                line: l,
+                headroom,
+                needed,
+            } => json!({"line": line(l), "requested": needed, "headroom": headroom}),
+            LedgerError::NegativeBalance {
+                line: l,
+                role,
+                balance,
+            } => json!({"line": line(l), "role": role, "balance": balance}),
+            LedgerError::UnknownLine(l) => json!({"line": line(l)}),
+            LedgerError::YearClosed(year) => json!({"year": year}),
+            LedgerError::WrongYear { date, year, .. } => json!({"date": date, "year": year}),
+            LedgerError::PeriodClosed {
+                month,
+                closed_through,
+            } => json!({"month": month.to_string(), "closed_through": closed_through.to_string()}),
+            LedgerError::UnknownAllocation(id) => json!({"allocation": id}),
+            LedgerError::OverDisbursement {
+                allocation,
+                outstanding,
+                asked,
+            } => json!({"allocation": allocation, "requested": asked, "outstanding": outstanding}),
+            LedgerError::AllocationNotOpen { allocation, status } => {
+                json!({"allocation": allocation, "status": status})
+            }
+            LedgerError::UnknownTransaction(id) => json!({"transaction": id}),
+            LedgerError::AlreadyReversed { id, by } => {
+                json!({"transaction": id, "reversed_by": by})
+            }
+            LedgerError::CannotReverse { id, .. } => json!({"transaction": id}),
+            LedgerError::IdempotencyConflict {
+                key,
+                first,
+                this,
+                differs,
+            } => {
+                json!({"key": key, "first_fingerprint": first, "this_fingerprint": this, "differs": differs})
+            }
+            _ => Value::Null,
+        };
+        if let (Value::Object(out), Value::Object(more)) = (&mut v, extra) {
+            out.extend(more);
+        }
+        v
     }
 }

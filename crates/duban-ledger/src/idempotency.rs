@@ -117,7 +117,52 @@ pub fn decide<R>(
             key: key.as_str().to_string(),
             first,
             this: this.to_string(),
+            differs: Vec::new(),
         }),
+    }
+}
+
+/// The fields in which two commands (as JSON) differ, by path: `amount: 600.00 then,
+/// 600.01 now`, `approval.meeting: …`, `memo: absent then, "x" now`.
+pub fn differences(first: &Value, this: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    diff_at("", first, this, &mut out);
+    out
+}
+
+fn diff_at(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
+    let show = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => "absent".to_string(),
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(other) => canonical_json(other),
+    };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let at = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                match (x.get(k), y.get(k)) {
+                    (Some(p), Some(q)) => diff_at(&at, p, q, out),
+                    (p, q) if p.unwrap_or(&Value::Null) == q.unwrap_or(&Value::Null) => {}
+                    (p, q) => out.push(format!("{at}: {} then, {} now", show(p), show(q))),
+                }
+            }
+        }
+        (x, y) if x == y => {}
+        (x, y) => {
+            let at = if path.is_empty() { "command" } else { path };
+            out.push(format!(
+                "{at}: {} then, {} now",
+                show(Some(x)),
+                show(Some(y))
+            ));
+        }
     }
 }
 
@@ -164,6 +209,21 @@ mod tests {
                 .contains("already used for a different command"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn differences_name_the_fields() {
+        let a = json!({"command": "allocate", "amount": "600.00", "approval": {"meeting": "M1"}});
+        let b = json!({"command": "allocate", "amount": "600.01", "approval": {"meeting": "M2"}, "memo": "x"});
+        assert_eq!(
+            differences(&a, &b),
+            vec![
+                r#"amount: "600.00" then, "600.01" now"#.to_string(),
+                r#"approval.meeting: "M1" then, "M2" now"#.to_string(),
+                r#"memo: absent then, "x" now"#.to_string(),
+            ]
+        );
+        assert!(differences(&a, &a).is_empty());
     }
 
     #[test]

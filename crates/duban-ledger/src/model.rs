@@ -154,14 +154,14 @@ impl Allocation {
     }
 
     /// The amount that counts against a per-unit cap: committed minus what was handed back.
-    pub fn net(&self) -> Money {
+    pub fn net(&self) -> Result<Money, LedgerError> {
         if self.status == AllocationStatus::Reversed {
-            return Money::ZERO;
+            return Ok(Money::ZERO);
         }
         self.amount
             .checked_sub(self.released)
             .and_then(|m| m.checked_sub(self.lapsed))
-            .unwrap_or(Money::ZERO)
+            .ok_or(LedgerError::Overflow)
     }
 
     /// `amount = outstanding + disbursed + released + lapsed` (zero parts once reversed).

@@ -106,8 +106,38 @@ impl RateCard {
     }
 
     /// The amount to allocate when none is given: the fixed amount, else the cap.
+    /// The amount an allocation on a `kind` line takes when none is given: the fixed
+    /// rate. A maximum (`up_to`) is not an amount: committing it silently would give every
+    /// unit the cap.
     pub fn default_amount(&self, kind: BudgetLineKind) -> Option<Money> {
-        self.rate(kind).and_then(|r| r.fixed.or(r.up_to))
+        self.rate(kind).and_then(|r| r.fixed)
+    }
+
+    /// The amount of an allocation: the one given, or the line's fixed rate; refused when
+    /// the line has only a maximum or no rate card at all.
+    pub fn amount_for(
+        &self,
+        kind: BudgetLineKind,
+        given: Option<Money>,
+    ) -> Result<Money, LedgerError> {
+        if let Some(amount) = given {
+            return Ok(amount);
+        }
+        match self.rate(kind) {
+            Some(Rate { fixed: Some(a), .. }) => Ok(*a),
+            Some(Rate {
+                up_to: Some(cap), ..
+            }) => Err(LedgerError::RateCard(format!(
+                "the {} line's rate card gives each unit up to {}, not a set amount; \
+                 give the approved amount with --amount",
+                kind.slug(),
+                cap.grouped()
+            ))),
+            _ => Err(LedgerError::RateCard(format!(
+                "the {} line has no rate card; give the amount with --amount",
+                kind.slug()
+            ))),
+        }
     }
 
     /// Checks an allocation of `amount` to `unit` on a `kind` line that already holds `held`.
@@ -328,9 +358,18 @@ mod tests {
         );
         let toml_like = serde_json::json!({"startup": {"fixed": "2,000.00", "once_per_unit": true}, "demo-site": {"up_to": "10万"}});
         let card: RateCard = serde_json::from_value(toml_like).unwrap();
+        assert_eq!(card.default_amount(BudgetLineKind::DemonstrationSite), None);
+        let e = card
+            .amount_for(BudgetLineKind::DemonstrationSite, None)
+            .unwrap_err();
+        assert!(e.to_string().contains("up to 100,000.00"), "{e}");
         assert_eq!(
-            card.default_amount(BudgetLineKind::DemonstrationSite),
-            Some(Money::yuan(100_000))
+            card.amount_for(BudgetLineKind::DemonstrationSite, Some(Money::yuan(5))),
+            Ok(Money::yuan(5))
+        );
+        assert_eq!(
+            card.amount_for(BudgetLineKind::StartUp, None),
+            Ok(Money::yuan(2_000))
         );
         assert!(card.validate().is_ok());
     }

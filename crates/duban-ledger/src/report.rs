@@ -2,6 +2,7 @@
 //! and the budget report (appropriated, committed, paid, headroom, execution rate).
 
 use crate::budget::{BudgetLineKind, LineBalances, LineId, percent};
+use crate::error::LedgerError;
 use crate::hledger::Commodity;
 use duban_core::money::Money;
 use duban_core::text::display_width;
@@ -28,25 +29,27 @@ pub struct BalanceReport {
 
 impl BalanceReport {
     /// Builds the report from `(account, balance)` pairs, in any order, merging repeats.
-    pub fn new(balances: impl IntoIterator<Item = (String, Money)>) -> Self {
+    /// A balance or total beyond the range of money is an error, never a wrapped figure.
+    pub fn new(balances: impl IntoIterator<Item = (String, Money)>) -> Result<Self, LedgerError> {
+        // Summed wide, so that only a result out of range is an error, not the order.
+        let fen = |wide: i128| i64::try_from(wide).map_err(|_| LedgerError::Overflow);
         let mut merged: BTreeMap<String, i128> = BTreeMap::new();
         for (account, m) in balances {
             *merged.entry(account).or_default() += i128::from(m.fen());
         }
-        let rows: Vec<BalanceRow> = merged
-            .into_iter()
-            .filter(|(_, fen)| *fen != 0)
-            .map(|(account, fen)| BalanceRow {
+        let mut rows = Vec::with_capacity(merged.len());
+        let mut total: i128 = 0;
+        for (account, wide) in merged.into_iter().filter(|(_, f)| *f != 0) {
+            total += wide;
+            rows.push(BalanceRow {
                 account,
-                balance: Money::from_fen(fen as i64),
-            })
-            .collect();
-        let total = Money::from_fen(
-            rows.iter()
-                .map(|r| i128::from(r.balance.fen()))
-                .sum::<i128>() as i64,
-        );
-        Self { rows, total }
+                balance: Money::from_fen(fen(wide)?),
+            });
+        }
+        Ok(Self {
+            rows,
+            total: Money::from_fen(fen(total)?),
+        })
     }
 
     /// The layout of `hledger balance --flat`: amounts right-aligned with the commodity,
@@ -124,7 +127,8 @@ pub struct BudgetReport {
 
 impl BudgetReport {
     /// Builds the report of `year` from the balances of its lines (others are ignored).
-    pub fn new(year: i32, lines: &BTreeMap<LineId, LineBalances>) -> Self {
+    /// A total beyond the range of money is an error.
+    pub fn new(year: i32, lines: &BTreeMap<LineId, LineBalances>) -> Result<Self, LedgerError> {
         let mut sum = LineBalances::default();
         let mut rows = Vec::new();
         for (id, b) in lines.iter().filter(|(id, _)| id.year == year) {
@@ -135,7 +139,7 @@ impl BudgetReport {
                 (&mut sum.paid, b.paid),
                 (&mut sum.paid_direct, b.paid_direct),
             ] {
-                *slot = slot.checked_add(add).unwrap_or(*slot);
+                *slot = slot.checked_add(add).ok_or(LedgerError::Overflow)?;
             }
             rows.push(BudgetRow::of(
                 Some(id.kind),
@@ -145,7 +149,7 @@ impl BudgetReport {
         }
         let mut total = BudgetRow::of(None, "total 合计".into(), &sum);
         total.execution_rate = percent(sum.paid_total(), sum.appropriated);
-        Self { year, rows, total }
+        Ok(Self { year, rows, total })
     }
 
     /// A readable table.
@@ -225,13 +229,44 @@ mod tests {
     use crate::budget::LineRole;
 
     #[test]
+    fn sums_beyond_the_range_of_money_are_errors() {
+        let max = Money::from_fen(i64::MAX);
+        let over = BalanceReport::new([
+            ("a".to_string(), max),
+            ("a".to_string(), Money::from_fen(1)),
+        ]);
+        assert_eq!(over, Err(LedgerError::Overflow));
+        let total = BalanceReport::new([("a".to_string(), max), ("b".to_string(), max)]);
+        assert_eq!(total, Err(LedgerError::Overflow));
+        // Only the result counts, not the order of the parts.
+        let back = BalanceReport::new([
+            ("a".to_string(), max),
+            ("a".to_string(), max),
+            ("a".to_string(), Money::from_fen(-i64::MAX)),
+        ])
+        .unwrap();
+        assert_eq!(back.total, max);
+        let mut lines = BTreeMap::new();
+        for kind in [BudgetLineKind::StartUp, BudgetLineKind::Other] {
+            let b = LineBalances {
+                appropriated: max,
+                available: max,
+                ..LineBalances::default()
+            };
+            lines.insert(LineId::new(2026, kind), b);
+        }
+        assert_eq!(BudgetReport::new(2026, &lines), Err(LedgerError::Overflow));
+    }
+
+    #[test]
     fn balance_report_merges_sorts_and_drops_zeros() {
         let r = BalanceReport::new([
             ("b".to_string(), Money::yuan(5)),
             ("a".to_string(), Money::yuan(-5)),
             ("c".to_string(), Money::yuan(1)),
             ("c".to_string(), Money::yuan(-1)),
-        ]);
+        ])
+        .unwrap();
         assert_eq!(
             r.rows
                 .iter()
@@ -261,7 +296,7 @@ mod tests {
         b.apply(LineRole::Committed, Money::yuan(-100)).unwrap();
         lines.insert(LineId::new(2026, BudgetLineKind::Training), b);
         lines.insert(LineId::new(2025, BudgetLineKind::Training), b);
-        let r = BudgetReport::new(2026, &lines);
+        let r = BudgetReport::new(2026, &lines).unwrap();
         assert_eq!(r.rows.len(), 1);
         let row = &r.rows[0];
         assert_eq!(

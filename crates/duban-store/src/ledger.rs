@@ -33,7 +33,7 @@ use crate::{Backend, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use duban_ledger::command::{Envelope, Outcome};
 use duban_ledger::config::LedgerConfig;
-use duban_ledger::idempotency::{Replay, decide};
+use duban_ledger::idempotency::{Replay, decide, differences};
 use sea_orm::{DbErr, SqlErr};
 use serde::Serialize;
 use std::time::Duration;
@@ -62,6 +62,17 @@ pub struct Executed {
 
 const MAX_ATTEMPTS: u32 = 12;
 
+/// A command of a batch that could not be applied, and why; nothing of the batch was
+/// written.
+#[derive(Debug, thiserror::Error)]
+#[error("command {index}: {error}")]
+pub struct BatchError {
+    /// The position of the command in the batch, from 0.
+    pub index: usize,
+    #[source]
+    pub error: StoreError,
+}
+
 impl Store {
     /// Runs one command from outside. The same key with the same command returns the first
     /// outcome; the same key with a different command is refused; a refused command
@@ -71,8 +82,35 @@ impl Store {
         ctx: &LedgerContext<'_>,
         env: &Envelope,
     ) -> Result<Executed, StoreError> {
-        ctx.config.validate()?;
-        let fingerprint = env.command.fingerprint()?;
+        let mut done = self
+            .ledger_execute_all(ctx, std::slice::from_ref(env))
+            .await
+            .map_err(|e| e.error)?;
+        Ok(done.remove(0))
+    }
+
+    /// Runs commands in order in one transaction: all of them are applied, or, when one is
+    /// refused or fails, none is (the error says which). Keys and replays behave as in
+    /// [`Store::ledger_execute`], including a key used twice in the batch.
+    pub async fn ledger_execute_all(
+        &self,
+        ctx: &LedgerContext<'_>,
+        envs: &[Envelope],
+    ) -> Result<Vec<Executed>, BatchError> {
+        ctx.config.validate().map_err(|e| BatchError {
+            index: 0,
+            error: e.into(),
+        })?;
+        let fingerprints = envs
+            .iter()
+            .enumerate()
+            .map(|(index, env)| {
+                env.command.fingerprint().map_err(|e| BatchError {
+                    index,
+                    error: e.into(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -81,11 +119,14 @@ impl Store {
                 Backend::Sqlite => Some(self.sqlite_writer.lock().await),
                 _ => None,
             };
-            let result = self.ledger_attempt(ctx, env, &fingerprint).await;
+            let result = self.ledger_attempt(ctx, envs, &fingerprints).await;
             drop(turn);
             match result {
                 Ok(done) => return Ok(done),
-                Err(StoreError::Db(e)) if attempt < MAX_ATTEMPTS && is_retryable(&e) => {
+                Err(BatchError {
+                    error: StoreError::Db(e),
+                    ..
+                }) if attempt < MAX_ATTEMPTS && is_retryable(&e) => {
                     tracing::debug!(attempt, error = %e, "ledger command retried");
                     let jitter = u64::from(ctx.now.timestamp_subsec_micros() % 7 + attempt);
                     tokio::time::sleep(Duration::from_millis(jitter * u64::from(attempt))).await;
@@ -98,49 +139,22 @@ impl Store {
     async fn ledger_attempt(
         &self,
         ctx: &LedgerContext<'_>,
-        env: &Envelope,
-        fingerprint: &str,
-    ) -> Result<Executed, StoreError> {
-        let txn = self.begin_ledger_write().await?;
-        if let Some(row) = rows::find_command(&txn, env.key.as_str()).await? {
-            let stored = row
-                .outcome
-                .as_deref()
-                .map(serde_json::from_str::<Outcome>)
-                .transpose()
-                .map_err(|e| {
-                    StoreError::Invalid(format!(
-                        "stored outcome of key {} is not readable: {e}",
-                        row.idem_key
-                    ))
-                })?;
-            let Some(stored) = stored else {
-                return Err(duban_ledger::LedgerError::Invalid(format!(
-                    "idempotency key {:?} belongs to a {} run that kept no result; use a new key",
-                    row.idem_key, row.command
-                ))
-                .into());
-            };
-            let stored = Some((row.fingerprint.clone(), stored));
-            if let Replay::Repeat(outcome) = decide(&env.key, stored, fingerprint)? {
-                txn.rollback().await?;
-                return Ok(Executed {
-                    outcome,
-                    replayed: true,
-                });
-            }
+        envs: &[Envelope],
+        fingerprints: &[String],
+    ) -> Result<Vec<Executed>, BatchError> {
+        let at = |index: usize| move |e: StoreError| BatchError { index, error: e };
+        let txn = self
+            .begin_ledger_write()
+            .await
+            .map_err(|e| at(0)(e.into()))?;
+        let mut done = Vec::with_capacity(envs.len());
+        for (i, (env, fingerprint)) in envs.iter().zip(fingerprints).enumerate() {
+            done.push(run_one(&txn, ctx, env, fingerprint).await.map_err(at(i))?);
         }
-        env.command.validate()?;
-        let command_id = rows::claim_command(&txn, env, fingerprint, ctx.now).await?;
-        let mut run = exec::Run::new(&txn, ctx, env, command_id);
-        let outcome = run.dispatch().await?;
-        rows::finish_command(&txn, command_id, &outcome).await?;
-        run.audit_command(&outcome).await?;
-        txn.commit().await?;
-        Ok(Executed {
-            outcome,
-            replayed: false,
-        })
+        txn.commit()
+            .await
+            .map_err(|e| at(envs.len().saturating_sub(1))(e.into()))?;
+        Ok(done)
     }
 
     /// A write transaction: `BEGIN IMMEDIATE` on SQLite, READ COMMITTED elsewhere.
@@ -164,6 +178,80 @@ impl Store {
             }
         }
     }
+}
+
+/// One command inside the batch's transaction: a repeat of its key returns the stored
+/// outcome, a conflicting repeat is refused with the fields that differ.
+async fn run_one(
+    txn: &sea_orm::DatabaseTransaction,
+    ctx: &LedgerContext<'_>,
+    env: &Envelope,
+    fingerprint: &str,
+) -> Result<Executed, StoreError> {
+    if let Some(row) = rows::find_command(txn, env.key.as_str()).await? {
+        let stored = row
+            .outcome
+            .as_deref()
+            .map(serde_json::from_str::<Outcome>)
+            .transpose()
+            .map_err(|e| {
+                StoreError::Invalid(format!(
+                    "stored outcome of key {} is not readable: {e}",
+                    row.idem_key
+                ))
+            })?;
+        let Some(stored) = stored else {
+            return Err(duban_ledger::LedgerError::Invalid(format!(
+                "idempotency key {:?} belongs to a {} run that kept no result; use a new key",
+                row.idem_key, row.command
+            ))
+            .into());
+        };
+        match decide(
+            &env.key,
+            Some((row.fingerprint.clone(), stored)),
+            fingerprint,
+        ) {
+            Ok(Replay::Repeat(outcome)) => {
+                return Ok(Executed {
+                    outcome,
+                    replayed: true,
+                });
+            }
+            Ok(Replay::Fresh) => {}
+            Err(duban_ledger::LedgerError::IdempotencyConflict {
+                key, first, this, ..
+            }) => {
+                let differs = match rows::first_command(txn, env.key.as_str()).await? {
+                    Some(before) => {
+                        let now = serde_json::to_value(&env.command).map_err(|e| {
+                            StoreError::Invalid(format!("command cannot be shown: {e}"))
+                        })?;
+                        differences(&before, &now)
+                    }
+                    None => Vec::new(),
+                };
+                return Err(duban_ledger::LedgerError::IdempotencyConflict {
+                    key,
+                    first,
+                    this,
+                    differs,
+                }
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    env.command.validate()?;
+    let command_id = rows::claim_command(txn, env, fingerprint, ctx.now).await?;
+    let mut run = exec::Run::new(txn, ctx, env, command_id);
+    let outcome = run.dispatch().await?;
+    rows::finish_command(txn, command_id, &outcome).await?;
+    run.audit_command(&outcome).await?;
+    Ok(Executed {
+        outcome,
+        replayed: false,
+    })
 }
 
 /// Errors after which running the command again may succeed: lock conflicts and unique-key

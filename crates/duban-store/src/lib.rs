@@ -61,6 +61,10 @@ pub enum StoreError {
     },
     #[error("cannot connect to the {backend} database: {source}")]
     Connect { backend: Backend, source: DbErr },
+    /// The server is up but at its connection limit (PostgreSQL 53300, MySQL 1040), still
+    /// after the retries of [`Store::connect`].
+    #[error("the database refuses new connections (too many): {source}")]
+    TooManyConnections { backend: Backend, source: DbErr },
     #[error(transparent)]
     Db(#[from] DbErr),
     #[error("{0}")]
@@ -77,7 +81,141 @@ impl StoreError {
     pub fn is_write_conflict(&self) -> bool {
         matches!(self, StoreError::Db(e) if is_lock_conflict(e))
     }
+
+    /// The database cannot be reached or takes no more connections: nothing was refused,
+    /// trying later may work.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } | StoreError::TooManyConnections { .. } => true,
+            StoreError::Db(e) => is_unavailable(e),
+            _ => false,
+        }
+    }
 }
+
+/// A database error that says the database is out of reach (a connection that cannot be
+/// made, acquired or kept), not that it refused a statement.
+pub fn is_unavailable(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    match e {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(err))
+        | DbErr::Exec(RuntimeErr::SqlxError(err))
+        | DbErr::Query(RuntimeErr::SqlxError(err)) => match err.as_ref() {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(_) => matches!(
+                server_code(e),
+                Some(code) if connect_failure(&code) == Some(ConnectFailure::TooMany)
+            ),
+            _ => false,
+        },
+        DbErr::Conn(_) => true,
+        _ => false,
+    }
+}
+
+/// The error code a database server sent, in the form its protocol uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ServerCode {
+    /// MySQL/MariaDB error number (`1040`).
+    MySql(u16),
+    /// SQLSTATE (PostgreSQL `53300`) or SQLite's result code as text.
+    Sqlstate(String),
+}
+
+/// What a connect error means for the next attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnectFailure {
+    /// The server is at its connection limit: wait and try again.
+    TooMany,
+    /// The server is starting or shutting down, or dropped the connection: try again.
+    Transient,
+}
+
+/// Classifies the code a server answered a connection attempt with; `None` is final
+/// (wrong password, unknown database …).
+pub(crate) fn connect_failure(code: &ServerCode) -> Option<ConnectFailure> {
+    match code {
+        // ER_CON_COUNT_ERROR, ER_TOO_MANY_USER_CONNECTIONS, ER_USER_LIMIT_REACHED
+        ServerCode::MySql(1040 | 1203 | 1226) => Some(ConnectFailure::TooMany),
+        // ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED
+        ServerCode::MySql(1053 | 1927) => Some(ConnectFailure::Transient),
+        ServerCode::MySql(_) => None,
+        ServerCode::Sqlstate(s) => match s.as_str() {
+            // too_many_connections
+            "53300" => Some(ConnectFailure::TooMany),
+            // cannot_connect_now, admin_shutdown
+            "57P03" | "57P01" => Some(ConnectFailure::Transient),
+            _ => None,
+        },
+    }
+}
+
+fn server_code(e: &DbErr) -> Option<ServerCode> {
+    use sea_orm::{RuntimeErr, sqlx};
+    let (DbErr::Conn(RuntimeErr::SqlxError(err))
+    | DbErr::Exec(RuntimeErr::SqlxError(err))
+    | DbErr::Query(RuntimeErr::SqlxError(err))) = e
+    else {
+        return None;
+    };
+    let sqlx::Error::Database(db) = err.as_ref() else {
+        return None;
+    };
+    if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return Some(ServerCode::MySql(my.number()));
+    }
+    db.code().map(|c| ServerCode::Sqlstate(c.into_owned()))
+}
+
+/// Why a connection attempt failed, if another attempt may succeed: the server's code, or
+/// a connection reset or aborted while the server was busy.
+fn retry_connect(e: &DbErr) -> Option<ConnectFailure> {
+    use sea_orm::{RuntimeErr, sqlx};
+    if let Some(code) = server_code(e) {
+        return connect_failure(&code);
+    }
+    match e {
+        DbErr::Conn(RuntimeErr::SqlxError(err)) => match err.as_ref() {
+            sqlx::Error::Io(io) => matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::UnexpectedEof
+            )
+            .then_some(ConnectFailure::Transient),
+            sqlx::Error::PoolTimedOut => Some(ConnectFailure::TooMany),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// How long to wait before connection attempt `attempt + 1` (1-based `attempt`): doubling
+/// from 100 ms, capped at 1.6 s, each wait between half and all of it (jitter), so that
+/// processes turned away together do not come back together.
+fn connect_backoff(attempt: u32) -> Duration {
+    let full = 100u64 << attempt.saturating_sub(1).min(4);
+    let seed = {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(attempt);
+        h.write_u32(std::process::id());
+        h.finish()
+    };
+    Duration::from_millis(full / 2 + seed % (full / 2 + 1))
+}
+
+/// Connection attempts [`Store::connect`] makes before it gives up on a busy server.
+pub const CONNECT_ATTEMPTS: u32 = 6;
+
+/// How long [`Store::connect`] tries in all. The driver itself waits for a server that
+/// refuses connections (starting up) or answers PostgreSQL's 53300; this bounds that too.
+pub const CONNECT_WITHIN: Duration = Duration::from_secs(8);
 
 /// Deadlocks, serialization failures and lock waits that gave up. PostgreSQL:
 /// serialization_failure, deadlock_detected, lock_not_available; MySQL: 1213 deadlock, 1205
@@ -157,9 +295,43 @@ impl Store {
                     .busy_timeout(busy)
             });
         }
-        let db = Database::connect(opts)
-            .await
-            .map_err(|source| StoreError::Connect { backend, source })?;
+        let deadline = tokio::time::Instant::now() + CONNECT_WITHIN;
+        let mut attempt = 0;
+        let db = loop {
+            attempt += 1;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Ok(connected) = tokio::time::timeout(left, Database::connect(opts.clone())).await
+            else {
+                return Err(StoreError::Connect {
+                    backend,
+                    source: DbErr::Conn(sea_orm::RuntimeErr::Internal(format!(
+                        "no connection within {} s; is the server running, and is the URL right?",
+                        CONNECT_WITHIN.as_secs()
+                    ))),
+                });
+            };
+            match connected {
+                Ok(db) => break db,
+                Err(source) => {
+                    let why = retry_connect(&source);
+                    let wait = connect_backoff(attempt);
+                    let again = why.is_some()
+                        && attempt < CONNECT_ATTEMPTS
+                        && tokio::time::Instant::now() + wait < deadline;
+                    if again {
+                        tracing::debug!(attempt, ?wait, error = %source, "connecting again");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Err(match why {
+                        Some(ConnectFailure::TooMany) => {
+                            StoreError::TooManyConnections { backend, source }
+                        }
+                        _ => StoreError::Connect { backend, source },
+                    });
+                }
+            }
+        };
         Ok(Self {
             db,
             backend,
@@ -295,5 +467,36 @@ mod tests {
             Backend::MySql
         );
         assert!(backend_of("oracle://x").is_err());
+    }
+
+    #[test]
+    fn a_full_server_is_retried_on_every_backend() {
+        use ConnectFailure::*;
+        assert_eq!(connect_failure(&ServerCode::MySql(1040)), Some(TooMany));
+        assert_eq!(
+            connect_failure(&ServerCode::Sqlstate("53300".into())),
+            Some(TooMany)
+        );
+        assert_eq!(
+            connect_failure(&ServerCode::Sqlstate("57P03".into())),
+            Some(Transient)
+        );
+        // Wrong password, unknown database: final.
+        assert_eq!(connect_failure(&ServerCode::MySql(1045)), None);
+        assert_eq!(connect_failure(&ServerCode::MySql(1049)), None);
+        assert_eq!(connect_failure(&ServerCode::Sqlstate("28P01".into())), None);
+        assert_eq!(connect_failure(&ServerCode::Sqlstate("3D000".into())), None);
+    }
+
+    #[test]
+    fn connect_backoff_grows_with_jitter_and_stays_within_seconds() {
+        let mut total = Duration::ZERO;
+        for attempt in 1..CONNECT_ATTEMPTS {
+            let full = Duration::from_millis(100 << (attempt - 1).min(4));
+            let wait = connect_backoff(attempt);
+            assert!(wait >= full / 2 && wait <= full, "{attempt}: {wait:?}");
+            total += wait;
+        }
+        assert!(total <= Duration::from_secs(4), "{total:?}");
     }
 }

@@ -325,7 +325,7 @@ impl Context {
 
 /// `duban dispatch [--now T]`: one pass over the outbox.
 pub async fn run_dispatch(args: DispatchArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let store = ctx.migrated_store().await?;
+    let store = ctx.migrated_pool().await?;
     let mut d = ctx.dispatcher(store)?;
     // The pass's time, and the clock its leases count from: --now, else the command's clock.
     let now = args.now.unwrap_or_else(|| ctx.now());

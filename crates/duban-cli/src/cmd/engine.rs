@@ -68,7 +68,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             let clock = std::sync::Arc::new(duban_core::clock::ManualClock::new(ctx.now()));
             let engine = ctx
                 .engine_with_clock(
-                    ctx.migrated_store().await?,
+                    ctx.migrated_pool().await?,
                     clock.clone(),
                     ctx.engine_config(),
                 )

@@ -2,12 +2,14 @@
 //!
 //! Every command prints a readable table by default and JSON with `--format json`. A
 //! command the ledger refuses (budget control, a closed period, a reused idempotency key …)
-//! exits with status 1 and gives the reason on stderr; nothing is written. Every command
+//! exits with status 1 and gives the reason on stderr (with `--format json`, also a JSON
+//! object on stdout with a stable `code` and the figures); nothing is written. Bad input
+//! (an amount, a key, a file) exits with status 2, an unreachable or full database with 3. Every command
 //! that writes needs `--key`, an idempotency key: running it again with the same key and
 //! the same content prints the first result again; with different content it is refused.
 //! Amounts are typed as people write them: `354000`, `354,000.00`, `¥354,000.00`, `35.4万`.
 
-use super::{Context, OutputFormat};
+use super::{BadInput, Context, OutputFormat, exit};
 use anyhow::Context as _;
 use chrono::NaiveDate;
 use duban_core::money::{Money, parse_amount};
@@ -196,8 +198,13 @@ enum What {
         what: Year,
     },
     /// Run commands from a JSON file: one envelope `{key, actor, command}` or an array.
+    /// All or nothing: one refused command and none is applied.
     Submit {
         file: PathBuf,
+        /// Apply each command that passes, each in its own transaction, and report every
+        /// refusal (exit status 1 if there was one).
+        #[arg(long = "continue")]
+        keep_going: bool,
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
         #[command(flatten)]
@@ -419,12 +426,12 @@ fn actor(a: &Option<String>) -> String {
     a.clone().unwrap_or_else(super::import::login_name)
 }
 
-/// Reads an amount typed on the command line; a bad one is refused (exit status 1) with
-/// the option and the reason.
+/// Reads an amount typed on the command line; a bad one is bad input (exit status 2),
+/// named by its option and the reason.
 fn typed(option: &str, text: &str) -> Result<Money, ExitCode> {
     parse_amount(text).map_err(|e| {
-        eprintln!("refused: {option}: {e}");
-        ExitCode::from(1)
+        eprintln!("error: {option}: {e}");
+        ExitCode::from(exit::BAD_INPUT)
     })
 }
 
@@ -437,15 +444,24 @@ macro_rules! typed {
     };
 }
 
-/// Prints a refusal on stderr and returns exit status 1; other errors go up.
-fn refused(e: StoreError) -> anyhow::Result<ExitCode> {
+/// Prints a refusal (on stderr; with `--format json` also as an object on stdout) and
+/// returns exit status 1; other errors go up.
+fn refused(e: StoreError, format: OutputFormat) -> anyhow::Result<ExitCode> {
     match e {
         StoreError::Ledger(e) => {
-            eprintln!("refused: {e}");
-            Ok(ExitCode::from(1))
+            refusal(&e, format)?;
+            Ok(ExitCode::from(exit::REFUSED))
         }
         other => Err(other.into()),
     }
+}
+
+fn refusal(e: &duban_ledger::LedgerError, format: OutputFormat) -> anyhow::Result<()> {
+    if format == OutputFormat::Json {
+        print_json(&e.to_json())?;
+    }
+    eprintln!("refused: {e}");
+    Ok(())
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
@@ -469,8 +485,11 @@ fn print_executed(done: &Executed, format: OutputFormat) -> anyhow::Result<()> {
             for h in &o.headroom {
                 println!("headroom of {}: {}", h.line, h.headroom.grouped());
             }
-            for w in &o.warnings {
-                eprintln!("warning: {w}");
+            // A repeat changed nothing: its warnings were given the first time.
+            if !done.replayed {
+                for w in &o.warnings {
+                    eprintln!("warning: {w}");
+                }
             }
         }
     }
@@ -491,13 +510,7 @@ impl Session<'_> {
         command: Command,
         format: OutputFormat,
     ) -> anyhow::Result<ExitCode> {
-        let key = match IdempotencyKey::new(key) {
-            Ok(k) => k,
-            Err(e) => {
-                eprintln!("refused: {e}");
-                return Ok(ExitCode::from(1));
-            }
-        };
+        let key = IdempotencyKey::new(key).map_err(|e| BadInput(format!("--key: {e}")))?;
         let env = Envelope {
             key,
             actor,
@@ -513,7 +526,7 @@ impl Session<'_> {
                 print_executed(&done, format)?;
                 Ok(ExitCode::SUCCESS)
             }
-            Err(e) => refused(e),
+            Err(e) => refused(e, format),
         }
     }
 
@@ -622,7 +635,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         What::Allocations { year, unit, format } => {
             let list = match store.ledger_allocations(year, unit.as_deref()).await {
                 Ok(l) => l,
-                Err(e) => return refused(e),
+                Err(e) => return refused(e, format),
             };
             match format {
                 OutputFormat::Json => print_json(&list)?,
@@ -712,13 +725,12 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                 Some(text) => Some(typed!("--amount", text)),
                 None => None,
             };
-            let Some(amount) = amount.or_else(|| ctx.settings.ledger.rates.default_amount(line))
-            else {
-                eprintln!(
-                    "refused: amount: the {} line has no rate card; give --amount",
-                    line.slug()
-                );
-                return Ok(ExitCode::from(1));
+            let amount = match ctx.settings.ledger.rates.amount_for(line, amount) {
+                Ok(a) => a,
+                Err(e) => {
+                    refusal(&e, w.format)?;
+                    return Ok(ExitCode::from(exit::REFUSED));
+                }
             };
             let approval = approval.approval();
             return s
@@ -746,7 +758,10 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             let (Some(meeting), Some(approved_on), Some(key)) =
                 (approval.meeting, approval.approved_on, w.key)
             else {
-                anyhow::bail!("--meeting, --approved-on and --key are required unless --dry-run");
+                return Err(BadInput(
+                    "--meeting, --approved-on and --key are required unless --dry-run".into(),
+                )
+                .into());
             };
             let today = w.today.get(ctx);
             let c = Command::AllocateStartupBatch(AllocateStartupBatch {
@@ -835,7 +850,9 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                 w,
             } => {
                 let amount = typed!("--amount", amount);
-                return s
+                let date = w.date.unwrap_or_else(|| w.today.get(ctx));
+                let code = unit.clone();
+                let done = s
                     .write(&w, |date| {
                         Command::RecordDues(RecordDues {
                             date,
@@ -844,7 +861,28 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                             amount,
                         })
                     })
-                    .await;
+                    .await?;
+                if done != ExitCode::SUCCESS {
+                    return Ok(done);
+                }
+                // Dues booked for a month answer that month's dues reminders (党费收缴提醒).
+                let on = date.clamp(month.first_day(), month.last_day());
+                let answer = duban_engine::answer::Answer::DutyDone {
+                    unit: code,
+                    duty: duban_engine::answer::Duty::DuesCollected,
+                    on: on.min(ctx.today()),
+                    note: Some(format!(
+                        "党费已登记（{}）",
+                        month.first_day().format("%Y-%m")
+                    )),
+                };
+                let engine = ctx.engine_on(store.clone(), None).await?;
+                if let Err(e) = engine.answer(answer, &actor(&w.actor)).await {
+                    eprintln!(
+                        "warning: the dues were booked, but the reminders were not told: {e}"
+                    );
+                }
+                return Ok(done);
             }
             Dues::List { year, format } => {
                 let list = store.ledger_dues(year).await?;
@@ -979,9 +1017,10 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         }
         What::Submit {
             file,
+            keep_going,
             format,
             today,
-        } => return submit(&s, &file, format, today.get(s.ctx)).await,
+        } => return submit(&s, &file, keep_going, format, today.get(s.ctx)).await,
         What::Bench { .. } => unreachable!("handled before connecting"),
     }
     Ok(ExitCode::SUCCESS)
@@ -998,7 +1037,7 @@ async fn startup_dry_run(
         .await
     {
         Ok(p) => p,
-        Err(e) => return refused(e),
+        Err(e) => return refused(e, format),
     };
     match format {
         OutputFormat::Json => print_json(&plan)?,
@@ -1033,13 +1072,13 @@ fn dues_calc(
         (_, _, _, true) => Member::Unemployed,
         (Some(income), true, _, _) => Member::Retired { income },
         (Some(income), false, _, _) => Member::Employed { income },
-        (None, ..) => anyhow::bail!("--income is required"),
+        (None, ..) => return Err(BadInput("--income is required".into()).into()),
     };
     let monthly = match ctx.settings.ledger.dues.rates.monthly(member) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("refused: {e}");
-            return Ok(ExitCode::from(1));
+            refusal(&e, format)?;
+            return Ok(ExitCode::from(exit::REFUSED));
         }
     };
     match format {
@@ -1051,72 +1090,124 @@ fn dues_calc(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs the envelopes of a JSON file in order; stops at the first refusal. Errors in the
-/// file name its line and column, or the item and field.
+/// Runs the envelopes of a JSON file in order, all in one transaction: a refused command
+/// and none is applied. With `keep_going`, each runs in its own transaction and every
+/// refusal is reported. Errors in the file (exit status 2, nothing run) name its line and
+/// column, or the item and field by JSON path.
 async fn submit(
     s: &Session<'_>,
     file: &PathBuf,
+    keep_going: bool,
     format: OutputFormat,
     today: NaiveDate,
 ) -> anyhow::Result<ExitCode> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let value: serde_json::Value = match serde_json::from_str(&text) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("{}:{}:{}: {e}", file.display(), e.line(), e.column());
-            return Ok(ExitCode::from(1));
-        }
-    };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| BadInput(format!("cannot read {}: {e}", file.display())))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        BadInput(format!(
+            "{}:{}:{}: {e}; nothing was run",
+            file.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
     let (items, single) = match value {
         serde_json::Value::Array(items) => (items, false),
         one => (vec![one], true),
     };
-    let mut envelopes = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
-        let root = if single {
+    let path = |i: usize| {
+        if single {
             "$".to_string()
         } else {
             format!("$[{i}]")
-        };
-        match Envelope::from_json(&item, &root) {
-            Ok(env) => envelopes.push(env),
-            Err(e) => {
-                eprintln!("{}: {e}; nothing was run", file.display());
-                return Ok(ExitCode::from(1));
-            }
         }
+    };
+    let mut envelopes = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let env = Envelope::from_json(&item, &path(i))
+            .map_err(|e| BadInput(format!("{}: {e}; nothing was run", file.display())))?;
+        envelopes.push(env);
     }
-    let mut done = Vec::new();
-    for (i, env) in envelopes.iter().enumerate() {
-        let lctx = LedgerContext {
-            config: &s.ctx.settings.ledger,
-            now: s.ctx.now(),
-            today,
-        };
-        match s.store.ledger_execute(&lctx, env).await {
-            Ok(d) => done.push(d),
-            Err(StoreError::Ledger(e)) => {
+    let lctx = LedgerContext {
+        config: &s.ctx.settings.ledger,
+        now: s.ctx.now(),
+        today,
+    };
+    if !keep_going {
+        return match s.store.ledger_execute_all(&lctx, &envelopes).await {
+            Ok(done) => {
+                print_all(&done, format)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(duban_store::ledger::BatchError {
+                index,
+                error: StoreError::Ledger(e),
+            }) => {
                 if format == OutputFormat::Json {
-                    print_json(&done)?;
+                    let mut body = e.to_json();
+                    body["at"] = serde_json::json!(path(index));
+                    body["key"] = serde_json::json!(envelopes[index].key.as_str());
+                    print_json(&body)?;
                 }
                 eprintln!(
-                    "refused: {}: $[{i}] ({}): {e}; the {i} command(s) before it were applied",
+                    "refused: {}: {} ({}): {e}; nothing was applied (--continue applies the others)",
                     file.display(),
+                    path(index),
+                    envelopes[index].key.as_str()
+                );
+                Ok(ExitCode::from(exit::REFUSED))
+            }
+            Err(e) => Err(e.error.into()),
+        };
+    }
+    let mut results = Vec::with_capacity(envelopes.len());
+    let mut refusals = 0;
+    for (i, env) in envelopes.iter().enumerate() {
+        match s.store.ledger_execute(&lctx, env).await {
+            Ok(d) => {
+                if format == OutputFormat::Table {
+                    print_executed(&d, format)?;
+                }
+                results.push(serde_json::to_value(&d)?);
+            }
+            Err(StoreError::Ledger(e)) => {
+                refusals += 1;
+                eprintln!(
+                    "refused: {}: {} ({}): {e}",
+                    file.display(),
+                    path(i),
                     env.key.as_str()
                 );
-                return Ok(ExitCode::from(1));
+                let mut body = e.to_json();
+                body["at"] = serde_json::json!(path(i));
+                body["key"] = serde_json::json!(env.key.as_str());
+                results.push(body);
             }
             Err(e) => return Err(e.into()),
         }
     }
+    if format == OutputFormat::Json {
+        print_json(&results)?;
+    }
+    if refusals > 0 {
+        eprintln!(
+            "{} of {} command(s) applied, {refusals} refused",
+            envelopes.len() - refusals,
+            envelopes.len()
+        );
+        return Ok(ExitCode::from(exit::REFUSED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_all(done: &[Executed], format: OutputFormat) -> anyhow::Result<()> {
     match format {
         OutputFormat::Json => print_json(&done)?,
         OutputFormat::Table => {
-            for d in &done {
+            for d in done {
                 print_executed(d, format)?;
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -131,7 +131,7 @@ impl Context {
         &self,
         at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> anyhow::Result<duban_engine::Engine> {
-        self.engine_on(self.migrated_store().await?, at).await
+        self.engine_on(self.migrated_pool().await?, at).await
     }
 
     /// As [`Context::engine`], on a store already connected.
@@ -223,28 +223,108 @@ impl Context {
         }
     }
 
-    /// Connects to the configured database (without migrating).
+    /// One connection to the configured database (without migrating), for a command that
+    /// does its work and exits: it never holds two at once, so many such processes side by
+    /// side each take exactly one of the server's connections.
     pub async fn store(&self) -> anyhow::Result<Store> {
+        self.connect(1).await
+    }
+
+    /// A pool of at most `database.max_connections`, for `serve` and the engine and
+    /// dispatcher, which work on several things at a time.
+    pub async fn pool(&self) -> anyhow::Result<Store> {
+        self.connect(self.settings.database.max_connections.max(1))
+            .await
+    }
+
+    async fn connect(&self, max_connections: u32) -> anyhow::Result<Store> {
         let db = &self.settings.database;
         let opts = StoreOptions {
-            max_connections: db.max_connections,
+            max_connections,
             busy_timeout: std::time::Duration::from_millis(db.busy_timeout_ms),
         };
         Ok(Store::connect(&db.url, &opts).await?)
     }
 
-    /// Connects and checks that the schema is current, with a hint when it is not.
+    /// [`Context::store`], checked to have the current schema, with a hint when not.
     pub async fn migrated_store(&self) -> anyhow::Result<Store> {
-        let store = self.store().await?;
-        let pending = store.pending_migrations().await?;
-        anyhow::ensure!(
-            pending.is_empty(),
+        migrated(self.store().await?).await
+    }
+
+    /// [`Context::pool`], checked to have the current schema.
+    pub async fn migrated_pool(&self) -> anyhow::Result<Store> {
+        migrated(self.pool().await?).await
+    }
+}
+
+async fn migrated(store: Store) -> anyhow::Result<Store> {
+    let pending = store.pending_migrations().await?;
+    if !pending.is_empty() {
+        return Err(Unavailable(format!(
             "the database has {} pending migration(s) ({}); run `duban migrate up` first",
             pending.len(),
             pending.join(", ")
-        );
-        Ok(store)
+        ))
+        .into());
     }
+    Ok(store)
+}
+
+/// Exit statuses, the same for every command; 0 is done.
+pub mod exit {
+    /// Refused by a rule of the domain (budget control, a reused key, a closed period …),
+    /// or failed for a reason that is none of the others.
+    pub const REFUSED: u8 = 1;
+    /// Bad usage or input: an option, an amount, a file.
+    pub const BAD_INPUT: u8 = 2;
+    /// The database (or another server) cannot be reached, takes no more connections, or
+    /// is not migrated: nothing was done, trying later may work.
+    pub const UNAVAILABLE: u8 = 3;
+}
+
+/// Bad input found after the arguments were parsed: exit status 2.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// Something the command needs is not there to use: exit status 3.
+#[derive(Debug)]
+pub struct Unavailable(pub String);
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
+/// The exit status of a failed command, from the first cause that decides it: the
+/// database out of reach (3), bad input (2), otherwise 1.
+pub fn exit_status(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if let Some(s) = cause.downcast_ref::<duban_store::StoreError>() {
+            if s.is_unavailable() {
+                return exit::UNAVAILABLE;
+            }
+        } else if let Some(db) = cause.downcast_ref::<duban_store::DbErr>() {
+            if duban_store::is_unavailable(db) {
+                return exit::UNAVAILABLE;
+            }
+        } else if cause.is::<Unavailable>() {
+            return exit::UNAVAILABLE;
+        } else if cause.is::<BadInput>() {
+            return exit::BAD_INPUT;
+        }
+    }
+    exit::REFUSED
 }
 
 /// Output format of commands that print data.

@@ -34,7 +34,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         "the SMS provider has no template for some steps; run `duban workflows check`:\n{}",
         sms_errors.join("\n")
     );
-    let store = ctx.store().await?;
+    let store = ctx.pool().await?;
     if ctx.settings.database.migrate_on_start {
         store
             .migrate_up(None)

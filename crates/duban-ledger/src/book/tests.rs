@@ -208,7 +208,7 @@ fn jinan_seed_figures() {
         )
         .unwrap();
     }
-    let report = BudgetReport::new(2026, t.book.lines());
+    let report = BudgetReport::new(2026, t.book.lines()).unwrap();
     assert_eq!(report.total.appropriated, Money::yuan(10_000_000));
     assert_eq!(report.total.committed, Money::yuan(5_654_000));
     assert_eq!(report.total.headroom, Money::yuan(4_346_000));
@@ -249,7 +249,7 @@ fn jinan_seed_figures() {
         refusal.to_string().contains("headroom 26,000.00"),
         "{refusal}"
     );
-    let report = BudgetReport::new(2026, t.book.lines());
+    let report = BudgetReport::new(2026, t.book.lines()).unwrap();
     assert_eq!(report.total.committed, Money::yuan(9_974_000));
     assert_eq!(report.total.headroom, Money::yuan(26_000));
     assert_invariants(&t.book);
@@ -292,7 +292,7 @@ fn luzhou_seed_figures() {
             .allocations,
         );
     }
-    let r = BudgetReport::new(2026, t.book.lines());
+    let r = BudgetReport::new(2026, t.book.lines()).unwrap();
     assert_eq!(r.total.committed, Money::yuan(1_200_000));
     assert_eq!(r.total.headroom, Money::ZERO);
     let e = t
@@ -312,7 +312,7 @@ fn luzhou_seed_figures() {
         .checked_add(b[&crate::account::Account::Expense(BudgetLineKind::StandardisedSite)])
         .unwrap();
     assert_eq!(spent, Money::yuan(1_200_000));
-    let r = BudgetReport::new(2026, t.book.lines());
+    let r = BudgetReport::new(2026, t.book.lines()).unwrap();
     assert_eq!(
         (r.total.paid, r.total.execution_rate),
         (Money::yuan(1_200_000), Some(Decimal::new(10_000, 2)))
@@ -399,7 +399,7 @@ fn paying_without_commitment_uses_headroom_and_stops_at_it() {
     t.ok(pay(Money::yuan(8_000)));
     let e = t.run(pay(Money::yuan(2_001))).unwrap_err();
     assert!(e.to_string().contains("headroom 2,000.00"), "{e}");
-    let r = BudgetReport::new(2026, t.book.lines());
+    let r = BudgetReport::new(2026, t.book.lines()).unwrap();
     assert_eq!(
         (r.rows[0].paid_without_commitment, r.rows[0].committed),
         (Money::yuan(8_000), Money::ZERO)
@@ -812,7 +812,8 @@ fn the_exported_journal_matches_the_balance_report() {
             .unwrap()
             .into_iter()
             .map(|(a, m)| (a.name(), m)),
-    );
+    )
+    .unwrap();
     // Every reported account is declared, and every posting line's amount is exact.
     for row in &report.rows {
         assert!(
@@ -1020,4 +1021,31 @@ proptest! {
         prop_assert!(balances(t.book.journal().iter().map(|p| &p.txn)).unwrap().is_empty());
         assert_invariants(&t.book);
     }
+}
+
+#[test]
+fn a_unit_holding_beyond_the_range_of_money_is_an_overflow_as_in_the_store() {
+    let new = |amount: Money| crate::model::NewAllocation {
+        line: LineId::new(2026, BudgetLineKind::DemonstrationSite),
+        unit: "U1".into(),
+        purpose: "p".into(),
+        approval: Approval::new("部务会", d(2026, 1, 4)).unwrap(),
+        amount,
+        date: d(2026, 2, 1),
+    };
+    let half = Money::from_fen(i64::MAX / 2 + 1);
+    let allocations: BTreeMap<i64, Allocation> = (1..=2)
+        .map(|id| (id, Allocation::from_new(id, new(half))))
+        .collect();
+    assert_eq!(
+        holding(&allocations, "U1", BudgetLineKind::DemonstrationSite),
+        Err(LedgerError::Overflow)
+    );
+    let one: BTreeMap<i64, Allocation> = allocations.into_iter().take(1).collect();
+    assert_eq!(
+        holding(&one, "U1", BudgetLineKind::DemonstrationSite)
+            .unwrap()
+            .net,
+        half
+    );
 }

@@ -222,7 +222,11 @@ impl<'a> Run<'a> {
         let mut h = UnitHolding::default();
         for r in rows {
             h.allocations += 1;
-            let net = r.amount - r.released - r.lapsed;
+            let net = r
+                .amount
+                .checked_sub(r.released)
+                .and_then(|n| n.checked_sub(r.lapsed))
+                .ok_or(LedgerError::Overflow)?;
             h.net = h
                 .net
                 .checked_add(Money::from_fen(net))

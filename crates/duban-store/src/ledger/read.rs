@@ -187,7 +187,7 @@ impl Store {
             let total: i64 = row.try_get("", "total")?;
             out.push((account, Money::from_fen(total)));
         }
-        Ok(BalanceReport::new(out))
+        Ok(BalanceReport::new(out)?)
     }
 
     /// Every budget line's balances.
@@ -211,7 +211,7 @@ impl Store {
         Ok(BudgetReport::new(
             year,
             &self.ledger_lines(Some(year)).await?,
-        ))
+        )?)
     }
 
     /// The whole journal in transaction order.

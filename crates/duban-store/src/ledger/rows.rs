@@ -35,6 +35,23 @@ pub(super) async fn find_command<C: ConnectionTrait>(
         .await?)
 }
 
+/// The command first run under `key`, as JSON, from its audit record.
+pub(super) async fn first_command<C: ConnectionTrait>(
+    c: &C,
+    key: &str,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    use crate::entities::audit_log;
+    let row = audit_log::Entity::find()
+        .filter(audit_log::Column::Entity.eq("ledger_command"))
+        .filter(audit_log::Column::EntityKey.eq(key))
+        .one(c)
+        .await?;
+    Ok(row
+        .and_then(|r| r.after)
+        .and_then(|a| serde_json::from_str::<serde_json::Value>(&a).ok())
+        .and_then(|mut v| v.get_mut("command").map(serde_json::Value::take)))
+}
+
 /// Claims the key: a concurrent command with the same key waits here until this one
 /// commits or rolls back, then fails on the unique index and is retried.
 pub(super) async fn claim_command<C: ConnectionTrait>(
