@@ -646,3 +646,29 @@ async fn a_rectification_list_is_imported_whole_or_not_at_all() {
     assert_eq!(items[0]["kind"], "立行立改");
     assert_eq!(items[1]["deadline"], "2026-06-30");
 }
+
+/// A reminder that waited (the dispatcher was down over a weekend, or a rate limit held it)
+/// is written again for the day it leaves: "仅剩30天" written on 9 September reads "仅剩25天"
+/// when it leaves on the 14th, and the outbox keeps the text that was sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_reminder_counts_the_days_from_the_day_it_leaves() {
+    let Some(db) = TestDb::create(crate::support::Kind::Sqlite).await else {
+        return;
+    };
+    let o = Office::open(db);
+    o.advance("2026-03-01T10:00", "2026-09-09T10:00");
+    let sent = o.dispatch("2026-09-14T10:00").join("\n");
+    assert!(
+        sent.contains("紧急：泉城科技有限公司党支部任期2026年10月9日届满，仅剩25天"),
+        "{sent}"
+    );
+    assert!(!sent.contains("仅剩30天"), "{sent}");
+    let store = o.db.store().await;
+    let stored = store.outbox_messages().await.unwrap();
+    assert!(
+        stored
+            .iter()
+            .any(|m| m.state == "sent" && m.body.contains("仅剩25天")),
+        "the outbox keeps what was sent"
+    );
+}

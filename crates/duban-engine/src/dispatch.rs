@@ -430,6 +430,32 @@ impl Dispatcher {
     ) -> Result<Option<(MessageOutcome, bool)>, EngineError> {
         let node = self.config.node_id.as_str();
         let clock_now = self.clock.now();
+        // A message that waited past the day its text was written for (quiet hours, a rate
+        // limit, retries, a dispatcher that was down) is written again for the day it leaves.
+        let (row, m) = match self.written_for(&row, now).await {
+            Ok(Some(rewritten)) => {
+                let message = to_message(&rewritten).map_err(EngineError::Data)?;
+                if !self
+                    .store
+                    .rewrite_claimed(
+                        &row,
+                        node,
+                        &rewritten.subject,
+                        &rewritten.body,
+                        rewritten.params.as_deref(),
+                    )
+                    .await?
+                {
+                    return Ok(None);
+                }
+                (rewritten, message)
+            }
+            Ok(None) => (row, m),
+            Err(e) => {
+                tracing::warn!(outbox = row.id, error = %e, "could not write the message again for today; it leaves as written");
+                (row, m)
+            }
+        };
         if !self
             .store
             .begin_send(&row, node, clock_now, clock_now)
@@ -603,6 +629,94 @@ fn channel_of(s: &str) -> Option<Channel> {
 }
 
 /// The message an outbox row stands for.
+impl Dispatcher {
+    /// The message written again for the day it leaves, when its days-left count was written
+    /// for another day; `None` when it is current or was not written from a workflow step.
+    async fn written_for(
+        &self,
+        row: &OutboxRow,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OutboxRow>, EngineError> {
+        use duban_workflow::render::{count_days_from, render, template_params};
+        let params = params_of(row);
+        let (Some(instance_id), Some(timer_id)) = (row.instance_id, row.timer_id) else {
+            return Ok(None);
+        };
+        // Forwarded and fallback copies carry a note after the text: they leave as written.
+        if row.role.contains("_for_") || row.digest_of.is_some() {
+            return Ok(None);
+        }
+        let (Some(anchor), Some(days_left)) = (
+            params
+                .get("anchor_date")
+                .and_then(|d| duban_core::register::parse_date(d)),
+            params.get("days_left").and_then(|d| d.parse::<i64>().ok()),
+        ) else {
+            return Ok(None);
+        };
+        let written_on = anchor - Duration::days(days_left);
+        let today = now.with_timezone(&self.tz).date_naive();
+        if written_on >= today {
+            return Ok(None);
+        }
+        let Some((instance, timers)) = self.store.instance_timeline(instance_id).await? else {
+            return Ok(None);
+        };
+        let Some(timer) = timers.iter().find(|t| t.id == timer_id) else {
+            return Ok(None);
+        };
+        let wf = self
+            .rules
+            .by_hash(&self.store, &instance.content_hash)
+            .await?;
+        let Some(step) = wf.steps.iter().find(|s| s.id == timer.step_id) else {
+            return Ok(None);
+        };
+        let Some(set) = step.template.as_ref().and_then(|t| wf.templates.get(t)) else {
+            return Ok(None);
+        };
+        let channel = channel_of(&row.channel).ok_or_else(|| {
+            EngineError::Data(format!("outbox {}: channel {}", row.id, row.channel))
+        })?;
+        let other = match channel {
+            Channel::Sms => Channel::Email,
+            Channel::Email => Channel::Sms,
+        };
+        let Some(text) = set.for_channel(channel).or_else(|| set.for_channel(other)) else {
+            return Ok(None);
+        };
+        // The variables as they were, numbers as numbers, then the days as of today.
+        let mut vars: BTreeMap<String, minijinja::Value> = params
+            .iter()
+            .filter(|(k, _)| k.as_str() != "subject" && k.as_str() != "recipient_name")
+            .map(|(k, v)| {
+                let value = match v.parse::<i64>() {
+                    Ok(n) if NUMERIC_VARIABLES.contains(&k.as_str()) => minijinja::Value::from(n),
+                    _ => minijinja::Value::from(v.clone()),
+                };
+                (k.clone(), value)
+            })
+            .collect();
+        count_days_from(&mut vars, anchor, today);
+        let subject = render(&step.title, &vars).map_err(EngineError::Data)?;
+        let body = render(&text.text, &vars).map_err(EngineError::Data)?;
+        let mut new_params = template_params(&vars, &subject);
+        if let Some(name) = params.get("recipient_name") {
+            new_params.insert("recipient_name".into(), name.clone());
+        }
+        let mut out = row.clone();
+        out.subject = subject;
+        out.body = body;
+        out.params =
+            Some(serde_json::to_string(&new_params).map_err(|e| EngineError::Data(e.to_string()))?);
+        Ok(Some(out))
+    }
+}
+
+/// The common template variables that are numbers (`{{ year - 1 }}`, `{% if days_left > 0 %}`);
+/// a subject's own variables are text.
+const NUMERIC_VARIABLES: [&str; 4] = ["days_left", "days_overdue", "times", "year"];
+
 /// The variables a message was rendered with (every channel keeps them), empty if none.
 fn params_of(row: &OutboxRow) -> BTreeMap<String, String> {
     row.params

@@ -320,6 +320,32 @@ impl Store {
         Ok(r.rows_affected == 1)
     }
 
+    /// Replaces the text of a claimed message about to leave (written again for the day it
+    /// leaves), if `node` still holds it with the same fence.
+    pub async fn rewrite_claimed(
+        &self,
+        m: &OutboxRow,
+        node: &str,
+        subject: &str,
+        body: &str,
+        params: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let r = outbox::Entity::update_many()
+            .col_expr(outbox::Column::Subject, Expr::value(subject.to_string()))
+            .col_expr(outbox::Column::Body, Expr::value(body.to_string()))
+            .col_expr(
+                outbox::Column::Params,
+                Expr::value(params.map(str::to_string)),
+            )
+            .filter(outbox::Column::Id.eq(m.id))
+            .filter(outbox::Column::State.eq(outbox_state::SENDING))
+            .filter(outbox::Column::LeaseOwner.eq(node))
+            .filter(outbox::Column::Fence.eq(m.fence))
+            .exec(self.conn())
+            .await?;
+        Ok(r.rows_affected == 1)
+    }
+
     /// Messages sent on `channel` since `since`, for rate limits and duplicate suppression.
     pub async fn sent_since(
         &self,
