@@ -1,5 +1,6 @@
-//! Every message of every shipped workflow as people read it: sent on time, and sent four
-//! days late (a catch-up after an outage, which must count days from the day it leaves).
+//! Every message of every shipped workflow as people read it: sent on time, sent four days
+//! late (a catch-up after an outage) and held a week (a rate limit): each counts its days from
+//! the day it leaves.
 //! The texts are reviewed as snapshots, one file per workflow.
 
 use super::*;
@@ -38,7 +39,9 @@ fn rendered(id: &str) -> (String, Vec<(String, String, String)>) {
         if d.occurrence.repeat > 1 || !seen.insert((d.step_id.clone(), d.occurrence.repeat)) {
             continue;
         }
-        for (label, late) in [("按时发送", 0), ("迟4天补发", 4)] {
+        // On time; fired four days late after an outage; held a week by a rate limit (the
+        // dispatcher writes a held message again for the day it leaves, as here).
+        for (label, late) in [("按时发送", 0), ("迟4天补发", 4), ("限流暂缓7天后发送", 7)] {
             let m = MessageContext {
                 org_department: "区委组织部".into(),
                 due_date: d.local.date(),
@@ -107,6 +110,7 @@ fn a_late_reminder_counts_the_days_left_from_the_day_it_leaves() {
         .collect();
     assert!(one_month[0].contains("仅剩30天"), "{}", one_month[0]);
     assert!(one_month[1].contains("仅剩26天"), "{}", one_month[1]);
+    assert!(one_month[2].contains("仅剩23天"), "{}", one_month[2]);
     let overdue: Vec<&String> = texts
         .iter()
         .filter(|(s, c, _)| s == "overdue_superior" && c == "email:2")
