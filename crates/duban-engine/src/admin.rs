@@ -290,26 +290,11 @@ impl Engine {
             )
             .await?;
         let sref = crate::SubjectRef::Interview(row.id);
-        tx.audit(
-            actor,
-            now,
-            "open_interview",
-            &sref.key(),
-            &serde_json::to_string(&row).unwrap_or_default(),
-        )
-        .await?;
-        let loaded = crate::subjects::load(tx.reader().get(), &sref)
-            .await?
-            .ok_or_else(|| EngineError::Data(format!("{sref} vanished")))?;
-        let plans = self.sync_loaded(&tx, &loaded, now, false).await?;
+        let plans = self
+            .start_subject(&tx, actor, "open_interview", &sref, &row, now)
+            .await?;
         tx.commit().await?;
-        Ok(Completion {
-            subject: sref.key(),
-            event: "opened".into(),
-            plans,
-            recorded: true,
-            created: vec![sref.key()],
-        })
+        Ok(Completion::opened(sref, plans))
     }
 }
 
@@ -540,18 +525,10 @@ impl Engine {
         for item in &items {
             let row = tx.open_item(item, now).await?;
             let sref = crate::SubjectRef::Rectification(row.id);
-            tx.audit(
-                actor,
-                now,
-                "import_rectification",
-                &sref.key(),
-                &serde_json::to_string(&row).unwrap_or_default(),
-            )
-            .await?;
-            let loaded = crate::subjects::load(tx.reader().get(), &sref)
+            for p in self
+                .start_subject(&tx, actor, "import_rectification", &sref, &row, now)
                 .await?
-                .ok_or_else(|| EngineError::Data(format!("{sref} vanished")))?;
-            for p in self.sync_loaded(&tx, &loaded, now, false).await? {
+            {
                 out.timers_planned += p.inserted;
             }
             out.created.push(sref.key());

@@ -24,6 +24,19 @@ pub struct Completion {
     pub created: Vec<String>,
 }
 
+impl Completion {
+    /// A subject opened (an item, an interview) with its chains planned.
+    pub fn opened(sref: SubjectRef, plans: Vec<PlanReport>) -> Completion {
+        Completion {
+            subject: sref.key(),
+            event: "opened".into(),
+            plans,
+            recorded: true,
+            created: vec![sref.key()],
+        }
+    }
+}
+
 const ZONE: Tz = chrono_tz::Asia::Shanghai;
 
 /// A local date at midnight in Asia/Shanghai, as UTC.
@@ -616,26 +629,35 @@ impl Engine {
         let tx = self.store.begin_write().await?;
         let row = tx.open_item(&item, now).await?;
         let sref = SubjectRef::Rectification(row.id);
+        let plans = self
+            .start_subject(&tx, actor, "open_rectification", &sref, &row, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Completion::opened(sref, plans))
+    }
+
+    /// A subject just created inside `tx`: audited, and its chains started.
+    pub(crate) async fn start_subject(
+        &self,
+        tx: &duban_store::engine::WriteTx,
+        actor: &str,
+        action: &str,
+        sref: &SubjectRef,
+        row: &impl Serialize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PlanReport>, EngineError> {
         tx.audit(
             actor,
             now,
-            "open_rectification",
+            action,
             &sref.key(),
-            &serde_json::to_string(&row).unwrap_or_default(),
+            &serde_json::to_string(row).unwrap_or_default(),
         )
         .await?;
-        let loaded = load(tx.reader().get(), &sref)
+        let loaded = load(tx.reader().get(), sref)
             .await?
             .ok_or_else(|| EngineError::Data(format!("{sref} vanished")))?;
-        let plans = self.sync_loaded(&tx, &loaded, now, false).await?;
-        tx.commit().await?;
-        Ok(Completion {
-            subject: sref.key(),
-            event: "opened".into(),
-            plans,
-            recorded: true,
-            created: vec![sref.key()],
-        })
+        self.sync_loaded(tx, &loaded, now, false).await
     }
 
     /// The rectification workflow's default deadline for time-bound items (90 days when the

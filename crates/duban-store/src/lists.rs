@@ -113,16 +113,44 @@ impl Store {
             .collect())
     }
 
+    /// The ids of the units covering organisations in `district`, as a subquery.
+    fn district_units(district: &str) -> sea_orm::sea_query::SelectStatement {
+        Query::select()
+            .column(organisations::Column::UnitId)
+            .from(organisations::Entity)
+            .and_where(Expr::col(organisations::Column::District).eq(district))
+            .to_owned()
+    }
+
     fn in_district(district: &str) -> Condition {
         Condition::all().add(
-            Expr::col((party_units::Entity, party_units::Column::Id)).in_subquery(
-                Query::select()
-                    .column(organisations::Column::UnitId)
-                    .from(organisations::Entity)
-                    .and_where(Expr::col(organisations::Column::District).eq(district))
-                    .to_owned(),
-            ),
+            Expr::col((party_units::Entity, party_units::Column::Id))
+                .in_subquery(Self::district_units(district)),
         )
+    }
+
+    /// The unit and district filters on a row's unit column; `None` when the unit asked for
+    /// does not exist (nothing can match).
+    async fn unit_condition(
+        &self,
+        unit_column: impl ColumnTrait,
+        f: &ListFilter,
+    ) -> Result<Option<Condition>, StoreError> {
+        let mut c = Condition::all();
+        if let Some(code) = &f.unit {
+            let Some(u) = party_units::Entity::find()
+                .filter(party_units::Column::Code.eq(code))
+                .one(self.conn())
+                .await?
+            else {
+                return Ok(None);
+            };
+            c = c.add(unit_column.eq(u.id));
+        }
+        if let Some(d) = &f.district {
+            c = c.add(unit_column.in_subquery(Self::district_units(d)));
+        }
+        Ok(Some(c))
     }
 
     async fn names_of(
@@ -216,26 +244,12 @@ impl Store {
         let mut q = rectification_items::Entity::find()
             .order_by_asc(rectification_items::Column::Deadline)
             .order_by_asc(rectification_items::Column::Id);
-        if let Some(code) = &f.unit {
-            let Some(u) = party_units::Entity::find()
-                .filter(party_units::Column::Code.eq(code))
-                .one(self.conn())
-                .await?
-            else {
-                return Ok(vec![]);
-            };
-            q = q.filter(rectification_items::Column::UnitId.eq(u.id));
-        }
-        if let Some(d) = &f.district {
-            q = q.filter(
-                rectification_items::Column::UnitId.in_subquery(
-                    Query::select()
-                        .column(organisations::Column::UnitId)
-                        .from(organisations::Entity)
-                        .and_where(Expr::col(organisations::Column::District).eq(d.as_str()))
-                        .to_owned(),
-                ),
-            );
+        match self
+            .unit_condition(rectification_items::Column::UnitId, f)
+            .await?
+        {
+            Some(c) => q = q.filter(c),
+            None => return Ok(vec![]),
         }
         if let Some(s) = &f.status {
             q = q.filter(rectification_items::Column::Status.eq(s));
@@ -287,26 +301,9 @@ impl Store {
         let mut q = interviews::Entity::find()
             .order_by_asc(interviews::Column::ScheduledAt)
             .order_by_asc(interviews::Column::Id);
-        if let Some(code) = &f.unit {
-            let Some(u) = party_units::Entity::find()
-                .filter(party_units::Column::Code.eq(code))
-                .one(self.conn())
-                .await?
-            else {
-                return Ok(vec![]);
-            };
-            q = q.filter(interviews::Column::UnitId.eq(u.id));
-        }
-        if let Some(d) = &f.district {
-            q = q.filter(
-                interviews::Column::UnitId.in_subquery(
-                    Query::select()
-                        .column(organisations::Column::UnitId)
-                        .from(organisations::Entity)
-                        .and_where(Expr::col(organisations::Column::District).eq(d.as_str()))
-                        .to_owned(),
-                ),
-            );
+        match self.unit_condition(interviews::Column::UnitId, f).await? {
+            Some(c) => q = q.filter(c),
+            None => return Ok(vec![]),
         }
         if let Some(s) = &f.status {
             q = q.filter(interviews::Column::Status.eq(s));

@@ -41,7 +41,8 @@ fn rendered(id: &str) -> (String, Vec<(String, String, String)>) {
         }
         // On time; fired four days late after an outage; held a week by a rate limit (the
         // dispatcher writes a held message again for the day it leaves, as here).
-        for (label, late) in [("按时发送", 0), ("迟4天补发", 4), ("限流暂缓7天后发送", 7)] {
+        for (label, late) in [("按时发送", 0), ("迟4天补发", 4), ("限流暂缓7天后发送", 7)]
+        {
             let m = MessageContext {
                 org_department: "区委组织部".into(),
                 due_date: d.local.date(),
