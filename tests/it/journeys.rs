@@ -250,6 +250,8 @@ backend_tests! {
         o.advance("2026-09-09T10:00", "2026-10-16T10:00");
         let sent = o.dispatch("2026-10-16T10:00").join("\n");
         assert!(sent.contains("已逾期7天") && sent.contains("这是第2次通报"), "{sent}");
+        // Emails are addressed to the person by name.
+        assert!(sent.contains("To: 周建国 <"), "{sent}");
         assert!(!sent.contains("这是第3次通报"), "{sent}");
         o.advance("2026-10-16T10:00", "2026-10-20T10:00");
         let before = o.fired("2026-10-20T10:00", term).0;
