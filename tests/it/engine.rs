@@ -456,3 +456,50 @@ async fn an_edited_workflow_changes_running_instances_only_when_replanned() {
     std::fs::remove_dir_all(&dir).ok();
     db.drop_db().await;
 }
+
+backend_tests! {
+    // A step whose message cannot be written (a template that needs a name one unit does not
+    // record) fails alone: it is retried with backoff and ends `failed` after its last
+    // attempt, while every other timer of its batch fires.
+    async fn a_step_that_cannot_be_written_fails_alone_and_its_batch_mates_fire(db) {
+        let store = db.store().await;
+        seed_register(&store).await;
+        let dir = std::env::temp_dir().join(format!("duban-wf-{}", uuid::Uuid::now_v7()));
+        copy_dir(&repo().join("workflows"), &dir);
+        // JN-LX, at the top of the register, has no superior: its notice cannot be written.
+        let notice = dir.join("theme_day/notice.sms.txt");
+        let text = std::fs::read_to_string(&notice).unwrap();
+        std::fs::write(&notice, format!("{{{{ superior_unit }}}}：{text}")).unwrap();
+        let rules = Rules::load(&dir, &repo().join("config/calendar"), QuietHours::default(), "【组织部】").unwrap();
+        let start = utc(2026, 3, 1, 2);
+        let clock = Arc::new(ManualClock::new(start));
+        let config = EngineConfig {
+            node_id: "n".into(),
+            max_attempts: 3,
+            retry_base: Duration::seconds(60),
+            ..Default::default()
+        };
+        let engine = Engine::new(store.clone(), Arc::new(rules), config, clock.clone());
+        engine.rules.persist(&store, start).await.unwrap();
+        engine.sync_all(100, false, |_| {}).await.unwrap();
+
+        // Let the clock run through March's notices and the poisoned step's retries.
+        let failed = engine.advance(&clock, utc(2026, 3, 25, 0)).await.unwrap().failed;
+        let timers = store.list_timers(None, None, &["done", "failed", "pending", "skipped", "cancelled", "running"], 100_000).await.unwrap();
+        let notices: Vec<_> = timers
+            .iter()
+            .filter(|(t, i)| i.workflow_id == "theme_day" && t.step_id == "notice" && t.due_at.and_utc() < utc(2026, 3, 31, 0))
+            .collect();
+        let poisoned: Vec<_> = notices.iter().filter(|(_, i)| i.subject_key == "unit:JN-LX").collect();
+        assert_eq!(poisoned.len(), 1, "{notices:?}");
+        let (bad, _) = poisoned[0];
+        assert_eq!(bad.state, "failed", "{bad:?}");
+        assert_eq!(bad.attempts, 3, "{bad:?}");
+        assert!(bad.last_error.as_deref().unwrap_or("").contains("superior_unit"), "{bad:?}");
+        assert_eq!(failed, 1);
+        for (t, i) in notices.iter().filter(|(_, i)| i.subject_key != "unit:JN-LX") {
+            assert_eq!(t.state, "done", "{} {}: {t:?}", i.subject_key, t.step_id);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -74,8 +74,7 @@ impl Engine {
         let mut total = TickReport::default();
         let mut last: Option<DateTime<Utc>> = None;
         loop {
-            let next = self.store.list_timers(None, None, &["pending"], 1).await?;
-            let Some(due) = next.first().map(|(t, _)| t.due_at.and_utc()) else {
+            let Some(due) = self.store.next_claimable_at().await? else {
                 break;
             };
             if due > to {
@@ -330,7 +329,7 @@ impl Engine {
         batch: &[ClaimedTimer],
         now: DateTime<Utc>,
     ) -> Result<TickReport, EngineError> {
-        let decided = self.decide_all(batch, now).await;
+        let mut decided = self.decide_all(batch, now).await;
         // Nodes write in one order (instance, then due order inside it), so two batches that
         // share instances take their row locks in the same order.
         let mut order: Vec<usize> = (0..batch.len()).collect();
@@ -338,6 +337,21 @@ impl Engine {
         let mut attempt = 0;
         loop {
             match self.write_batch(batch, &decided, &order, now).await {
+                // One step failed while writing its effects (a message that does not render,
+                // an interview that cannot be planned): the batch is written again with that
+                // step retried later, alone; its batch-mates commit now.
+                Err(EngineError::StepFailed { timer, message }) => {
+                    let Some(i) = batch.iter().position(|t| t.id == timer) else {
+                        return Err(EngineError::Data(format!(
+                            "timer {timer} is not in the batch"
+                        )));
+                    };
+                    tracing::warn!(timer, step = %batch[i].step_id, error = %message, "step failed while writing its effects");
+                    decided[i] = Outcome::Error {
+                        message,
+                        permanent: false,
+                    };
+                }
                 Err(EngineError::Store(e)) if e.is_write_conflict() && attempt < 5 => {
                     attempt += 1;
                     tracing::warn!(node = %self.config.node_id, attempt, error = %e, "batch rolled back by a write conflict; writing it again");
@@ -377,7 +391,18 @@ impl Engine {
                     }
                     r.fired += 1;
                     r.late += u64::from(late);
-                    r.messages += self.apply(&tx, t, step, wf, loaded, now).await?;
+                    r.messages += match self.apply(&tx, t, step, wf, loaded, now).await {
+                        Ok(n) => n,
+                        // The database's own errors concern the whole batch (it is retried);
+                        // any other is this step's alone.
+                        Err(EngineError::Store(e)) => return Err(EngineError::Store(e)),
+                        Err(e) => {
+                            return Err(EngineError::StepFailed {
+                                timer: t.id,
+                                message: e.to_string(),
+                            });
+                        }
+                    };
                     if step.ends_chain {
                         tx.close_instance(
                             t.instance_id,

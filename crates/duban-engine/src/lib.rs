@@ -46,6 +46,10 @@ pub enum EngineError {
     Refused(String),
     #[error(transparent)]
     Plan(#[from] duban_workflow::plan::PlanError),
+    /// One timer's step failed while its effects were written; the batch is written again
+    /// without them.
+    #[error("timer {timer}: {message}")]
+    StepFailed { timer: i64, message: String },
 }
 
 /// How an engine node behaves.

@@ -791,6 +791,32 @@ impl WriteTx {
 }
 
 impl Store {
+    /// When the next pending timer may be claimed: its due time, or its next retry.
+    pub async fn next_claimable_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        use sea_orm::sea_query::Func;
+        let first_due: Option<Option<NaiveDateTime>> = timers::Entity::find()
+            .select_only()
+            .expr(Func::min(Expr::col(timers::Column::DueAt)))
+            .filter(timers::Column::State.eq(state::PENDING))
+            .filter(timers::Column::NextAttemptAt.is_null())
+            .into_tuple()
+            .one(self.conn())
+            .await?;
+        let first_retry: Option<Option<NaiveDateTime>> = timers::Entity::find()
+            .select_only()
+            .expr(Func::min(Expr::col(timers::Column::NextAttemptAt)))
+            .filter(timers::Column::State.eq(state::PENDING))
+            .filter(timers::Column::NextAttemptAt.is_not_null())
+            .into_tuple()
+            .one(self.conn())
+            .await?;
+        Ok([first_due.flatten(), first_retry.flatten()]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| t.and_utc()))
+    }
+
     /// Whether a later timer of the same step of the instance is also due by `now`.
     pub async fn later_due_timer_exists(
         &self,
