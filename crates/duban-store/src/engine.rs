@@ -60,10 +60,22 @@ pub(crate) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 /// two writers queue instead of failing when one upgrades from reading.
 pub struct WriteTx {
     txn: DatabaseTransaction,
+    /// On SQLite, this process's turn to write, held until the transaction ends.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Store {
+    /// On SQLite, waits for this process's other writers to finish: they queue here rather
+    /// than time out on the file's busy timeout when many write at once.
+    pub(crate) async fn sqlite_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.backend() {
+            Backend::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
+            _ => None,
+        }
+    }
+
     pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        let turn = self.sqlite_turn().await;
         let options = TransactionOptions {
             isolation_level: None,
             access_mode: None,
@@ -71,13 +83,13 @@ impl Store {
                 .then_some(SqliteTransactionMode::Immediate),
         };
         let txn = self.conn().begin_with_options(options).await?;
-        Ok(WriteTx { txn })
+        Ok(WriteTx { txn, _turn: turn })
     }
 }
 
 impl WriteTx {
     pub(crate) fn wrap(txn: DatabaseTransaction) -> Self {
-        WriteTx { txn }
+        WriteTx { txn, _turn: None }
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
@@ -460,6 +472,7 @@ impl Store {
         lease_until: DateTime<Utc>,
         limit: u64,
     ) -> Result<Vec<ClaimedTimer>, StoreError> {
+        let _turn = self.sqlite_turn().await;
         let tx = self.begin_claim().await?;
         let conn = &tx;
         let now_n = naive(now);

@@ -176,6 +176,7 @@ impl Store {
         lease_until: DateTime<Utc>,
         limit: u64,
     ) -> Result<Vec<OutboxRow>, StoreError> {
+        let _turn = self.sqlite_turn().await;
         let tx = self.begin_claim().await?;
         let now_n = naive(now);
         let expired: Vec<OutboxRow> = outbox::Entity::find()
