@@ -98,6 +98,7 @@ impl Engine {
 
     /// Runs every due timer, batch by batch, until none is due at `now`.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
+        let unaddressed_before = UNADDRESSED.load(std::sync::atomic::Ordering::Relaxed);
         let mut total = TickReport::default();
         loop {
             // Each batch's lease runs from its own claim, and is renewed while it runs.
@@ -130,6 +131,14 @@ impl Engine {
             if (batch.len() as u64) < self.config.batch_size {
                 break;
             }
+        }
+        let unaddressed =
+            UNADDRESSED.load(std::sync::atomic::Ordering::Relaxed) - unaddressed_before;
+        if unaddressed > 0 {
+            tracing::warn!(
+                messages = unaddressed,
+                "messages were meant for roles no one holds; see `duban people unreachable` and add staff with `duban people add-staff`"
+            );
         }
         if total.claimed > 0 {
             metrics::counter!("duban_timers_fired_total").increment(total.fired);
@@ -373,13 +382,39 @@ impl Engine {
         order: &[usize],
         now: DateTime<Utc>,
     ) -> Result<TickReport, EngineError> {
+        let tx = self.store.begin_write().await?;
+        match self.write_batch_in(&tx, batch, decided, order, now).await {
+            Ok(r) => {
+                tx.commit().await?;
+                Ok(r)
+            }
+            Err(e) => {
+                // Roll back now: a transaction merely dropped is rolled back only when its
+                // connection is next used, and meanwhile keeps its row locks (after a lock
+                // wait timeout MariaDB keeps them too), so writing the batch again would
+                // wait on this node's own abandoned attempt.
+                if let Err(rb) = tx.rollback().await {
+                    tracing::warn!(error = %rb, "rolling back a failed batch");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn write_batch_in(
+        &self,
+        tx: &WriteTx,
+        batch: &[ClaimedTimer],
+        decided: &[Outcome],
+        order: &[usize],
+        now: DateTime<Utc>,
+    ) -> Result<TickReport, EngineError> {
         let node = self.config.node_id.as_str();
         let mut r = TickReport {
             claimed: batch.len() as u64,
             batches: 1,
             ..Default::default()
         };
-        let tx = self.store.begin_write().await?;
         for &i in order {
             let (t, outcome) = (&batch[i], &decided[i]);
             let late = now - t.due_at > self.config.late_after;
@@ -391,7 +426,7 @@ impl Engine {
                     }
                     r.fired += 1;
                     r.late += u64::from(late);
-                    r.messages += match self.apply(&tx, t, step, wf, loaded, now).await {
+                    r.messages += match self.apply(tx, t, step, wf, loaded, now).await {
                         Ok(n) => n,
                         // The database's own errors concern the whole batch (it is retried);
                         // any other is this step's alone.
@@ -436,7 +471,6 @@ impl Engine {
                 }
             }
         }
-        tx.commit().await?;
         Ok(r)
     }
 
@@ -693,14 +727,9 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<u64, EngineError> {
         metrics::counter!("duban_recipients_missing_total", "role" => role.as_str()).increment(1);
-        if step.is_escalation() || role == Role::OrgDepartment {
-            tracing::warn!(
-                step = %t.step_id, instance = t.instance_id, role = role.as_str(),
-                "no one holds the role this step addresses; add staff with `duban people add-staff`"
-            );
-        } else {
-            tracing::info!(step = %t.step_id, instance = t.instance_id, role = role.as_str(), "no one holds the role");
-        }
+        // One line per message would flood the log; the tick says how many, once.
+        UNADDRESSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::debug!(step = %t.step_id, instance = t.instance_id, role = role.as_str(), "no one holds the role");
         // The text was written for the missing person: if it needs their name it cannot be
         // rendered, and the alert still goes out with the title.
         let body = render_for(set, Channel::Email, vars)
@@ -779,6 +808,9 @@ impl Engine {
         local_to_utc(tz, allowed).unwrap_or(at)
     }
 }
+
+/// Messages this process addressed to roles no one holds, for one warning per tick.
+static UNADDRESSED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A message's template variables.
 type Vars = std::collections::BTreeMap<String, minijinja::Value>;

@@ -150,6 +150,9 @@ pub(crate) fn connect_failure(code: &ServerCode) -> Option<ConnectFailure> {
             "53300" => Some(ConnectFailure::TooMany),
             // cannot_connect_now, admin_shutdown
             "57P03" | "57P01" => Some(ConnectFailure::Transient),
+            // SQLite's busy and locked (plain and extended): another process holds the file
+            // while it opens it, e.g. switching a new database to WAL.
+            "5" | "6" | "261" | "517" => Some(ConnectFailure::Transient),
             _ => None,
         },
     }
@@ -479,6 +482,11 @@ mod tests {
         );
         assert_eq!(
             connect_failure(&ServerCode::Sqlstate("57P03".into())),
+            Some(Transient)
+        );
+        // An SQLite file another process is opening (busy, locked).
+        assert_eq!(
+            connect_failure(&ServerCode::Sqlstate("5".into())),
             Some(Transient)
         );
         // Wrong password, unknown database: final.
