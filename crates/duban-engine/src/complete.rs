@@ -49,7 +49,7 @@ fn day_start(d: NaiveDate) -> DateTime<Utc> {
 
 impl Engine {
     fn refuse_future(&self, what: &str, d: NaiveDate) -> Result<(), EngineError> {
-        let today = self.now().with_timezone(&ZONE).date_naive();
+        let today = self.today();
         if d > today {
             return Err(EngineError::Refused(format!(
                 "the {what} date {d} is in the future (today is {today})"
@@ -454,7 +454,7 @@ impl Engine {
                 iv.held_on.map(|d| d.to_string()).unwrap_or_default()
             )));
         }
-        let today = self.now().with_timezone(&ZONE).date_naive();
+        let today = self.today();
         if at.date() < today {
             return Err(EngineError::Refused(format!(
                 "the new interview time {at} is in the past (today is {today})"

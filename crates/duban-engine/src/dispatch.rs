@@ -678,11 +678,7 @@ impl Dispatcher {
         let channel = channel_of(&row.channel).ok_or_else(|| {
             EngineError::Data(format!("outbox {}: channel {}", row.id, row.channel))
         })?;
-        let other = match channel {
-            Channel::Sms => Channel::Email,
-            Channel::Email => Channel::Sms,
-        };
-        let Some(text) = set.for_channel(channel).or_else(|| set.for_channel(other)) else {
+        let Some(text) = set.for_channel_or_other(channel) else {
             return Ok(None);
         };
         // The variables as they were, numbers as numbers, then the days as of today.

@@ -917,12 +917,7 @@ fn render_for(
     c: Channel,
     vars: &std::collections::BTreeMap<String, minijinja::Value>,
 ) -> Option<Result<String, EngineError>> {
-    // A step written for one channel still reaches someone on the other (its text as is).
-    let other = match c {
-        Channel::Sms => Channel::Email,
-        Channel::Email => Channel::Sms,
-    };
-    let t = set.for_channel(c).or_else(|| set.for_channel(other))?;
+    let t = set.for_channel_or_other(c)?;
     Some(render(&t.text, vars).map_err(|e| EngineError::Data(format!("template {}: {e}", t.path))))
 }
 

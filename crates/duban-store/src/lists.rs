@@ -421,6 +421,28 @@ impl Store {
             .collect())
     }
 
+    /// `(id, unit id)` of the rows of `entity` with these ids, in chunks.
+    async fn unit_ids_of<E: EntityTrait>(
+        &self,
+        id: E::Column,
+        unit: E::Column,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let pairs: Vec<(i64, i64)> = E::find()
+                .select_only()
+                .column(id)
+                .column(unit)
+                .filter(id.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            out.extend(pairs);
+        }
+        Ok(out)
+    }
+
     /// The unit each subject key concerns: a term's or a unit's own, a rectification item's
     /// or an interview's unit.
     pub(crate) async fn units_of_subjects(
@@ -446,35 +468,25 @@ impl Store {
             }
         }
         let mut unit_of_key: HashMap<String, i64> = HashMap::new();
-        for chunk in item_ids.chunks(500) {
-            let pairs: Vec<(i64, i64)> = rectification_items::Entity::find()
-                .select_only()
-                .column(rectification_items::Column::Id)
-                .column(rectification_items::Column::UnitId)
-                .filter(rectification_items::Column::Id.is_in(chunk.to_vec()))
-                .into_tuple()
-                .all(self.conn())
-                .await?;
-            unit_of_key.extend(
-                pairs
-                    .into_iter()
-                    .map(|(i, u)| (format!("rectification:{i}"), u)),
-            );
+        for (id, unit) in self
+            .unit_ids_of::<rectification_items::Entity>(
+                rectification_items::Column::Id,
+                rectification_items::Column::UnitId,
+                &item_ids,
+            )
+            .await?
+        {
+            unit_of_key.insert(format!("rectification:{id}"), unit);
         }
-        for chunk in interview_ids.chunks(500) {
-            let pairs: Vec<(i64, i64)> = interviews::Entity::find()
-                .select_only()
-                .column(interviews::Column::Id)
-                .column(interviews::Column::UnitId)
-                .filter(interviews::Column::Id.is_in(chunk.to_vec()))
-                .into_tuple()
-                .all(self.conn())
-                .await?;
-            unit_of_key.extend(
-                pairs
-                    .into_iter()
-                    .map(|(i, u)| (format!("interview:{i}"), u)),
-            );
+        for (id, unit) in self
+            .unit_ids_of::<interviews::Entity>(
+                interviews::Column::Id,
+                interviews::Column::UnitId,
+                &interview_ids,
+            )
+            .await?
+        {
+            unit_of_key.insert(format!("interview:{id}"), unit);
         }
         let by_id = self.units_by_id(unit_of_key.values().copied()).await?;
         let mut codes: Vec<String> = code_of.values().cloned().collect();

@@ -229,6 +229,17 @@ pub struct TemplateSet {
 
 impl TemplateSet {
     /// The text used for `channel`: the channel's own file, else the shared one.
+    /// The text for `channel`, else the other channel's: a step written for one channel still
+    /// reaches someone who has only the other.
+    pub fn for_channel_or_other(&self, channel: Channel) -> Option<&TemplateText> {
+        let other = match channel {
+            Channel::Sms => Channel::Email,
+            Channel::Email => Channel::Sms,
+        };
+        self.for_channel(channel)
+            .or_else(|| self.for_channel(other))
+    }
+
     pub fn for_channel(&self, channel: Channel) -> Option<&TemplateText> {
         match channel {
             Channel::Sms => self.sms.as_ref().or(self.any.as_ref()),

@@ -26,7 +26,8 @@ pub struct Context {
     pub clock: std::sync::Arc<dyn duban_core::clock::Clock>,
 }
 
-/// An instant as people type it: RFC 3339, or `YYYY-MM-DDTHH:MM[:SS]` in Beijing time.
+/// An instant as people type it: RFC 3339, or `YYYY-MM-DDTHH:MM[:SS]` or `YYYY-MM-DD`
+/// (midnight) in Beijing time.
 pub fn parse_instant(text: &str, what: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     use chrono::TimeZone;
     let t = text.trim();
@@ -35,9 +36,12 @@ pub fn parse_instant(text: &str, what: &str) -> anyhow::Result<chrono::DateTime<
     }
     let local = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M"))
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map(|d| d.and_time(chrono::NaiveTime::MIN))
+        })
         .map_err(|_| {
             anyhow::anyhow!(
-                "{what} {text:?} is neither an RFC 3339 instant nor YYYY-MM-DDTHH:MM (Beijing time)"
+                "{what} {text:?} is neither an RFC 3339 instant nor YYYY-MM-DD[THH:MM] (Beijing time)"
             )
         })?;
     Ok(chrono_tz::Asia::Shanghai

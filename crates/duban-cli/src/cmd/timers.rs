@@ -1,7 +1,6 @@
 //! `duban timers list` and `duban instances show`: what is planned, done, late or failed.
 
 use super::{Context, OutputFormat};
-use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Shanghai;
 use std::process::ExitCode;
 
@@ -50,21 +49,6 @@ enum InstancesAction {
     },
 }
 
-fn parse_instant(s: &str) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-        anyhow::anyhow!("{s:?} is neither an RFC 3339 instant nor a YYYY-MM-DD date")
-    })?;
-    use chrono::TimeZone;
-    Shanghai
-        .from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| anyhow::anyhow!("{s} has no midnight in Asia/Shanghai"))
-}
-
 fn local(t: chrono::NaiveDateTime) -> String {
     t.and_utc()
         .with_timezone(&Shanghai)
@@ -81,7 +65,10 @@ pub async fn run_timers(args: TimersArgs, ctx: &Context) -> anyhow::Result<ExitC
         format,
     } = args.action;
     let store = ctx.migrated_store().await?;
-    let before = due_before.as_deref().map(parse_instant).transpose()?;
+    let before = due_before
+        .as_deref()
+        .map(|d| super::parse_instant(d, "--due-before"))
+        .transpose()?;
     let states: Vec<&str> = state.iter().map(String::as_str).collect();
     let prefixes: Vec<String> = match &unit {
         Some(u) => {
