@@ -226,12 +226,12 @@ backend_tests! {
         assert_eq!(dead[0].state, outbox_state::DEAD);
         assert!(dead[0].last_error.is_some());
         let id = dead[0].id;
-        assert!(!store.resend(id + 1000, t).await.unwrap(), "no such message");
+        assert!(!resend(&store, id + 1000, t).await, "no such message");
 
         let working = dispatcher(&store, file_settings(&dir), QuietHours::none(), "node-1");
         let t2 = t + Duration::hours(4);
-        assert!(store.resend(id, t2).await.unwrap());
-        assert!(!store.resend(id, t2).await.unwrap(), "already queued");
+        assert!(resend(&store, id, t2).await);
+        assert!(!resend(&store, id, t2).await, "already queued");
         assert_eq!(working.dispatch(t2).await.unwrap().sent, 1);
         let statuses: Vec<String> = store.deliveries_of(id).await.unwrap().into_iter().map(|l| l.status).collect();
         assert_eq!(statuses, ["transient", "transient", "dead", "sent"]);
@@ -447,4 +447,12 @@ backend_tests! {
         assert!(!sent.is_empty() && sent.iter().all(|r| r["status"] == "sent"), "{sent:?}");
         assert!(json(&["--unit", "NO-SUCH-UNIT"]).is_empty());
     }
+}
+
+/// Queues a message again in a transaction of its own.
+async fn resend(store: &Store, id: i64, at: chrono::DateTime<chrono::Utc>) -> bool {
+    let tx = store.begin_write().await.unwrap();
+    let queued = tx.resend(id, at).await.unwrap();
+    tx.commit().await.unwrap();
+    queued
 }

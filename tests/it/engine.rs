@@ -92,7 +92,7 @@ async fn drive(
 
 /// The body with its confirmation link replaced by `LINK`, as simulations write it.
 fn without_link(body: &str) -> String {
-    let prefix = "http://127.0.0.1:8080/confirm/";
+    let prefix = "http://127.0.0.1:8080/";
     match body.find(prefix) {
         Some(i) => {
             let end = body[i..]
@@ -420,7 +420,7 @@ async fn an_edited_workflow_changes_running_instances_only_when_replanned() {
 
     // A dry run shows the difference and changes nothing.
     let diffs = new
-        .replan_outdated(Some("term_expiry"), true)
+        .replan_outdated(Some("term_expiry"), true, "test")
         .await
         .unwrap();
     let diff = diffs
@@ -440,7 +440,7 @@ async fn an_edited_workflow_changes_running_instances_only_when_replanned() {
     assert_eq!(due_of("remind_3mo").await, before);
 
     // Applied, the reminder moves a month earlier and the instance records the new version.
-    new.replan_outdated(Some("term_expiry"), false)
+    new.replan_outdated(Some("term_expiry"), false, "test")
         .await
         .unwrap();
     let after = due_of("remind_3mo").await;
@@ -448,7 +448,7 @@ async fn an_edited_workflow_changes_running_instances_only_when_replanned() {
     let (i, _) = store.instance_timeline(instance.id).await.unwrap().unwrap();
     assert_eq!(i.workflow_version, version + 1);
     assert!(
-        new.replan_outdated(Some("term_expiry"), true)
+        new.replan_outdated(Some("term_expiry"), true, "test")
             .await
             .unwrap()
             .is_empty()

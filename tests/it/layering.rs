@@ -98,6 +98,20 @@ fn dependencies_point_inward() {
         .filter(|d| d.starts_with("duban-"))
         .collect();
     assert!(core_deps.is_empty(), "duban-core depends on {core_deps:?}");
-    // The HTTP layer reaches storage only through duban-store.
-    assert!(!g["duban-http"].contains("duban-migrations"));
+    // The HTTP adapter reaches storage and the engine only through the application layer.
+    for below in ["duban-store", "duban-engine", "duban-migrations"] {
+        assert!(
+            !g["duban-http"].contains(below),
+            "duban-http depends on {below}: go through duban-app"
+        );
+    }
+    // The application layer is the only crate above the engine besides the binary.
+    for (name, deps) in &g {
+        if deps.contains("duban-app") {
+            assert!(
+                ["duban-http", "duban-cli"].contains(&name.as_str()),
+                "{name} depends on the application layer"
+            );
+        }
+    }
 }

@@ -27,5 +27,8 @@ mod journeys;
 // Several nodes: leases renewed across long passes, a dispatcher killed mid-batch, migrations
 // started together; messages counted at a slow local SMS gateway.
 mod leases;
+// The HTTP API and the signed-link pages through the real router: roles, scoping, CSRF,
+// lockout, idempotency, problem details, links.
+mod api;
 // The funds ledger: budget control under concurrent writers, idempotency, hledger export.
 mod ledger;

@@ -29,6 +29,65 @@ pub struct Settings {
     /// Budget control, rate cards, year end, dues: `duban_ledger::config`.
     #[serde(default)]
     pub ledger: duban_ledger::config::LedgerConfig,
+    /// Sign-in: lockout, sessions, passwords.
+    #[serde(default)]
+    pub auth: AuthSettings,
+    /// The signed links in reminders.
+    #[serde(default)]
+    pub links: LinkSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Failed sign-ins in a row that lock an account (等保: 登录失败处理).
+    pub max_failed_logins: u32,
+    pub lockout_minutes: i64,
+    /// A session ends after this long without use (等保: 登录连接超时自动退出) …
+    pub idle_minutes: i64,
+    /// … and this long after sign-in in any case.
+    pub absolute_hours: i64,
+    pub password_min_length: usize,
+    /// Days before a password must be changed; 0 never.
+    pub password_max_age_days: i64,
+    /// Session cookies carry `Secure`: set when duban is reached over HTTPS.
+    pub secure_cookies: bool,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+            idle_minutes: 30,
+            absolute_hours: 12,
+            password_min_length: 8,
+            password_max_age_days: 90,
+            secure_cookies: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkSettings {
+    /// Days a link stays valid.
+    pub ttl_days: i64,
+    /// The environment variable holding the signing key (32 characters or more). Several
+    /// nodes must share it.
+    pub key_env: String,
+    /// Without that variable, the key kept in this file (created on first use, mode 0600).
+    pub key_file: PathBuf,
+}
+
+impl Default for LinkSettings {
+    fn default() -> Self {
+        LinkSettings {
+            ttl_days: 30,
+            key_env: "DUBAN_LINK_KEY".into(),
+            key_file: PathBuf::from("data/link.key"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

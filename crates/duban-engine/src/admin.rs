@@ -30,6 +30,7 @@ fn check_roles(roles: &[String]) -> Result<String, EngineError> {
 
 /// A member of staff: an officer of the organisation department or a finance officer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewStaff {
     pub name: String,
     pub post: Option<String>,
@@ -40,6 +41,7 @@ pub struct NewStaff {
 
 /// A rectification item as an administrator opens it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenItem {
     /// The unit's code.
     pub unit: String,
@@ -56,6 +58,7 @@ pub struct OpenItem {
 
 /// A supervisory interview an administrator arranges.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenInterview {
     /// The unit's code.
     pub unit: String,
@@ -312,6 +315,7 @@ const MEASURES_COLUMN: &str = "整改措施";
 
 /// What importing a rectification list did (or would do, on a dry run).
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ItemsImported {
     pub items: usize,
     /// The subjects created (`rectification:ID`); empty on a dry run.

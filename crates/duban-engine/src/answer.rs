@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// A recurring duty of a unit that its secretary confirms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Duty {
     /// 主题党日
     ThemeDay,
@@ -76,6 +77,7 @@ impl Duty {
 /// Every answer duban records, with what it carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Answer {
     /// 换届请示已报送: the request to hold the election reached the superior.
     RequestSubmitted {

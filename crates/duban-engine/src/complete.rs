@@ -13,6 +13,7 @@ use serde::Serialize;
 
 /// What a completion changed.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Completion {
     pub subject: String,
     pub event: String,

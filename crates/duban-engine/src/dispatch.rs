@@ -161,6 +161,11 @@ impl Dispatcher {
         })
     }
 
+    /// Now, by the dispatcher's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
     /// The clock leases are counted by (the system clock unless replaced).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;

@@ -602,12 +602,13 @@ impl Engine {
                 continue;
             }
             for person in loaded.people.get(role).into_iter().flatten() {
+                let vars = &self.with_link(&vars, person.id, t.id, now);
                 let channels = reachable_channels(person, &step.channels);
                 if channels.is_empty() {
                     // Nobody can be told: list the person as unreachable and tell the
                     // superior unit's secretary instead.
-                    let body = render_for(set, Channel::Sms, &vars)
-                        .or_else(|| render_for(set, Channel::Email, &vars))
+                    let body = render_for(set, Channel::Sms, vars)
+                        .or_else(|| render_for(set, Channel::Email, vars))
                         .transpose()?
                         .unwrap_or_default();
                     tx.enqueue_unreachable(
@@ -632,10 +633,11 @@ impl Engine {
                             .into_iter()
                             .flatten()
                         {
+                            let sup_vars = self.with_link(vars, sup.id, t.id, now);
                             for c in reachable_channels(sup, &step.channels) {
                                 let not_before = self.not_before(wf, step, c, now);
                                 let (vars, params) =
-                                    self.as_sent(wf, step, &vars, &title, not_before)?;
+                                    self.as_sent(wf, step, &sup_vars, &title, not_before)?;
                                 let Some(body) = render_for(set, c, &vars) else {
                                     continue;
                                 };
@@ -668,7 +670,7 @@ impl Engine {
                 }
                 for c in channels {
                     let not_before = self.not_before(wf, step, c, now);
-                    let (vars, params) = self.as_sent(wf, step, &vars, &title, not_before)?;
+                    let (vars, params) = self.as_sent(wf, step, vars, &title, not_before)?;
                     let Some(body) = render_for(set, c, &vars) else {
                         continue;
                     };
@@ -693,6 +695,26 @@ impl Engine {
             }
         }
         Ok(queued)
+    }
+
+    /// The variables with the recipient's own signed link: it names them and the timer
+    /// (so the chain and the answer asked) and expires after `link_ttl`.
+    fn with_link(&self, vars: &Vars, person: i64, timer: i64, now: DateTime<Utc>) -> Vars {
+        let base = self.config.link_base.trim_end_matches('/');
+        let link = match &self.config.link_key {
+            Some(key) => {
+                let claim = duban_core::link::LinkClaim {
+                    person,
+                    timer,
+                    expires: now + self.config.link_ttl,
+                };
+                format!("{base}/l/{}", duban_core::link::sign(key, &claim))
+            }
+            None => format!("{base}/"),
+        };
+        let mut vars = vars.clone();
+        vars.insert("link".into(), minijinja::Value::from(link));
+        vars
     }
 
     /// The variables and SMS parameters as of the day the message will leave.
@@ -884,18 +906,16 @@ fn message_context(
     step: &DueStep,
     wf: &Workflow,
     config: &crate::EngineConfig,
-    instance: i64,
+    _instance: i64,
 ) -> MessageContext {
     MessageContext {
         org_department: config.org_department.clone(),
         due_date: step.local.date(),
         anchor_date: step.occurrence.anchor,
         times: step.occurrence.repeat + 1,
-        link: format!(
-            "{}/confirm/{instance}/{}",
-            config.link_base.trim_end_matches('/'),
-            step.step_id
-        ),
+        // Each recipient's message gets their own signed link (`with_link`); what is
+        // rendered for no one in particular points at the sign-in page.
+        link: format!("{}/", config.link_base.trim_end_matches('/')),
         workflow_name: wf.name.clone(),
         extra: step.vars.clone(),
     }

@@ -77,6 +77,11 @@ pub struct EngineConfig {
     pub org_department: String,
     /// Base of the confirmation links in messages.
     pub link_base: String,
+    /// The key that signs each recipient's link (`{link_base}/l/<token>`); without one,
+    /// messages link to the sign-in page.
+    pub link_key: Option<Arc<Vec<u8>>>,
+    /// How long a signed link stays valid.
+    pub link_ttl: Duration,
     /// Where a message goes when no one holds the role it addresses (an escalation to an
     /// organisation department with no officer recorded); `None` lists it as unreachable only.
     pub fallback_email: Option<String>,
@@ -95,6 +100,8 @@ impl Default for EngineConfig {
             horizon: Duration::days(62),
             org_department: "组织部".into(),
             link_base: "http://127.0.0.1:8080".into(),
+            link_key: None,
+            link_ttl: Duration::days(30),
             fallback_email: None,
         }
     }

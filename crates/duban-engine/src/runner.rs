@@ -60,7 +60,7 @@ pub async fn start_dispatcher(
             let Ok(_running) = guard.try_lock() else {
                 return;
             };
-            if let Err(e) = dispatcher.dispatch(chrono::Utc::now()).await {
+            if let Err(e) = dispatcher.dispatch(dispatcher.now()).await {
                 tracing::error!(error = %e, "dispatch failed");
             }
         })

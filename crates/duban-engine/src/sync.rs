@@ -37,6 +37,7 @@ fn payload(d: &DueStep, title: &str) -> String {
 
 /// What re-planning one instance against the current workflow changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplanDiff {
     pub instance_id: i64,
     pub workflow_id: String,
@@ -252,6 +253,7 @@ impl Engine {
         &self,
         workflow: Option<&str>,
         dry_run: bool,
+        actor: &str,
     ) -> Result<Vec<ReplanDiff>, EngineError> {
         let mut diffs = Vec::new();
         let now = self.now();
@@ -276,6 +278,22 @@ impl Engine {
                 };
                 let tx = self.store.begin_write().await?;
                 let reports = self.sync_loaded(&tx, &loaded, now, true).await?;
+                tx.audit(
+                    actor,
+                    now,
+                    "replan",
+                    &instance.subject_key,
+                    &serde_json::json!({
+                        "instance": instance.id,
+                        "workflow": wf.id,
+                        "from_version": instance.workflow_version,
+                        "from_hash": instance.content_hash,
+                        "to_version": wf.version,
+                        "to_hash": wf.content_hash,
+                    })
+                    .to_string(),
+                )
+                .await?;
                 if dry_run {
                     tx.rollback().await?;
                 } else {

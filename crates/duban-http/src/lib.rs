@@ -1,12 +1,23 @@
-//! duban's HTTP surface. [`router`] builds the whole application from an [`AppState`], so
-//! tests drive it with `router(state).oneshot(request)` without opening a socket.
+//! duban's HTTP surface, an adapter over the application layer (`duban-app`): the JSON API
+//! under `/api/v1` with its OpenAPI document at `/api/openapi.json`, the pages secretaries
+//! open from the links in their reminders (`/l/<token>`), `/healthz` and `/metrics`.
+//! [`router`] builds the whole application, so tests drive it with
+//! `router(state).oneshot(request)` without opening a socket.
+//!
+//! Handlers only parse, call one use case with the signed-in [`duban_app::Actor`] and
+//! present its answer; authorisation and everything else lives in `duban-app`.
+
+pub mod api;
+mod auth;
+mod links;
+pub mod problem;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
-use duban_store::Store;
+use duban_app::App;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Serialize;
 use tower_http::trace::TraceLayer;
@@ -14,15 +25,18 @@ use tower_http::trace::TraceLayer;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    store: Store,
+    pub(crate) app: App,
     metrics: Option<PrometheusHandle>,
+    /// Cookies carry `Secure` (behind TLS).
+    pub(crate) secure_cookies: bool,
 }
 
 impl AppState {
-    pub fn new(store: Store) -> Self {
+    pub fn new(app: App) -> Self {
         Self {
-            store,
+            app,
             metrics: None,
+            secure_cookies: false,
         }
     }
 
@@ -31,15 +45,38 @@ impl AppState {
         self.metrics = Some(handle);
         self
     }
+
+    /// Marks session cookies `Secure`: set when duban is served over TLS (directly or behind
+    /// a proxy that terminates it).
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
+    }
 }
 
-/// The application's routes.
+/// The application's routes. Cross-site form posts are refused (`Sec-Fetch-Site` /
+/// `Origin`, tower-http's CSRF layer); request bodies are limited to 20 MiB (uploads).
 pub fn router(state: AppState) -> Router {
+    let (api, _) = api::routes().split_for_parts();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
+        .route("/api/openapi.json", get(openapi_json))
+        .merge(api)
+        .merge(links::routes())
+        .layer(tower_http::csrf::CsrfLayer::new())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(20 << 20))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The OpenAPI 3.1 document of `/api/v1`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::routes().split_for_parts().1
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    Json(openapi())
 }
 
 /// `GET /healthz` body.
@@ -54,15 +91,9 @@ pub struct Health {
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let database = state.store.backend().as_str();
     let version = env!("CARGO_PKG_VERSION");
-    let result = async {
-        state.store.ping().await?;
-        state.store.schema_version().await
-    }
-    .await;
-    match result {
-        Ok(schema_version) => (
+    match state.app.health().await {
+        Ok((database, schema_version)) => (
             StatusCode::OK,
             Json(Health {
                 status: "ok",
@@ -79,7 +110,7 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
                 Json(Health {
                     status: "unavailable",
                     version,
-                    database,
+                    database: state.app.backend(),
                     schema_version: None,
                     error: Some(e.to_string()),
                 }),
@@ -97,7 +128,7 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
             "metrics are not enabled\n".to_string(),
         );
     };
-    match state.store.timer_stats(chrono::Utc::now()).await {
+    match state.app.timer_stats().await {
         Ok(s) => {
             metrics::gauge!("duban_timers_pending").set(s.pending as f64);
             metrics::gauge!("duban_timers_due").set(s.due as f64);
@@ -111,35 +142,4 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
         Err(e) => tracing::warn!(error = %e, "reading timer statistics for /metrics"),
     }
     (StatusCode::OK, handle.render())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::body::Body;
-    use axum::http::Request;
-    use tower::ServiceExt;
-
-    #[tokio::test]
-    async fn healthz_names_the_backend_and_the_schema_version() {
-        let store = Store::connect("sqlite::memory:", &Default::default())
-            .await
-            .unwrap();
-        store.migrate_up(None).await.unwrap();
-        let response = router(AppState::new(store))
-            .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
-            .await
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["status"], "ok");
-        assert_eq!(v["database"], "sqlite");
-        assert!(
-            v["schema_version"].as_str().unwrap().starts_with("m2026"),
-            "{v}"
-        );
-    }
 }

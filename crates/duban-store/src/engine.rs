@@ -129,6 +129,7 @@ pub struct PlannedTimer {
 
 /// What planning an instance changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanReport {
     pub instance_id: i64,
     pub created: bool,

@@ -7,6 +7,7 @@
 //! Money at rest is always `BIGINT` fen (see [`money`]): sea-orm's `Decimal` column is a
 //! float on SQLite and has no fraction on MySQL.
 
+pub mod accounts;
 pub mod audit;
 pub mod engine;
 pub mod entities;

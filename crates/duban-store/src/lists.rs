@@ -2,7 +2,8 @@
 //! names rather than internal keys, filtered in the database.
 
 use crate::entities::{
-    interviews, organisations, party_units, people, rectification_items, workflow_instances,
+    interviews, organisations, outbox, party_units, people, rectification_items, timers,
+    workflow_instances,
 };
 use crate::{Store, StoreError};
 use chrono::NaiveDate;
@@ -29,9 +30,35 @@ pub struct ListFilter {
     pub today: Option<NaiveDate>,
     pub limit: u64,
     pub offset: u64,
+    /// What the reader may see at all (a user limited to districts or units).
+    pub scope: Option<Scope>,
+}
+
+/// The unit a subject concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SubjectUnit {
+    pub code: String,
+    pub name: String,
+    /// The districts of the organisations it covers.
+    pub districts: Vec<String>,
+}
+
+/// The part of the register a user is limited to; an empty list does not limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub districts: Vec<String>,
+    pub units: Vec<String>,
+}
+
+impl Scope {
+    pub fn is_unlimited(&self) -> bool {
+        self.districts.is_empty() && self.units.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnitLine {
     pub code: String,
     pub name: String,
@@ -44,6 +71,7 @@ pub struct UnitLine {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ItemLine {
     pub id: i64,
     pub unit_code: String,
@@ -60,6 +88,7 @@ pub struct ItemLine {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InterviewLine {
     pub id: i64,
     pub unit_code: String,
@@ -74,6 +103,7 @@ pub struct InterviewLine {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InstanceLine {
     pub id: i64,
     pub workflow_id: String,
@@ -115,10 +145,24 @@ impl Store {
 
     /// The ids of the units covering organisations in `district`, as a subquery.
     fn district_units(district: &str) -> sea_orm::sea_query::SelectStatement {
+        Self::districts_units(std::slice::from_ref(&district.to_string()))
+    }
+
+    /// The ids of the units covering organisations in any of `districts`, as a subquery.
+    fn districts_units(districts: &[String]) -> sea_orm::sea_query::SelectStatement {
         Query::select()
             .column(organisations::Column::UnitId)
             .from(organisations::Entity)
-            .and_where(Expr::col(organisations::Column::District).eq(district))
+            .and_where(Expr::col(organisations::Column::District).is_in(districts.to_vec()))
+            .to_owned()
+    }
+
+    /// The ids of the units with these codes, as a subquery.
+    fn coded_units(codes: &[String]) -> sea_orm::sea_query::SelectStatement {
+        Query::select()
+            .column(party_units::Column::Id)
+            .from(party_units::Entity)
+            .and_where(Expr::col(party_units::Column::Code).is_in(codes.to_vec()))
             .to_owned()
     }
 
@@ -127,6 +171,43 @@ impl Store {
             Expr::col((party_units::Entity, party_units::Column::Id))
                 .in_subquery(Self::district_units(district)),
         )
+    }
+
+    /// A scope as a condition on a unit-id column.
+    fn in_scope(unit_column: impl ColumnTrait, scope: &Option<Scope>) -> Condition {
+        let mut c = Condition::all();
+        if let Some(s) = scope {
+            if !s.districts.is_empty() {
+                c = c.add(unit_column.in_subquery(Self::districts_units(&s.districts)));
+            }
+            if !s.units.is_empty() {
+                c = c.add(unit_column.in_subquery(Self::coded_units(&s.units)));
+            }
+        }
+        c
+    }
+
+    /// The unit a subject key concerns (`term:…`, `unit:…`, `rectification:N`,
+    /// `interview:N`), with the districts of its organisations; `None` when there is none.
+    pub async fn unit_of_subject(&self, key: &str) -> Result<Option<SubjectUnit>, StoreError> {
+        let units = self.units_of_subjects(&[key.to_string()]).await?;
+        let Some(unit) = units.get(key) else {
+            return Ok(None);
+        };
+        let mut districts: Vec<String> = organisations::Entity::find()
+            .select_only()
+            .column(organisations::Column::District)
+            .filter(organisations::Column::UnitId.eq(unit.id))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        districts.sort();
+        districts.dedup();
+        Ok(Some(SubjectUnit {
+            code: unit.code.clone(),
+            name: unit.name.clone(),
+            districts,
+        }))
     }
 
     /// The unit and district filters on a row's unit column; `None` when the unit asked for
@@ -150,7 +231,7 @@ impl Store {
         if let Some(d) = &f.district {
             c = c.add(unit_column.in_subquery(Self::district_units(d)));
         }
-        Ok(Some(c))
+        Ok(Some(c.add(Self::in_scope(unit_column, &f.scope))))
     }
 
     async fn names_of(
@@ -194,7 +275,9 @@ impl Store {
 
     /// Party units, by code.
     pub async fn list_units(&self, f: &ListFilter) -> Result<Vec<UnitLine>, StoreError> {
-        let mut q = party_units::Entity::find().order_by_asc(party_units::Column::Code);
+        let mut q = party_units::Entity::find()
+            .order_by_asc(party_units::Column::Code)
+            .filter(Self::in_scope(party_units::Column::Id, &f.scope));
         if let Some(d) = &f.district {
             q = q.filter(Self::in_district(d));
         }
@@ -266,14 +349,12 @@ impl Store {
         }
         let items = q.offset(f.offset).limit(f.limit).all(self.conn()).await?;
         let units = self.units_by_id(items.iter().map(|i| i.unit_id)).await?;
-        let names = self
-            .names_of(
-                items
-                    .iter()
-                    .flat_map(|i| [i.owner_id, i.verifier_id])
-                    .flatten(),
-            )
-            .await?;
+        let people: Vec<i64> = items
+            .iter()
+            .flat_map(|i: &rectification_items::Model| [i.owner_id, i.verifier_id])
+            .flatten()
+            .collect();
+        let names = self.names_of(people).await?;
         Ok(items
             .into_iter()
             .map(|i| {
@@ -349,9 +430,11 @@ impl Store {
             q = q.filter(workflow_instances::Column::SubjectStatus.eq("overdue"));
         }
         // Unit and district filters resolve to the subject keys of the matching units.
+        let scoped = f.scope.as_ref().is_some_and(|s| !s.is_unlimited());
         let units_wanted: Option<Vec<party_units::Model>> =
-            if f.unit.is_some() || f.district.is_some() {
-                let mut uq = party_units::Entity::find();
+            if f.unit.is_some() || f.district.is_some() || scoped {
+                let mut uq = party_units::Entity::find()
+                    .filter(Self::in_scope(party_units::Column::Id, &f.scope));
                 if let Some(code) = &f.unit {
                     uq = uq.filter(party_units::Column::Code.eq(code));
                 }
@@ -512,6 +595,40 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// One chain.
+    pub async fn instance_by_id(
+        &self,
+        id: i64,
+    ) -> Result<Option<workflow_instances::Model>, StoreError> {
+        Ok(workflow_instances::Entity::find_by_id(id)
+            .one(self.conn())
+            .await?)
+    }
+
+    /// One timer.
+    pub async fn timer_by_id(&self, id: i64) -> Result<Option<timers::Model>, StoreError> {
+        Ok(timers::Entity::find_by_id(id).one(self.conn()).await?)
+    }
+
+    /// The first message a timer produced for a person (what their link was sent with).
+    pub async fn message_for(
+        &self,
+        timer_id: i64,
+        person_id: i64,
+    ) -> Result<Option<outbox::Model>, StoreError> {
+        Ok(outbox::Entity::find()
+            .filter(outbox::Column::TimerId.eq(timer_id))
+            .filter(outbox::Column::PersonId.eq(person_id))
+            .order_by_asc(outbox::Column::Id)
+            .one(self.conn())
+            .await?)
+    }
+
+    /// One person of the register or staff.
+    pub async fn person_by_id(&self, id: i64) -> Result<Option<people::Model>, StoreError> {
+        Ok(people::Entity::find_by_id(id).one(self.conn()).await?)
     }
 
     /// Everyone holding a staff role.

@@ -513,32 +513,6 @@ impl Store {
             .collect())
     }
 
-    /// Puts a dead, failed, dropped or sent message back in the queue at `now`, marked as a
-    /// re-send (never dropped as a duplicate). Returns false if there is no such message or
-    /// it is still waiting or being sent.
-    pub async fn resend(&self, outbox_id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let r = outbox::Entity::update_many()
-            .col_expr(outbox::Column::State, Expr::value(outbox_state::PENDING))
-            .col_expr(outbox::Column::Attempts, Expr::value(0))
-            .col_expr(outbox::Column::NextAttemptAt, Expr::value(naive(now)))
-            .col_expr(outbox::Column::NotBefore, Expr::value(naive(now)))
-            .col_expr(outbox::Column::Resend, Expr::value(true))
-            .col_expr(
-                outbox::Column::LastError,
-                Expr::value(Option::<String>::None),
-            )
-            .filter(outbox::Column::Id.eq(outbox_id))
-            .filter(outbox::Column::State.is_in([
-                outbox_state::DEAD,
-                outbox_state::FAILED,
-                outbox_state::DROPPED,
-                outbox_state::SENT,
-            ]))
-            .exec(self.conn())
-            .await?;
-        Ok(r.rows_affected == 1)
-    }
-
     /// One outbox message.
     pub async fn outbox_message(&self, id: i64) -> Result<Option<OutboxRow>, StoreError> {
         Ok(outbox::Entity::find_by_id(id).one(self.conn()).await?)
@@ -854,5 +828,33 @@ impl WriteTx {
             .await?;
         }
         Ok(Some(row))
+    }
+}
+
+impl crate::engine::WriteTx {
+    /// Puts a dead, failed, dropped or sent message back in the queue at `now`, marked as a
+    /// re-send (never dropped as a duplicate). Returns false if there is no such message or
+    /// it is still waiting or being sent.
+    pub async fn resend(&self, outbox_id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let r = outbox::Entity::update_many()
+            .col_expr(outbox::Column::State, Expr::value(outbox_state::PENDING))
+            .col_expr(outbox::Column::Attempts, Expr::value(0))
+            .col_expr(outbox::Column::NextAttemptAt, Expr::value(naive(now)))
+            .col_expr(outbox::Column::NotBefore, Expr::value(naive(now)))
+            .col_expr(outbox::Column::Resend, Expr::value(true))
+            .col_expr(
+                outbox::Column::LastError,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(outbox::Column::Id.eq(outbox_id))
+            .filter(outbox::Column::State.is_in([
+                outbox_state::DEAD,
+                outbox_state::FAILED,
+                outbox_state::DROPPED,
+                outbox_state::SENT,
+            ]))
+            .exec(self.conn())
+            .await?;
+        Ok(r.rows_affected == 1)
     }
 }

@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 /// How many rows an import created, changed, or found already as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportSummary {
     pub organisations: Counts,
     pub units: Counts,
@@ -30,6 +31,7 @@ pub struct ImportSummary {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Counts {
     pub created: u64,
     pub updated: u64,

@@ -6,10 +6,8 @@ use super::Context;
 use crate::cmd::deliveries::ListFormat;
 use crate::cmd::import::login_name;
 use chrono::NaiveDate;
-use duban_engine::EngineError;
-use duban_engine::admin::{NewStaff, OpenInterview, OpenItem};
-use duban_engine::answer::{Answer, Duty};
-use duban_engine::complete::Completion;
+use duban_app::loop_::{Answer, Completion, Duty, NewStaff, OpenInterview, OpenItem};
+use duban_app::{Actor, AppError};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -283,7 +281,7 @@ fn local_time(s: &str) -> Result<chrono::NaiveDateTime, String> {
         .map_err(|_| format!("{s:?} is not a time like 2026-12-03T14:30"))
 }
 
-fn report(result: Result<Completion, EngineError>, format: ListFormat) -> anyhow::Result<ExitCode> {
+fn report(result: Result<Completion, AppError>, format: ListFormat) -> anyhow::Result<ExitCode> {
     match result {
         Ok(c) => {
             match format {
@@ -310,7 +308,7 @@ fn report(result: Result<Completion, EngineError>, format: ListFormat) -> anyhow
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(EngineError::Refused(why)) => {
+        Err(AppError::Refused(why) | AppError::NotFound(why) | AppError::Forbidden(why)) => {
             eprintln!("refused: {why}");
             Ok(ExitCode::FAILURE)
         }
@@ -319,8 +317,8 @@ fn report(result: Result<Completion, EngineError>, format: ListFormat) -> anyhow
 }
 
 pub async fn run_term(args: TermArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let engine = ctx.engine(None).await?;
-    let actor = args.actor.unwrap_or_else(login_name);
+    let app = ctx.app_for_cli().await?;
+    let actor = Actor::command_line(&args.actor.unwrap_or_else(login_name));
     let answer = match args.action {
         TermAction::Elect { unit, date } => Answer::ElectionHeld { unit, on: date },
         TermAction::Extend {
@@ -345,15 +343,15 @@ pub async fn run_term(args: TermArgs, ctx: &Context) -> anyhow::Result<ExitCode>
             note,
         },
     };
-    report(engine.answer(answer, &actor).await, args.format)
+    report(app.answer(&actor, answer).await, args.format)
 }
 
 pub async fn run_rectification(args: RectificationArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     if let RectificationAction::List(filter) = args.action {
         return crate::cmd::lists::items(filter, args.format, ctx).await;
     }
-    let engine = ctx.engine(None).await?;
-    let actor = args.actor.unwrap_or_else(login_name);
+    let app = ctx.app_for_cli().await?;
+    let actor = Actor::command_line(&args.actor.unwrap_or_else(login_name));
     let result = match args.action {
         RectificationAction::List(_) => unreachable!("handled above"),
         RectificationAction::Open {
@@ -366,33 +364,31 @@ pub async fn run_rectification(args: RectificationArgs, ctx: &Context) -> anyhow
             verifier,
             measures,
         } => {
-            engine
-                .open_item_for(
-                    OpenItem {
-                        unit,
-                        title,
-                        kind,
-                        deadline,
-                        owner,
-                        leader,
-                        verifier,
-                        measures,
-                    },
-                    &actor,
-                )
-                .await
+            app.open_item(
+                &actor,
+                OpenItem {
+                    unit,
+                    title,
+                    kind,
+                    deadline,
+                    owner,
+                    leader,
+                    verifier,
+                    measures,
+                },
+            )
+            .await
         }
         RectificationAction::Progress { item, date, note } => {
-            engine
-                .answer(
-                    Answer::ProgressReported {
-                        item,
-                        on: date,
-                        note,
-                    },
-                    &actor,
-                )
-                .await
+            app.answer(
+                &actor,
+                Answer::ProgressReported {
+                    item,
+                    on: date,
+                    note,
+                },
+            )
+            .await
         }
         RectificationAction::Extend {
             item,
@@ -400,33 +396,31 @@ pub async fn run_rectification(args: RectificationArgs, ctx: &Context) -> anyhow
             approved_on,
             reason,
         } => {
-            engine
-                .answer(
-                    Answer::DeadlineExtended {
-                        item,
-                        to,
-                        approved_on,
-                        reason,
-                    },
-                    &actor,
-                )
-                .await
+            app.answer(
+                &actor,
+                Answer::DeadlineExtended {
+                    item,
+                    to,
+                    approved_on,
+                    reason,
+                },
+            )
+            .await
         }
         RectificationAction::Close {
             item,
             verifier,
             date,
         } => {
-            engine
-                .answer(
-                    Answer::ItemVerified {
-                        item,
-                        verifier,
-                        on: date,
-                    },
-                    &actor,
-                )
-                .await
+            app.answer(
+                &actor,
+                Answer::ItemVerified {
+                    item,
+                    verifier,
+                    on: date,
+                },
+            )
+            .await
         }
         RectificationAction::Review {
             item,
@@ -435,17 +429,16 @@ pub async fn run_rectification(args: RectificationArgs, ctx: &Context) -> anyhow
             failed: _,
             note,
         } => {
-            engine
-                .answer(
-                    Answer::ReviewDone {
-                        item,
-                        on: date,
-                        passed,
-                        note,
-                    },
-                    &actor,
-                )
-                .await
+            app.answer(
+                &actor,
+                Answer::ReviewDone {
+                    item,
+                    on: date,
+                    passed,
+                    note,
+                },
+            )
+            .await
         }
     };
     report(result, args.format)
@@ -460,8 +453,8 @@ pub async fn run_interview(args: InterviewArgs, ctx: &Context) -> anyhow::Result
             location,
             interviewee,
         } => {
-            let engine = ctx.engine(None).await?;
-            let actor = args.actor.unwrap_or_else(login_name);
+            let app = ctx.app_for_cli().await?;
+            let actor = Actor::command_line(&args.actor.unwrap_or_else(login_name));
             let request = OpenInterview {
                 unit,
                 reason,
@@ -469,10 +462,7 @@ pub async fn run_interview(args: InterviewArgs, ctx: &Context) -> anyhow::Result
                 location,
                 interviewee,
             };
-            return report(
-                engine.open_interview_for(request, &actor).await,
-                args.format,
-            );
+            return report(app.open_interview(&actor, request).await, args.format);
         }
         InterviewAction::List(filter) => {
             return crate::cmd::lists::interviews(filter, args.format, ctx).await;
@@ -502,9 +492,9 @@ pub async fn run_interview(args: InterviewArgs, ctx: &Context) -> anyhow::Result
             problems,
         },
     };
-    let engine = ctx.engine(None).await?;
-    let actor = args.actor.unwrap_or_else(login_name);
-    report(engine.answer(answer, &actor).await, args.format)
+    let app = ctx.app_for_cli().await?;
+    let actor = Actor::command_line(&args.actor.unwrap_or_else(login_name));
+    report(app.answer(&actor, answer).await, args.format)
 }
 
 pub async fn run_duties(args: DutiesArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -521,35 +511,34 @@ pub async fn run_duties(args: DutiesArgs, ctx: &Context) -> anyhow::Result<ExitC
         );
         return Ok(ExitCode::from(2));
     };
-    let engine = ctx.engine(None).await?;
-    let actor = args.actor.unwrap_or_else(login_name);
+    let app = ctx.app_for_cli().await?;
+    let actor = Actor::command_line(&args.actor.unwrap_or_else(login_name));
     report(
-        engine
-            .answer(
-                Answer::DutyDone {
-                    unit,
-                    duty,
-                    on: date,
-                    note,
-                },
-                &actor,
-            )
-            .await,
+        app.answer(
+            &actor,
+            Answer::DutyDone {
+                unit,
+                duty,
+                on: date,
+                note,
+            },
+        )
+        .await,
         args.format,
     )
 }
 
 pub async fn run_people(args: PeopleArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let actor = args.actor.unwrap_or_else(login_name);
+    let actor = Actor::command_line(&args.actor.unwrap_or_else(login_name));
     let result = match args.action {
         PeopleAction::Unreachable { format } => {
             return crate::cmd::deliveries::run_unreachable(format, ctx).await;
         }
         PeopleAction::Staff { format } => return crate::cmd::lists::staff(format, ctx).await,
         PeopleAction::SetRoles { person, roles } => {
-            ctx.engine(None)
+            ctx.app_for_cli()
                 .await?
-                .set_staff_roles(&person, &roles, &actor)
+                .set_staff_roles(&actor, &person, &roles)
                 .await
         }
         PeopleAction::AddStaff {
@@ -559,9 +548,10 @@ pub async fn run_people(args: PeopleArgs, ctx: &Context) -> anyhow::Result<ExitC
             post,
             roles,
         } => {
-            ctx.engine(None)
+            ctx.app_for_cli()
                 .await?
                 .add_staff(
+                    &actor,
                     NewStaff {
                         name,
                         post,
@@ -569,7 +559,6 @@ pub async fn run_people(args: PeopleArgs, ctx: &Context) -> anyhow::Result<ExitC
                         email,
                         roles,
                     },
-                    &actor,
                 )
                 .await
         }
@@ -583,7 +572,7 @@ pub async fn run_people(args: PeopleArgs, ctx: &Context) -> anyhow::Result<ExitC
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(EngineError::Refused(why)) => {
+        Err(AppError::Refused(why) | AppError::NotFound(why) | AppError::Forbidden(why)) => {
             eprintln!("refused: {why}");
             Ok(ExitCode::FAILURE)
         }

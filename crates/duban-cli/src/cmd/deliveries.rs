@@ -236,16 +236,10 @@ pub async fn run_deliveries(args: DeliveriesArgs, ctx: &Context) -> anyhow::Resu
             )?;
         }
         DeliveriesAction::Resend { id } => {
-            if store.resend(id, ctx.now()).await? {
-                println!("message {id} queued again");
-            } else {
-                let why = match store.outbox_message(id).await? {
-                    None => "no such message".to_string(),
-                    Some(m) => format!("it is {}", m.state),
-                };
-                eprintln!("refused: message {id} cannot be re-sent: {why}");
-                return Ok(ExitCode::FAILURE);
-            }
+            let app = ctx.app_for_cli().await?;
+            let actor = duban_app::Actor::command_line(&crate::cmd::import::login_name());
+            app.resend(&actor, id).await?;
+            println!("message {id} queued again");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -311,6 +305,7 @@ impl Context {
                 .max(1),
             ..DispatchConfig::default()
         };
+        // Only the seed of the retry jitter reads the wall clock: it is not a time.
         let seed = u64::from(std::process::id()) ^ Utc::now().timestamp_micros() as u64;
         Ok(Dispatcher::new(
             store,
@@ -319,7 +314,8 @@ impl Context {
             std::sync::Arc::new(rules),
             config,
             seed,
-        )?)
+        )?
+        .with_clock(self.clock.clone()))
     }
 }
 

@@ -3,9 +3,10 @@
 use super::{Context, OutputFormat};
 use anyhow::Context as _;
 
-use duban_core::register::{RowError, parse_register, template_headers};
-use duban_tabular::{Encoding, read_table};
-use std::collections::HashSet;
+use duban_app::loop_::rectification_headers;
+use duban_app::register::{Encoding, template_headers};
+use duban_app::{Actor, AppError};
+use duban_core::register::RowError;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -57,43 +58,46 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 async fn rectification(args: RegisterArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    use duban_engine::admin::ITEM_COLUMNS;
     if args.template {
-        let mut headers: Vec<&str> = ITEM_COLUMNS.iter().map(|c| c.1).collect();
-        headers.push("整改措施");
-        print!("\u{feff}{}\r\n", headers.join(","));
+        print!("\u{feff}{}\r\n", rectification_headers().join(","));
         return Ok(ExitCode::SUCCESS);
     }
     let file = args.file.as_deref().context("a file is required")?;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let table = read_table(&file.to_string_lossy(), &bytes, args.encoding)
-        .with_context(|| format!("{}", file.display()))?;
-    let engine = ctx.engine(None).await?;
-    let actor = args.actor.clone().unwrap_or_else(login_name);
-    match engine.import_items(&table, &actor, args.dry_run).await? {
-        Ok(done) => {
-            match args.format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&done)?),
-                OutputFormat::Table if done.dry_run => {
-                    println!(
-                        "{} item(s) are valid; nothing was written (dry run)",
-                        done.items
-                    )
-                }
-                OutputFormat::Table => println!(
-                    "{} item(s) opened, {} timer(s) planned: {}",
-                    done.items,
-                    done.timers_planned,
-                    done.created.join(", ")
-                ),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(errors) => {
+    let app = ctx.app_for_cli().await?;
+    let actor = Actor::command_line(&args.actor.clone().unwrap_or_else(login_name));
+    let done = app
+        .import_items(
+            &actor,
+            &file.to_string_lossy(),
+            &bytes,
+            args.encoding,
+            args.dry_run,
+        )
+        .await;
+    let done = match done {
+        Err(AppError::Rows(errors)) => {
             report_row_errors(file, &errors, args.format)?;
-            Ok(ExitCode::FAILURE)
+            return Ok(ExitCode::FAILURE);
         }
+        other => other?,
+    };
+    match args.format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&done)?),
+        OutputFormat::Table if done.dry_run => {
+            println!(
+                "{} item(s) are valid; nothing was written (dry run)",
+                done.items
+            )
+        }
+        OutputFormat::Table => println!(
+            "{} item(s) opened, {} timer(s) planned: {}",
+            done.items,
+            done.timers_planned,
+            done.created.join(", ")
+        ),
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Every bad cell of a file, then the verdict: nothing was written.
@@ -120,89 +124,33 @@ async fn register(args: RegisterArgs, ctx: &Context) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::SUCCESS);
     }
     let file = args.file.as_deref().context("a file is required")?;
-    let engine = ctx.engine(None).await?;
-    let actor = args.actor.clone().unwrap_or_else(login_name);
-    match import_register_file(&engine, file, args.encoding, &actor, args.dry_run).await? {
-        Ok(summary) => {
-            match args.format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
-                OutputFormat::Table => print_summary(&summary),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(errors) => {
-            report_row_errors(file, &errors, args.format)?;
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
-/// Reads, validates and applies a register file. The outer error is I/O or the database;
-/// the inner `Err` lists every bad cell, in which case nothing was written.
-pub async fn import_register_file(
-    engine: &duban_engine::Engine,
-    file: &Path,
-    encoding: Encoding,
-    actor: &str,
-    dry_run: bool,
-) -> anyhow::Result<Result<duban_store::register::ImportSummary, Vec<RowError>>> {
-    let store = &engine.store;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let name = file.to_string_lossy();
-    let table =
-        read_table(&name, &bytes, encoding).with_context(|| format!("{}", file.display()))?;
-    let superiors: Vec<String> = {
-        let mut set: HashSet<String> = HashSet::new();
-        if let Some(i) = superior_column(&table.headers) {
-            for (_, cells) in &table.rows {
-                if let Some(c) = cells.get(i).map(|c| c.trim()).filter(|c| !c.is_empty()) {
-                    set.insert(c.to_string());
-                }
-            }
+    let app = ctx.app_for_cli().await?;
+    let actor = Actor::command_line(&args.actor.clone().unwrap_or_else(login_name));
+    let summary = app
+        .import_register(
+            &actor,
+            &file.to_string_lossy(),
+            &bytes,
+            args.encoding,
+            args.dry_run,
+        )
+        .await;
+    let summary = match summary {
+        Err(AppError::Rows(errors)) => {
+            report_row_errors(file, &errors, args.format)?;
+            return Ok(ExitCode::FAILURE);
         }
-        set.into_iter().collect()
+        other => other?,
     };
-    let known = store.existing_unit_codes(&superiors).await?;
-    let batch = match parse_register(&table, &known) {
-        Ok(b) => b,
-        Err(errors) => return Ok(Err(errors)),
-    };
-    // The register and the chains it implies change together: one transaction.
-    let now = engine.now();
-    let tx = store.begin_write().await?;
-    let mut summary = tx.apply_register(&batch, actor, now).await?;
-    let plans = engine.sync_units(&tx, &summary.changed_units, now).await?;
-    summary.dry_run = dry_run;
-    if dry_run {
-        tx.rollback().await?;
-    } else {
-        tx.commit().await?;
+    match args.format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+        OutputFormat::Table => print_summary(&summary),
     }
-    for (subject, problem) in &plans.problems {
-        tracing::warn!(%subject, %problem, "chain not planned");
-    }
-    tracing::info!(
-        file = %file.display(),
-        organisations = batch.organisations.len(),
-        units = batch.units.len(),
-        instances_created = plans.instances_created,
-        timers_planned = plans.timers_inserted,
-        dry_run,
-        "register imported"
-    );
-    Ok(Ok(summary))
+    Ok(ExitCode::SUCCESS)
 }
 
-fn superior_column(headers: &[String]) -> Option<usize> {
-    let col = duban_core::register::COLUMNS
-        .iter()
-        .find(|c| c.key == "superior_unit_code")?;
-    headers
-        .iter()
-        .position(|h| h.trim() == col.header || h.trim().eq_ignore_ascii_case(col.key))
-}
-
-fn print_summary(s: &duban_store::register::ImportSummary) {
+fn print_summary(s: &duban_app::register::ImportSummary) {
     println!(
         "{:<14} {:>8} {:>8} {:>10}",
         "", "created", "updated", "unchanged"

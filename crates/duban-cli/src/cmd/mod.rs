@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod register;
 pub mod serve;
 pub mod timers;
+pub mod users;
 pub mod workflows;
 
 use crate::settings::Settings;
@@ -218,6 +219,14 @@ impl Context {
             horizon: chrono::Duration::days(e.horizon_days.max(1)),
             org_department: self.settings.workflows.org_department.clone(),
             link_base: e.link_base.clone(),
+            link_key: match self.link_key() {
+                Ok(k) => Some(std::sync::Arc::new(k)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "messages link to the sign-in page instead of signed links");
+                    None
+                }
+            },
+            link_ttl: chrono::Duration::days(self.settings.links.ttl_days.max(1)),
             fallback_email: self
                 .settings
                 .workflows
@@ -225,6 +234,78 @@ impl Context {
                 .clone()
                 .filter(|a| !a.trim().is_empty()),
         }
+    }
+
+    /// The key that signs the links in reminders: from the environment variable
+    /// `links.key_env`, else from `links.key_file` (created with a random key on first use).
+    pub fn link_key(&self) -> anyhow::Result<Vec<u8>> {
+        let l = &self.settings.links;
+        if let Ok(k) = std::env::var(&l.key_env) {
+            anyhow::ensure!(
+                k.trim().len() >= 32,
+                "{} must hold at least 32 characters",
+                l.key_env
+            );
+            return Ok(k.trim().as_bytes().to_vec());
+        }
+        match std::fs::read_to_string(&l.key_file) {
+            Ok(k) if k.trim().len() >= 32 => Ok(k.trim().as_bytes().to_vec()),
+            Ok(_) => anyhow::bail!(
+                "{} holds less than 32 characters; delete it to have a new key made",
+                l.key_file.display()
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = l.key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let key = duban_app::random_hex(32);
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                match options.open(&l.key_file) {
+                    Ok(mut f) => {
+                        std::io::Write::write_all(&mut f, key.as_bytes())?;
+                        tracing::info!(file = %l.key_file.display(), "made a new key for signed links");
+                        Ok(key.into_bytes())
+                    }
+                    // Another process made it first: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Ok(std::fs::read_to_string(&l.key_file)?
+                            .trim()
+                            .as_bytes()
+                            .to_vec())
+                    }
+                    Err(e) => Err(anyhow::anyhow!(
+                        "cannot create {}: {e}",
+                        l.key_file.display()
+                    )),
+                }
+            }
+            Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", l.key_file.display())),
+        }
+    }
+
+    /// The application layer on an engine.
+    pub fn app(&self, engine: duban_engine::Engine) -> anyhow::Result<duban_app::App> {
+        let a = &self.settings.auth;
+        let policy = duban_app::Policy {
+            max_failed_logins: a.max_failed_logins.max(1),
+            lockout: chrono::Duration::minutes(a.lockout_minutes.max(0)),
+            session_idle: chrono::Duration::minutes(a.idle_minutes.max(1)),
+            session_max: chrono::Duration::hours(a.absolute_hours.max(1)),
+            password_min_length: a.password_min_length.max(8),
+            password_max_age: (a.password_max_age_days > 0)
+                .then(|| chrono::Duration::days(a.password_max_age_days)),
+            link_ttl: chrono::Duration::days(self.settings.links.ttl_days.max(1)),
+        };
+        Ok(duban_app::App::new(engine, policy, self.link_key()?))
+    }
+
+    /// The application layer on the migrated database, as the command line's actor.
+    pub async fn app_for_cli(&self) -> anyhow::Result<duban_app::App> {
+        let engine = self.engine(None).await?;
+        self.app(engine)
     }
 
     /// One connection to the configured database (without migrating), for a command that
@@ -314,6 +395,14 @@ impl std::error::Error for Unavailable {}
 /// database out of reach (3), bad input (2), otherwise 1.
 pub fn exit_status(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
+        if let Some(a) = cause.downcast_ref::<duban_app::AppError>() {
+            use duban_app::AppError as A;
+            return match a {
+                A::Unavailable(_) => exit::UNAVAILABLE,
+                A::Invalid { .. } | A::Rows(_) => exit::BAD_INPUT,
+                _ => exit::REFUSED,
+            };
+        }
         if let Some(s) = cause.downcast_ref::<duban_store::StoreError>() {
             if s.is_unavailable() {
                 return exit::UNAVAILABLE;

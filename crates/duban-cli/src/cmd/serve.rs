@@ -2,10 +2,8 @@
 //! register, then serve HTTP until SIGINT or SIGTERM.
 
 use super::Context;
-use crate::cmd::import::import_register_file;
 use anyhow::Context as _;
 use duban_http::AppState;
-use duban_tabular::Encoding;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -54,8 +52,14 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         "database ready"
     );
     let engine = ctx.engine_on(store.clone(), None).await?;
+    let app = ctx.app(engine.clone())?;
     if args.demo {
-        load_demo(&engine, ctx).await?;
+        load_demo(&app, ctx).await?;
+    }
+    if !app.has_users().await? {
+        tracing::warn!(
+            "no user can sign in yet: make the first administrator with `duban users add <name> --role administrator`"
+        );
     }
     let scheduler = if ctx.settings.engine.enabled {
         let s =
@@ -82,15 +86,22 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         .install_recorder()
         .context("installing the metrics recorder")?;
 
-    let app = duban_http::router(AppState::new(store.clone()).with_metrics(metrics));
+    let router = duban_http::router(
+        AppState::new(app)
+            .with_metrics(metrics)
+            .with_secure_cookies(ctx.settings.auth.secure_cookies),
+    );
     let bind = ctx.settings.http.bind;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot listen on {bind} (http.bind)"))?;
     tracing::info!(address = %listener.local_addr()?, "duban is serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("shutting down");
     if let Some(mut s) = dispatcher
         && let Err(e) = s.shutdown().await
@@ -107,14 +118,24 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn load_demo(engine: &duban_engine::Engine, ctx: &Context) -> anyhow::Result<()> {
-    let store = &engine.store;
-    if !store.register_is_empty().await? {
+async fn load_demo(app: &duban_app::App, ctx: &Context) -> anyhow::Result<()> {
+    if !app.register_is_empty().await? {
         tracing::info!("the register is not empty; the demo data is not loaded");
         return Ok(());
     }
     let file = &ctx.settings.register.demo_file;
-    match import_register_file(engine, file, Encoding::Auto, "demo", false).await? {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let actor = duban_app::Actor::command_line("demo");
+    match app
+        .import_register(
+            &actor,
+            &file.to_string_lossy(),
+            &bytes,
+            Default::default(),
+            false,
+        )
+        .await
+    {
         Ok(s) => {
             tracing::info!(
                 organisations = s.organisations.created,
@@ -124,7 +145,7 @@ async fn load_demo(engine: &duban_engine::Engine, ctx: &Context) -> anyhow::Resu
             );
             Ok(())
         }
-        Err(errors) => {
+        Err(duban_app::AppError::Rows(errors)) => {
             let first: Vec<String> = errors.iter().take(5).map(|e| e.to_string()).collect();
             anyhow::bail!(
                 "the demo file {} is invalid: {}",
@@ -132,6 +153,7 @@ async fn load_demo(engine: &duban_engine::Engine, ctx: &Context) -> anyhow::Resu
                 first.join("; ")
             )
         }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -94,8 +94,9 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             dry_run,
             format,
         } => {
-            let engine = ctx.engine(None).await?;
-            let diffs = engine.replan_outdated(workflow.as_deref(), dry_run).await?;
+            let app = ctx.app_for_cli().await?;
+            let actor = duban_app::Actor::command_line(&crate::cmd::import::login_name());
+            let diffs = app.replan(&actor, workflow.as_deref(), dry_run).await?;
             match format {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&diffs)?),
                 OutputFormat::Table => {

@@ -1,9 +1,11 @@
 //! sea-orm entities, hand-written to match `migrations/`. The migrations are the source of
 //! truth; these only describe what is already there.
 
+pub mod api_tokens;
 pub mod audit_log;
 pub mod deliveries;
 pub mod elections;
+pub mod idempotency_keys;
 pub mod interviews;
 pub mod ledger_accounts;
 pub mod ledger_allocations;
@@ -15,14 +17,17 @@ pub mod ledger_postings;
 pub mod ledger_rebates;
 pub mod ledger_state;
 pub mod ledger_transactions;
+pub mod link_uses;
 pub mod organisations;
 pub mod outbox;
 pub mod party_units;
 pub mod people;
 pub mod rectification_items;
 pub mod rectification_progress;
+pub mod sessions;
 pub mod subject_events;
 pub mod term_extensions;
 pub mod timers;
+pub mod users;
 pub mod workflow_instances;
 pub mod workflow_versions;

@@ -1,0 +1,120 @@
+//! The application layer: one function per use case. Each takes the acting user
+//! ([`Actor`]), checks what their role and scope allow, and owns its transaction, audit row
+//! and clock. The adapters — the `duban` command line and the HTTP API and pages — only
+//! parse, call one of these and present the answer; neither touches the store directly.
+
+pub mod accounts;
+pub mod actor;
+pub mod deliveries;
+pub mod error;
+pub mod idempotency;
+pub mod links;
+pub mod lists;
+pub mod loop_;
+pub mod register;
+
+pub use actor::{Actor, Permission, Role};
+pub use error::AppError;
+
+use chrono::Duration;
+use duban_engine::Engine;
+use std::sync::Arc;
+
+/// The rules of sign-in and signed links (`[auth]` and `[links]` in the configuration).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Failed sign-ins in a row that lock an account.
+    pub max_failed_logins: u32,
+    pub lockout: Duration,
+    /// A session ends after this long without use …
+    pub session_idle: Duration,
+    /// … and this long after sign-in in any case.
+    pub session_max: Duration,
+    pub password_min_length: usize,
+    /// A password older than this must be changed before anything else; `None` never.
+    pub password_max_age: Option<Duration>,
+    /// How long a signed link in a reminder stays valid.
+    pub link_ttl: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_failed_logins: 5,
+            lockout: Duration::minutes(15),
+            session_idle: Duration::minutes(30),
+            session_max: Duration::hours(12),
+            password_min_length: 8,
+            password_max_age: Some(Duration::days(90)),
+            link_ttl: Duration::days(30),
+        }
+    }
+}
+
+/// Everything the use cases need: the engine (store, rules, clock) and the policy.
+#[derive(Clone)]
+pub struct App {
+    pub engine: Engine,
+    pub policy: Arc<Policy>,
+    link_key: Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("engine", &self.engine).finish()
+    }
+}
+
+impl App {
+    /// `link_key` signs and checks the links in reminders; the engine must sign with the
+    /// same key (see [`duban_engine::EngineConfig::link_key`]).
+    pub fn new(engine: Engine, policy: Policy, link_key: Vec<u8>) -> App {
+        App {
+            engine,
+            policy: Arc::new(policy),
+            link_key: Arc::new(link_key),
+        }
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.engine.now()
+    }
+
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.engine.today()
+    }
+
+    pub(crate) fn store(&self) -> &duban_store::Store {
+        &self.engine.store
+    }
+
+    /// Whether the database answers and which schema it has (for `/healthz`).
+    pub async fn health(&self) -> Result<(&'static str, Option<String>), AppError> {
+        let store = self.store();
+        store.ping().await?;
+        Ok((store.backend().as_str(), store.schema_version().await?))
+    }
+
+    /// The database's kind: `sqlite`, `postgres` or `mysql`.
+    pub fn backend(&self) -> &'static str {
+        self.store().backend().as_str()
+    }
+
+    /// Timer and outbox figures for `/metrics`.
+    pub async fn timer_stats(&self) -> Result<duban_store::engine::TimerStats, AppError> {
+        Ok(self.store().timer_stats(self.now()).await?)
+    }
+}
+
+/// Random bytes from the operating system, hex: session ids, API tokens, link keys.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the operating system's random source");
+    hex::encode(buf)
+}
+
+/// SHA-256, hex: what is kept of secrets that must be recognised, never read back.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}

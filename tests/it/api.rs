@@ -1,0 +1,688 @@
+//! The HTTP API and the signed-link pages, driven through the real router as a browser, an
+//! integration or a secretary's phone would: roles against every route, district scoping,
+//! CSRF, lockout, sessions, idempotency, problem details, uploads and signed links.
+
+use crate::engine::rules;
+use crate::support::{TestDb, repo};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use duban_app::accounts::UserRequest;
+use duban_app::{Actor, App, Policy, Role};
+use duban_core::clock::{Clock, ManualClock};
+use duban_engine::{Engine, EngineConfig};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const KEY: &[u8] = b"a test key for signed links, 32+ bytes";
+const PASSWORD: &str = "Dangjian.2026";
+
+fn start() -> DateTime<Utc> {
+    // 2026-03-02 10:00 in Beijing, a Monday.
+    Utc.with_ymd_and_hms(2026, 3, 2, 2, 0, 0).unwrap()
+}
+
+/// An organisation department on `db`: the demo register, and one user per role.
+struct Office {
+    app: App,
+    router: Router,
+    clock: Arc<ManualClock>,
+}
+
+impl Office {
+    async fn open(db: &TestDb) -> Office {
+        let store = db.store().await;
+        store.migrate_up(None).await.unwrap();
+        let clock = Arc::new(ManualClock::new(start()));
+        let config = EngineConfig {
+            node_id: "api".into(),
+            link_key: Some(Arc::new(KEY.to_vec())),
+            ..Default::default()
+        };
+        let engine = Engine::new(store.clone(), rules(), config, clock.clone());
+        engine.rules.persist(&store, start()).await.unwrap();
+        let app = App::new(engine, Policy::default(), KEY.to_vec());
+        let cli = Actor::command_line("setup");
+        let register = std::fs::read(repo().join("config/demo/register.csv")).unwrap();
+        app.import_register(&cli, "register.csv", &register, Default::default(), false)
+            .await
+            .unwrap();
+        for (name, role, districts, units) in [
+            ("guanli", Role::Administrator, vec![], vec![]),
+            ("lixia-guanli", Role::Administrator, vec!["历下区"], vec![]),
+            ("caiwu", Role::FinanceOfficer, vec![], vec![]),
+            ("shuji", Role::Secretary, vec![], vec!["370102-0001"]),
+            ("chakan", Role::Viewer, vec!["历下区"], vec![]),
+            ("shenji", Role::Auditor, vec![], vec![]),
+        ] {
+            app.add_user(
+                &cli,
+                UserRequest {
+                    username: name.into(),
+                    display_name: String::new(),
+                    password: PASSWORD.into(),
+                    role,
+                    districts: districts.into_iter().map(String::from).collect(),
+                    units: units.into_iter().map(String::from).collect(),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let router = duban_http::router(duban_http::AppState::new(app.clone()));
+        Office { app, router, clock }
+    }
+
+    async fn send(&self, req: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+        let r = self.router.clone().oneshot(req).await.unwrap();
+        let status = r.status();
+        let headers = r.headers().clone();
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 24).await.unwrap();
+        let v = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, v, headers)
+    }
+
+    /// Signs in and returns the session cookie.
+    async fn login(&self, user: &str) -> String {
+        let (status, body, headers) = self
+            .send(json_request(
+                Method::POST,
+                "/api/v1/session",
+                None,
+                &json!({"username": user, "password": PASSWORD}),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let cookie = headers["set-cookie"].to_str().unwrap();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        cookie.split(';').next().unwrap().to_string()
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        cookie: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let req = match body {
+            Some(b) => json_request(method, uri, Some(cookie), b),
+            None => Request::builder()
+                .method(method)
+                .uri(uri)
+                .header("cookie", cookie)
+                .body(Body::empty())
+                .unwrap(),
+        };
+        let (s, v, _) = self.send(req).await;
+        (s, v)
+    }
+}
+
+fn json_request(method: Method, uri: &str, cookie: Option<&str>, body: &Value) -> Request<Body> {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json");
+    if let Some(c) = cookie {
+        b = b.header("cookie", c);
+    }
+    b.body(Body::from(body.to_string())).unwrap()
+}
+
+const ALL: &[&str] = &["guanli", "caiwu", "shuji", "chakan", "shenji"];
+const ADMIN: &[&str] = &["guanli"];
+const READERS: &[&str] = &["guanli", "caiwu", "shuji", "chakan"];
+const CHAINS: &[&str] = &["guanli", "shuji", "chakan"];
+
+/// Who may use each route (deny by default), with a request that reaches the use case. A
+/// route of the API missing here fails the test.
+/// A route, the request that reaches its use case, and who may use it.
+type Route = (
+    Method,
+    &'static str,
+    String,
+    Option<Value>,
+    &'static [&'static str],
+);
+
+fn matrix() -> Vec<Route> {
+    let register = "/api/v1/imports/register?dry_run=true&name=r.csv".to_string();
+    vec![
+        (Method::GET, "/api/v1/me", "/api/v1/me".into(), None, ALL),
+        (
+            Method::PUT,
+            "/api/v1/me/password",
+            "/api/v1/me/password".into(),
+            Some(json!({"current_password": "wrong", "password": "Another.Pass9"})),
+            ALL,
+        ),
+        (
+            Method::GET,
+            "/api/v1/units",
+            "/api/v1/units".into(),
+            None,
+            READERS,
+        ),
+        (
+            Method::POST,
+            "/api/v1/imports/register",
+            register,
+            None,
+            ADMIN,
+        ),
+        (
+            Method::POST,
+            "/api/v1/imports/rectification",
+            "/api/v1/imports/rectification?dry_run=true&name=i.csv".into(),
+            None,
+            ADMIN,
+        ),
+        (
+            Method::POST,
+            "/api/v1/staff",
+            "/api/v1/staff".into(),
+            Some(json!({"name": "刘组织", "mobile": "13700007777", "roles": ["org_department"]})),
+            ADMIN,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/staff/{person}/roles",
+            "/api/v1/staff/13700007777/roles".into(),
+            Some(json!({"roles": ["org_department"]})),
+            ADMIN,
+        ),
+        (
+            Method::POST,
+            "/api/v1/answers",
+            "/api/v1/answers".into(),
+            Some(
+                json!({"answer": "duty_done", "unit": "370102-0001", "duty": "theme_day", "on": "2026-03-01", "note": null}),
+            ),
+            &["guanli", "shuji"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/items",
+            "/api/v1/items".into(),
+            None,
+            READERS,
+        ),
+        (
+            Method::POST,
+            "/api/v1/items",
+            "/api/v1/items".into(),
+            Some(
+                json!({"unit": "370102-0001", "title": "组织生活会记录不全", "kind": "time_bound", "deadline": "2026-04-30", "owner": null, "leader": null, "verifier": null, "measures": null}),
+            ),
+            ADMIN,
+        ),
+        (
+            Method::GET,
+            "/api/v1/interviews",
+            "/api/v1/interviews".into(),
+            None,
+            READERS,
+        ),
+        (
+            Method::POST,
+            "/api/v1/interviews",
+            "/api/v1/interviews".into(),
+            Some(
+                json!({"unit": "370102-0001", "reason": "逾期未换届", "at": "2026-03-10T09:00:00", "location": "区委组织部301", "interviewee": null}),
+            ),
+            ADMIN,
+        ),
+        (
+            Method::GET,
+            "/api/v1/instances",
+            "/api/v1/instances".into(),
+            None,
+            CHAINS,
+        ),
+        (
+            Method::POST,
+            "/api/v1/deliveries/{id}/resend",
+            "/api/v1/deliveries/999999/resend".into(),
+            None,
+            ADMIN,
+        ),
+        (
+            Method::POST,
+            "/api/v1/workflows/replan",
+            "/api/v1/workflows/replan".into(),
+            Some(json!({"dry_run": true})),
+            ADMIN,
+        ),
+        (
+            Method::GET,
+            "/api/v1/users",
+            "/api/v1/users".into(),
+            None,
+            ADMIN,
+        ),
+        (
+            Method::POST,
+            "/api/v1/users",
+            "/api/v1/users".into(),
+            Some(json!({"username": "xin", "password": PASSWORD, "role": "viewer"})),
+            ADMIN,
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/users/{username}",
+            "/api/v1/users/chakan".into(),
+            Some(json!({"districts": ["历下区"]})),
+            ADMIN,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/users/{username}/password",
+            "/api/v1/users/xin/password".into(),
+            Some(json!({"password": "Xinmima.2027"})),
+            ADMIN,
+        ),
+        (
+            Method::GET,
+            "/api/v1/tokens",
+            "/api/v1/tokens".into(),
+            None,
+            ALL,
+        ),
+        (
+            Method::POST,
+            "/api/v1/tokens",
+            "/api/v1/tokens".into(),
+            Some(json!({"name": "对接"})),
+            ALL,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/tokens/{id}",
+            "/api/v1/tokens/999999".into(),
+            None,
+            ALL,
+        ),
+        // Last: signing out ends the sessions the rest use.
+        (
+            Method::DELETE,
+            "/api/v1/session",
+            "/api/v1/session".into(),
+            None,
+            ALL,
+        ),
+    ]
+}
+
+fn upload_body(path: &str) -> Body {
+    match path {
+        "/api/v1/imports/register" => Body::from(std::fs::read(repo().join("tests/fixtures/register/good.csv")).unwrap()),
+        "/api/v1/imports/rectification" => Body::from(
+            "\u{feff}党组织编码,整改事项,整改类别,整改期限\n370102-0001,台账不全,限期整改,2026-05-31\n".to_string(),
+        ),
+        _ => Body::empty(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_each_role_as_the_matrix_declares() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let routes = matrix();
+    // The matrix names every route of the API, and only those.
+    let doc = duban_http::openapi();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        for (m, op) in [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ] {
+            if op.is_some() && !(path == "/api/v1/session" && m == "POST") {
+                documented.push((m.to_string(), path.clone()));
+            }
+        }
+    }
+    documented.sort();
+    let mut declared: Vec<(String, String)> = routes
+        .iter()
+        .map(|r| (r.0.to_string(), r.1.to_string()))
+        .collect();
+    declared.sort();
+    assert_eq!(
+        documented, declared,
+        "every API route is in the role matrix"
+    );
+
+    let mut cookies = Vec::new();
+    for user in ALL {
+        cookies.push((*user, o.login(user).await));
+    }
+    for (method, template, uri, body, allowed) in &routes {
+        // Without credentials: 401 everywhere.
+        let req = Request::builder()
+            .method(method.clone())
+            .uri(uri.as_str())
+            .header("content-type", "application/json")
+            .body(Body::from(
+                body.as_ref().map(|b| b.to_string()).unwrap_or_default(),
+            ))
+            .unwrap();
+        let (status, v, _) = o.send(req).await;
+        if *template != "/api/v1/session" {
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {uri} without a session: {v}"
+            );
+        }
+        for (user, cookie) in &cookies {
+            let mut b = Request::builder()
+                .method(method.clone())
+                .uri(uri.as_str())
+                .header("cookie", cookie.as_str());
+            let req = match body {
+                Some(j) => b
+                    .header("content-type", "application/json")
+                    .body(Body::from(j.to_string()))
+                    .unwrap(),
+                None => {
+                    b = b.header("content-type", "application/octet-stream");
+                    b.body(upload_body(template)).unwrap()
+                }
+            };
+            let (status, v, _) = o.send(req).await;
+            if allowed.contains(user) {
+                assert!(
+                    status != StatusCode::FORBIDDEN
+                        && status != StatusCode::UNAUTHORIZED
+                        && !status.is_server_error(),
+                    "{user} may {method} {uri} but got {status}: {v}"
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{user} may not {method} {uri}: {v}"
+                );
+                assert_eq!(v["type"], "urn:duban:problem:forbidden");
+            }
+        }
+    }
+    // Signing out ended every session above.
+    let (status, _) = o.call(Method::GET, "/api/v1/me", &cookies[0].1, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    db.drop_db().await;
+}
+
+backend_tests! {
+    async fn district_and_unit_scoping_limit_what_users_see_and_change(db) {
+        let o = Office::open(&db).await;
+        let viewer = o.login("chakan").await;
+        let (s, v) = o.call(Method::GET, "/api/v1/units?limit=500", &viewer, None).await;
+        assert_eq!(s, StatusCode::OK);
+        let districts: std::collections::BTreeSet<String> = v["items"].as_array().unwrap().iter().map(|u| u["district"].as_str().unwrap().to_string()).collect();
+        assert_eq!(districts.into_iter().collect::<Vec<_>>(), ["历下区"]);
+        let admin = o.login("guanli").await;
+        let (_, all) = o.call(Method::GET, "/api/v1/units?limit=500", &admin, None).await;
+        assert!(all["items"].as_array().unwrap().len() > v["items"].as_array().unwrap().len());
+
+        // A district administrator opens items in their district only.
+        let lixia = o.login("lixia-guanli").await;
+        let item = |unit: &str| json!({"unit": unit, "title": "台账不全", "kind": "time_bound", "deadline": "2026-04-30", "owner": null, "leader": null, "verifier": null, "measures": null});
+        let (s, v) = o.call(Method::POST, "/api/v1/items", &lixia, Some(&item("120101-0050"))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        let (s, v) = o.call(Method::POST, "/api/v1/items", &lixia, Some(&item("370102-0001"))).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["event"], "opened");
+
+        // A secretary answers for their own unit, not another.
+        let shuji = o.login("shuji").await;
+        let duty = |unit: &str| json!({"answer": "duty_done", "unit": unit, "duty": "theme_day", "on": "2026-03-01", "note": "学习党章"});
+        let (s, v) = o.call(Method::POST, "/api/v1/answers", &shuji, Some(&duty("370102-0002"))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        let (s, v) = o.call(Method::POST, "/api/v1/answers", &shuji, Some(&duty("370102-0001"))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["recorded"], true);
+        // … and sees only that unit's items.
+        let (_, v) = o.call(Method::GET, "/api/v1/items", &shuji, None).await;
+        assert!(v["items"].as_array().unwrap().iter().all(|i| i["unit_code"] == "370102-0001"), "{v}");
+        // A decision is not a secretary's to give.
+        let (s, _) = o.call(Method::POST, "/api/v1/answers", &shuji, Some(&json!({"answer": "extension_approved", "unit": "370102-0001", "to": "2027-12-31", "approved_on": "2026-03-01", "reason": null}))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        db.drop_db().await;
+    }
+
+    async fn lockout_after_five_failures_and_idle_sessions_end(db) {
+        let o = Office::open(&db).await;
+        let wrong = json!({"username": "caiwu", "password": "Wrong.Pass1"});
+        for _ in 0..5 {
+            let (s, v, _) = o.send(json_request(Method::POST, "/api/v1/session", None, &wrong)).await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+        }
+        let right = json!({"username": "caiwu", "password": PASSWORD});
+        let (s, v, _) = o.send(json_request(Method::POST, "/api/v1/session", None, &right)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "locked even with the right password: {v}");
+        assert!(v["detail"].as_str().unwrap().contains("锁定"), "{v}");
+        o.clock.set(start() + Duration::minutes(16));
+        let cookie = o.login("caiwu").await;
+        // An unknown user gets the same answer as a wrong password.
+        let (s, v, _) = o.send(json_request(Method::POST, "/api/v1/session", None, &json!({"username": "nobody", "password": "x"}))).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert_eq!(v["detail"], "用户名或密码不正确 (wrong username or password)");
+
+        let (s, _) = o.call(Method::GET, "/api/v1/me", &cookie, None).await;
+        assert_eq!(s, StatusCode::OK);
+        o.clock.set(start() + Duration::minutes(16 + 29));
+        let (s, _) = o.call(Method::GET, "/api/v1/me", &cookie, None).await;
+        assert_eq!(s, StatusCode::OK, "used within the idle timeout");
+        o.clock.set(start() + Duration::minutes(16 + 29 + 31));
+        let (s, v) = o.call(Method::GET, "/api/v1/me", &cookie, None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "idle for 31 minutes: {v}");
+        db.drop_db().await;
+    }
+
+    async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body(db) {
+        let o = Office::open(&db).await;
+        let admin = o.login("guanli").await;
+        let body = json!({"unit": "370102-0001", "title": "党员发展材料不规范", "kind": "time_bound", "deadline": "2026-05-31", "owner": null, "leader": null, "verifier": null, "measures": null});
+        let req = |b: &Value| {
+            Request::builder().method(Method::POST).uri("/api/v1/items").header("cookie", admin.as_str())
+                .header("content-type", "application/json").header("idempotency-key", "item-2026-001")
+                .body(Body::from(b.to_string())).unwrap()
+        };
+        let (s1, first, _) = o.send(req(&body)).await;
+        assert_eq!(s1, StatusCode::CREATED, "{first}");
+        let (s2, again, h) = o.send(req(&body)).await;
+        assert_eq!((s2, &again), (StatusCode::CREATED, &first));
+        assert_eq!(h["idempotent-replayed"], "true");
+        let (_, items) = o.call(Method::GET, "/api/v1/items?unit=370102-0001", &admin, None).await;
+        assert_eq!(items["items"].as_array().unwrap().len(), 1, "one item, not two");
+        let mut other = body.clone();
+        other["title"] = json!("另一事项");
+        let (s3, v, _) = o.send(req(&other)).await;
+        assert_eq!(s3, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["type"], "urn:duban:problem:idempotency-key-reused");
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_posts_are_refused_and_same_site_ones_pass() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let admin = o.login("guanli").await;
+    let post = |headers: &[(&str, &str)]| {
+        let mut b = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/workflows/replan")
+            .header("host", "duban.example.cn")
+            .header("cookie", admin.as_str())
+            .header("content-type", "application/json");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(Body::from(r#"{"dry_run":true}"#)).unwrap()
+    };
+    let (s, _, _) = o.send(post(&[("sec-fetch-site", "cross-site")])).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = o
+        .send(post(&[("origin", "https://evil.example.com")]))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = o
+        .send(post(&[
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "https://duban.example.cn"),
+        ]))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = o
+        .send(post(&[("origin", "https://duban.example.cn")]))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // A signed link's form posts from its own page.
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn problems_name_the_json_pointer_and_the_bad_cells_of_an_upload() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let admin = o.login("guanli").await;
+    let (s, v) = o
+        .call(
+            Method::POST,
+            "/api/v1/answers",
+            &admin,
+            Some(&json!({"answer": "election_held", "unit": "370102-0001", "on": "2026-13-01"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["pointer"], "/on", "{v}");
+    let bad = std::fs::read(repo().join("tests/fixtures/register/bad-three.csv")).unwrap();
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/imports/register?name=bad.csv")
+        .header("cookie", admin.as_str())
+        .body(Body::from(bad))
+        .unwrap();
+    let (s, v, h) = o.send(req).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(h["content-type"], "application/problem+json");
+    let errors = v["errors"].as_array().unwrap();
+    assert!(errors.len() >= 3, "{v}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["row"].as_u64().unwrap() >= 2 && !e["column"].as_str().unwrap().is_empty()),
+        "{v}"
+    );
+    db.drop_db().await;
+}
+
+/// Messages carry signed links: the page shows what is asked and changes nothing; the form
+/// answers once; tampered, expired and used links say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secretary_answers_a_reminder_from_its_link_once() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    // The chains planned by the import fire what is due today.
+    o.app.engine.tick(o.clock.now()).await.unwrap();
+    let store = db.store().await;
+    let outbox: Vec<String> = duban_store::entities::outbox::Entity::find()
+        .all(store.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    let count_events = || async {
+        duban_store::entities::subject_events::Entity::find()
+            .count(store.conn())
+            .await
+            .unwrap()
+    };
+    let (link, body) = outbox
+        .iter()
+        .find_map(|b| {
+            let i = b.find("http://127.0.0.1:8080/l/")?;
+            let end = b[i..]
+                .find(char::is_whitespace)
+                .map(|j| i + j)
+                .unwrap_or(b.len());
+            Some((
+                b[i + "http://127.0.0.1:8080".len()..end].to_string(),
+                b.clone(),
+            ))
+        })
+        .expect("a message with a signed link");
+    let get = |uri: &str| Request::builder().uri(uri).body(Body::empty()).unwrap();
+    let events_before = count_events().await;
+    let (s, page, _) = o.send(get(&link)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let page = page.as_str().unwrap().to_string();
+    assert!(
+        page.contains("督办事项确认") && page.contains("<form"),
+        "{page}"
+    );
+    let event = page
+        .split("name=\"answer\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("an answer offered")
+        .to_string();
+    // Opening the link (twice, as a mail scanner would) records nothing.
+    o.send(get(&link)).await;
+    assert_eq!(count_events().await, events_before);
+
+    // A tampered link.
+    let mut tampered = link.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let (s, page, _) = o.send(get(&tampered)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.as_str().unwrap().contains("链接无效"));
+
+    let form = |e: &str| {
+        Request::builder().method(Method::POST).uri(link.as_str())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!("answer={e}&on=2026-03-01&note=%E5%B7%B2%E5%AE%8C%E6%88%90&record=%E8%AE%B0%E5%BD%95")))
+            .unwrap()
+    };
+    let (s, page, _) = o.send(form(&event)).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.as_str().unwrap().contains("确认成功"), "{page}");
+    assert!(count_events().await > events_before);
+    let (s, page, _) = o.send(form(&event)).await;
+    assert_eq!(s, StatusCode::GONE);
+    assert!(page.as_str().unwrap().contains("使用过"), "{page}");
+
+    // Links expire after 30 days.
+    let other = outbox
+        .iter()
+        .filter_map(|b| {
+            let i = b.find("http://127.0.0.1:8080/l/")?;
+            let end = b[i..]
+                .find(char::is_whitespace)
+                .map(|j| i + j)
+                .unwrap_or(b.len());
+            Some(b[i + "http://127.0.0.1:8080".len()..end].to_string())
+        })
+        .find(|l| *l != link)
+        .expect("another link");
+    o.clock.set(start() + Duration::days(31));
+    let (s, page, _) = o.send(get(&other)).await;
+    assert_eq!(s, StatusCode::GONE);
+    assert!(page.as_str().unwrap().contains("过期"), "{page}");
+    db.drop_db().await;
+}
