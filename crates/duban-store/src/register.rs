@@ -168,6 +168,7 @@ impl Ctx<'_> {
             self.txn,
             Change {
                 actor: self.actor,
+                origin: audit::ORIGIN_CLI,
                 at: self.now,
                 action,
                 entity,

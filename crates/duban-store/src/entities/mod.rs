@@ -1,6 +1,7 @@
 //! sea-orm entities, hand-written to match `migrations/`. The migrations are the source of
 //! truth; these only describe what is already there.
 
+pub mod audit_head;
 pub mod audit_log;
 pub mod deliveries;
 pub mod elections;
