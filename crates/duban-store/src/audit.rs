@@ -20,7 +20,7 @@ use sea_orm::{
 use serde::Serialize;
 
 /// One change to record.
-pub struct Change<'a, T: Serialize> {
+pub struct Change<'a, T: Serialize + ?Sized> {
     pub actor: &'a str,
     /// Where the change came from: `cli`, an IP address, `link`, `engine`.
     pub origin: &'a str,
@@ -46,6 +46,25 @@ pub async fn record<C: ConnectionTrait, T: Serialize>(
             .transpose()
     };
     let (before, after) = (json(c.before)?, json(c.after)?);
+    record_json(
+        conn,
+        Change {
+            actor: c.actor,
+            origin: c.origin,
+            at: c.at,
+            action: c.action,
+            entity: c.entity,
+            key: c.key,
+            before: before.as_deref(),
+            after: after.as_deref(),
+        },
+    )
+    .await
+}
+
+/// [`record`] with `before` and `after` already JSON text.
+pub async fn record_json<C: ConnectionTrait>(conn: &C, c: Change<'_, str>) -> Result<(), DbErr> {
+    let (before, after) = (c.before.map(str::to_string), c.after.map(str::to_string));
     let at = as_stored(conn.get_database_backend(), c.at);
     let head = audit_head::Entity::find_by_id(1i64)
         .lock_exclusive()
