@@ -7,15 +7,17 @@
 //! `audit_head` (`SELECT … FOR UPDATE` on PostgreSQL and MariaDB; on SQLite the write
 //! transaction already holds the database's one write lock), so concurrent writers chain
 //! their entries one after the other, and the head says where the chain ends: deleting the
-//! last entries shows too. duban never deletes from it.
+//! last entries shows too. [`Store::verify_audit`] walks the chain; duban never deletes from
+//! it.
 
 use crate::entities::{audit_head, audit_log};
+use crate::{Store, StoreError};
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
-use duban_core::audit_chain::{self, Entry};
+use duban_core::audit_chain::{self, Entry, GENESIS};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, NotSet,
-    QueryFilter, QuerySelect, Set,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -132,6 +134,376 @@ fn as_stored(backend: DbBackend, at: DateTime<Utc>) -> NaiveDateTime {
     }
 }
 
+/// Entries read at a time by [`Store::verify_audit`] and [`Store::audit_entries`].
+pub const PAGE: u64 = 500;
+
+/// At most this many findings are reported; the walk stops there.
+pub const MAX_FINDINGS: usize = 100;
+
+/// What is wrong with an entry of the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    /// Its content does not match its hash: it was edited.
+    Edited,
+    /// Entries before it in the sequence are gone: deleted.
+    Deleted,
+    /// It does not follow the entry before it (`prev_hash`): entries reordered or replaced.
+    Reordered,
+    /// The head says the chain goes on past the last entry: the last entries were deleted.
+    TailDeleted,
+    /// It has no place in the chain (no `seq` or `hash`, or past the head): written around
+    /// duban.
+    Unchained,
+    /// The head row is missing.
+    NoHead,
+}
+
+impl Problem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Problem::Edited => "edited",
+            Problem::Deleted => "deleted",
+            Problem::Reordered => "reordered",
+            Problem::TailDeleted => "tail deleted",
+            Problem::Unchained => "unchained",
+            Problem::NoHead => "no head",
+        }
+    }
+}
+
+/// One problem, naming the entry (`seq` and `id`) where the chain breaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub seq: Option<i64>,
+    pub id: Option<i64>,
+    pub problem: Problem,
+    pub detail: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.seq, self.id) {
+            (Some(seq), Some(id)) => write!(f, "seq {seq} (id {id})")?,
+            (None, Some(id)) => write!(f, "id {id}")?,
+            (Some(seq), None) => write!(f, "seq {seq}")?,
+            (None, None) => f.write_str("audit log")?,
+        }
+        write!(f, ": {}: {}", self.problem.as_str(), self.detail)
+    }
+}
+
+/// What [`Store::verify_audit`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditReport {
+    /// Entries walked.
+    pub rows: u64,
+    /// The head: the last entry's seq and hash, as the head row says.
+    pub head_seq: Option<i64>,
+    pub head_hash: Option<String>,
+    /// The first problems found, in chain order; empty when the log is intact.
+    pub findings: Vec<Finding>,
+    /// True when the walk stopped at [`MAX_FINDINGS`] and more may follow.
+    pub truncated: bool,
+}
+
+impl AuditReport {
+    pub fn intact(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+/// One entry of the log, as an export shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub id: i64,
+    /// UTC, microseconds: the form the hash covers (`duban_core::audit_chain::format_at`).
+    pub at: String,
+    pub actor: String,
+    pub origin: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_key: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
+impl Store {
+    /// Walks the audit chain in `seq` order, a page at a time, in one read transaction, and
+    /// reports the first problems: an entry whose content does not match its hash (edited),
+    /// a gap in the sequence (deleted), an entry that does not follow the one before it
+    /// (reordered), a head past the last entry (the last entries deleted), entries with no
+    /// place in the chain.
+    pub async fn verify_audit(&self) -> Result<AuditReport, StoreError> {
+        use sea_orm::{AccessMode, IsolationLevel};
+        let txn = match self.backend() {
+            crate::Backend::Sqlite => self.conn().begin().await?,
+            _ => {
+                self.conn()
+                    .begin_with_config(
+                        Some(IsolationLevel::RepeatableRead),
+                        Some(AccessMode::ReadOnly),
+                    )
+                    .await?
+            }
+        };
+        let report = walk(&txn).await;
+        txn.rollback().await?;
+        report
+    }
+
+    /// Chained entries made from `from` (inclusive) to `to` (exclusive), after `after_seq`,
+    /// in `seq` order, at most `limit`: page through with the last `seq` of each page.
+    pub async fn audit_entries(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after_seq: i64,
+        limit: u64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = audit_log::Entity::find()
+            .filter(audit_log::Column::Seq.gt(after_seq))
+            .filter(audit_log::Column::At.gte(from.naive_utc()))
+            .filter(audit_log::Column::At.lt(to.naive_utc()))
+            .order_by_asc(audit_log::Column::Seq)
+            .limit(limit)
+            .all(self.conn())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(AuditEntry {
+                    seq: r.seq?,
+                    id: r.id,
+                    at: audit_chain::format_at(r.at),
+                    actor: r.actor,
+                    origin: r.origin,
+                    action: r.action,
+                    entity: r.entity,
+                    entity_key: r.entity_key,
+                    before: r.before,
+                    after: r.after,
+                    prev_hash: r.prev_hash.unwrap_or_default(),
+                    hash: r.hash.unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+}
+
+fn found(report: &mut AuditReport, f: Finding) {
+    if report.findings.len() < MAX_FINDINGS {
+        report.findings.push(f);
+    } else {
+        report.truncated = true;
+    }
+}
+
+/// The last entry walked.
+struct Last {
+    seq: i64,
+    id: i64,
+    hash: String,
+}
+
+async fn walk<C: ConnectionTrait>(c: &C) -> Result<AuditReport, StoreError> {
+    let head = audit_head::Entity::find_by_id(1i64).one(c).await?;
+    let mut report = AuditReport {
+        rows: 0,
+        head_seq: head.as_ref().map(|h| h.seq),
+        head_hash: head.as_ref().map(|h| h.hash.clone()),
+        findings: Vec::new(),
+        truncated: false,
+    };
+    let mut last: Option<Last> = None;
+    'pages: loop {
+        let page = audit_log::Entity::find()
+            .filter(audit_log::Column::Seq.gt(last.as_ref().map_or(i64::MIN, |l| l.seq)))
+            .order_by_asc(audit_log::Column::Seq)
+            .limit(PAGE)
+            .all(c)
+            .await?;
+        if page.is_empty() {
+            break;
+        }
+        for row in page {
+            if report.truncated {
+                break 'pages;
+            }
+            let Some(seq) = row.seq else { continue };
+            report.rows += 1;
+            let at = |problem, detail| Finding {
+                seq: Some(seq),
+                id: Some(row.id),
+                problem,
+                detail,
+            };
+            let expected = last.as_ref().map_or(1, |l| l.seq + 1);
+            if seq != expected {
+                let missing = if seq == expected + 1 {
+                    format!("seq {expected} is missing before it")
+                } else {
+                    format!("seq {expected} to {} are missing before it", seq - 1)
+                };
+                found(&mut report, at(Problem::Deleted, missing));
+            } else {
+                let (want, after) = match &last {
+                    Some(l) => (l.hash.as_str(), format!("seq {} (id {})", l.seq, l.id)),
+                    None => (GENESIS, "the start of the chain".to_string()),
+                };
+                if row.prev_hash.as_deref() != Some(want) {
+                    found(
+                        &mut report,
+                        at(
+                            Problem::Reordered,
+                            format!(
+                                "it does not follow {after}: its prev_hash {} is not {}",
+                                short(row.prev_hash.as_deref().unwrap_or("(none)")),
+                                short(want)
+                            ),
+                        ),
+                    );
+                }
+            }
+            let computed = audit_chain::hash(
+                row.prev_hash.as_deref().unwrap_or(""),
+                &Entry {
+                    seq,
+                    at: row.at,
+                    actor: &row.actor,
+                    origin: &row.origin,
+                    action: &row.action,
+                    entity: &row.entity,
+                    entity_key: &row.entity_key,
+                    before: row.before.as_deref(),
+                    after: row.after.as_deref(),
+                },
+            );
+            match row.hash.as_deref() {
+                Some(h) if h == computed => {}
+                Some(h) => found(
+                    &mut report,
+                    at(
+                        Problem::Edited,
+                        format!(
+                            "its content does not match its hash {} ({} {} {}): changed after it was written",
+                            short(h),
+                            row.action,
+                            row.entity,
+                            row.entity_key
+                        ),
+                    ),
+                ),
+                None => found(&mut report, at(Problem::Unchained, "it has no hash".into())),
+            }
+            last = Some(Last {
+                seq,
+                id: row.id,
+                hash: row.hash.unwrap_or_default(),
+            });
+        }
+    }
+    match (&head, &last) {
+        _ if report.truncated => {}
+        (None, _) => found(
+            &mut report,
+            Finding {
+                seq: None,
+                id: None,
+                problem: Problem::NoHead,
+                detail: "the head row of audit_head is missing".into(),
+            },
+        ),
+        (Some(h), None) if h.seq != 0 => found(
+            &mut report,
+            Finding {
+                seq: Some(h.seq),
+                id: None,
+                problem: Problem::TailDeleted,
+                detail: format!(
+                    "the head says the chain ends at seq {} ({}) but no entry is left",
+                    h.seq,
+                    short(&h.hash)
+                ),
+            },
+        ),
+        (Some(h), Some(l)) if h.seq > l.seq => found(
+            &mut report,
+            Finding {
+                seq: Some(h.seq),
+                id: None,
+                problem: Problem::TailDeleted,
+                detail: format!(
+                    "the head says the chain ends here ({}) but the last entry is seq {} (id {}): the entries after it were deleted",
+                    short(&h.hash),
+                    l.seq,
+                    l.id
+                ),
+            },
+        ),
+        (Some(h), Some(l)) if h.seq < l.seq => found(
+            &mut report,
+            Finding {
+                seq: Some(l.seq),
+                id: Some(l.id),
+                problem: Problem::Unchained,
+                detail: format!(
+                    "the head says the chain ends at seq {} ({}): the entries after it were added around duban",
+                    h.seq,
+                    short(&h.hash)
+                ),
+            },
+        ),
+        (Some(h), Some(l)) if h.hash != l.hash => found(
+            &mut report,
+            Finding {
+                seq: Some(l.seq),
+                id: Some(l.id),
+                problem: Problem::Edited,
+                detail: format!(
+                    "it is not the last entry the head recorded ({}, this one is {}): replaced",
+                    short(&h.hash),
+                    short(&l.hash)
+                ),
+            },
+        ),
+        _ => {}
+    }
+    if !report.truncated {
+        let unchained = audit_log::Entity::find()
+            .filter(audit_log::Column::Seq.is_null())
+            .order_by_asc(audit_log::Column::Id)
+            .limit((MAX_FINDINGS + 1) as u64)
+            .all(c)
+            .await?;
+        for row in unchained {
+            found(
+                &mut report,
+                Finding {
+                    seq: None,
+                    id: Some(row.id),
+                    problem: Problem::Unchained,
+                    detail: format!(
+                        "it has no place in the chain ({} {} {} at {}): written around duban",
+                        row.action,
+                        row.entity,
+                        row.entity_key,
+                        audit_chain::format_at(row.at)
+                    ),
+                },
+            );
+        }
+    }
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +525,16 @@ mod tests {
             audit_chain::format_at(as_stored(DbBackend::MySql, at)),
             "2026-03-02T01:02:03.000000Z"
         );
+    }
+
+    #[test]
+    fn findings_name_the_entry() {
+        let f = Finding {
+            seq: Some(7),
+            id: Some(12),
+            problem: Problem::Edited,
+            detail: "x".into(),
+        };
+        assert_eq!(f.to_string(), "seq 7 (id 12): edited: x");
     }
 }
