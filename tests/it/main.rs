@@ -29,3 +29,5 @@ mod journeys;
 mod leases;
 // The funds ledger: budget control under concurrent writers, idempotency, hledger export.
 mod ledger;
+// The audit log's hash chain: verify finds tampering, concurrent writers, upgrades, exports.
+mod audit;

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(args, ctx)`.
 
+pub mod audit;
 pub mod calendar;
 pub mod complete;
 pub mod deliveries;
