@@ -1,6 +1,11 @@
 //! `duban audit verify|export`: the audit log's hash chain checked, and exported with its
 //! hashes so that an auditor can check it outside duban.
 //!
+//! An export holds each entry's fields exactly as they were hashed (see
+//! `duban_core::audit_chain`): `at` in UTC with microseconds, `before` and `after` as the
+//! stored JSON text (a JSON line has them as strings). In CSV an empty `before` or `after` is
+//! a missing one: stored values are JSON, never empty text.
+//!
 //! duban never deletes from the audit log, and has no command that would.
 
 use super::{BadInput, Context, OutputFormat, exit};
