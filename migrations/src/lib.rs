@@ -22,6 +22,7 @@ mod m20261122_000007_ledger_covering_indexes;
 mod m20261122_000008_hot_path_indexes;
 mod m20261129_000009_interview_place;
 mod m20261129_000010_outbox_send_started;
+mod m20261202_000011_audit_chain;
 mod m20261202_000012_accounts;
 
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_hot_path_indexes::Migration),
             Box::new(m20261129_000009_interview_place::Migration),
             Box::new(m20261129_000010_outbox_send_started::Migration),
+            Box::new(m20261202_000011_audit_chain::Migration),
             Box::new(m20261202_000012_accounts::Migration),
         ]
     }

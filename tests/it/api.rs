@@ -76,7 +76,13 @@ impl Office {
         Office { app, router, clock }
     }
 
-    async fn send(&self, req: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+    async fn send(&self, mut req: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+        // Every request comes from one office desktop.
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [10, 0, 0, 7],
+                50123,
+            ))));
         let r = self.router.clone().oneshot(req).await.unwrap();
         let status = r.status();
         let headers = r.headers().clone();
@@ -141,6 +147,7 @@ const ALL: &[&str] = &["guanli", "caiwu", "shuji", "chakan", "shenji"];
 const ADMIN: &[&str] = &["guanli"];
 const READERS: &[&str] = &["guanli", "caiwu", "shuji", "chakan"];
 const CHAINS: &[&str] = &["guanli", "shuji", "chakan"];
+const LEDGER: &[&str] = &["guanli", "caiwu", "chakan"];
 
 /// Who may use each route (deny by default), with a request that reaches the use case. A
 /// route of the API missing here fails the test.
@@ -310,6 +317,85 @@ fn matrix() -> Vec<Route> {
             None,
             ALL,
         ),
+        (
+            Method::POST,
+            "/api/v1/ledger/commands",
+            "/api/v1/ledger/commands".into(),
+            Some(
+                json!({"key": "api-1", "command": {"command": "appropriate", "date": "2026-03-01", "line": "other", "amount": "100"}}),
+            ),
+            &["caiwu"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/ledger/budget",
+            "/api/v1/ledger/budget?year=2026".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/ledger/balances",
+            "/api/v1/ledger/balances".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/ledger/transactions",
+            "/api/v1/ledger/transactions".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/ledger/allocations",
+            "/api/v1/ledger/allocations".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/ledger/dues",
+            "/api/v1/ledger/dues".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/ledger/rebates",
+            "/api/v1/ledger/rebates".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/ledger/status",
+            "/api/v1/ledger/status".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/ledger/verify",
+            "/api/v1/ledger/verify".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/audit",
+            "/api/v1/audit?from=2026-03-01&to=2026-03-31".into(),
+            None,
+            &["guanli", "shenji"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/audit/verify",
+            "/api/v1/audit/verify".into(),
+            None,
+            &["guanli", "shenji"],
+        ),
         // Last: signing out ends the sessions the rest use.
         (
             Method::DELETE,
@@ -453,6 +539,12 @@ backend_tests! {
         let (s, v) = o.call(Method::POST, "/api/v1/answers", &shuji, Some(&duty("370102-0001"))).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["recorded"], true);
+        // The audit log says who answered and from where, down to the recorder's own entry.
+        let store = db.store().await;
+        let entries = duban_store::entities::audit_log::Entity::find().all(store.conn()).await.unwrap();
+        let answered: Vec<_> = entries.iter().filter(|e| e.actor == "shuji").map(|e| (e.action.as_str(), e.origin.as_str())).collect();
+        assert!(answered.contains(&("login", "10.0.0.7")), "{answered:?}");
+        assert!(answered.contains(&("theme_day_held", "10.0.0.7")), "{answered:?}");
         // … and sees only that unit's items.
         let (_, v) = o.call(Method::GET, "/api/v1/items", &shuji, None).await;
         assert!(v["items"].as_array().unwrap().iter().all(|i| i["unit_code"] == "370102-0001"), "{v}");
@@ -512,6 +604,38 @@ backend_tests! {
         let (s3, v, _) = o.send(req(&other)).await;
         assert_eq!(s3, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         assert_eq!(v["type"], "urn:duban:problem:idempotency-key-reused");
+        db.drop_db().await;
+    }
+}
+
+backend_tests! {
+    async fn a_finance_officer_books_through_the_api_and_a_refusal_names_the_command(db) {
+        let o = Office::open(&db).await;
+        let caiwu = o.login("caiwu").await;
+        let batch = json!([
+            {"key": "b-1", "command": {"command": "appropriate", "date": "2026-03-01", "line": "other", "amount": "1000"}},
+            {"key": "b-2", "command": {"command": "allocate", "date": "2026-03-01", "line": "other", "unit": "370102-0001", "purpose": "阵地建设", "amount": "600", "approval": {"meeting": "部务会", "date": "2026-02-20"}}},
+        ]);
+        let (s, v) = o.call(Method::POST, "/api/v1/ledger/commands", &caiwu, Some(&batch)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v.as_array().unwrap().len(), 2);
+        // Over the headroom: refused, and nothing of the batch is written.
+        let over = json!([
+            {"key": "b-3", "command": {"command": "allocate", "date": "2026-03-01", "line": "other", "unit": "370102-0002", "purpose": "p", "amount": "100", "approval": {"meeting": "部务会", "date": "2026-02-20"}}},
+            {"key": "b-4", "command": {"command": "allocate", "date": "2026-03-01", "line": "other", "unit": "370102-0003", "purpose": "p", "amount": "500", "approval": {"meeting": "部务会", "date": "2026-02-20"}}},
+        ]);
+        let (s, v) = o.call(Method::POST, "/api/v1/ledger/commands", &caiwu, Some(&over)).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        assert_eq!(v["pointer"], "/1", "{v}");
+        let (_, allocations) = o.call(Method::GET, "/api/v1/ledger/allocations?year=2026", &caiwu, None).await;
+        assert_eq!(allocations.as_array().unwrap().len(), 1, "{allocations}");
+        // A bad amount is named by its place.
+        let bad = json!({"key": "b-5", "command": {"command": "appropriate", "date": "2026-03-01", "line": "other", "amount": "1.001"}});
+        let (s, v) = o.call(Method::POST, "/api/v1/ledger/commands", &caiwu, Some(&bad)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v["pointer"].as_str().unwrap().starts_with("/command/amount"), "{v}");
+        let (s, v) = o.call(Method::GET, "/api/v1/ledger/verify", &caiwu, None).await;
+        assert_eq!((s, &v["intact"]), (StatusCode::OK, &json!(true)), "{v}");
         db.drop_db().await;
     }
 }

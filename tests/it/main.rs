@@ -32,3 +32,5 @@ mod leases;
 mod api;
 // The funds ledger: budget control under concurrent writers, idempotency, hledger export.
 mod ledger;
+// The audit log's hash chain: verify finds tampering, concurrent writers, upgrades, exports.
+mod audit;

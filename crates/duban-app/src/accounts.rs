@@ -165,6 +165,7 @@ pub(crate) async fn audit<T: Serialize>(
 ) -> Result<(), AppError> {
     tx.record_change(duban_store::audit::Change {
         actor: &actor.name,
+        origin: &actor.origin,
         at,
         action,
         entity,
@@ -353,9 +354,17 @@ impl App {
         if let Some(d) = &change.districts {
             self.check_grant(actor, d)?;
         }
-        if actor.user_id == Some(before.id) && change.disabled == Some(true) {
+        if actor.user_id == Some(before.id)
+            && (change.disabled == Some(true)
+                || change.role.is_some_and(|r| r.as_str() != before.role)
+                || change
+                    .districts
+                    .as_ref()
+                    .is_some_and(|d| *d != before.districts)
+                || change.units.as_ref().is_some_and(|u| *u != before.units))
+        {
             return Err(AppError::Refused(
-                "you cannot disable your own account".into(),
+                "you cannot disable your own account or change your own role or scope: ask another administrator".into(),
             ));
         }
         let role = change

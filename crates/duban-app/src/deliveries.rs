@@ -67,8 +67,10 @@ impl App {
             ));
         }
         Ok(self
-            .engine
-            .replan_outdated(workflow, dry_run, &actor.name)
+            .from(
+                actor,
+                self.engine.replan_outdated(workflow, dry_run, &actor.name),
+            )
             .await?)
     }
 }

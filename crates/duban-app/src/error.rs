@@ -26,6 +26,13 @@ pub enum AppError {
     /// A rule of the domain refused it (a closed item, a future date, a reused key …).
     #[error("{0}")]
     Refused(String),
+    /// The ledger refused a command (budget control, a closed period, a reused key …);
+    /// `index` is its place in a batch.
+    #[error("{}{error}", .index.map(|i| format!("command {i}: ")).unwrap_or_default())]
+    Ledger {
+        error: duban_ledger::LedgerError,
+        index: Option<usize>,
+    },
     /// The same idempotency key came with another request.
     #[error("{0}")]
     Conflict(String),
@@ -59,7 +66,7 @@ impl From<StoreError> for AppError {
         }
         match e {
             StoreError::Invalid(m) => AppError::Refused(m),
-            StoreError::Ledger(l) => AppError::Refused(l.to_string()),
+            StoreError::Ledger(error) => AppError::Ledger { error, index: None },
             e => AppError::Internal(e.to_string()),
         }
     }

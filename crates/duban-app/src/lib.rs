@@ -5,9 +5,11 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod audit;
 pub mod deliveries;
 pub mod error;
 pub mod idempotency;
+pub mod ledger;
 pub mod links;
 pub mod lists;
 pub mod loop_;
@@ -57,6 +59,7 @@ pub struct App {
     pub engine: Engine,
     pub policy: Arc<Policy>,
     link_key: Arc<Vec<u8>>,
+    ledger: Arc<duban_ledger::config::LedgerConfig>,
 }
 
 impl std::fmt::Debug for App {
@@ -73,7 +76,14 @@ impl App {
             engine,
             policy: Arc::new(policy),
             link_key: Arc::new(link_key),
+            ledger: Arc::new(duban_ledger::config::LedgerConfig::default()),
         }
+    }
+
+    /// The ledger's rules (`[ledger]`: budget control, rate cards, year end, dues).
+    pub fn with_ledger(mut self, config: duban_ledger::config::LedgerConfig) -> App {
+        self.ledger = Arc::new(config);
+        self
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -82,6 +92,12 @@ impl App {
 
     pub fn today(&self) -> chrono::NaiveDate {
         self.engine.today()
+    }
+
+    /// Runs a use case's work with its audit entries marked as coming from the actor's
+    /// origin, however deep below they are written.
+    pub(crate) async fn from<F: std::future::Future>(&self, actor: &Actor, f: F) -> F::Output {
+        duban_store::audit::with_origin(&actor.origin, f).await
     }
 
     pub(crate) fn store(&self) -> &duban_store::Store {

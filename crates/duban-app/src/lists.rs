@@ -5,8 +5,25 @@ use duban_store::lists::{InstanceLine, InterviewLine, ItemLine, ListFilter, Unit
 
 pub use duban_store::lists::{ListFilter as Filter, Scope};
 
+/// The furthest a list can be paged: beyond, the database cannot take the number.
+pub const MAX_OFFSET: u64 = 1_000_000_000;
+/// The most rows one page holds.
+pub const MAX_LIMIT: u64 = 10_000;
+
 impl App {
-    fn scoped(&self, actor: &Actor, f: &ListFilter) -> ListFilter {
+    fn scoped(&self, actor: &Actor, f: &ListFilter) -> Result<ListFilter, AppError> {
+        if f.offset > MAX_OFFSET {
+            return Err(AppError::invalid_at(
+                "offset",
+                format!("offset must be at most {MAX_OFFSET}"),
+            ));
+        }
+        if f.limit > MAX_LIMIT {
+            return Err(AppError::invalid_at(
+                "limit",
+                format!("limit must be at most {MAX_LIMIT}"),
+            ));
+        }
         let mut f = f.clone();
         f.scope = actor.list_scope();
         if f.today.is_none() {
@@ -15,7 +32,7 @@ impl App {
         if f.limit == 0 {
             f.limit = 50;
         }
-        f
+        Ok(f)
     }
 
     pub async fn list_units(
@@ -24,7 +41,7 @@ impl App {
         f: &ListFilter,
     ) -> Result<Vec<UnitLine>, AppError> {
         actor.require(Permission::ReadRegister)?;
-        Ok(self.store().list_units(&self.scoped(actor, f)).await?)
+        Ok(self.store().list_units(&self.scoped(actor, f)?).await?)
     }
 
     pub async fn list_items(
@@ -33,7 +50,7 @@ impl App {
         f: &ListFilter,
     ) -> Result<Vec<ItemLine>, AppError> {
         actor.require(Permission::ReadRegister)?;
-        Ok(self.store().list_items(&self.scoped(actor, f)).await?)
+        Ok(self.store().list_items(&self.scoped(actor, f)?).await?)
     }
 
     pub async fn list_interviews(
@@ -42,7 +59,10 @@ impl App {
         f: &ListFilter,
     ) -> Result<Vec<InterviewLine>, AppError> {
         actor.require(Permission::ReadRegister)?;
-        Ok(self.store().list_interviews(&self.scoped(actor, f)).await?)
+        Ok(self
+            .store()
+            .list_interviews(&self.scoped(actor, f)?)
+            .await?)
     }
 
     pub async fn list_instances(
@@ -51,6 +71,6 @@ impl App {
         f: &ListFilter,
     ) -> Result<Vec<InstanceLine>, AppError> {
         actor.require(Permission::ReadChains)?;
-        Ok(self.store().list_instances(&self.scoped(actor, f)).await?)
+        Ok(self.store().list_instances(&self.scoped(actor, f)?).await?)
     }
 }

@@ -88,7 +88,9 @@ impl App {
         })?;
         self.check_subject_scope(actor, &subject_of(&answer))
             .await?;
-        Ok(self.engine.answer(answer, &actor.name).await?)
+        Ok(self
+            .from(actor, self.engine.answer(answer, &actor.name))
+            .await?)
     }
 
     /// Opens a rectification item with its chain.
@@ -96,7 +98,9 @@ impl App {
         actor.require(Permission::WriteRegister)?;
         self.check_subject_scope(actor, &format!("unit:{}", item.unit))
             .await?;
-        Ok(self.engine.open_item_for(item, &actor.name).await?)
+        Ok(self
+            .from(actor, self.engine.open_item_for(item, &actor.name))
+            .await?)
     }
 
     /// Arranges a supervisory interview with its chain.
@@ -108,13 +112,17 @@ impl App {
         actor.require(Permission::WriteRegister)?;
         self.check_subject_scope(actor, &format!("unit:{}", req.unit))
             .await?;
-        Ok(self.engine.open_interview_for(req, &actor.name).await?)
+        Ok(self
+            .from(actor, self.engine.open_interview_for(req, &actor.name))
+            .await?)
     }
 
     /// Adds (or updates) a member of staff with their roles.
     pub async fn add_staff(&self, actor: &Actor, s: NewStaff) -> Result<PersonRow, AppError> {
         actor.require(Permission::WriteRegister)?;
-        Ok(self.engine.add_staff(s, &actor.name).await?)
+        Ok(self
+            .from(actor, self.engine.add_staff(s, &actor.name))
+            .await?)
     }
 
     pub async fn set_staff_roles(
@@ -125,8 +133,10 @@ impl App {
     ) -> Result<PersonRow, AppError> {
         actor.require(Permission::WriteRegister)?;
         Ok(self
-            .engine
-            .set_staff_roles(person, roles, &actor.name)
+            .from(
+                actor,
+                self.engine.set_staff_roles(person, roles, &actor.name),
+            )
             .await?)
     }
 
@@ -154,8 +164,10 @@ impl App {
             }
         }
         match self
-            .engine
-            .import_items(&table, &actor.name, dry_run)
+            .from(
+                actor,
+                self.engine.import_items(&table, &actor.name, dry_run),
+            )
             .await?
         {
             Ok(done) => Ok(done),

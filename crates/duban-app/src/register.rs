@@ -69,18 +69,23 @@ impl App {
         let batch = parse_register(&table, &known).map_err(AppError::Rows)?;
         // The register and the chains it implies change together: one transaction.
         let now = self.now();
-        let tx = store.begin_write().await?;
-        let mut summary = tx.apply_register(&batch, &actor.name, now).await?;
-        let plans = self
-            .engine
-            .sync_units(&tx, &summary.changed_units, now)
+        let (summary, plans) = self
+            .from(actor, async {
+                let tx = store.begin_write().await?;
+                let mut summary = tx.apply_register(&batch, &actor.name, now).await?;
+                let plans = self
+                    .engine
+                    .sync_units(&tx, &summary.changed_units, now)
+                    .await?;
+                summary.dry_run = dry_run;
+                if dry_run {
+                    tx.rollback().await?;
+                } else {
+                    tx.commit().await?;
+                }
+                Ok::<_, AppError>((summary, plans))
+            })
             .await?;
-        summary.dry_run = dry_run;
-        if dry_run {
-            tx.rollback().await?;
-        } else {
-            tx.commit().await?;
-        }
         for (subject, problem) in &plans.problems {
             tracing::warn!(%subject, %problem, "chain not planned");
         }

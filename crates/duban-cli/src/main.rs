@@ -71,6 +71,8 @@ enum Command {
     Dispatch(cmd::deliveries::DispatchArgs),
     /// The funds ledger: budget, allocations, disbursements, dues, rebates, reports.
     Ledger(cmd::ledger::Args),
+    /// The audit log: verify its hash chain, export it for auditors.
+    Audit(cmd::audit::Args),
     /// Users who sign in, their roles and districts, API tokens.
     Users(cmd::users::Args),
 }
@@ -152,6 +154,7 @@ fn main() -> ExitCode {
             Command::Deliveries(args) => cmd::deliveries::run_deliveries(args, &ctx).await,
             Command::Dispatch(args) => cmd::deliveries::run_dispatch(args, &ctx).await,
             Command::Ledger(args) => cmd::ledger::run(args, &ctx).await,
+            Command::Audit(args) => cmd::audit::run(args, &ctx).await,
             Command::Users(args) => cmd::users::run(args, &ctx).await,
         }
     });

@@ -4,6 +4,7 @@
 //! (time is passed in through [`clock::Clock`]). The shell crates (store, http, cli) build on
 //! it; it never depends on them. Keeping the rules here is what lets them be property-tested.
 
+pub mod audit_chain;
 pub mod clock;
 pub mod link;
 pub mod money;

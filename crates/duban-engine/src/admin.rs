@@ -65,6 +65,7 @@ pub struct OpenInterview {
     /// 约谈事由.
     pub reason: String,
     /// When, in Beijing time.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-12-10T09:00:00"))]
     pub at: chrono::NaiveDateTime,
     pub location: Option<String>,
     /// Mobile number or email of the person summoned; the unit's secretary when absent.

@@ -129,6 +129,7 @@ pub enum Answer {
     /// 约谈已改期: a new time, and place if it changes.
     InterviewRescheduled {
         interview: i64,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-12-10T09:00:00"))]
         at: NaiveDateTime,
         location: Option<String>,
     },

@@ -66,8 +66,20 @@ pub fn router(state: AppState) -> Router {
         .merge(links::routes())
         .layer(tower_http::csrf::CsrfLayer::new())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(20 << 20))
+        // A bug answers 500 and is logged, instead of dropping the connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    tracing::error!("a request handler panicked");
+    problem::Problem::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "an internal error occurred; it has been logged",
+    )
+    .into_response()
 }
 
 /// The OpenAPI 3.1 document of `/api/v1`.

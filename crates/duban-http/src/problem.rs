@@ -90,6 +90,13 @@ impl From<AppError> for Problem {
                 p
             }
             AppError::Refused(m) => Problem::new(S::CONFLICT, "refused", m),
+            AppError::Ledger { error, index } => {
+                let p = Problem::new(S::CONFLICT, "ledger-refused", error.to_string());
+                match index {
+                    Some(i) => p.at(format!("/{i}")),
+                    None => p,
+                }
+            }
             AppError::Conflict(m) => {
                 Problem::new(S::UNPROCESSABLE_ENTITY, "idempotency-key-reused", m)
             }

@@ -96,6 +96,8 @@ pub struct InterviewLine {
     pub interviewee: Option<String>,
     pub reason: String,
     pub source: String,
+    /// Beijing time, without offset.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-12-10T09:00:00"))]
     pub scheduled_at: chrono::NaiveDateTime,
     pub location: Option<String>,
     pub held_on: Option<NaiveDate>,

@@ -143,10 +143,12 @@ impl WriteTx {
             txn: self.conn(),
             actor,
             now,
+            audits: Default::default(),
         };
         let people_ids = upsert_people(&ctx, batch, &mut summary.people).await?;
         let unit_ids = upsert_units(&ctx, batch, &people_ids, &mut summary).await?;
         upsert_organisations(&ctx, batch, &unit_ids, &mut summary.organisations).await?;
+        ctx.write_audits().await?;
         Ok(summary)
     }
 }
@@ -155,7 +157,13 @@ struct Ctx<'a> {
     txn: &'a DatabaseTransaction,
     actor: &'a str,
     now: DateTime<Utc>,
+    /// Audit entries of the batch, written together at its end: appending locks the
+    /// audit chain's head, which is then held only from there to the commit.
+    audits: std::sync::Mutex<Vec<Audit>>,
 }
+
+/// An audit entry waiting to be written: action, entity, key, before and after (JSON).
+type Audit = (String, String, String, Option<String>, Option<String>);
 
 impl Ctx<'_> {
     async fn audit<T: Serialize>(
@@ -166,19 +174,47 @@ impl Ctx<'_> {
         before: Option<&T>,
         after: Option<&T>,
     ) -> Result<(), StoreError> {
-        audit::record(
-            self.txn,
-            Change {
-                actor: self.actor,
-                at: self.now,
-                action,
-                entity,
-                key,
-                before,
-                after,
-            },
-        )
-        .await?;
+        let json = |v: Option<&T>| {
+            v.map(|v| serde_json::to_string(v).map_err(|e| StoreError::Invalid(e.to_string())))
+                .transpose()
+        };
+        let entry = (
+            action.to_string(),
+            entity.to_string(),
+            key.to_string(),
+            json(before)?,
+            json(after)?,
+        );
+        self.audits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(entry);
+        Ok(())
+    }
+
+    async fn write_audits(&self) -> Result<(), StoreError> {
+        let audits = std::mem::take(
+            &mut *self
+                .audits
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for (action, entity, key, before, after) in &audits {
+            audit::record_json(
+                self.txn,
+                Change {
+                    actor: self.actor,
+                    origin: audit::ORIGIN_CLI,
+                    at: self.now,
+                    action,
+                    entity,
+                    key,
+                    before: before.as_deref(),
+                    after: after.as_deref(),
+                },
+            )
+            .await?;
+        }
         Ok(())
     }
 }

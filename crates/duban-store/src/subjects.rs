@@ -509,6 +509,7 @@ impl WriteTx {
             self.conn(),
             crate::audit::Change {
                 actor,
+                origin: crate::audit::ORIGIN_CLI,
                 at,
                 action,
                 entity: "subject",

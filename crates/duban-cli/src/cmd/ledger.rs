@@ -12,6 +12,8 @@
 use super::{BadInput, Context, OutputFormat, exit};
 use anyhow::Context as _;
 use chrono::NaiveDate;
+use duban_app::ledger::{Executed, LedgerError};
+use duban_app::{Actor, App, AppError};
 use duban_core::money::{Money, parse_amount};
 use duban_ledger::budget::BudgetLineKind;
 use duban_ledger::command::*;
@@ -21,8 +23,6 @@ use duban_ledger::idempotency::IdempotencyKey;
 use duban_ledger::model::Approval;
 use duban_ledger::period::YearMonth;
 use duban_ledger::report::render_table;
-use duban_store::ledger::{Executed, LedgerContext};
-use duban_store::{Store, StoreError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -446,17 +446,17 @@ macro_rules! typed {
 
 /// Prints a refusal (on stderr; with `--format json` also as an object on stdout) and
 /// returns exit status 1; other errors go up.
-fn refused(e: StoreError, format: OutputFormat) -> anyhow::Result<ExitCode> {
+fn refused(e: AppError, format: OutputFormat) -> anyhow::Result<ExitCode> {
     match e {
-        StoreError::Ledger(e) => {
-            refusal(&e, format)?;
+        AppError::Ledger { error, .. } => {
+            refusal(&error, format)?;
             Ok(ExitCode::from(exit::REFUSED))
         }
         other => Err(other.into()),
     }
 }
 
-fn refusal(e: &duban_ledger::LedgerError, format: OutputFormat) -> anyhow::Result<()> {
+fn refusal(e: &LedgerError, format: OutputFormat) -> anyhow::Result<()> {
     if format == OutputFormat::Json {
         print_json(&e.to_json())?;
     }
@@ -497,7 +497,7 @@ fn print_executed(done: &Executed, format: OutputFormat) -> anyhow::Result<()> {
 }
 
 struct Session<'a> {
-    store: Store,
+    app: App,
     ctx: &'a Context,
 }
 
@@ -513,17 +513,13 @@ impl Session<'_> {
         let key = IdempotencyKey::new(key).map_err(|e| BadInput(format!("--key: {e}")))?;
         let env = Envelope {
             key,
-            actor,
+            actor: actor.clone(),
             command,
         };
-        let lctx = LedgerContext {
-            config: &self.ctx.settings.ledger,
-            now: self.ctx.now(),
-            today,
-        };
-        match self.store.ledger_execute(&lctx, &env).await {
-            Ok(done) => {
-                print_executed(&done, format)?;
+        let actor = Actor::command_line(&actor);
+        match self.app.ledger_apply(&actor, vec![env], Some(today)).await {
+            Ok(mut done) => {
+                print_executed(&done.remove(0), format)?;
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => refused(e, format),
@@ -563,20 +559,21 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         return bench::run(what, ctx).await;
     }
     let s = Session {
-        store: ctx.migrated_store().await?,
+        app: ctx.app_on_one_connection().await?,
         ctx,
     };
-    let store = &s.store;
+    let app = &s.app;
+    let reader = Actor::command_line(&actor(&None));
     match args.what {
         What::Balance { format, commodity } => {
-            let report = store.ledger_balances().await?;
+            let report = app.ledger_balances(&reader).await?;
             match format {
                 OutputFormat::Json => print_json(&report)?,
                 OutputFormat::Table => print!("{}", report.render_text(commodity.into())),
             }
         }
         What::Budget { year, format } => {
-            let report = store.ledger_budget(year).await?;
+            let report = app.ledger_budget(&reader, year).await?;
             match format {
                 OutputFormat::Json => print_json(&report)?,
                 OutputFormat::Table => print!("{}", report.render_text()),
@@ -587,7 +584,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             commodity,
             output,
         } => {
-            let text = render_journal(&store.ledger_journal().await?, commodity.into());
+            let text = render_journal(&app.ledger_journal(&reader).await?, commodity.into());
             match output {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("cannot write {}", path.display()))?,
@@ -595,7 +592,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             }
         }
         What::Verify => {
-            let problems = store.ledger_verify().await?;
+            let problems = app.ledger_verify(&reader).await?;
             if problems.is_empty() {
                 println!(
                     "every transaction balances; every budget line and allocation agrees with its postings"
@@ -609,7 +606,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             }
         }
         What::Transactions { limit, format } => {
-            let txns = store.ledger_recent(limit).await?;
+            let txns = app.ledger_recent(&reader, limit).await?;
             match format {
                 OutputFormat::Json => print_json(&txns)?,
                 OutputFormat::Table => {
@@ -633,7 +630,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             }
         }
         What::Allocations { year, unit, format } => {
-            let list = match store.ledger_allocations(year, unit.as_deref()).await {
+            let list = match app.ledger_allocations(&reader, year, unit.as_deref()).await {
                 Ok(l) => l,
                 Err(e) => return refused(e, format),
             };
@@ -753,7 +750,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             w,
         } => {
             if dry_run {
-                return startup_dry_run(store, ctx, formed_in, w.format).await;
+                return startup_dry_run(app, ctx, formed_in, w.format).await;
             }
             let (Some(meeting), Some(approved_on), Some(key)) =
                 (approval.meeting, approval.approved_on, w.key)
@@ -850,9 +847,8 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                 w,
             } => {
                 let amount = typed!("--amount", amount);
-                let date = w.date.unwrap_or_else(|| w.today.get(ctx));
-                let code = unit.clone();
-                let done = s
+                // Booked dues also answer that month's dues reminders (党费收缴提醒).
+                return s
                     .write(&w, |date| {
                         Command::RecordDues(RecordDues {
                             date,
@@ -861,31 +857,10 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                             amount,
                         })
                     })
-                    .await?;
-                if done != ExitCode::SUCCESS {
-                    return Ok(done);
-                }
-                // Dues booked for a month answer that month's dues reminders (党费收缴提醒).
-                let on = date.clamp(month.first_day(), month.last_day());
-                let answer = duban_engine::answer::Answer::DutyDone {
-                    unit: code,
-                    duty: duban_engine::answer::Duty::DuesCollected,
-                    on: on.min(ctx.today()),
-                    note: Some(format!(
-                        "党费已登记（{}）",
-                        month.first_day().format("%Y-%m")
-                    )),
-                };
-                let engine = ctx.engine_on(store.clone(), None).await?;
-                if let Err(e) = engine.answer(answer, &actor(&w.actor)).await {
-                    eprintln!(
-                        "warning: the dues were booked, but the reminders were not told: {e}"
-                    );
-                }
-                return Ok(done);
+                    .await;
             }
             Dues::List { year, format } => {
-                let list = store.ledger_dues(year).await?;
+                let list = app.ledger_dues(&reader, year).await?;
                 match format {
                     OutputFormat::Json => print_json(&list)?,
                     OutputFormat::Table => {
@@ -939,7 +914,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                     .await;
             }
             Rebate::List { format } => {
-                let list = store.ledger_rebates().await?;
+                let list = app.ledger_rebates(&reader).await?;
                 match format {
                     OutputFormat::Json => print_json(&list)?,
                     OutputFormat::Table => {
@@ -983,7 +958,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                     .await;
             }
             Period::Status { format } => {
-                let st = store.ledger_status().await?;
+                let st = app.ledger_status(&reader).await?;
                 match format {
                     OutputFormat::Json => print_json(&st)?,
                     OutputFormat::Table => {
@@ -1027,15 +1002,14 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 async fn startup_dry_run(
-    store: &Store,
+    app: &App,
     ctx: &Context,
     formed_in: i32,
     format: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
-    let plan = match store
-        .ledger_plan_startup(&ctx.settings.ledger, formed_in)
-        .await
-    {
+    let actor = Actor::command_line(&actor(&None));
+    let _ = ctx;
+    let plan = match app.ledger_plan_startup(&actor, formed_in).await {
         Ok(p) => p,
         Err(e) => return refused(e, format),
     };
@@ -1128,21 +1102,24 @@ async fn submit(
             .map_err(|e| BadInput(format!("{}: {e}; nothing was run", file.display())))?;
         envelopes.push(env);
     }
-    let lctx = LedgerContext {
-        config: &s.ctx.settings.ledger,
-        now: s.ctx.now(),
-        today,
-    };
+    let acting = Actor::command_line(
+        &envelopes
+            .first()
+            .map(|e| e.actor.clone())
+            .unwrap_or_else(|| actor(&None)),
+    );
     if !keep_going {
-        return match s.store.ledger_execute_all(&lctx, &envelopes).await {
+        return match s
+            .app
+            .ledger_apply(&acting, envelopes.clone(), Some(today))
+            .await
+        {
             Ok(done) => {
                 print_all(&done, format)?;
                 Ok(ExitCode::SUCCESS)
             }
-            Err(duban_store::ledger::BatchError {
-                index,
-                error: StoreError::Ledger(e),
-            }) => {
+            Err(AppError::Ledger { error: e, index }) => {
+                let index = index.unwrap_or(0);
                 if format == OutputFormat::Json {
                     let mut body = e.to_json();
                     body["at"] = serde_json::json!(path(index));
@@ -1157,20 +1134,24 @@ async fn submit(
                 );
                 Ok(ExitCode::from(exit::REFUSED))
             }
-            Err(e) => Err(e.error.into()),
+            Err(e) => Err(e.into()),
         };
     }
     let mut results = Vec::with_capacity(envelopes.len());
     let mut refusals = 0;
-    for (i, env) in envelopes.iter().enumerate() {
-        match s.store.ledger_execute(&lctx, env).await {
+    let outcomes = s
+        .app
+        .ledger_apply_each(&acting, envelopes.clone(), Some(today))
+        .await?;
+    for (i, (env, outcome)) in envelopes.iter().zip(outcomes).enumerate() {
+        match outcome {
             Ok(d) => {
                 if format == OutputFormat::Table {
                     print_executed(&d, format)?;
                 }
                 results.push(serde_json::to_value(&d)?);
             }
-            Err(StoreError::Ledger(e)) => {
+            Err(e) => {
                 refusals += 1;
                 eprintln!(
                     "refused: {}: {} ({}): {e}",
@@ -1183,7 +1164,6 @@ async fn submit(
                 body["key"] = serde_json::json!(env.key.as_str());
                 results.push(body);
             }
-            Err(e) => return Err(e.into()),
         }
     }
     if format == OutputFormat::Json {

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(args, ctx)`.
 
+pub mod audit;
 pub mod calendar;
 pub mod complete;
 pub mod deliveries;
@@ -299,7 +300,28 @@ impl Context {
                 .then(|| chrono::Duration::days(a.password_max_age_days)),
             link_ttl: chrono::Duration::days(self.settings.links.ttl_days.max(1)),
         };
-        Ok(duban_app::App::new(engine, policy, self.link_key()?))
+        Ok(duban_app::App::new(engine, policy, self.link_key()?)
+            .with_ledger(self.settings.ledger.clone()))
+    }
+
+    /// The application layer on one connection, for a command that may not need the
+    /// engine at all (the ledger's): the workflow versions are saved only when a use case
+    /// plans with them.
+    pub async fn app_on_one_connection(&self) -> anyhow::Result<duban_app::App> {
+        let store = self.migrated_store().await?;
+        let rules = duban_engine::Rules::from_parts(
+            self.workflow_set()?,
+            self.calendar()?,
+            self.settings.quiet_hours()?,
+            &self.settings.workflows.sms_signature,
+        );
+        let engine = duban_engine::Engine::new(
+            store,
+            std::sync::Arc::new(rules),
+            self.engine_config(),
+            self.clock.clone(),
+        );
+        self.app(engine)
     }
 
     /// The application layer on the migrated database, as the command line's actor.

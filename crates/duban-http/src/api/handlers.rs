@@ -48,7 +48,7 @@ pub struct ListQuery {
     /// Rows per page, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 1_000_000_000)]
     pub offset: Option<u64>,
 }
 
@@ -781,4 +781,263 @@ pub async fn revoke_token(
         async { Ok(state.app.revoke_token(&actor, id).await?) },
     )
     .await
+}
+
+/// Apply ledger commands: one `{key, command: {command: "allocate", …}}` or an array of them,
+/// all or nothing (the JSON of `duban ledger submit`; the actor is the signed-in user). A
+/// key used before with the same command returns its first outcome.
+#[utoipa::path(post, path = "/api/v1/ledger/commands", tag = "ledger",
+    request_body(content = serde_json::Value, description = "A command envelope or an array of them"),
+    responses((status = 200, description = "What each command did", body = Vec<serde_json::Value>),
+        (status = 409, description = "Refused by budget control, a closed period, a reused key …; `pointer` names the command", body = Problem),
+        (status = 422, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn ledger_commands(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    write(
+        &state,
+        &actor,
+        &headers,
+        "POST /api/v1/ledger/commands",
+        &body,
+        StatusCode::OK,
+        async {
+            let value: serde_json::Value = parse_json(&body)?;
+            let envelopes = state.app.ledger_envelopes(&actor, &value)?;
+            Ok(state.app.ledger_apply(&actor, envelopes, None).await?)
+        },
+    )
+    .await
+}
+
+/// A fiscal year.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct YearQuery {
+    #[param(minimum = 2000, maximum = 2100)]
+    pub year: Option<i32>,
+    /// A unit's code (allocations only).
+    pub unit: Option<String>,
+    /// Rows (transactions only; default 50, at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u64>,
+}
+
+impl YearQuery {
+    fn year(&self, default: i32) -> Result<i32, Problem> {
+        let y = self.year.unwrap_or(default);
+        if !(2000..=2100).contains(&y) {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "year must be between 2000 and 2100",
+            )
+            .at("year"));
+        }
+        Ok(y)
+    }
+}
+
+/// Budget execution by line for a year: appropriated, committed, paid, headroom.
+#[utoipa::path(get, path = "/api/v1/ledger/budget", tag = "ledger", params(YearQuery),
+    responses((status = 200, body = serde_json::Value), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn ledger_budget(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Query(q): Query<YearQuery>,
+) -> Result<Response, Problem> {
+    let year = q.year(chrono::Datelike::year(&state.app.today()))?;
+    Ok(json(
+        StatusCode::OK,
+        &state.app.ledger_budget(&actor, year).await?,
+    ))
+}
+
+/// Every account's balance.
+#[utoipa::path(get, path = "/api/v1/ledger/balances", tag = "ledger",
+    responses((status = 200, body = serde_json::Value), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn ledger_balances(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> Result<Response, Problem> {
+    Ok(json(
+        StatusCode::OK,
+        &state.app.ledger_balances(&actor).await?,
+    ))
+}
+
+/// The latest transactions, newest first.
+#[utoipa::path(get, path = "/api/v1/ledger/transactions", tag = "ledger", params(YearQuery),
+    responses((status = 200, body = Vec<serde_json::Value>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn ledger_transactions(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Query(q): Query<YearQuery>,
+) -> Result<Response, Problem> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "limit must be between 1 and 500",
+        )
+        .at("limit"));
+    }
+    Ok(json(
+        StatusCode::OK,
+        &state.app.ledger_recent(&actor, limit).await?,
+    ))
+}
+
+/// Allocations, by year and unit.
+#[utoipa::path(get, path = "/api/v1/ledger/allocations", tag = "ledger", params(YearQuery),
+    responses((status = 200, body = Vec<serde_json::Value>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn ledger_allocations(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Query(q): Query<YearQuery>,
+) -> Result<Response, Problem> {
+    let year = match q.year {
+        Some(_) => Some(q.year(0)?),
+        None => None,
+    };
+    Ok(json(
+        StatusCode::OK,
+        &state
+            .app
+            .ledger_allocations(&actor, year, q.unit.as_deref())
+            .await?,
+    ))
+}
+
+/// Dues recorded, by unit and month.
+#[utoipa::path(get, path = "/api/v1/ledger/dues", tag = "ledger", params(YearQuery),
+    responses((status = 200, body = Vec<serde_json::Value>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn ledger_dues(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Query(q): Query<YearQuery>,
+) -> Result<Response, Problem> {
+    let year = match q.year {
+        Some(_) => Some(q.year(0)?),
+        None => None,
+    };
+    Ok(json(
+        StatusCode::OK,
+        &state.app.ledger_dues(&actor, year).await?,
+    ))
+}
+
+/// Dues rebate applications and their state.
+#[utoipa::path(get, path = "/api/v1/ledger/rebates", tag = "ledger",
+    responses((status = 200, body = Vec<serde_json::Value>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn ledger_rebates(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> Result<Response, Problem> {
+    Ok(json(
+        StatusCode::OK,
+        &state.app.ledger_rebates(&actor).await?,
+    ))
+}
+
+/// Closed periods and fiscal years.
+#[utoipa::path(get, path = "/api/v1/ledger/status", tag = "ledger",
+    responses((status = 200, body = serde_json::Value), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn ledger_status(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> Result<Response, Problem> {
+    Ok(json(
+        StatusCode::OK,
+        &state.app.ledger_status(&actor).await?,
+    ))
+}
+
+/// What `ledger verify` finds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerCheck {
+    pub intact: bool,
+    pub problems: Vec<String>,
+}
+
+/// Checks every transaction balances and every budget line agrees with its postings.
+#[utoipa::path(get, path = "/api/v1/ledger/verify", tag = "ledger",
+    responses((status = 200, body = LedgerCheck), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn ledger_verify(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> Result<Response, Problem> {
+    let problems = state.app.ledger_verify(&actor).await?;
+    Ok(json(
+        StatusCode::OK,
+        &LedgerCheck {
+            intact: problems.is_empty(),
+            problems,
+        },
+    ))
+}
+
+/// Which entries of the audit log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// The first Beijing day (default: today).
+    pub from: Option<chrono::NaiveDate>,
+    /// The last Beijing day, included (default: `from`).
+    pub to: Option<chrono::NaiveDate>,
+    /// Entries after this sequence number (the last `seq` of the previous page).
+    #[param(minimum = 0)]
+    pub after_seq: Option<i64>,
+    /// Entries per page, 1–10000 (default 500).
+    #[param(minimum = 1, maximum = 10000)]
+    pub limit: Option<u64>,
+}
+
+/// The audit log, in chain order: who changed what, when, from where, before and after,
+/// with each entry's hash.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = Vec<duban_app::audit::AuditEntry>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn audit_entries(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, Problem> {
+    let from = q.from.unwrap_or_else(|| state.app.today());
+    let to = q.to.unwrap_or(from);
+    let rows = state
+        .app
+        .audit_entries(
+            &actor,
+            from,
+            to,
+            q.after_seq.unwrap_or(0),
+            q.limit.unwrap_or(500),
+        )
+        .await?;
+    Ok(json(StatusCode::OK, &rows))
+}
+
+/// Checks the audit log's hash chain: every edited, deleted or reordered entry is named.
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
+    responses((status = 200, body = duban_app::audit::AuditReport), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn audit_verify(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> Result<Response, Problem> {
+    Ok(json(StatusCode::OK, &state.app.verify_audit(&actor).await?))
 }

@@ -30,6 +30,8 @@ use utoipa_axum::routes;
         (name = "loop", description = "Answers, rectification items, interviews, chains"),
         (name = "deliveries", description = "Messages and chains administrators act on"),
         (name = "users", description = "Users, roles and API tokens"),
+        (name = "ledger", description = "The funds ledger: commands and reports"),
+        (name = "audit", description = "The tamper-evident audit log"),
     )
 )]
 struct ApiDoc;
@@ -78,6 +80,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(set_password))
         .routes(routes!(list_tokens, issue_token))
         .routes(routes!(revoke_token))
+        .routes(routes!(ledger_commands))
+        .routes(routes!(ledger_budget))
+        .routes(routes!(ledger_balances))
+        .routes(routes!(ledger_transactions))
+        .routes(routes!(ledger_allocations))
+        .routes(routes!(ledger_dues))
+        .routes(routes!(ledger_rebates))
+        .routes(routes!(ledger_status))
+        .routes(routes!(ledger_verify))
+        .routes(routes!(audit_entries))
+        .routes(routes!(audit_verify))
 }
 
 /// Carries out a write, honouring `Idempotency-Key`: the first answer is kept and given

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-/// Who changed what, when, with the row before and after (JSON).
+/// Who changed what, when, from where, with the row before and after (JSON); chained to
+/// the entry before it by `prev_hash` and `hash` (see `duban_core::audit_chain`).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_log")]
 pub struct Model {
@@ -13,6 +14,14 @@ pub struct Model {
     pub entity_key: String,
     pub before: Option<String>,
     pub after: Option<String>,
+    /// The entry's place in the chain, from 1 (unique). Empty only for a row written
+    /// around duban.
+    pub seq: Option<i64>,
+    /// Where the change came from: `cli`, an IP address, `link`, `engine`; `''` for entries
+    /// written before the chain.
+    pub origin: String,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,6 +2,7 @@
 //! truth; these only describe what is already there.
 
 pub mod api_tokens;
+pub mod audit_head;
 pub mod audit_log;
 pub mod deliveries;
 pub mod elections;

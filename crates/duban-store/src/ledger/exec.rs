@@ -101,6 +101,7 @@ impl<'a> Run<'a> {
             self.txn,
             Change {
                 actor: &self.env.actor,
+                origin: audit::ORIGIN_CLI,
                 at: self.ctx.now,
                 action,
                 entity,

@@ -1,0 +1,263 @@
+//! The funds ledger's use cases: commands (one, or a batch applied all or nothing) and the
+//! reports. A command is the JSON of `duban ledger submit` (`{key, command: {command: …}}`);
+//! the actor is always the signed-in user, whatever the body says.
+
+use crate::loop_::{Answer, Duty};
+use crate::{Actor, App, AppError, Permission};
+use chrono::NaiveDate;
+use duban_ledger::command::{Command, Envelope};
+use duban_store::StoreError;
+use duban_store::ledger::{BatchError, LedgerContext};
+
+pub use duban_ledger::LedgerError;
+pub use duban_ledger::command::Envelope as LedgerEnvelope;
+pub use duban_store::ledger::Executed;
+
+/// `$[2].command.amount` as a JSON pointer: `/2/command/amount`.
+pub fn pointer_of(path: &str) -> String {
+    let mut out = String::new();
+    let rest = path.strip_prefix('$').unwrap_or(path);
+    for part in rest.split(['.', '[']).filter(|p| !p.is_empty()) {
+        out.push('/');
+        out.push_str(part.trim_end_matches(']'));
+    }
+    out
+}
+
+impl App {
+    fn ledger_context(&self, today: Option<NaiveDate>) -> LedgerContext<'_> {
+        LedgerContext {
+            config: &self.ledger,
+            now: self.now(),
+            today: today.unwrap_or_else(|| self.today()),
+        }
+    }
+
+    /// Reads commands from JSON (one object or an array), each as the actor's own.
+    pub fn ledger_envelopes(
+        &self,
+        actor: &Actor,
+        body: &serde_json::Value,
+    ) -> Result<Vec<Envelope>, AppError> {
+        let (items, single) = match body {
+            serde_json::Value::Array(items) => (items.clone(), false),
+            one => (vec![one.clone()], true),
+        };
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut item)| {
+                if let serde_json::Value::Object(map) = &mut item {
+                    map.insert(
+                        "actor".into(),
+                        serde_json::Value::String(actor.name.clone()),
+                    );
+                }
+                let root = if single {
+                    "$".to_string()
+                } else {
+                    format!("$[{i}]")
+                };
+                Envelope::from_json(&item, &root).map_err(|e| AppError::Invalid {
+                    message: format!("{}: {}", e.path, e.message),
+                    pointer: Some(pointer_of(&e.path)),
+                })
+            })
+            .collect()
+    }
+
+    /// Applies commands in one transaction: all, or none when one is refused (the error
+    /// names which). A key used before with the same command returns its first outcome.
+    /// `today` stands in for the date in rehearsals.
+    pub async fn ledger_apply(
+        &self,
+        actor: &Actor,
+        envelopes: Vec<Envelope>,
+        today: Option<NaiveDate>,
+    ) -> Result<Vec<Executed>, AppError> {
+        actor.require(Permission::WriteLedger)?;
+        let ctx = self.ledger_context(today);
+        let done = self
+            .from(actor, self.store().ledger_execute_all(&ctx, &envelopes))
+            .await
+            .map_err(|BatchError { index, error }| match error {
+                StoreError::Ledger(error) => AppError::Ledger {
+                    error,
+                    index: (envelopes.len() > 1).then_some(index),
+                },
+                e => e.into(),
+            })?;
+        for (env, d) in envelopes.iter().zip(&done) {
+            if !d.replayed {
+                self.dues_answer_reminders(actor, &env.command).await;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Applies commands one by one, each in its own transaction: every command that can be
+    /// applied is, and each refusal is returned in its place.
+    pub async fn ledger_apply_each(
+        &self,
+        actor: &Actor,
+        envelopes: Vec<Envelope>,
+        today: Option<NaiveDate>,
+    ) -> Result<Vec<Result<Executed, LedgerError>>, AppError> {
+        actor.require(Permission::WriteLedger)?;
+        let ctx = self.ledger_context(today);
+        let mut out = Vec::with_capacity(envelopes.len());
+        for env in &envelopes {
+            match self
+                .from(actor, self.store().ledger_execute(&ctx, env))
+                .await
+            {
+                Ok(d) => {
+                    if !d.replayed {
+                        self.dues_answer_reminders(actor, &env.command).await;
+                    }
+                    out.push(Ok(d));
+                }
+                Err(StoreError::Ledger(e)) => out.push(Err(e)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Dues booked for a month answer that month's dues reminders (党费收缴提醒). The dues
+    /// stay booked if the reminders cannot be told; the failure is logged.
+    async fn dues_answer_reminders(&self, actor: &Actor, command: &Command) {
+        let Command::RecordDues(d) = command else {
+            return;
+        };
+        let on = d
+            .date
+            .clamp(d.month.first_day(), d.month.last_day())
+            .min(self.today());
+        let answer = Answer::DutyDone {
+            unit: d.unit.clone(),
+            duty: Duty::DuesCollected,
+            on,
+            note: Some(format!(
+                "党费已登记（{}）",
+                d.month.first_day().format("%Y-%m")
+            )),
+        };
+        let now = self.now();
+        let answered = async {
+            // A ledger command's process may not have saved the workflow versions the
+            // answer plans with.
+            self.engine.rules.persist(self.store(), now).await?;
+            self.engine.answer(answer, &actor.name).await
+        };
+        let answered = self.from(actor, answered);
+        if let Err(e) = answered.await {
+            tracing::warn!(error = %e, unit = %d.unit, "the dues were booked, but the reminders were not told");
+        }
+    }
+
+    fn require_ledger_reader(&self, actor: &Actor) -> Result<(), AppError> {
+        actor.require(Permission::ReadLedger)
+    }
+
+    pub async fn ledger_budget(
+        &self,
+        actor: &Actor,
+        year: i32,
+    ) -> Result<duban_ledger::report::BudgetReport, AppError> {
+        self.require_ledger_reader(actor)?;
+        Ok(self.store().ledger_budget(year).await?)
+    }
+
+    pub async fn ledger_balances(
+        &self,
+        actor: &Actor,
+    ) -> Result<duban_ledger::report::BalanceReport, AppError> {
+        self.require_ledger_reader(actor)?;
+        Ok(self.store().ledger_balances().await?)
+    }
+
+    pub async fn ledger_recent(
+        &self,
+        actor: &Actor,
+        limit: u64,
+    ) -> Result<Vec<duban_ledger::journal::PostedTransaction>, AppError> {
+        self.require_ledger_reader(actor)?;
+        Ok(self.store().ledger_recent(limit).await?)
+    }
+
+    pub async fn ledger_journal(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<duban_ledger::journal::PostedTransaction>, AppError> {
+        self.require_ledger_reader(actor)?;
+        Ok(self.store().ledger_journal().await?)
+    }
+
+    pub async fn ledger_allocations(
+        &self,
+        actor: &Actor,
+        year: Option<i32>,
+        unit: Option<&str>,
+    ) -> Result<Vec<duban_ledger::model::Allocation>, AppError> {
+        self.require_ledger_reader(actor)?;
+        Ok(self.store().ledger_allocations(year, unit).await?)
+    }
+
+    pub async fn ledger_dues(
+        &self,
+        actor: &Actor,
+        year: Option<i32>,
+    ) -> Result<Vec<duban_store::ledger::DuesRow>, AppError> {
+        self.require_ledger_reader(actor)?;
+        Ok(self.store().ledger_dues(year).await?)
+    }
+
+    pub async fn ledger_rebates(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<duban_ledger::model::RebateApplication>, AppError> {
+        self.require_ledger_reader(actor)?;
+        Ok(self.store().ledger_rebates().await?)
+    }
+
+    pub async fn ledger_status(
+        &self,
+        actor: &Actor,
+    ) -> Result<duban_store::ledger::LedgerStatus, AppError> {
+        self.require_ledger_reader(actor)?;
+        Ok(self.store().ledger_status().await?)
+    }
+
+    /// What a start-up batch for units formed in `formed_in` would allocate (a dry run).
+    pub async fn ledger_plan_startup(
+        &self,
+        actor: &Actor,
+        formed_in: i32,
+    ) -> Result<duban_ledger::rates::BatchPlan, AppError> {
+        self.require_ledger_reader(actor)?;
+        Ok(self
+            .store()
+            .ledger_plan_startup(&self.ledger, formed_in)
+            .await?)
+    }
+
+    /// The ledger's invariants checked on the stored journal; empty when they hold.
+    pub async fn ledger_verify(&self, actor: &Actor) -> Result<Vec<String>, AppError> {
+        self.require_ledger_reader(actor)?;
+        Ok(self.store().ledger_verify().await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn paths_become_pointers() {
+        assert_eq!(
+            super::pointer_of("$[2].command.amount"),
+            "/2/command/amount"
+        );
+        assert_eq!(super::pointer_of("$.key"), "/key");
+        assert_eq!(super::pointer_of("$"), "");
+    }
+}
