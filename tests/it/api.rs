@@ -179,6 +179,20 @@ fn matrix() -> Vec<Route> {
             READERS,
         ),
         (
+            Method::GET,
+            "/api/v1/units/{code}",
+            "/api/v1/units/370102-0001".into(),
+            None,
+            READERS,
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff",
+            "/api/v1/staff".into(),
+            None,
+            ADMIN,
+        ),
+        (
             Method::POST,
             "/api/v1/imports/register",
             register,
@@ -518,6 +532,12 @@ backend_tests! {
         assert_eq!(s, StatusCode::OK);
         let districts: std::collections::BTreeSet<String> = v["items"].as_array().unwrap().iter().map(|u| u["district"].as_str().unwrap().to_string()).collect();
         assert_eq!(districts.into_iter().collect::<Vec<_>>(), ["历下区"]);
+        let (s, other) = o.call(Method::GET, "/api/v1/units/120101-0050", &viewer, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{other}");
+        let (s, card) = o.call(Method::GET, "/api/v1/units/370102-0001", &viewer, None).await;
+        assert_eq!(s, StatusCode::OK, "{card}");
+        assert_eq!(card["district"], "历下区");
+        assert!(card["secretary"]["mobile"].as_str().unwrap().contains("****"), "{card}");
         let admin = o.login("guanli").await;
         let (_, all) = o.call(Method::GET, "/api/v1/units?limit=500", &admin, None).await;
         assert!(all["items"].as_array().unwrap().len() > v["items"].as_array().unwrap().len());
@@ -674,7 +694,39 @@ async fn cross_site_posts_are_refused_and_same_site_ones_pass() {
         .send(post(&[("origin", "https://duban.example.cn")]))
         .await;
     assert_eq!(s, StatusCode::OK);
-    // A signed link's form posts from its own page.
+    // Behind a proxy that rewrites Host, the public address reminders link to is trusted.
+    let proxied = |origin: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/workflows/replan")
+            .header("host", "10.0.0.1:8080")
+            .header("cookie", admin.as_str())
+            .header("content-type", "application/json")
+            .header("origin", origin)
+            .body(Body::from(r#"{"dry_run":true}"#))
+            .unwrap()
+    };
+    let plain = o
+        .router
+        .clone()
+        .oneshot(proxied("https://duban.example.cn"))
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), StatusCode::FORBIDDEN);
+    let behind_proxy = duban_http::router(
+        duban_http::AppState::new(o.app.clone()).with_public_url("https://duban.example.cn/"),
+    );
+    let r = behind_proxy
+        .clone()
+        .oneshot(proxied("https://duban.example.cn"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = behind_proxy
+        .oneshot(proxied("https://evil.example.com"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     db.drop_db().await;
 }
 

@@ -74,3 +74,130 @@ impl App {
         Ok(self.store().list_instances(&self.scoped(actor, f)?).await?)
     }
 }
+
+/// How a person can be reached, masked (138****8000, z***@example.cn).
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Contact {
+    pub name: String,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+}
+
+impl Contact {
+    fn of(p: &duban_store::subjects::PersonRow) -> Contact {
+        Contact {
+            name: p.name.clone(),
+            mobile: p.mobile.as_deref().map(duban_core::privacy::mask_mobile),
+            email: p.email.as_deref().map(duban_core::privacy::mask_email),
+        }
+    }
+}
+
+/// A party unit with everything about it: its secretary, term, chains, items, interviews.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnitCard {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub district: Option<String>,
+    pub secretary: Option<Contact>,
+    pub superior: Option<String>,
+    pub term_start: Option<chrono::NaiveDate>,
+    pub term_end: Option<chrono::NaiveDate>,
+    /// Day of the month of the theme day (主题党日).
+    pub theme_day: Option<i16>,
+    pub instances: Vec<InstanceLine>,
+    pub rectification_items: Vec<ItemLine>,
+    pub interviews: Vec<InterviewLine>,
+}
+
+/// A member of staff (an officer of the organisation department, a finance officer).
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StaffLine {
+    pub id: i64,
+    pub name: String,
+    pub post: Option<String>,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+    pub roles: Vec<String>,
+}
+
+impl From<duban_store::subjects::PersonRow> for StaffLine {
+    fn from(p: duban_store::subjects::PersonRow) -> Self {
+        let c = Contact::of(&p);
+        StaffLine {
+            id: p.id,
+            name: p.name,
+            post: p.post,
+            mobile: c.mobile,
+            email: c.email,
+            roles: p
+                .roles
+                .split(',')
+                .filter(|r| !r.is_empty())
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+}
+
+impl App {
+    /// One unit's card; `NotFound` when there is no such unit, `Forbidden` outside the
+    /// actor's scope.
+    pub async fn unit_card(&self, actor: &Actor, code: &str) -> Result<UnitCard, AppError> {
+        actor.require(Permission::ReadRegister)?;
+        let store = self.store();
+        let reader = store.reader();
+        let Some(u) = reader.get().unit_by_code(code).await? else {
+            return Err(AppError::NotFound(format!(
+                "no party unit with code {code}"
+            )));
+        };
+        let filter = ListFilter {
+            unit: Some(code.to_string()),
+            limit: MAX_LIMIT,
+            ..Default::default()
+        };
+        let filter = self.scoped(actor, &filter)?;
+        let Some(line) = store.list_units(&filter).await?.into_iter().next() else {
+            return Err(AppError::Forbidden(format!(
+                "{} may not see unit {code}",
+                actor.name
+            )));
+        };
+        let chains = if actor.role.may(Permission::ReadChains) {
+            store.list_instances(&filter).await?
+        } else {
+            vec![]
+        };
+        Ok(UnitCard {
+            code: u.unit.code.clone(),
+            name: u.unit.name.clone(),
+            level: u.unit.level.clone(),
+            district: line.district,
+            secretary: u.secretary.as_ref().map(Contact::of),
+            superior: u.superior.as_ref().map(|s| s.name.clone()),
+            term_start: u.unit.term_start,
+            term_end: u.unit.term_end,
+            theme_day: u.unit.theme_day,
+            instances: chains,
+            rectification_items: store.list_items(&filter).await?,
+            interviews: store.list_interviews(&filter).await?,
+        })
+    }
+
+    /// Everyone holding a staff role.
+    pub async fn list_staff(&self, actor: &Actor) -> Result<Vec<StaffLine>, AppError> {
+        actor.require(Permission::WriteRegister)?;
+        Ok(self
+            .store()
+            .list_staff()
+            .await?
+            .into_iter()
+            .map(StaffLine::from)
+            .collect())
+    }
+}

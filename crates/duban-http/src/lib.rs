@@ -29,6 +29,9 @@ pub struct AppState {
     metrics: Option<PrometheusHandle>,
     /// Cookies carry `Secure` (behind TLS).
     pub(crate) secure_cookies: bool,
+    /// Origins whose form posts are accepted although they differ from the request's host
+    /// (duban behind a proxy that rewrites `Host`): the address reminders link to.
+    trusted_origins: Vec<String>,
 }
 
 impl AppState {
@@ -37,7 +40,17 @@ impl AppState {
             app,
             metrics: None,
             secure_cookies: false,
+            trusted_origins: Vec::new(),
         }
+    }
+
+    /// Accepts form posts from `url`'s origin (`scheme://host[:port]`): the public address
+    /// of duban, as the links in reminders name it. A URL without one is ignored.
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        if let Some(origin) = origin_of_url(url) {
+            self.trusted_origins.push(origin);
+        }
+        self
     }
 
     /// Serves `/metrics` from this recorder (installed once per process by the binary).
@@ -58,18 +71,35 @@ impl AppState {
 /// `Origin`, tower-http's CSRF layer); request bodies are limited to 20 MiB (uploads).
 pub fn router(state: AppState) -> Router {
     let (api, _) = api::routes().split_for_parts();
+    let mut csrf = tower_http::csrf::CsrfLayer::new();
+    for origin in &state.trusted_origins {
+        csrf = match csrf.clone().add_trusted_origin(origin) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(%origin, error = ?e, "not a usable origin for form posts");
+                csrf
+            }
+        };
+    }
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/api/openapi.json", get(openapi_json))
         .merge(api)
         .merge(links::routes())
-        .layer(tower_http::csrf::CsrfLayer::new())
+        .layer(csrf)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(20 << 20))
         // A bug answers 500 and is logged, instead of dropping the connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `https://duban.example.cn/path` → `https://duban.example.cn`.
+fn origin_of_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty() && matches!(scheme, "http" | "https")).then(|| format!("{scheme}://{host}"))
 }
 
 fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {

@@ -5,8 +5,9 @@
 use super::Context;
 use crate::cmd::deliveries::{ListFormat, print_rows};
 use chrono::NaiveDate;
-use duban_core::privacy::{mask_email, mask_mobile};
-use duban_store::lists::ListFilter;
+use duban_app::Actor;
+use duban_app::lists::Filter as ListFilter;
+use duban_app::loop_::{InterviewLine, ItemLine};
 use duban_workflow::subject::zh_date;
 use std::process::ExitCode;
 
@@ -154,8 +155,14 @@ fn headers(format: ListFormat, zh: &[&'static str], en: &[&'static str]) -> Vec<
     }
 }
 
+/// The application layer on one connection, and the command line's actor.
+async fn reading(ctx: &Context) -> anyhow::Result<(duban_app::App, Actor)> {
+    let app = ctx.app_on_one_connection().await?;
+    Ok((app, Actor::command_line(&crate::cmd::import::login_name())))
+}
+
 pub async fn run_units(args: UnitsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let store = ctx.migrated_store().await?;
+    let (app, actor) = reading(ctx).await?;
     match args.action {
         UnitsAction::List {
             common,
@@ -166,8 +173,8 @@ pub async fn run_units(args: UnitsArgs, ctx: &Context) -> anyhow::Result<ExitCod
             let mut f = common.filter(ctx.today());
             f.search = search;
             f.overdue = overdue;
-            let rows: Vec<Vec<String>> = store
-                .list_units(&f)
+            let rows: Vec<Vec<String>> = app
+                .list_units(&actor, &f)
                 .await?
                 .into_iter()
                 .map(|u| {
@@ -213,34 +220,20 @@ pub async fn run_units(args: UnitsArgs, ctx: &Context) -> anyhow::Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         UnitsAction::Show { code, format } => {
-            let Some(u) = store.unit_by_code(&code).await? else {
-                eprintln!("error: no party unit with code {code}");
-                return Ok(ExitCode::FAILURE);
+            let u = match app.unit_card(&actor, &code).await {
+                Ok(u) => u,
+                Err(duban_app::AppError::NotFound(m)) => {
+                    eprintln!("error: {m}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                Err(e) => return Err(e.into()),
             };
-            let filter = ListFilter {
-                unit: Some(code.clone()),
-                today: Some(ctx.today()),
-                limit: 1000,
-                ..Default::default()
-            };
-            let district = store
-                .list_units(&filter)
-                .await?
-                .into_iter()
-                .next()
-                .and_then(|l| l.district);
-            let items = store.list_items(&filter).await?;
-            let interviews = store.list_interviews(&filter).await?;
-            let instances = store.list_instances(&filter).await?;
-            let contact = |p: &Option<duban_store::subjects::PersonRow>| {
-                p.as_ref()
-                    .map(|p| {
-                        let mut s = p.name.clone();
-                        if let Some(m) = &p.mobile {
-                            s.push_str(&format!(" {}", mask_mobile(m)));
-                        }
-                        if let Some(e) = &p.email {
-                            s.push_str(&format!(" {}", mask_email(e)));
+            let contact = |c: &Option<duban_app::lists::Contact>| {
+                c.as_ref()
+                    .map(|c| {
+                        let mut s = c.name.clone();
+                        for part in [&c.mobile, &c.email].into_iter().flatten() {
+                            s.push_str(&format!(" {part}"));
                         }
                         s
                     })
@@ -250,47 +243,45 @@ pub async fn run_units(args: UnitsArgs, ctx: &Context) -> anyhow::Result<ExitCod
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
-                        "code": u.unit.code,
-                        "name": u.unit.name,
-                        "level": u.unit.level,
-                        "district": district,
+                        "code": u.code,
+                        "name": u.name,
+                        "level": u.level,
+                        "district": u.district,
                         "secretary": contact(&u.secretary),
-                        "superior": u.superior.as_ref().map(|s| &s.name),
-                        "term_start": u.unit.term_start,
-                        "term_end": u.unit.term_end,
-                        "theme_day": u.unit.theme_day,
-                        "instances": instances,
-                        "rectification_items": items,
-                        "interviews": interviews,
+                        "superior": u.superior,
+                        "term_start": u.term_start,
+                        "term_end": u.term_end,
+                        "theme_day": u.theme_day,
+                        "instances": u.instances,
+                        "rectification_items": u.rectification_items,
+                        "interviews": u.interviews,
                     }))?
                 );
                 return Ok(ExitCode::SUCCESS);
             }
+            let (instances, items, interviews) =
+                (&u.instances, &u.rectification_items, &u.interviews);
             let pairs = vec![
-                vec!["编码".to_string(), u.unit.code.clone()],
-                vec!["名称".to_string(), u.unit.name.clone()],
-                vec!["类别".to_string(), level_zh(&u.unit.level).to_string()],
-                vec!["区县".to_string(), district.unwrap_or_default()],
+                vec!["编码".to_string(), u.code.clone()],
+                vec!["名称".to_string(), u.name.clone()],
+                vec!["类别".to_string(), level_zh(&u.level).to_string()],
+                vec!["区县".to_string(), u.district.clone().unwrap_or_default()],
                 vec!["书记".to_string(), contact(&u.secretary)],
                 vec![
                     "上级党组织".to_string(),
-                    u.superior
-                        .as_ref()
-                        .map(|s| s.name.clone())
-                        .unwrap_or_default(),
+                    u.superior.clone().unwrap_or_default(),
                 ],
                 vec![
                     "任期".to_string(),
                     format!(
                         "{} 至 {}",
-                        date(u.unit.term_start, format),
-                        date(u.unit.term_end, format)
+                        date(u.term_start, format),
+                        date(u.term_end, format)
                     ),
                 ],
                 vec![
                     "主题党日".to_string(),
-                    u.unit
-                        .theme_day
+                    u.theme_day
                         .map(|d| format!("每月{d}日"))
                         .unwrap_or_default(),
                 ],
@@ -317,16 +308,16 @@ pub async fn run_units(args: UnitsArgs, ctx: &Context) -> anyhow::Result<ExitCod
             )?;
             println!();
             println!("整改事项（{}）", items.len());
-            print_items(&items, format)?;
+            print_items(items, format)?;
             println!();
             println!("约谈（{}）", interviews.len());
-            print_interviews(&interviews, format)?;
+            print_interviews(interviews, format)?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn print_items(items: &[duban_store::lists::ItemLine], format: ListFormat) -> anyhow::Result<()> {
+fn print_items(items: &[ItemLine], format: ListFormat) -> anyhow::Result<()> {
     let rows: Vec<Vec<String>> = items
         .iter()
         .map(|i| {
@@ -374,10 +365,7 @@ fn print_items(items: &[duban_store::lists::ItemLine], format: ListFormat) -> an
     )
 }
 
-fn print_interviews(
-    rows: &[duban_store::lists::InterviewLine],
-    format: ListFormat,
-) -> anyhow::Result<()> {
+fn print_interviews(rows: &[InterviewLine], format: ListFormat) -> anyhow::Result<()> {
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|i| {
@@ -435,12 +423,12 @@ fn print_interviews(
 }
 
 pub async fn items(f: ItemFilter, format: ListFormat, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let store = ctx.migrated_store().await?;
+    let (app, actor) = reading(ctx).await?;
     let mut filter = f.common.filter(ctx.today());
     filter.status = f.status;
     filter.overdue = f.overdue;
     filter.search = f.search;
-    print_items(&store.list_items(&filter).await?, format)?;
+    print_items(&app.list_items(&actor, &filter).await?, format)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -449,22 +437,22 @@ pub async fn interviews(
     format: ListFormat,
     ctx: &Context,
 ) -> anyhow::Result<ExitCode> {
-    let store = ctx.migrated_store().await?;
+    let (app, actor) = reading(ctx).await?;
     let mut filter = f.common.filter(ctx.today());
     filter.status = f.status;
-    print_interviews(&store.list_interviews(&filter).await?, format)?;
+    print_interviews(&app.list_interviews(&actor, &filter).await?, format)?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn instances(f: InstanceFilter, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let store = ctx.migrated_store().await?;
+    let (app, actor) = reading(ctx).await?;
     let mut filter = f.common.filter(ctx.today());
     filter.workflow = f.workflow;
     filter.status = f.status;
     filter.overdue = f.overdue;
     filter.escalated = f.escalated;
-    let rows: Vec<Vec<String>> = store
-        .list_instances(&filter)
+    let rows: Vec<Vec<String>> = app
+        .list_instances(&actor, &filter)
         .await?
         .into_iter()
         .map(|i| {
@@ -511,18 +499,18 @@ pub async fn instances(f: InstanceFilter, ctx: &Context) -> anyhow::Result<ExitC
 }
 
 pub async fn staff(format: ListFormat, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let store = ctx.migrated_store().await?;
-    let rows: Vec<Vec<String>> = store
-        .list_staff()
+    let (app, actor) = reading(ctx).await?;
+    let rows: Vec<Vec<String>> = app
+        .list_staff(&actor)
         .await?
         .into_iter()
         .map(|p| {
             vec![
                 p.name,
                 p.post.unwrap_or_default(),
-                p.mobile.as_deref().map(mask_mobile).unwrap_or_default(),
-                p.email.as_deref().map(mask_email).unwrap_or_default(),
-                p.roles,
+                p.mobile.unwrap_or_default(),
+                p.email.unwrap_or_default(),
+                p.roles.join(","),
             ]
         })
         .collect();

@@ -89,7 +89,8 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let router = duban_http::router(
         AppState::new(app)
             .with_metrics(metrics)
-            .with_secure_cookies(ctx.settings.auth.secure_cookies),
+            .with_secure_cookies(ctx.settings.auth.secure_cookies)
+            .with_public_url(&ctx.settings.engine.link_base),
     );
     let bind = ctx.settings.http.bind;
     let listener = tokio::net::TcpListener::bind(bind)

@@ -1041,3 +1041,30 @@ pub async fn audit_verify(
 ) -> Result<Response, Problem> {
     Ok(json(StatusCode::OK, &state.app.verify_audit(&actor).await?))
 }
+
+/// A unit's card: its secretary, term, chains, rectification items and interviews.
+#[utoipa::path(get, path = "/api/v1/units/{code}", tag = "register",
+    params(("code" = String, Path, description = "The unit's code")),
+    responses((status = 200, body = duban_app::lists::UnitCard), (status = 404, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn unit_card(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(code): Path<String>,
+) -> Result<Response, Problem> {
+    Ok(json(
+        StatusCode::OK,
+        &state.app.unit_card(&actor, &code).await?,
+    ))
+}
+
+/// Everyone holding a staff role, contact details masked.
+#[utoipa::path(get, path = "/api/v1/staff", tag = "register",
+    responses((status = 200, body = Vec<duban_app::lists::StaffLine>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn list_staff(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> Result<Response, Problem> {
+    Ok(json(StatusCode::OK, &state.app.list_staff(&actor).await?))
+}
