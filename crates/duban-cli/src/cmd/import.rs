@@ -62,25 +62,12 @@ async fn rectification(args: RegisterArgs, ctx: &Context) -> anyhow::Result<Exit
         print!("\u{feff}{}\r\n", rectification_headers().join(","));
         return Ok(ExitCode::SUCCESS);
     }
-    let file = args.file.as_deref().context("a file is required")?;
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let app = ctx.app_for_cli().await?;
-    let actor = Actor::command_line(&args.actor.clone().unwrap_or_else(login_name));
+    let (file, bytes, app, actor) = upload(&args, ctx).await?;
     let done = app
-        .import_items(
-            &actor,
-            &file.to_string_lossy(),
-            &bytes,
-            args.encoding,
-            args.dry_run,
-        )
+        .import_items(&actor, &file, &bytes, args.encoding, args.dry_run)
         .await;
-    let done = match done {
-        Err(AppError::Rows(errors)) => {
-            report_row_errors(file, &errors, args.format)?;
-            return Ok(ExitCode::FAILURE);
-        }
-        other => other?,
+    let Some(done) = unless_bad_rows(done, &file, args.format)? else {
+        return Ok(ExitCode::FAILURE);
     };
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&done)?),
@@ -98,6 +85,34 @@ async fn rectification(args: RegisterArgs, ctx: &Context) -> anyhow::Result<Exit
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The file an import reads (its name as given, its bytes), the application layer and the
+/// acting person.
+async fn upload(
+    args: &RegisterArgs,
+    ctx: &Context,
+) -> anyhow::Result<(String, Vec<u8>, duban_app::App, Actor)> {
+    let file = args.file.as_deref().context("a file is required")?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let app = ctx.app_for_cli().await?;
+    let actor = Actor::command_line(&args.actor.clone().unwrap_or_else(login_name));
+    Ok((file.to_string_lossy().into_owned(), bytes, app, actor))
+}
+
+/// The import's result, or `None` after reporting every bad cell of the file.
+fn unless_bad_rows<T>(
+    result: Result<T, AppError>,
+    file: &str,
+    format: OutputFormat,
+) -> anyhow::Result<Option<T>> {
+    match result {
+        Err(AppError::Rows(errors)) => {
+            report_row_errors(Path::new(file), &errors, format)?;
+            Ok(None)
+        }
+        other => Ok(Some(other?)),
+    }
 }
 
 /// Every bad cell of a file, then the verdict: nothing was written.
@@ -123,25 +138,12 @@ async fn register(args: RegisterArgs, ctx: &Context) -> anyhow::Result<ExitCode>
         print!("\u{feff}{}\r\n", template_headers().join(","));
         return Ok(ExitCode::SUCCESS);
     }
-    let file = args.file.as_deref().context("a file is required")?;
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let app = ctx.app_for_cli().await?;
-    let actor = Actor::command_line(&args.actor.clone().unwrap_or_else(login_name));
+    let (file, bytes, app, actor) = upload(&args, ctx).await?;
     let summary = app
-        .import_register(
-            &actor,
-            &file.to_string_lossy(),
-            &bytes,
-            args.encoding,
-            args.dry_run,
-        )
+        .import_register(&actor, &file, &bytes, args.encoding, args.dry_run)
         .await;
-    let summary = match summary {
-        Err(AppError::Rows(errors)) => {
-            report_row_errors(file, &errors, args.format)?;
-            return Ok(ExitCode::FAILURE);
-        }
-        other => other?,
+    let Some(summary) = unless_bad_rows(summary, &file, args.format)? else {
+        return Ok(ExitCode::FAILURE);
     };
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use duban_app::accounts::{AccessChange, IssuedToken, SignedIn, Token, User, UserRequest};
 use duban_app::lists::Filter;
+use duban_app::lists::StaffLine;
 use duban_app::loop_::{
     Answer, Completion, InstanceLine, InterviewLine, ItemLine, ItemsImported, NewStaff,
     OpenInterview, OpenItem, ReplanDiff, UnitLine,
@@ -327,37 +328,8 @@ pub async fn import_rectification(
     .await
 }
 
-/// A member of staff as the API shows them: contact details masked.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StaffMember {
-    pub id: i64,
-    pub name: String,
-    pub post: Option<String>,
-    pub mobile: Option<String>,
-    pub email: Option<String>,
-    pub roles: Vec<String>,
-}
-
-impl From<duban_app::loop_::PersonRow> for StaffMember {
-    fn from(p: duban_app::loop_::PersonRow) -> Self {
-        StaffMember {
-            id: p.id,
-            name: p.name,
-            post: p.post,
-            mobile: p.mobile.as_deref().map(duban_core::privacy::mask_mobile),
-            email: p.email.as_deref().map(duban_core::privacy::mask_email),
-            roles: p
-                .roles
-                .split(',')
-                .filter(|r| !r.is_empty())
-                .map(str::to_string)
-                .collect(),
-        }
-    }
-}
-
 #[utoipa::path(post, path = "/api/v1/staff", tag = "register", request_body = NewStaff,
-    responses((status = 201, body = StaffMember), (status = 409, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 201, body = StaffLine), (status = 409, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("session" = []), ("token" = [])))]
 pub async fn add_staff(
     State(state): State<AppState>,
@@ -374,7 +346,7 @@ pub async fn add_staff(
         StatusCode::CREATED,
         async {
             let s: NewStaff = parse_json(&body)?;
-            Ok(StaffMember::from(state.app.add_staff(&actor, s).await?))
+            Ok(StaffLine::from(state.app.add_staff(&actor, s).await?))
         },
     )
     .await
@@ -390,7 +362,7 @@ pub struct Roles {
 #[utoipa::path(put, path = "/api/v1/staff/{person}/roles", tag = "register",
     params(("person" = String, Path, description = "Mobile number or email")),
     request_body = Roles,
-    responses((status = 200, body = StaffMember), (status = 409, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, body = StaffLine), (status = 409, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("session" = []), ("token" = [])))]
 pub async fn set_staff_roles(
     State(state): State<AppState>,
@@ -409,7 +381,7 @@ pub async fn set_staff_roles(
         StatusCode::OK,
         async {
             let r: Roles = parse_json(&body)?;
-            Ok(StaffMember::from(
+            Ok(StaffLine::from(
                 state.app.set_staff_roles(&actor, &person, &r.roles).await?,
             ))
         },
