@@ -26,6 +26,8 @@ pub enum LinkProblem {
     },
     /// The chain or person it was made for no longer exists.
     Gone,
+    /// The database could not be read: the link still works later.
+    Unavailable,
 }
 
 impl LinkProblem {
@@ -43,6 +45,9 @@ impl LinkProblem {
             LinkProblem::Expired { at } => format!("链接已于{}过期。", local(at)),
             LinkProblem::Used { at } => format!("此链接已于{}使用过，无需重复提交。", local(at)),
             LinkProblem::Gone => "该事项已不存在或已撤销。".into(),
+            LinkProblem::Unavailable => {
+                "系统暂时无法打开此链接，请稍后再试；此链接仍然有效。".into()
+            }
         }
     }
 }
@@ -199,7 +204,10 @@ impl App {
             LinkError::Expired(at) => fail(LinkProblem::Expired { at }),
             LinkError::Malformed | LinkError::Tampered => fail(LinkProblem::Invalid),
         })?;
-        let internal = |_| fail(LinkProblem::Gone);
+        let internal = |e: duban_store::StoreError| {
+            tracing::warn!(error = %e, "opening a signed link");
+            fail(LinkProblem::Unavailable)
+        };
         if let Some(used) = self
             .store()
             .link_use(&fingerprint(token))

@@ -54,6 +54,7 @@ fn page(status: StatusCode, ctx: minijinja::Value) -> Response {
 fn problem_page(p: &LinkProblem, contact: &str) -> Response {
     let status = match p {
         LinkProblem::Invalid => StatusCode::BAD_REQUEST,
+        LinkProblem::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         LinkProblem::Expired { .. } | LinkProblem::Used { .. } | LinkProblem::Gone => {
             StatusCode::GONE
         }
