@@ -105,6 +105,22 @@ fn dependencies_point_inward() {
             "duban-http depends on {below}: go through duban-app"
         );
     }
+    // Neither does the command line reach the store: its use cases go through duban-app,
+    // and its composition root (serve, migrate, the benchmarks) takes the database handle
+    // from `duban_app::system`.
+    assert!(
+        !g["duban-cli"].contains("duban-store"),
+        "duban-cli depends on duban-store: go through duban-app"
+    );
+    let cli = crate::support::repo().join("crates/duban-cli/src");
+    for file in rust_files(&cli) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains("duban_store"),
+            "{} names duban_store: go through duban-app",
+            file.display()
+        );
+    }
     // The application layer is the only crate above the engine besides the binary.
     for (name, deps) in &g {
         if deps.contains("duban-app") {
@@ -114,4 +130,18 @@ fn dependencies_point_inward() {
             );
         }
     }
+}
+
+/// The Rust files under `dir`, recursively.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
 }

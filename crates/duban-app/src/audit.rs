@@ -3,7 +3,7 @@
 use crate::{Actor, App, AppError, Permission};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
-pub use duban_store::audit::{AuditEntry, AuditReport, Finding};
+pub use duban_store::audit::{AuditEntry, AuditReport, Finding, PAGE};
 
 /// Midnight at the start of a Beijing day, as UTC.
 fn beijing_midnight(d: NaiveDate) -> Result<DateTime<Utc>, AppError> {

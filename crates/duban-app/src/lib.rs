@@ -13,7 +13,9 @@ pub mod ledger;
 pub mod links;
 pub mod lists;
 pub mod loop_;
+pub mod monitor;
 pub mod register;
+pub mod system;
 
 pub use actor::{Actor, Permission, Role};
 pub use error::AppError;

@@ -9,8 +9,8 @@
 //! duban never deletes from the audit log, and has no command that would.
 
 use super::{BadInput, Context, OutputFormat, exit};
-use chrono::{NaiveDate, TimeZone};
-use duban_store::audit::{AuditEntry, AuditReport, PAGE};
+use chrono::NaiveDate;
+use duban_app::audit::{AuditEntry, AuditReport, PAGE};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,8 +74,8 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 async fn verify(ctx: &Context, format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let store = ctx.migrated_store().await?;
-    let report = store.verify_audit().await?;
+    let (app, actor) = super::cli_reader(ctx).await?;
+    let report = app.verify_audit(&actor).await?;
     match format {
         OutputFormat::Json => {
             #[derive(serde::Serialize)]
@@ -149,19 +149,7 @@ async fn export(
     if to < from {
         return Err(BadInput(format!("--to {to} is before --from {from}")).into());
     }
-    let beijing = |d: NaiveDate| {
-        chrono_tz::Asia::Shanghai
-            .from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-            .earliest()
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .ok_or_else(|| BadInput(format!("{d} has no midnight in Asia/Shanghai")))
-    };
-    let start = beijing(from)?;
-    let end = beijing(
-        to.succ_opt()
-            .ok_or_else(|| BadInput(format!("--to {to} is too late")))?,
-    )?;
-    let store = ctx.migrated_store().await?;
+    let (app, actor) = super::cli_reader(ctx).await?;
     let out: Box<dyn Write> = match &output {
         Some(path) => Box::new(
             std::fs::File::create(path)
@@ -182,7 +170,7 @@ async fn export(
     };
     let (mut count, mut after, mut first) = (0u64, i64::MIN, None);
     loop {
-        let page = store.audit_entries(start, end, after, PAGE).await?;
+        let page = app.audit_entries(&actor, from, to, after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         first.get_or_insert(page[0].seq);

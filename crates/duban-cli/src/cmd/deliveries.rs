@@ -3,10 +3,9 @@
 
 use super::Context;
 use chrono::{DateTime, Utc};
-use duban_core::privacy::{mask_email, mask_mobile};
+use duban_app::monitor::DeliveryQuery;
 use duban_core::text::display_width;
 use duban_engine::dispatch::{DispatchConfig, Dispatcher};
-use duban_store::outbox::DeliveryFilter;
 use std::process::ExitCode;
 
 /// How a list is printed.
@@ -60,15 +59,6 @@ pub struct DispatchArgs {
     now: Option<DateTime<Utc>>,
     #[arg(long, value_enum, default_value_t)]
     format: super::OutputFormat,
-}
-
-/// A phone number or email address, masked for logs and exports.
-pub fn mask_address(a: &str) -> String {
-    if a.contains('@') {
-        mask_email(a)
-    } else {
-        mask_mobile(a)
-    }
 }
 
 fn csv_field(s: &str) -> String {
@@ -154,7 +144,14 @@ pub(crate) fn print_rows(
 }
 
 pub async fn run_deliveries(args: DeliveriesArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let store = ctx.migrated_store().await?;
+    if let DeliveriesAction::Resend { id } = args.action {
+        let app = ctx.app_for_cli().await?;
+        let actor = duban_app::Actor::command_line(&crate::cmd::import::login_name());
+        app.resend(&actor, id).await?;
+        println!("message {id} queued again");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (app, actor) = super::cli_reader(ctx).await?;
     match args.action {
         DeliveriesAction::List {
             unit,
@@ -163,13 +160,16 @@ pub async fn run_deliveries(args: DeliveriesArgs, ctx: &Context) -> anyhow::Resu
             limit,
             format,
         } => {
-            let rows = store
-                .list_deliveries(&DeliveryFilter {
-                    unit,
-                    person,
-                    status,
-                    limit,
-                })
+            let rows = app
+                .deliveries(
+                    &actor,
+                    &DeliveryQuery {
+                        unit,
+                        person,
+                        status,
+                        limit,
+                    },
+                )
                 .await?;
             let header = [
                 "id",
@@ -198,7 +198,7 @@ pub async fn run_deliveries(args: DeliveriesArgs, ctx: &Context) -> anyhow::Resu
                         r.channel,
                         r.provider,
                         r.status,
-                        mask_address(&r.address),
+                        r.address,
                         r.person.unwrap_or_default(),
                         r.unit.unwrap_or_default(),
                         r.subject,
@@ -211,8 +211,8 @@ pub async fn run_deliveries(args: DeliveriesArgs, ctx: &Context) -> anyhow::Resu
             print_rows(&header, &rows, format)?;
         }
         DeliveriesAction::Dead { format } => {
-            let rows: Vec<Vec<String>> = store
-                .dead_letters()
+            let rows: Vec<Vec<String>> = app
+                .dead_letters(&actor)
                 .await?
                 .into_iter()
                 .map(|r| {
@@ -220,10 +220,10 @@ pub async fn run_deliveries(args: DeliveriesArgs, ctx: &Context) -> anyhow::Resu
                         r.id.to_string(),
                         r.state,
                         r.channel,
-                        mask_address(&r.address),
+                        r.address,
                         r.attempts.to_string(),
                         r.subject,
-                        r.last_error.unwrap_or_default(),
+                        r.error.unwrap_or_default(),
                     ]
                 })
                 .collect();
@@ -235,21 +235,16 @@ pub async fn run_deliveries(args: DeliveriesArgs, ctx: &Context) -> anyhow::Resu
                 format,
             )?;
         }
-        DeliveriesAction::Resend { id } => {
-            let app = ctx.app_for_cli().await?;
-            let actor = duban_app::Actor::command_line(&crate::cmd::import::login_name());
-            app.resend(&actor, id).await?;
-            println!("message {id} queued again");
-        }
+        DeliveriesAction::Resend { .. } => unreachable!("handled before reading"),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `duban people unreachable`.
 pub async fn run_unreachable(format: ListFormat, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let store = ctx.migrated_store().await?;
-    let rows: Vec<Vec<String>> = store
-        .unreachable()
+    let (app, actor) = super::cli_reader(ctx).await?;
+    let rows: Vec<Vec<String>> = app
+        .unreachable(&actor)
         .await?
         .into_iter()
         .map(|r| {
@@ -260,7 +255,7 @@ pub async fn run_unreachable(format: ListFormat, ctx: &Context) -> anyhow::Resul
                 r.role,
                 r.unit.unwrap_or_default(),
                 r.subject,
-                r.created_at.to_rfc3339(),
+                r.at.to_rfc3339(),
             ]
         })
         .collect();
@@ -282,7 +277,7 @@ pub async fn run_unreachable(format: ListFormat, ctx: &Context) -> anyhow::Resul
 
 impl Context {
     /// A dispatcher on `store` with the channels and policy from `[notify]`.
-    pub fn dispatcher(&self, store: duban_store::Store) -> anyhow::Result<Dispatcher> {
+    pub fn dispatcher(&self, store: duban_app::system::Store) -> anyhow::Result<Dispatcher> {
         duban_notify::install_crypto_provider();
         let notify = self.settings.notify.clone();
         let notifier = notify.build(&duban_notify::EnvSecrets)?;

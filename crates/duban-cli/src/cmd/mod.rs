@@ -16,7 +16,7 @@ pub mod users;
 pub mod workflows;
 
 use crate::settings::Settings;
-use duban_store::{Store, StoreOptions};
+use duban_app::system::{Store, StoreOptions};
 
 /// What every subcommand gets: the loaded settings and where they came from.
 pub struct Context {
@@ -325,6 +325,7 @@ impl Context {
     }
 
     /// The application layer on the migrated database, as the command line's actor.
+    /// Reads need no engine of their own: see [`cli_reader`].
     pub async fn app_for_cli(&self) -> anyhow::Result<duban_app::App> {
         let engine = self.engine(None).await?;
         self.app(engine)
@@ -362,6 +363,15 @@ impl Context {
     pub async fn migrated_pool(&self) -> anyhow::Result<Store> {
         migrated(self.pool().await?).await
     }
+}
+
+/// The application layer on one connection and the command line's user, for a command
+/// that reads: whoever holds the database's keys at the server reads everything.
+pub async fn cli_reader(ctx: &Context) -> anyhow::Result<(duban_app::App, duban_app::Actor)> {
+    Ok((
+        ctx.app_on_one_connection().await?,
+        duban_app::Actor::command_line(&import::login_name()),
+    ))
 }
 
 async fn migrated(store: Store) -> anyhow::Result<Store> {
@@ -425,12 +435,12 @@ pub fn exit_status(e: &anyhow::Error) -> u8 {
                 _ => exit::REFUSED,
             };
         }
-        if let Some(s) = cause.downcast_ref::<duban_store::StoreError>() {
+        if let Some(s) = cause.downcast_ref::<duban_app::system::StoreError>() {
             if s.is_unavailable() {
                 return exit::UNAVAILABLE;
             }
-        } else if let Some(db) = cause.downcast_ref::<duban_store::DbErr>() {
-            if duban_store::is_unavailable(db) {
+        } else if let Some(db) = cause.downcast_ref::<duban_app::system::DbErr>() {
+            if duban_app::system::is_unavailable(db) {
                 return exit::UNAVAILABLE;
             }
         } else if cause.is::<Unavailable>() {

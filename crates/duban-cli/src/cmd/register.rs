@@ -1,7 +1,7 @@
 //! `duban register coverage [--format json]`.
 
 use super::{Context, OutputFormat};
-use duban_core::register::coverage::{CoverageRow, coverage};
+use duban_app::monitor::CoverageRow;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -21,8 +21,8 @@ enum What {
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let What::Coverage { format } = args.what;
-    let store = ctx.migrated_store().await?;
-    let report = coverage(store.coverage_inputs().await?);
+    let (app, actor) = super::cli_reader(ctx).await?;
+    let report = app.coverage(&actor).await?;
     match format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Table => {

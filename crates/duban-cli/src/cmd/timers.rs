@@ -49,9 +49,8 @@ enum InstancesAction {
     },
 }
 
-fn local(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .with_timezone(&Shanghai)
+fn local(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&Shanghai)
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }
@@ -64,53 +63,32 @@ pub async fn run_timers(args: TimersArgs, ctx: &Context) -> anyhow::Result<ExitC
         limit,
         format,
     } = args.action;
-    let store = ctx.migrated_store().await?;
+    let (app, actor) = super::cli_reader(ctx).await?;
     let before = due_before
         .as_deref()
         .map(|d| super::parse_instant(d, "--due-before"))
         .transpose()?;
-    let states: Vec<&str> = state.iter().map(String::as_str).collect();
-    let prefixes: Vec<String> = match &unit {
-        Some(u) => {
-            let snapshot = store
-                .unit_by_code(u)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no party unit with code {u}"))?;
-            let mut keys = vec![format!("unit:{u}")];
-            keys.push(duban_engine::SubjectRef::term_of(&snapshot.unit).key());
-            keys
-        }
-        None => vec![],
-    };
-    let mut rows = Vec::new();
-    if prefixes.is_empty() {
-        rows = store.list_timers(before, None, &states, limit).await?;
-    } else {
-        for key in &prefixes {
-            rows.extend(store.list_timers(before, Some(key), &states, limit).await?);
-        }
-        rows.sort_by_key(|(t, _)| (t.due_at, t.id));
-        rows.truncate(limit as usize);
-    }
+    let rows = app
+        .timers(
+            &actor,
+            &duban_app::monitor::TimerQuery {
+                due_before: before,
+                unit,
+                states: state,
+                limit,
+            },
+        )
+        .await?;
     match format {
         OutputFormat::Json => {
-            let v: Vec<_> = rows
-                .iter()
-                .map(|(t, i)| serde_json::json!({
-                    "id": t.id, "instance": i.id, "workflow": i.workflow_id, "subject": i.subject_key,
-                    "step": t.step_id, "occurrence": t.occurrence, "due_at": t.due_at.and_utc(),
-                    "state": t.state, "late": t.late, "attempts": t.attempts, "error": t.last_error,
-                    "lease_owner": t.lease_owner, "lease_until": t.lease_until.map(|l| l.and_utc()),
-                }))
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            println!("{}", serde_json::to_string_pretty(&rows)?);
         }
         OutputFormat::Table => {
             println!(
                 "{:<17} {:<9} {:<22} {:<26} {:<24} instance  lease",
                 "due (Beijing)", "state", "workflow", "step", "subject"
             );
-            for (t, i) in &rows {
+            for t in &rows {
                 let state = if t.late {
                     format!("{} late", t.state)
                 } else {
@@ -120,10 +98,7 @@ pub async fn run_timers(args: TimersArgs, ctx: &Context) -> anyhow::Result<ExitC
                 let lease = match (&t.lease_owner, t.lease_until) {
                     (Some(owner), Some(until)) if t.state == "running" => format!(
                         "  {owner} until {}",
-                        until
-                            .and_utc()
-                            .with_timezone(&Shanghai)
-                            .format("%m-%d %H:%M:%S")
+                        until.with_timezone(&Shanghai).format("%m-%d %H:%M:%S")
                     ),
                     _ => String::new(),
                 };
@@ -131,10 +106,10 @@ pub async fn run_timers(args: TimersArgs, ctx: &Context) -> anyhow::Result<ExitC
                     "{:<17} {:<9} {:<22} {:<26} {:<24} {:<8}{}",
                     local(t.due_at),
                     state,
-                    i.workflow_id,
-                    t.step_id,
-                    i.subject_key,
-                    i.id,
+                    t.workflow,
+                    t.step,
+                    t.subject,
+                    t.instance,
                     lease
                 );
             }
@@ -148,18 +123,11 @@ pub async fn run_instances(args: InstancesArgs, ctx: &Context) -> anyhow::Result
         InstancesAction::List(filter) => return crate::cmd::lists::instances(filter, ctx).await,
         InstancesAction::Show { id, format } => (id, format),
     };
-    let store = ctx.migrated_store().await?;
-    let Some((instance, timers)) = store.instance_timeline(id).await? else {
-        eprintln!("error: no instance {id}");
-        return Ok(ExitCode::FAILURE);
-    };
+    let (app, actor) = super::cli_reader(ctx).await?;
+    let timeline = app.timeline(&actor, id).await?;
+    let (instance, timers) = (&timeline.instance, &timeline.timers);
     match format {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "instance": instance, "timers": timers,
-            }))?
-        ),
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&timeline)?),
         OutputFormat::Table => {
             println!(
                 "instance {} · {} v{} ({}) · {} · {}{}{}",
@@ -180,11 +148,7 @@ pub async fn run_instances(args: InstancesArgs, ctx: &Context) -> anyhow::Result
                     .map(|s| format!(" · {s}"))
                     .unwrap_or_default(),
             );
-            for t in &timers {
-                let title = serde_json::from_str::<serde_json::Value>(&t.payload)
-                    .ok()
-                    .and_then(|v| v["title"].as_str().map(str::to_string))
-                    .unwrap_or_default();
+            for t in timers {
                 let state = if t.late {
                     format!("{} (late)", t.state)
                 } else {
@@ -200,7 +164,7 @@ pub async fn run_instances(args: InstancesArgs, ctx: &Context) -> anyhow::Result
                     local(t.due_at),
                     state,
                     t.step_id,
-                    title,
+                    t.title,
                     extra
                 );
             }

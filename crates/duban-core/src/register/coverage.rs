@@ -18,6 +18,7 @@ pub struct CoverageInput {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CoverageRow {
     pub district: String,
     pub organisations: u64,
@@ -25,14 +26,17 @@ pub struct CoverageRow {
     pub with_members_covered: u64,
     /// Percentage with two decimals, half away from zero; `None` when there is nothing to cover.
     #[serde(with = "opt_pct")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "97.50"))]
     pub organisational_coverage: Option<Decimal>,
     pub without_members: u64,
     pub without_members_reached: u64,
     #[serde(with = "opt_pct")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "100.00"))]
     pub work_coverage: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CoverageReport {
     pub districts: Vec<CoverageRow>,
     pub total: CoverageRow,

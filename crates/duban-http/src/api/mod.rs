@@ -2,6 +2,7 @@
 //! it is registered with, so the document cannot leave a route out.
 
 mod handlers;
+mod monitor;
 
 use crate::AppState;
 use crate::problem::Problem;
@@ -92,6 +93,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ledger_verify))
         .routes(routes!(audit_entries))
         .routes(routes!(audit_verify))
+        .routes(routes!(monitor::list_timers))
+        .routes(routes!(monitor::instance_timeline))
+        .routes(routes!(monitor::list_deliveries))
+        .routes(routes!(monitor::dead_letters))
+        .routes(routes!(monitor::unreachable))
+        .routes(routes!(monitor::coverage))
 }
 
 /// Carries out a write, honouring `Idempotency-Key`: the first answer is kept and given

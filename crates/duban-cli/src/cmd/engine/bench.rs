@@ -15,10 +15,10 @@
 use super::OutputFormat;
 use crate::cmd::Context;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use duban_app::system::bench::ScratchDb;
+use duban_app::system::{Store, StoreOptions};
 use duban_core::register::{Channel, Formation, Person, RegisterBatch, Unit, UnitLevel};
 use duban_engine::{Engine, SubjectRef};
-use duban_store::scratch::ScratchDb;
-use duban_store::{Store, StoreOptions};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};

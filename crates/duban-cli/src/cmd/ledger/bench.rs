@@ -10,14 +10,14 @@
 use super::{OutputFormat, amount, line, print_json};
 use crate::cmd::Context;
 use chrono::{NaiveDate, Utc};
+use duban_app::system::bench::LedgerContext;
+use duban_app::system::{Store, StoreError, StoreOptions};
 use duban_core::money::Money;
 use duban_core::register::{Formation, RegisterBatch, Unit, UnitLevel};
 use duban_ledger::budget::{BudgetLineKind, LineId};
 use duban_ledger::command::{Allocate, Appropriate, Command, Envelope};
 use duban_ledger::idempotency::IdempotencyKey;
 use duban_ledger::model::Approval;
-use duban_store::ledger::LedgerContext;
-use duban_store::{Store, StoreError, StoreOptions};
 use serde::Serialize;
 use std::process::ExitCode;
 use std::sync::Arc;
