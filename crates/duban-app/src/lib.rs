@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod actor;
 pub mod audit;
+pub mod dashboard;
 pub mod deliveries;
 pub mod error;
 pub mod idempotency;
@@ -14,6 +15,7 @@ pub mod links;
 pub mod lists;
 pub mod loop_;
 pub mod register;
+pub mod units;
 
 pub use actor::{Actor, Permission, Role};
 pub use error::AppError;
