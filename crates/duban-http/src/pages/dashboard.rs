@@ -6,7 +6,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use duban_app::Permission;
-use duban_app::dashboard::DistrictOverdue;
+use duban_app::dashboard::{DistrictOverdue, NO_DISTRICT};
 use minijinja::{Value, context};
 use serde::Serialize;
 
@@ -18,7 +18,8 @@ const ROW: u64 = 28;
 #[derive(Debug, Serialize, PartialEq, Eq)]
 struct Bar {
     district: String,
-    href: String,
+    /// The district's overdue units; none for units with no district.
+    href: Option<String>,
     y: u64,
     terms: u64,
     items: u64,
@@ -55,7 +56,8 @@ fn chart(overdue: &[DistrictOverdue]) -> Chart {
         .enumerate()
         .map(|(i, o)| Bar {
             district: o.district.clone(),
-            href: format!("/units?district={}&overdue=1", encode(&o.district)),
+            href: (o.district != NO_DISTRICT)
+                .then(|| format!("/units?district={}&overdue=1", encode(&o.district))),
             y: 4 + i as u64 * ROW,
             terms: o.terms,
             items: o.items,
@@ -82,6 +84,7 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> Response {
             context! {
                 chart => Value::from(minijinja::value::Serde(chart(&d.overdue))),
                 d => Value::from(minijinja::value::Serde(&d)),
+                no_district => NO_DISTRICT,
             },
         ),
         Err(e) => viewer.error(&e),
@@ -99,14 +102,15 @@ mod tests {
             terms,
             items,
         };
-        let c = chart(&[o("历下区", 30, 10), o("市中区", 1, 0)]);
+        let c = chart(&[o("历下区", 30, 10), o("市中区", 1, 0), o(NO_DISTRICT, 1, 0)]);
         assert_eq!(c.bars[0].terms_w + c.bars[0].items_w, BAR_SPACE);
         assert_eq!((c.bars[1].terms_w, c.bars[1].items_w), (11, 0));
         assert_eq!(
-            c.bars[0].href,
-            "/units?district=%E5%8E%86%E4%B8%8B%E5%8C%BA&overdue=1"
+            c.bars[0].href.as_deref(),
+            Some("/units?district=%E5%8E%86%E4%B8%8B%E5%8C%BA&overdue=1")
         );
-        assert_eq!(c.height, 8 + 2 * ROW);
+        assert_eq!(c.bars[2].href, None);
+        assert_eq!(c.height, 8 + 3 * ROW);
         assert!(chart(&[]).bars.is_empty());
     }
 }
