@@ -18,22 +18,22 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 const KEY: &[u8] = b"a test key for signed links, 32+ bytes";
-const PASSWORD: &str = "Dangjian.2026";
+pub(crate) const PASSWORD: &str = "Dangjian.2026";
 
-fn start() -> DateTime<Utc> {
+pub(crate) fn start() -> DateTime<Utc> {
     // 2026-03-02 10:00 in Beijing, a Monday.
     Utc.with_ymd_and_hms(2026, 3, 2, 2, 0, 0).unwrap()
 }
 
 /// An organisation department on `db`: the demo register, and one user per role.
-struct Office {
-    app: App,
-    router: Router,
-    clock: Arc<ManualClock>,
+pub(crate) struct Office {
+    pub(crate) app: App,
+    pub(crate) router: Router,
+    pub(crate) clock: Arc<ManualClock>,
 }
 
 impl Office {
-    async fn open(db: &TestDb) -> Office {
+    pub(crate) async fn open(db: &TestDb) -> Office {
         let store = db.store().await;
         store.migrate_up(None).await.unwrap();
         let clock = Arc::new(ManualClock::new(start()));
@@ -94,7 +94,10 @@ impl Office {
             .id
     }
 
-    async fn send(&self, mut req: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+    pub(crate) async fn send(
+        &self,
+        mut req: Request<Body>,
+    ) -> (StatusCode, Value, axum::http::HeaderMap) {
         // Every request comes from one office desktop.
         req.extensions_mut()
             .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((

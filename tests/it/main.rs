@@ -32,5 +32,7 @@ mod leases;
 mod api;
 // The funds ledger: budget control under concurrent writers, idempotency, hledger export.
 mod ledger;
+// The web pages through the router as each role, and in headless Chromium.
+mod pages;
 // The audit log's hash chain: verify finds tampering, concurrent writers, upgrades, exports.
 mod audit;

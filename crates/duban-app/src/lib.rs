@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod actor;
 pub mod audit;
+pub mod dashboard;
 pub mod deliveries;
 pub mod error;
 pub mod idempotency;
@@ -16,6 +17,7 @@ pub mod loop_;
 pub mod monitor;
 pub mod register;
 pub mod system;
+pub mod units;
 
 pub use actor::{Actor, Permission, Role};
 pub use error::AppError;

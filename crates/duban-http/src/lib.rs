@@ -1,6 +1,7 @@
 //! duban's HTTP surface, an adapter over the application layer (`duban-app`): the JSON API
-//! under `/api/v1` with its OpenAPI document at `/api/openapi.json`, the pages secretaries
-//! open from the links in their reminders (`/l/<token>`), `/healthz` and `/metrics`.
+//! under `/api/v1` with its OpenAPI document at `/api/openapi.json`, the web pages of staff
+//! (`pages`: sign-in, dashboard, register), the pages secretaries open from the links in
+//! their reminders (`/l/<token>`), `/healthz` and `/metrics`.
 //! [`router`] builds the whole application, so tests drive it with
 //! `router(state).oneshot(request)` without opening a socket.
 //!
@@ -10,6 +11,7 @@
 pub mod api;
 mod auth;
 mod links;
+mod pages;
 pub mod problem;
 
 use axum::Router;
@@ -71,6 +73,8 @@ impl AppState {
 /// `Origin`, tower-http's CSRF layer); request bodies are limited to 20 MiB (uploads).
 pub fn router(state: AppState) -> Router {
     let (api, _) = api::routes().split_for_parts();
+    // Parse the page templates now: a broken one stops the server at startup.
+    let _ = pages::env();
     let mut csrf = tower_http::csrf::CsrfLayer::new();
     for origin in &state.trusted_origins {
         csrf = match csrf.clone().add_trusted_origin(origin) {
@@ -87,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi_json))
         .merge(api)
         .merge(links::routes())
+        .merge(pages::routes())
         .layer(csrf)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(20 << 20))
         // A bug answers 500 and is logged, instead of dropping the connection.

@@ -21,6 +21,10 @@ pub struct ListFilter {
     pub unit: Option<String>,
     /// Part of a name (unit, item title, interviewee).
     pub search: Option<String>,
+    /// Units covering an organisation of this kind (组织类别: 非公企业, 社会组织 …).
+    pub kind: Option<String>,
+    /// Units of this level (党组织类别: 基层委员会, 总支, 支部 …).
+    pub level: Option<String>,
     /// Only what is past its date on `today`.
     pub overdue: bool,
     pub status: Option<String>,
@@ -32,6 +36,47 @@ pub struct ListFilter {
     pub offset: u64,
     /// What the reader may see at all (a user limited to districts or units).
     pub scope: Option<Scope>,
+    /// The order of units (other lists keep their own).
+    pub order: UnitOrder,
+    pub descending: bool,
+}
+
+/// The columns the list of units can be sorted by; ties go by code.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnitOrder {
+    #[default]
+    Code,
+    Name,
+    Level,
+    /// 任期届满: units without a term come last.
+    TermEnd,
+}
+
+impl UnitOrder {
+    pub const ALL: [UnitOrder; 4] = [
+        UnitOrder::Code,
+        UnitOrder::Name,
+        UnitOrder::Level,
+        UnitOrder::TermEnd,
+    ];
+
+    /// The column's name in addresses (`?sort=term_end`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitOrder::Code => "code",
+            UnitOrder::Name => "name",
+            UnitOrder::Level => "level",
+            UnitOrder::TermEnd => "term_end",
+        }
+    }
+}
+
+/// The values the register's filters can take.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RegisterFacets {
+    pub districts: Vec<String>,
+    pub kinds: Vec<String>,
+    pub levels: Vec<String>,
 }
 
 /// The unit a subject concerns.
@@ -275,13 +320,26 @@ impl Store {
         Ok(out)
     }
 
-    /// Party units, by code.
-    pub async fn list_units(&self, f: &ListFilter) -> Result<Vec<UnitLine>, StoreError> {
-        let mut q = party_units::Entity::find()
-            .order_by_asc(party_units::Column::Code)
-            .filter(Self::in_scope(party_units::Column::Id, &f.scope));
+    /// The filters of the list of units, without paging or order.
+    fn units_query(f: &ListFilter) -> sea_orm::Select<party_units::Entity> {
+        let mut q =
+            party_units::Entity::find().filter(Self::in_scope(party_units::Column::Id, &f.scope));
         if let Some(d) = &f.district {
             q = q.filter(Self::in_district(d));
+        }
+        if let Some(k) = &f.kind {
+            q = q.filter(
+                party_units::Column::Id.in_subquery(
+                    Query::select()
+                        .column(organisations::Column::UnitId)
+                        .from(organisations::Entity)
+                        .and_where(Expr::col(organisations::Column::Kind).eq(k.as_str()))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(l) = &f.level {
+            q = q.filter(party_units::Column::Level.eq(l.as_str()));
         }
         if let Some(s) = &f.search {
             q = q.filter(
@@ -298,7 +356,72 @@ impl Store {
         {
             q = q.filter(party_units::Column::TermEnd.lt(today));
         }
-        let units = q.offset(f.offset).limit(f.limit).all(self.conn()).await?;
+        q
+    }
+
+    /// How many units the filter matches (paging ignored).
+    pub async fn count_units(&self, f: &ListFilter) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        Ok(Self::units_query(f).count(self.conn()).await?)
+    }
+
+    /// The districts, organisation kinds and unit levels of the register, sorted.
+    pub async fn register_facets(&self) -> Result<RegisterFacets, StoreError> {
+        let distinct = |col: organisations::Column| {
+            organisations::Entity::find()
+                .select_only()
+                .column(col)
+                .distinct()
+                .filter(col.ne(""))
+                .into_tuple::<String>()
+                .all(self.conn())
+        };
+        let mut districts = distinct(organisations::Column::District).await?;
+        let mut kinds = distinct(organisations::Column::Kind).await?;
+        let mut levels: Vec<String> = party_units::Entity::find()
+            .select_only()
+            .column(party_units::Column::Level)
+            .distinct()
+            .filter(party_units::Column::Level.ne(""))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        for v in [&mut districts, &mut kinds, &mut levels] {
+            v.sort();
+        }
+        Ok(RegisterFacets {
+            districts,
+            kinds,
+            levels,
+        })
+    }
+
+    /// Party units, in the filter's order (by code unless asked otherwise).
+    pub async fn list_units(&self, f: &ListFilter) -> Result<Vec<UnitLine>, StoreError> {
+        use sea_orm::Order;
+        use sea_orm::sea_query::NullOrdering;
+        let order = if f.descending {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        let q = Self::units_query(f);
+        let q = match f.order {
+            UnitOrder::Code => q,
+            UnitOrder::Name => q.order_by(party_units::Column::Name, order.clone()),
+            UnitOrder::Level => q.order_by(party_units::Column::Level, order.clone()),
+            UnitOrder::TermEnd => q.order_by_with_nulls(
+                party_units::Column::TermEnd,
+                order.clone(),
+                NullOrdering::Last,
+            ),
+        };
+        let units = q
+            .order_by(party_units::Column::Code, order)
+            .offset(f.offset)
+            .limit(f.limit)
+            .all(self.conn())
+            .await?;
         let districts = self.districts().await?;
         let names = self
             .names_of(units.iter().filter_map(|u| u.secretary_id))

@@ -2,7 +2,10 @@
 //! UTF-8, or GBK from an older Chinese Windows) and XLSX workbooks — into a [`Table`] whose
 //! rows keep their row numbers, so every later error can point at the cell.
 //!
-//! Pure: bytes in, table out. Reading the file is the caller's job.
+//! Pure: bytes in, table out. Reading the file is the caller's job. [`export`] goes the
+//! other way: rows to the bytes of a CSV (with a BOM, for Excel) or an XLSX file.
+
+pub mod export;
 
 use calamine::{Data, Reader, Xlsx};
 use duban_core::table::Table;

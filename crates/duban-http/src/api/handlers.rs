@@ -72,10 +72,9 @@ impl ListQuery {
             status: self.status.clone().filter(|s| !s.is_empty()),
             workflow: self.workflow.clone().filter(|s| !s.is_empty()),
             escalated: self.escalated,
-            today: None,
             limit,
             offset: self.offset.unwrap_or(0),
-            scope: None,
+            ..Default::default()
         })
     }
 }

@@ -1,0 +1,485 @@
+//! The words of the pages in Simplified Chinese (the default) and English, chosen with the
+//! `duban_lang` cookie, and how dates and amounts are written in each.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use minijinja::{Error, ErrorKind, State, Value};
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+pub const LANG_COOKIE: &str = "duban_lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn from_cookie(v: Option<&str>) -> Lang {
+        match v {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The `lang` attribute of the page.
+    pub fn html(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// A message of the catalogue; `None` for an unknown key.
+    pub fn get(self, key: &str) -> Option<&'static str> {
+        let i = MESSAGES.binary_search_by(|(k, _, _)| (*k).cmp(key)).ok()?;
+        let (_, zh, en) = MESSAGES[i];
+        Some(match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        })
+    }
+
+    /// A message of the catalogue, or the key itself when it has none (logged).
+    pub fn text(self, key: &str) -> &str {
+        self.get(key).unwrap_or_else(|| {
+            tracing::warn!(key, "a page asked for a message the catalogue lacks");
+            "?"
+        })
+    }
+
+    /// A word of the domain stored as a code (`branch`, `enterprise`, `overdue`), in this
+    /// language; the code itself when the catalogue does not know it.
+    pub fn word<'a>(self, kind: &str, code: &'a str) -> &'a str {
+        self.get(&format!("status.{kind}.{code}")).unwrap_or(code)
+    }
+
+    /// The part of a use case's bilingual message (`中文 (English)`) in this language; the
+    /// generic `fallback` message when it has no such part.
+    pub fn pick<'a>(self, message: &'a str, fallback: &'a str) -> &'a str {
+        let has_cjk = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        match (self, message.split_once(" (")) {
+            (Lang::Zh, Some((zh, _))) if has_cjk(zh) => zh,
+            (Lang::Zh, None) if has_cjk(message) => message,
+            (Lang::En, Some((zh, en))) if has_cjk(zh) => en.strip_suffix(')').unwrap_or(en),
+            (Lang::En, None) if !has_cjk(message) => message,
+            _ => fallback,
+        }
+    }
+
+    /// A date as people write it: 2026年12月26日 (no padding) in Chinese, ISO in English.
+    pub fn date(self, d: NaiveDate) -> String {
+        match self {
+            Lang::Zh => d.format("%Y年%-m月%-d日").to_string(),
+            Lang::En => d.format("%Y-%m-%d").to_string(),
+        }
+    }
+
+    /// An instant in Beijing time, to the minute.
+    pub fn datetime(self, t: DateTime<Utc>) -> String {
+        let local = t.with_timezone(&beijing()).naive_local();
+        format!("{} {}", self.date(local.date()), local.format("%H:%M"))
+    }
+}
+
+pub fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8")
+}
+
+fn lang_of(state: &State) -> Lang {
+    Lang::from_cookie(state.lookup("lang").as_ref().and_then(Value::as_str))
+}
+
+/// `{{ t("units.title") }}`: refuses an unknown key, so a page test finds every missing one.
+pub fn t(state: &State, key: &str) -> Result<String, Error> {
+    lang_of(state)
+        .get(key)
+        .map(str::to_string)
+        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("no message {key:?}")))
+}
+
+/// `{{ status("item", i.status) }}`: a word of the domain (a status, a unit level, an
+/// organisation kind) in the page's language, or the word itself when the catalogue does
+/// not know it.
+pub fn status(state: &State, kind: &str, value: &str) -> String {
+    lang_of(state).word(kind, value).to_string()
+}
+
+/// `{{ d | day }}`: a date (or the date of an instant, a date and time without zone) in the
+/// page's language; empty for none.
+pub fn day(state: &State, v: Value) -> Result<String, Error> {
+    if v.is_none() || v.is_undefined() {
+        return Ok(String::new());
+    }
+    let s = v.as_str().unwrap_or_default();
+    let lang = lang_of(state);
+    if let Ok(d) = NaiveDate::from_str(s) {
+        return Ok(lang.date(d));
+    }
+    if let Ok(t) = NaiveDateTime::from_str(s) {
+        return Ok(lang.date(t.date()));
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(lang.date(t.with_timezone(&beijing()).date_naive()));
+    }
+    Err(Error::new(
+        ErrorKind::InvalidOperation,
+        format!("not a date: {s:?}"),
+    ))
+}
+
+/// `{{ t | datetime }}`: an instant (RFC 3339) in Beijing time, to the minute.
+pub fn datetime(state: &State, v: Value) -> Result<String, Error> {
+    let s = v.as_str().unwrap_or_default();
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| lang_of(state).datetime(t.with_timezone(&Utc)))
+        .map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("not an instant: {s:?}"),
+            )
+        })
+}
+
+/// `1,234,567.89`: thousands grouped, two decimals, rounded half away from zero to the fen.
+pub fn grouped(d: Decimal) -> String {
+    let d = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let sign = if d.is_sign_negative() && !d.is_zero() {
+        "-"
+    } else {
+        ""
+    };
+    let text = format!("{:.2}", d.abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, "00"));
+    let mut out = String::with_capacity(text.len() + whole.len() / 3 + 1);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}.{fraction}")
+}
+
+/// `{{ x | amount }}`: a decimal string (`"1234567.891"`) or a whole number of fen.
+pub fn amount(v: Value) -> Result<String, Error> {
+    let d = if let Some(s) = v.as_str() {
+        Decimal::from_str(s.trim())
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("{s:?}: {e}")))?
+    } else if let Ok(fen) = i64::try_from(v.clone()) {
+        Decimal::new(fen, 2)
+    } else {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("not an amount: {v}"),
+        ));
+    };
+    Ok(grouped(d))
+}
+
+/// (key, 中文, English), sorted by key (checked by a test).
+static MESSAGES: &[(&str, &str, &str)] = &[
+    ("app.name", "督办", "Duban"),
+    ("dash.due", "本周到期", "Due this week"),
+    ("dash.due_interviews", "约谈", "Interviews"),
+    ("dash.due_items", "整改事项", "Rectification items"),
+    ("dash.due_terms", "任期届满", "Terms ending"),
+    ("dash.escalated", "已升级提醒", "Escalated chains"),
+    (
+        "dash.escalated_hint",
+        "进行中且至少升级一次的督办链条",
+        "Running chains escalated at least once",
+    ),
+    ("dash.failing", "发送失败", "Failed messages"),
+    (
+        "dash.failing_hint",
+        "多次重试后仍未送达或被退回的消息",
+        "Messages that failed for good or became dead letters",
+    ),
+    ("dash.failing_list", "发送失败的消息", "Failed messages"),
+    (
+        "dash.failing_none",
+        "没有发送失败的消息。",
+        "No message has failed.",
+    ),
+    (
+        "dash.newest",
+        "最新{n}条，共{total}条",
+        "newest {n} of {total}",
+    ),
+    ("dash.overdue", "各区县逾期情况", "Overdue by district"),
+    ("dash.overdue_items", "整改逾期", "Overdue items"),
+    (
+        "dash.overdue_none",
+        "目前没有逾期事项。",
+        "Nothing is overdue.",
+    ),
+    (
+        "dash.overdue_table",
+        "各区县逾期数（点击区县查看逾期党组织）",
+        "Overdue per district (a district opens its overdue units)",
+    ),
+    ("dash.overdue_terms", "换届逾期", "Overdue elections"),
+    ("dash.title", "工作台", "Dashboard"),
+    ("dash.today", "今天是{date}", "Today is {date}"),
+    ("dash.unreachable", "无法联系的人员", "Unreachable people"),
+    (
+        "dash.unreachable_hint",
+        "没有任何渠道可以送达的提醒",
+        "Reminders no channel could deliver",
+    ),
+    (
+        "dash.unreachable_list",
+        "无法送达的提醒",
+        "Reminders nobody could receive",
+    ),
+    (
+        "dash.unreachable_none",
+        "所有提醒都有可用的送达渠道。",
+        "Every reminder had a channel.",
+    ),
+    (
+        "error.bad_request",
+        "请求的参数有误，请返回重试。",
+        "The request was not understood; go back and try again.",
+    ),
+    (
+        "error.forbidden",
+        "您没有权限查看此页面。",
+        "You may not see this page.",
+    ),
+    ("error.forbidden_title", "无权访问", "Forbidden"),
+    ("error.home", "返回首页", "Back to the start page"),
+    (
+        "error.internal",
+        "系统出现错误，已记录，请稍后再试。",
+        "Something went wrong; it has been logged. Try again later.",
+    ),
+    ("error.internal_title", "系统错误", "Error"),
+    ("error.invalid_title", "请求有误", "Bad request"),
+    (
+        "error.not_found",
+        "找不到您要的内容。",
+        "There is nothing here.",
+    ),
+    ("error.not_found_title", "未找到", "Not found"),
+    (
+        "error.unavailable",
+        "数据库暂时无法访问，请稍后再试。",
+        "The database is out of reach; try again later.",
+    ),
+    ("error.unavailable_title", "暂时无法访问", "Unavailable"),
+    ("export.csv", "CSV", "CSV"),
+    ("export.label", "按当前筛选导出：", "Export as filtered: "),
+    ("export.xlsx", "Excel", "Excel"),
+    ("filter.all", "全部", "All"),
+    ("filter.apply", "筛选", "Filter"),
+    ("filter.clear", "清除条件", "Clear"),
+    ("filter.search", "名称或编码", "Name or code"),
+    ("interview.at", "约谈时间", "Scheduled"),
+    ("interview.interviewee", "约谈对象", "Interviewee"),
+    ("interview.location", "地点", "Location"),
+    ("interview.reason", "约谈事由", "Reason"),
+    ("item.deadline", "整改期限", "Deadline"),
+    ("item.opened", "立项日期", "Opened"),
+    ("item.owner", "责任人", "Owner"),
+    ("item.title", "整改事项", "Item"),
+    (
+        "login.changed",
+        "密码已修改，请用新密码登录。",
+        "Your password was changed: sign in with the new one.",
+    ),
+    (
+        "login.missing",
+        "请输入用户名和密码。",
+        "Enter your username and password.",
+    ),
+    ("login.password", "密码", "Password"),
+    ("login.signed_out", "您已安全退出。", "You have signed out."),
+    ("login.submit", "登录", "Sign in"),
+    ("login.title", "登录", "Sign in"),
+    ("login.username", "用户名", "Username"),
+    (
+        "login.wrong",
+        "用户名或密码不正确。",
+        "Wrong username or password.",
+    ),
+    ("msg.created", "时间", "When"),
+    ("msg.person", "收件人", "Recipient"),
+    ("msg.subject", "标题", "Subject"),
+    ("msg.unit", "党组织编码", "Unit"),
+    ("nav.dashboard", "工作台", "Dashboard"),
+    ("nav.label", "主导航", "Main navigation"),
+    ("nav.logout", "退出", "Sign out"),
+    ("nav.password", "修改密码", "Change password"),
+    ("nav.skip", "跳到正文", "Skip to content"),
+    ("nav.units", "党组织名册", "Register"),
+    ("pager.first", "首页", "First"),
+    ("pager.label", "翻页", "Pages"),
+    ("pager.last", "末页", "Last"),
+    ("pager.next", "下一页", "Next"),
+    ("pager.prev", "上一页", "Previous"),
+    ("password.confirm", "再次输入新密码", "New password again"),
+    ("password.current", "当前密码", "Current password"),
+    (
+        "password.expired",
+        "密码已超过有效期，请先修改密码。",
+        "Your password has expired: change it first.",
+    ),
+    (
+        "password.mismatch",
+        "两次输入的新密码不一致。",
+        "The two new passwords differ.",
+    ),
+    ("password.new", "新密码", "New password"),
+    (
+        "password.rules",
+        "新密码至少8位，须包含大写字母、小写字母、数字、符号中的至少三类，且不能包含用户名。修改后需要重新登录。",
+        "At least 8 characters, with three of: upper case, lower case, digits, symbols; not containing the username. You sign in again afterwards.",
+    ),
+    ("password.submit", "修改密码", "Change password"),
+    ("password.title", "修改密码", "Change password"),
+    ("role.administrator", "管理员", "Administrator"),
+    ("role.auditor", "审计人员", "Auditor"),
+    ("role.finance_officer", "财务人员", "Finance officer"),
+    ("role.secretary", "党组织书记", "Secretary"),
+    ("role.viewer", "查看人员", "Viewer"),
+    ("status.instance.active", "进行中", "Running"),
+    ("status.instance.cancelled", "已取消", "Cancelled"),
+    ("status.instance.completed", "已完成", "Completed"),
+    ("status.interview.held", "已约谈", "Held"),
+    ("status.interview.scheduled", "待约谈", "Scheduled"),
+    ("status.item.closed", "已销号", "Closed"),
+    ("status.item.open", "整改中", "Open"),
+    ("status.item.overdue", "已逾期", "Overdue"),
+    ("status.kind.enterprise", "非公企业", "Enterprise"),
+    (
+        "status.kind.social_organisation",
+        "社会组织",
+        "Social organisation",
+    ),
+    ("status.level.branch", "支部", "Branch"),
+    ("status.level.committee", "基层委员会", "Committee"),
+    ("status.level.general_branch", "总支", "General branch"),
+    ("status.message.dead", "已放弃发送", "Dead letter"),
+    ("status.message.failed", "发送失败", "Failed"),
+    ("status.message.unreachable", "无法送达", "Unreachable"),
+    ("status.role.finance", "财务人员", "Finance"),
+    ("status.role.interviewee", "约谈对象", "Interviewee"),
+    ("status.role.member", "党员", "Member"),
+    (
+        "status.role.org_department",
+        "组织部门",
+        "Organisation department",
+    ),
+    ("status.role.owner", "整改责任人", "Owner"),
+    (
+        "status.role.responsible_leader",
+        "分管领导",
+        "Responsible leader",
+    ),
+    ("status.role.secretary", "党组织书记", "Secretary"),
+    (
+        "status.role.superior_secretary",
+        "上级党组织书记",
+        "Superior's secretary",
+    ),
+    ("status.subject.overdue", "已逾期", "Overdue"),
+    ("unit.back", "返回党组织名册", "Back to the register"),
+    ("unit.chains", "督办链条", "Chains"),
+    ("unit.escalation", "升级次数", "Escalations"),
+    ("unit.facts", "基本情况", "Facts"),
+    ("unit.interviews", "约谈", "Interviews"),
+    ("unit.items", "整改事项", "Rectification items"),
+    ("unit.no_chains", "暂无督办链条。", "No chains."),
+    ("unit.no_interviews", "暂无约谈。", "No interviews."),
+    ("unit.no_items", "暂无整改事项。", "No rectification items."),
+    ("unit.none", "无", "None"),
+    ("unit.status", "状态", "Status"),
+    ("unit.subject_status", "事项状态", "Subject status"),
+    ("unit.superior", "上级党组织", "Superior unit"),
+    ("unit.term", "任期", "Term"),
+    ("unit.theme_day", "主题党日", "Theme day"),
+    (
+        "unit.theme_day_value",
+        "每月{day}日",
+        "Day {day} of each month",
+    ),
+    ("unit.workflow", "督办事项", "Workflow"),
+    ("units.code", "党组织编码", "Code"),
+    (
+        "units.count",
+        "共{total}个党组织，第{page}/{pages}页",
+        "{total} units, page {page} of {pages}",
+    ),
+    ("units.district", "区县", "District"),
+    ("units.kind", "组织类别", "Organisation kind"),
+    ("units.level", "党组织类别", "Level"),
+    ("units.name", "党组织名称", "Name"),
+    ("units.none", "没有符合条件的党组织。", "No unit matches."),
+    ("units.overdue_only", "只看任期已届满", "Only terms ended"),
+    (
+        "units.search_hint",
+        "输入部分名称或编码",
+        "Part of a name or code",
+    ),
+    ("units.secretary", "书记", "Secretary"),
+    ("units.term_end", "任期届满", "Term ends"),
+    ("units.title", "党组织名册", "Register of party units"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalogue_is_sorted_and_complete() {
+        for w in MESSAGES.windows(2) {
+            assert!(w[0].0 < w[1].0, "{} must come after {}", w[1].0, w[0].0);
+        }
+        for (k, zh, en) in MESSAGES {
+            assert!(!zh.is_empty() && !en.is_empty(), "{k}");
+        }
+    }
+
+    #[test]
+    fn dates_are_not_padded_in_chinese() {
+        let d = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        assert_eq!(Lang::Zh.date(d), "2026年3月2日");
+        assert_eq!(Lang::En.date(d), "2026-03-02");
+        let t = DateTime::parse_from_rfc3339("2026-03-01T16:05:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(Lang::Zh.datetime(t), "2026年3月2日 00:05");
+    }
+
+    #[test]
+    fn amounts_are_grouped_to_the_fen() {
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        assert_eq!(grouped(d("1234567.891")), "1,234,567.89");
+        assert_eq!(grouped(d("0.005")), "0.01");
+        assert_eq!(grouped(d("-1000")), "-1,000.00");
+        assert_eq!(grouped(d("-0.001")), "0.00");
+        assert_eq!(grouped(d("999.995")), "1,000.00");
+        assert_eq!(amount(Value::from(123456789_i64)).unwrap(), "1,234,567.89");
+        assert_eq!(amount(Value::from("12.5")).unwrap(), "12.50");
+        assert!(amount(Value::from("abc")).is_err());
+    }
+
+    #[test]
+    fn bilingual_messages_are_split() {
+        let m = "当前密码不正确 (the current password is wrong)";
+        assert_eq!(Lang::Zh.pick(m, "x"), "当前密码不正确");
+        assert_eq!(Lang::En.pick(m, "x"), "the current password is wrong");
+        assert_eq!(Lang::Zh.pick("no unit 1", "找不到"), "找不到");
+        assert_eq!(Lang::En.pick("no unit 1", "x"), "no unit 1");
+    }
+}

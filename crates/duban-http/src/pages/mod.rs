@@ -1,0 +1,373 @@
+//! The pages people use in a browser: sign-in, the administrator's dashboard, the register
+//! and a unit's page, changing one's password. Server-rendered (minijinja, templates built
+//! into the binary), no script, CSS for Chromium 90 served from the binary under a
+//! content-hashed name. Simplified Chinese by default, English by choice (`duban_lang`).
+//!
+//! Like the API, the pages only parse, call one use case of `duban-app` with the signed-in
+//! actor and present its answer: authorisation, scope, filtering, sorting and paging live in
+//! the use cases. The session is the API's (`duban_session`).
+
+mod account;
+mod dashboard;
+pub(crate) mod i18n;
+mod units;
+
+use crate::AppState;
+use crate::auth::{SESSION_COOKIE, cookie, origin_of};
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use duban_app::{Actor, AppError, Permission};
+use i18n::{LANG_COOKIE, Lang};
+use minijinja::{Environment, Value, context};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use std::sync::OnceLock;
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/", get(dashboard::show))
+        .route("/login", get(account::login_form).post(account::login))
+        .route("/logout", post(account::logout))
+        .route(
+            "/password",
+            get(account::password_form).post(account::change_password),
+        )
+        .route("/lang", post(account::set_lang))
+        .route("/units", get(units::list))
+        .route("/units.xlsx", get(units::export_xlsx))
+        .route("/units.csv", get(units::export_csv))
+        .route("/units/{code}", get(units::card))
+        .route("/static/{name}", get(asset))
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "pages/base.html",
+        include_str!("../../templates/pages/base.html"),
+    ),
+    (
+        "pages/lang.html",
+        include_str!("../../templates/pages/lang.html"),
+    ),
+    (
+        "pages/error.html",
+        include_str!("../../templates/pages/error.html"),
+    ),
+    (
+        "pages/login.html",
+        include_str!("../../templates/pages/login.html"),
+    ),
+    (
+        "pages/password.html",
+        include_str!("../../templates/pages/password.html"),
+    ),
+    (
+        "pages/units.html",
+        include_str!("../../templates/pages/units.html"),
+    ),
+    (
+        "pages/unit.html",
+        include_str!("../../templates/pages/unit.html"),
+    ),
+    (
+        "pages/dashboard.html",
+        include_str!("../../templates/pages/dashboard.html"),
+    ),
+];
+
+/// The templates, parsed once (the router builds this at startup, so a broken template
+/// stops the server from starting rather than failing a request).
+pub(crate) fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("the page template {name} does not parse: {e}"));
+        }
+        env.add_function("t", i18n::t);
+        env.add_function("status", i18n::status);
+        env.add_filter("day", i18n::day);
+        env.add_filter("datetime", i18n::datetime);
+        env.add_filter("amount", i18n::amount);
+        env
+    })
+}
+
+const CSS: &str = include_str!("../../static/app.css");
+
+/// `/static/app.<hash>.css`: the stylesheet under a name that changes with its content, so
+/// browsers may keep it for a year.
+pub(crate) fn css_path() -> &'static str {
+    static PATH: OnceLock<String> = OnceLock::new();
+    PATH.get_or_init(|| {
+        use sha2::Digest;
+        let hash = hex::encode(sha2::Sha256::digest(CSS.as_bytes()));
+        format!("/static/app.{}.css", &hash[..12])
+    })
+}
+
+async fn asset(Path(name): Path<String>) -> Response {
+    if format!("/static/{name}") != css_path() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        CSS,
+    )
+        .into_response()
+}
+
+/// The page language of a request.
+pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
+    Lang::from_cookie(cookie(headers, LANG_COOKIE))
+}
+
+/// A request's path and query, for coming back to it.
+fn here_of(parts: &Parts) -> String {
+    parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into())
+}
+
+/// What stays as it is in a URL component and in an RFC 5987 file name: letters, digits
+/// and `-._~`.
+const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `text` as one component of a URL (or an RFC 5987 value).
+pub(crate) fn encode(text: &str) -> String {
+    utf8_percent_encode(text, ESCAPED).to_string()
+}
+
+/// Who is asking, in which language, from which page.
+pub(crate) struct Viewer {
+    pub actor: Actor,
+    pub lang: Lang,
+    pub here: String,
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    /// Not signed in: to the sign-in page, and back here afterwards.
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let lang = lang_of(&parts.headers);
+        let here = here_of(parts);
+        let signed_out = || Redirect::to(&format!("/login?next={}", encode(&here))).into_response();
+        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(signed_out());
+        };
+        match state.app.session_actor(secret, &origin_of(parts)).await {
+            Ok(actor) => Ok(Viewer { actor, lang, here }),
+            Err(AppError::Unauthenticated(_)) => Err(signed_out()),
+            Err(e) => Err(error_page(lang, None, &here, &e)),
+        }
+    }
+}
+
+/// A link of the navigation, shown to those whose role may use it.
+struct NavItem {
+    href: &'static str,
+    label: &'static str,
+    allowed: fn(&Actor) -> bool,
+}
+
+const NAV: &[NavItem] = &[
+    NavItem {
+        href: "/",
+        label: "nav.dashboard",
+        allowed: |a| a.role.may(Permission::ManageDeliveries),
+    },
+    NavItem {
+        href: "/units",
+        label: "nav.units",
+        allowed: |a| a.role.may(Permission::ReadRegister),
+    },
+    NavItem {
+        href: "/password",
+        label: "nav.password",
+        allowed: |_| true,
+    },
+];
+
+/// Where a signed-in user starts: the first page of the navigation their role may use.
+pub(crate) fn home_of(actor: &Actor) -> &'static str {
+    NAV.iter()
+        .find(|n| (n.allowed)(actor))
+        .map(|n| n.href)
+        .unwrap_or("/password")
+}
+
+/// Renders a page of the layout with `title` (a catalogue key) and the page's own context.
+pub(crate) fn render(
+    status: StatusCode,
+    template: &str,
+    lang: Lang,
+    actor: Option<&Actor>,
+    here: &str,
+    title: &str,
+    page: Value,
+) -> Response {
+    let path = here.split('?').next().unwrap_or("/");
+    let nav: Vec<Value> = actor
+        .map(|a| {
+            NAV.iter()
+                .filter(|n| (n.allowed)(a))
+                .map(|n| {
+                    let current = n.href == path || (n.href != "/" && path.starts_with(n.href));
+                    context! { href => n.href, label => n.label, current }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let user = actor.map(|a| context! { name => a.name.clone(), role => a.role.as_str() });
+    let ctx = context! {
+        lang => lang.code(),
+        html_lang => lang.html(),
+        css => css_path(),
+        here,
+        user,
+        nav,
+        title,
+        ..page
+    };
+    match env().get_template(template).and_then(|t| t.render(ctx)) {
+        Ok(html) => {
+            let mut r = (status, Html(html)).into_response();
+            let h = r.headers_mut();
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                ),
+            );
+            h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            h.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            );
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, template, "rendering a page");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html(lang.text("error.internal").to_string()),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The page for a use case's refusal or failure, in the reader's language.
+pub(crate) fn error_page(lang: Lang, actor: Option<&Actor>, here: &str, e: &AppError) -> Response {
+    let (status, title, fallback) = match e {
+        AppError::Unauthenticated(_) => {
+            return Redirect::to(&format!("/login?next={}", encode(here))).into_response();
+        }
+        AppError::Forbidden(_) => (
+            StatusCode::FORBIDDEN,
+            "error.forbidden_title",
+            "error.forbidden",
+        ),
+        AppError::NotFound(_) => (
+            StatusCode::NOT_FOUND,
+            "error.not_found_title",
+            "error.not_found",
+        ),
+        AppError::Invalid { .. } | AppError::Rows(_) | AppError::Refused(_) => (
+            StatusCode::BAD_REQUEST,
+            "error.invalid_title",
+            "error.bad_request",
+        ),
+        AppError::Unavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "error.unavailable_title",
+            "error.unavailable",
+        ),
+        _ => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error.internal_title",
+            "error.internal",
+        ),
+    };
+    if status.is_server_error() {
+        tracing::warn!(error = %e, "a page could not be shown");
+    }
+    // Refusals of scope and role name the user in English; the page says it plainly.
+    let message = match e {
+        AppError::Invalid { message, .. } | AppError::Refused(message) => {
+            lang.pick(message, lang.text(fallback)).to_string()
+        }
+        _ => lang.text(fallback).to_string(),
+    };
+    render(
+        status,
+        "pages/error.html",
+        lang,
+        actor,
+        here,
+        lang.text(title),
+        context! { message },
+    )
+}
+
+impl Viewer {
+    /// Renders a page for this viewer under the heading `title`.
+    pub(crate) fn page(&self, template: &str, title: &str, page: Value) -> Response {
+        render(
+            StatusCode::OK,
+            template,
+            self.lang,
+            Some(&self.actor),
+            &self.here,
+            title,
+            page,
+        )
+    }
+
+    /// The page for a refusal or failure.
+    pub(crate) fn error(&self, e: &AppError) -> Response {
+        error_page(self.lang, Some(&self.actor), &self.here, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses_and_the_css_has_a_stable_name() {
+        let env = env();
+        for (name, _) in TEMPLATES {
+            assert!(env.get_template(name).is_ok(), "{name}");
+        }
+        assert!(css_path().starts_with("/static/app.") && css_path().ends_with(".css"));
+        assert_eq!(css_path(), css_path());
+    }
+
+    #[test]
+    fn the_css_uses_nothing_chromium_90_lacks() {
+        // Without its comments, which may name what it avoids.
+        let rules: String = CSS
+            .split("/*")
+            .map(|part| part.split_once("*/").map_or(part, |(_, after)| after))
+            .collect();
+        for bad in [":has(", "@container", "color-mix(", "&:", "& ", "inset:"] {
+            assert!(!rules.contains(bad), "the stylesheet uses {bad}");
+        }
+        assert!(CSS.contains("size: A4 landscape"));
+    }
+}

@@ -1,0 +1,307 @@
+//! The register: the list of units (filtered, sorted and paged by `duban-app`), its exports
+//! exactly as filtered, and a unit's page.
+
+use super::{Viewer, encode};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use duban_app::Permission;
+use duban_app::loop_::UnitLine;
+use duban_app::units::{UnitOrder, UnitQuery, parse_order};
+use duban_tabular::export::Sheet;
+use minijinja::{Value, context};
+use serde::{Deserialize, Serialize};
+
+/// The register's address parameters; all text, so that nothing a person types gets a
+/// bare 400 from the framework.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+pub struct UnitParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    district: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    level: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    q: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    overdue: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sort: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    page: Option<String>,
+}
+
+fn given(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+impl UnitParams {
+    fn query(&self) -> Result<UnitQuery, duban_app::AppError> {
+        Ok(UnitQuery {
+            district: given(&self.district),
+            kind: given(&self.kind),
+            level: given(&self.level),
+            search: given(&self.q),
+            overdue: given(&self.overdue).is_some(),
+            order: match given(&self.sort) {
+                Some(s) => parse_order(&s)?,
+                None => UnitOrder::default(),
+            },
+            descending: self.dir.as_deref() == Some("desc"),
+            // Not a number, or none: the first page (the use case clamps the rest).
+            page: given(&self.page)
+                .and_then(|p| p.parse::<u64>().ok())
+                .unwrap_or(1),
+        })
+    }
+
+    /// The address of the register with these parameters (empty ones left out).
+    fn href(&self, path: &str) -> String {
+        let mut p = self.clone();
+        for v in [
+            &mut p.district,
+            &mut p.kind,
+            &mut p.level,
+            &mut p.q,
+            &mut p.overdue,
+            &mut p.sort,
+            &mut p.dir,
+            &mut p.page,
+        ] {
+            *v = given(v);
+        }
+        let query = serde_urlencoded::to_string(&p).unwrap_or_default();
+        if query.is_empty() {
+            path.to_string()
+        } else {
+            format!("{path}?{query}")
+        }
+    }
+
+    fn at_page(&self, page: u64) -> UnitParams {
+        UnitParams {
+            page: (page > 1).then(|| page.to_string()),
+            ..self.clone()
+        }
+    }
+}
+
+/// The columns of the list and of its exports: catalogue key and the order it sorts by.
+const COLUMNS: [(&str, Option<UnitOrder>); 6] = [
+    ("units.code", Some(UnitOrder::Code)),
+    ("units.name", Some(UnitOrder::Name)),
+    ("units.level", Some(UnitOrder::Level)),
+    ("units.district", None),
+    ("units.secretary", None),
+    ("units.term_end", Some(UnitOrder::TermEnd)),
+];
+
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(params): Query<UnitParams>,
+) -> Response {
+    let app = &state.app;
+    let query = match params.query() {
+        Ok(q) => q,
+        Err(e) => return viewer.error(&e),
+    };
+    let page = match app.unit_page(&viewer.actor, &query).await {
+        Ok(p) => p,
+        Err(e) => return viewer.error(&e),
+    };
+    let facets = match app.register_facets(&viewer.actor).await {
+        Ok(f) => f,
+        Err(e) => return viewer.error(&e),
+    };
+    let unpaged = params.at_page(1);
+    let columns: Vec<minijinja::Value> = COLUMNS
+        .iter()
+        .map(|(label, order)| {
+            let Some(order) = order else {
+                return context! { label => *label };
+            };
+            let current = *order == query.order;
+            let aria_sort = current.then_some(if query.descending {
+                "descending"
+            } else {
+                "ascending"
+            });
+            let flip = current && !query.descending;
+            let href = UnitParams {
+                sort: Some(order.as_str().to_string()),
+                dir: flip.then(|| "desc".to_string()),
+                ..unpaged.clone()
+            }
+            .href("/units");
+            context! { label => *label, href, aria_sort }
+        })
+        .collect();
+    let link = |to: u64, label: &str, enabled: bool| {
+        let href = enabled.then(|| params.at_page(to).href("/units"));
+        context! { label, href }
+    };
+    let pager = vec![
+        link(1, "pager.first", page.page > 1),
+        link(page.page.saturating_sub(1), "pager.prev", page.page > 1),
+        link(page.page + 1, "pager.next", page.page < page.pages),
+        link(page.pages, "pager.last", page.page < page.pages),
+    ];
+    viewer.page(
+        "pages/units.html",
+        viewer.lang.text("units.title"),
+        context! {
+            facets => Value::from(minijinja::value::Serde(&facets)),
+            q => context! {
+                district => query.district,
+                kind => query.kind,
+                level => query.level,
+                search => query.search,
+                overdue => query.overdue,
+                sort => given(&params.sort),
+                dir => given(&params.dir),
+            },
+            columns,
+            rows => Value::from(minijinja::value::Serde(&page.rows)),
+            total => page.total,
+            page => page.page,
+            pages => page.pages,
+            pager,
+            export_xlsx => unpaged.href("/units.xlsx"),
+            export_csv => unpaged.href("/units.csv"),
+            today => state.app.today().to_string(),
+        },
+    )
+}
+
+/// The units as an exported table, in the catalogue's words of the reader's language.
+fn sheet(viewer: &Viewer, rows: &[UnitLine]) -> Sheet {
+    Sheet {
+        name: viewer.lang.text("units.title").to_string(),
+        headers: COLUMNS
+            .iter()
+            .map(|(k, _)| viewer.lang.text(k).to_string())
+            .collect(),
+        rows: rows
+            .iter()
+            .map(|u| {
+                vec![
+                    u.code.as_str().into(),
+                    u.name.as_str().into(),
+                    viewer.lang.word("level", &u.level).into(),
+                    u.district.as_deref().into(),
+                    u.secretary.as_deref().into(),
+                    u.term_end.into(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// `attachment` with the file's name in UTF-8 (RFC 5987) and an ASCII fallback.
+fn attachment(name: &str, ascii: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        encode(name)
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+async fn export(state: AppState, viewer: Viewer, params: UnitParams, ext: &str) -> Response {
+    let rows = match params.query() {
+        Ok(q) => state.app.unit_export(&viewer.actor, &q).await,
+        Err(e) => Err(e),
+    };
+    let rows = match rows {
+        Ok(r) => r,
+        Err(e) => return viewer.error(&e),
+    };
+    let sheet = sheet(&viewer, &rows);
+    let (bytes, content_type) = if ext == "csv" {
+        (
+            duban_tabular::export::to_csv(&sheet),
+            "text/csv; charset=utf-8",
+        )
+    } else {
+        match duban_tabular::export::to_xlsx(&sheet) {
+            Ok(b) => (
+                b,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            Err(e) => {
+                return viewer.error(&duban_app::AppError::Internal(format!(
+                    "writing the workbook: {e}"
+                )));
+            }
+        }
+    };
+    let today = state.app.today();
+    let name = format!("{}_{today}.{ext}", sheet.name);
+    let mut r = (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        bytes,
+    )
+        .into_response();
+    r.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        attachment(&name, &format!("units_{today}.{ext}")),
+    );
+    r
+}
+
+pub async fn export_xlsx(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(params): Query<UnitParams>,
+) -> Response {
+    export(state, viewer, params, "xlsx").await
+}
+
+pub async fn export_csv(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(params): Query<UnitParams>,
+) -> Response {
+    export(state, viewer, params, "csv").await
+}
+
+pub async fn card(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(code): Path<String>,
+) -> Response {
+    let card = match state.app.unit_card(&viewer.actor, &code).await {
+        Ok(c) => c,
+        Err(e) => return viewer.error(&e),
+    };
+    let rules = state.app.engine.rules.current();
+    let workflows: std::collections::BTreeMap<String, String> = card
+        .instances
+        .iter()
+        .filter_map(|i| {
+            rules
+                .get(&i.workflow_id)
+                .map(|w| (i.workflow_id.clone(), w.name.clone()))
+        })
+        .collect();
+    viewer.page(
+        "pages/unit.html",
+        &card.name,
+        context! {
+            can_read_chains => viewer.actor.role.may(Permission::ReadChains),
+            workflows,
+            today => state.app.today().to_string(),
+            card => Value::from(minijinja::value::Serde(&card)),
+        },
+    )
+}
