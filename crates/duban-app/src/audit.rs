@@ -36,12 +36,7 @@ impl App {
         if to < from {
             return Err(AppError::invalid_at("to", format!("{to} is before {from}")));
         }
-        if !(1..=crate::lists::MAX_LIMIT).contains(&limit) {
-            return Err(AppError::invalid_at(
-                "limit",
-                format!("limit must be between 1 and {}", crate::lists::MAX_LIMIT),
-            ));
-        }
+        crate::lists::check_limit(limit)?;
         let start = beijing_midnight(from)?;
         let end = beijing_midnight(
             to.succ_opt()

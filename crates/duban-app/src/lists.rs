@@ -10,6 +10,18 @@ pub const MAX_OFFSET: u64 = 1_000_000_000;
 /// The most rows one page holds.
 pub const MAX_LIMIT: u64 = 10_000;
 
+/// Refuses a page size outside 1..=[`MAX_LIMIT`].
+pub fn check_limit(limit: u64) -> Result<(), AppError> {
+    if (1..=MAX_LIMIT).contains(&limit) {
+        Ok(())
+    } else {
+        Err(AppError::invalid_at(
+            "limit",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        ))
+    }
+}
+
 impl App {
     fn scoped(&self, actor: &Actor, f: &ListFilter) -> Result<ListFilter, AppError> {
         if f.offset > MAX_OFFSET {

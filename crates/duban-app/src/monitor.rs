@@ -5,11 +5,12 @@
 use crate::{Actor, App, AppError, Permission};
 use chrono::{DateTime, Utc};
 use duban_core::privacy::{mask_email, mask_mobile};
-use duban_store::outbox::DeliveryFilter;
 use serde::Serialize;
 use std::collections::HashMap;
 
 pub use duban_core::register::coverage::{CoverageReport, CoverageRow};
+/// Which deliveries to list: a unit, a person (mobile number, email or id), a status.
+pub use duban_store::outbox::DeliveryFilter as DeliveryQuery;
 
 /// A phone number or email address, masked for lists and exports (138****8000).
 pub fn mask_address(a: &str) -> String {
@@ -128,16 +129,6 @@ pub struct DeliveryLine {
     pub node: String,
 }
 
-/// Which deliveries to list.
-#[derive(Debug, Clone, Default)]
-pub struct DeliveryQuery {
-    pub unit: Option<String>,
-    /// A person's mobile number, email or id.
-    pub person: Option<String>,
-    pub status: Option<String>,
-    pub limit: Option<u64>,
-}
-
 /// A message that failed for good or used up its retries.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -227,12 +218,7 @@ impl App {
                 format!("unknown state {bad:?}: use {}", TIMER_STATES.join(", ")),
             ));
         }
-        if !(1..=crate::lists::MAX_LIMIT).contains(&q.limit) {
-            return Err(AppError::invalid_at(
-                "limit",
-                format!("limit must be between 1 and {}", crate::lists::MAX_LIMIT),
-            ));
-        }
+        crate::lists::check_limit(q.limit)?;
         self.unit_in_scope(actor, q.unit.as_deref()).await?;
         let store = self.store();
         let states: Vec<&str> = q.states.iter().map(String::as_str).collect();
@@ -337,24 +323,11 @@ impl App {
         q: &DeliveryQuery,
     ) -> Result<Vec<DeliveryLine>, AppError> {
         actor.require(Permission::ManageDeliveries)?;
-        if q.limit
-            .is_some_and(|l| !(1..=crate::lists::MAX_LIMIT).contains(&l))
-        {
-            return Err(AppError::invalid_at(
-                "limit",
-                format!("limit must be between 1 and {}", crate::lists::MAX_LIMIT),
-            ));
+        if let Some(limit) = q.limit {
+            crate::lists::check_limit(limit)?;
         }
         self.unit_in_scope(actor, q.unit.as_deref()).await?;
-        let rows = self
-            .store()
-            .list_deliveries(&DeliveryFilter {
-                unit: q.unit.clone(),
-                person: q.person.clone(),
-                status: q.status.clone(),
-                limit: q.limit,
-            })
-            .await?;
+        let rows = self.store().list_deliveries(q).await?;
         Ok(rows
             .into_iter()
             .map(|r| DeliveryLine {
