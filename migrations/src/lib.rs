@@ -24,6 +24,7 @@ mod m20261129_000009_interview_place;
 mod m20261129_000010_outbox_send_started;
 mod m20261202_000011_audit_chain;
 mod m20261202_000012_accounts;
+mod m20261203_000013_delivery_seal;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_outbox_send_started::Migration),
             Box::new(m20261202_000011_audit_chain::Migration),
             Box::new(m20261202_000012_accounts::Migration),
+            Box::new(m20261203_000013_delivery_seal::Migration),
         ]
     }
 }

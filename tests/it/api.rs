@@ -12,7 +12,7 @@ use duban_app::accounts::UserRequest;
 use duban_app::{Actor, App, Policy, Role};
 use duban_core::clock::{Clock, ManualClock};
 use duban_engine::{Engine, EngineConfig};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -924,5 +924,222 @@ async fn a_secretary_answers_a_reminder_from_its_link_once() {
     let (s, page, _) = o.send(get(&other)).await;
     assert_eq!(s, StatusCode::GONE);
     assert!(page.as_str().unwrap().contains("过期"), "{page}");
+    db.drop_db().await;
+}
+
+/// Bearer tokens end when revoked or expired; sessions end at sign-out (audited) and carry
+/// `Secure` behind TLS; a password past its age allows nothing but changing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_sessions_and_old_passwords_end_when_they_should() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let bearer = |token: &str| {
+        Request::builder()
+            .method(Method::GET)
+            .uri("/api/v1/ledger/budget?year=2026")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let admin = o.login("guanli").await;
+    let issue =
+        |days: Option<i64>| json!({"name": "财务对接", "username": "caiwu", "valid_days": days});
+    let (s, forever) = o
+        .call(Method::POST, "/api/v1/tokens", &admin, Some(&issue(None)))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{forever}");
+    let (s, week) = o
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            &admin,
+            Some(&issue(Some(7))),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{week}");
+    let (forever_secret, week_secret) = (
+        forever["token"].as_str().unwrap(),
+        week["token"].as_str().unwrap(),
+    );
+    assert!(forever_secret.starts_with("dbn_"), "{forever}");
+    for secret in [forever_secret, week_secret] {
+        let (s, v, _) = o.send(bearer(secret)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    // The token is stored hashed: its secret appears nowhere in the database.
+    let store = db.store().await;
+    let tokens = duban_store::entities::api_tokens::Entity::find()
+        .all(store.conn())
+        .await
+        .unwrap();
+    assert_eq!(tokens.len(), 2);
+    assert!(
+        !format!("{tokens:?}").contains(&forever_secret[4..]),
+        "{tokens:?}"
+    );
+    // A token of the finance officer does what the finance officer may, nothing more.
+    let mut users = bearer(forever_secret);
+    *users.uri_mut() = "/api/v1/users".parse().unwrap();
+    assert_eq!(o.send(users).await.0, StatusCode::FORBIDDEN);
+
+    // Revoked: refused at once.
+    let id = forever["id"].as_i64().unwrap();
+    let (s, v) = o
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{id}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v, _) = o.send(bearer(forever_secret)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("revoked or expired"),
+        "{v}"
+    );
+    // Expired: refused after its seventh day.
+    o.clock.set(start() + Duration::days(6));
+    assert_eq!(o.send(bearer(week_secret)).await.0, StatusCode::OK);
+    o.clock
+        .set(start() + Duration::days(7) + Duration::seconds(1));
+    assert_eq!(
+        o.send(bearer(week_secret)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let actions: Vec<String> = duban_store::entities::audit_log::Entity::find()
+        .all(store.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        actions.iter().filter(|a| *a == "token.issue").count() == 2
+            && actions.contains(&"token.revoke".to_string()),
+        "{actions:?}"
+    );
+
+    // Signing out ends the session and is audited.
+    o.clock.set(start() + Duration::days(8));
+    let admin = o.login("guanli").await;
+    let (s, t) = o
+        .call(Method::POST, "/api/v1/tokens", &admin, Some(&issue(None)))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let integration = t["token"].as_str().unwrap().to_string();
+    let caiwu = o.login("caiwu").await;
+    assert_eq!(
+        o.call(Method::GET, "/api/v1/me", &caiwu, None).await.0,
+        StatusCode::OK
+    );
+    let (s, _, headers) = o
+        .send(json_request(
+            Method::DELETE,
+            "/api/v1/session",
+            Some(&caiwu),
+            &json!({}),
+        ))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(
+        headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0"),
+        "{headers:?}"
+    );
+    assert_eq!(
+        o.call(Method::GET, "/api/v1/me", &caiwu, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let logouts = duban_store::entities::audit_log::Entity::find()
+        .filter(duban_store::entities::audit_log::Column::Action.eq("logout"))
+        .all(store.conn())
+        .await
+        .unwrap();
+    assert_eq!(
+        logouts
+            .iter()
+            .map(|e| (e.actor.as_str(), e.origin.as_str()))
+            .collect::<Vec<_>>(),
+        [("caiwu", "10.0.0.7")]
+    );
+
+    // Behind TLS the cookie is Secure; without TLS it is not (a browser would drop it).
+    let tls = Office {
+        router: duban_http::router(
+            duban_http::AppState::new(o.app.clone()).with_secure_cookies(true),
+        ),
+        app: o.app.clone(),
+        clock: o.clock.clone(),
+    };
+    let sign_in = || {
+        json_request(
+            Method::POST,
+            "/api/v1/session",
+            None,
+            &json!({"username": "caiwu", "password": PASSWORD}),
+        )
+    };
+    let (_, _, h) = tls.send(sign_in()).await;
+    assert!(
+        h["set-cookie"].to_str().unwrap().ends_with("; Secure"),
+        "{h:?}"
+    );
+    let (_, _, h) = o.send(sign_in()).await;
+    assert!(
+        !h["set-cookie"].to_str().unwrap().contains("Secure"),
+        "{h:?}"
+    );
+
+    // Ninety-one days after it was set, the password must be changed before anything else.
+    o.clock.set(start() + Duration::days(91));
+    let caiwu = o.login("caiwu").await;
+    let (s, v) = o
+        .call(Method::GET, "/api/v1/ledger/budget?year=2026", &caiwu, None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["type"], "urn:duban:problem:password-expired", "{v}");
+    let (s, me) = o.call(Method::GET, "/api/v1/me", &caiwu, None).await;
+    assert_eq!(
+        (s, &me["password_expired"]),
+        (StatusCode::OK, &json!(true)),
+        "{me}"
+    );
+    let change = json!({"current_password": PASSWORD, "password": "Xin.Mima2026"});
+    let (s, v) = o
+        .call(Method::PUT, "/api/v1/me/password", &caiwu, Some(&change))
+        .await;
+    assert!(s.is_success(), "{s}: {v}");
+    // The change ends every session of the user; signed in again, all is allowed.
+    assert_eq!(
+        o.call(Method::GET, "/api/v1/me", &caiwu, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, v, h) = o
+        .send(json_request(
+            Method::POST,
+            "/api/v1/session",
+            None,
+            &json!({"username": "caiwu", "password": "Xin.Mima2026"}),
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let caiwu = h["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let (s, v) = o
+        .call(Method::GET, "/api/v1/ledger/budget?year=2026", &caiwu, None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "after the change: {v}");
+    // An integration's token is not held up by its owner's password age.
+    let (s, v, _) = o.send(bearer(&integration)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     db.drop_db().await;
 }

@@ -314,3 +314,127 @@ backend_tests! {
         assert_eq!(out.status.code(), Some(2));
     }
 }
+
+/// Lets the raw connection change ledger rows, as someone with the database's password
+/// could: the append-only triggers are taken away.
+async fn allow_ledger_tampering(db: &TestDb, conn: &DatabaseConnection) {
+    use crate::support::Kind;
+    for t in ["ledger_transactions", "ledger_postings"] {
+        let statements = match db.kind {
+            Kind::Postgres => vec![format!("ALTER TABLE {t} DISABLE TRIGGER USER")],
+            _ => ["update", "delete"]
+                .iter()
+                .map(|ev| format!("DROP TRIGGER IF EXISTS {t}_no_{ev}"))
+                .collect(),
+        };
+        for s in statements {
+            conn.execute_unprepared(&s).await.unwrap();
+        }
+    }
+}
+
+async fn exec(conn: &DatabaseConnection, sql: &str) {
+    conn.execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+backend_tests! {
+    async fn what_was_booked_and_what_was_sent_are_sealed_into_the_chain(db) {
+        db.store().await;
+        let dir = std::env::temp_dir().join(format!("duban-seal-{}", uuid::Uuid::now_v7()));
+        let cli = |args: &[&str]| {
+            let (out, stdout, stderr) = run(duban(&db.url)
+                .env("DUBAN__NOTIFY__EMAIL__EML_DIR", dir.join("outbox"))
+                .env("DUBAN__NOTIFY__SMS__LOG_FILE", dir.join("sms.log"))
+                .args(args));
+            assert!(out.status.success(), "duban {args:?}:\n{stdout}{stderr}");
+            stdout
+        };
+        write_some(&db);
+        cli(&["engine", "tick", "--now", "2027-06-01T02:00:00Z"]);
+        cli(&["dispatch", "--now", "2027-06-02T01:30:00Z"]);
+        std::fs::remove_dir_all(&dir).ok();
+        let conn = db.connect().await;
+        let all = entries(&conn).await;
+        let seals: Vec<&audit_log::Model> = all.iter().filter(|e| e.entity == "deliveries" && e.action == "seal").collect();
+        assert_eq!(seals.len(), 1, "one pass, one seal");
+        let seal = seals[0];
+        let sealed: serde_json::Value = serde_json::from_str(seal.after.as_deref().unwrap()).unwrap();
+        let attempts = duban_store::entities::deliveries::Entity::find().all(&conn).await.unwrap();
+        assert!(attempts.len() > 2, "{attempts:?}");
+        assert_eq!(sealed["count"], attempts.len());
+        assert!(attempts.iter().all(|a| a.seal == seal.seq), "every attempt names its seal");
+        let report = || {
+            let (_, json, _) = run(duban(&db.url).args(["audit", "verify", "--format", "json"]));
+            serde_json::from_str::<serde_json::Value>(&json).unwrap()
+        };
+        let r = report();
+        assert_eq!(r["intact"], true, "{r}");
+        assert_eq!(r["unsealed_deliveries"], 0, "{r}");
+        assert_intact(&db, all.len());
+
+        // A booked transaction edited around duban: the command that booked it is named.
+        allow_ledger_tampering(&db, &conn).await;
+        let appropriation = all.iter().find(|e| e.entity == "ledger_command" && e.entity_key == "a1").unwrap();
+        let booked: serde_json::Value = serde_json::from_str(appropriation.after.as_deref().unwrap()).unwrap();
+        let txn = booked["booked"]["transactions"][0][0].as_i64().unwrap();
+        assert_eq!(booked["booked"]["count"], 1, "{booked}");
+        let original = duban_store::entities::ledger_transactions::Entity::find_by_id(txn).one(&conn).await.unwrap().unwrap();
+        exec(&conn, &format!("UPDATE ledger_transactions SET description = 'changed' WHERE id = {txn}")).await;
+        let (code, out) = verify(&db);
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains(&format!("seq {} (id {}): altered: the transactions it booked (#{txn}) no longer match", appropriation.seq.unwrap(), appropriation.id)), "{out}");
+        duban_store::entities::ledger_transactions::Entity::update_many()
+            .col_expr(duban_store::entities::ledger_transactions::Column::Description, Expr::value(original.description))
+            .filter(duban_store::entities::ledger_transactions::Column::Id.eq(txn))
+            .exec(&conn).await.unwrap();
+        assert_intact(&db, all.len());
+
+        // A posting's amount moved between two postings of the same transaction: the books
+        // still balance, the seal does not.
+        let postings = duban_store::entities::ledger_postings::Entity::find()
+            .filter(duban_store::entities::ledger_postings::Column::TransactionId.eq(txn))
+            .all(&conn).await.unwrap();
+        exec(&conn, &format!("UPDATE ledger_postings SET amount = amount + 1 WHERE id = {}", postings[0].id)).await;
+        exec(&conn, &format!("UPDATE ledger_postings SET amount = amount - 1 WHERE id = {}", postings[1].id)).await;
+        let r = report();
+        assert_eq!(r["findings"].as_array().unwrap().len(), 1, "{r}");
+        assert_eq!((&r["findings"][0]["problem"], &r["findings"][0]["seq"]), (&"altered".into(), &appropriation.seq.into()), "{r}");
+        exec(&conn, &format!("UPDATE ledger_postings SET amount = amount - 1 WHERE id = {}", postings[0].id)).await;
+        exec(&conn, &format!("UPDATE ledger_postings SET amount = amount + 1 WHERE id = {}", postings[1].id)).await;
+
+        // A transaction written around duban is covered by no command.
+        exec(&conn, &format!(
+            "INSERT INTO ledger_transactions (id, date, kind, description, command_id, created_at, created_by) \
+             SELECT 9000, date, kind, description, command_id, created_at, created_by FROM ledger_transactions WHERE id = {txn}"
+        )).await;
+        let (code, out) = verify(&db);
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains("unaudited: ledger transactions #9000 were booked by no audited command"), "{out}");
+        exec(&conn, "DELETE FROM ledger_transactions WHERE id = 9000").await;
+
+        // What was sent: an attempt's status, the message it sent, a removed attempt.
+        let first = &attempts[0];
+        let at_seal = format!("seq {} (id {}): altered", seal.seq.unwrap(), seal.id);
+        exec(&conn, &format!("UPDATE deliveries SET status = 'failed' WHERE id = {}", first.id)).await;
+        let (code, out) = verify(&db);
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains(&format!("{at_seal}: the {} delivery attempts it sealed", attempts.len())), "{out}");
+        exec(&conn, &format!("UPDATE deliveries SET status = '{}' WHERE id = {}", first.status, first.id)).await;
+        let message = duban_store::entities::outbox::Entity::find_by_id(first.outbox_id).one(&conn).await.unwrap().unwrap();
+        exec(&conn, &format!("UPDATE outbox SET body = 'x' WHERE id = {}", first.outbox_id)).await;
+        let (code, out) = verify(&db);
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains(&at_seal), "{out}");
+        duban_store::entities::outbox::Entity::update_many()
+            .col_expr(duban_store::entities::outbox::Column::Body, Expr::value(message.body))
+            .filter(duban_store::entities::outbox::Column::Id.eq(first.outbox_id))
+            .exec(&conn).await.unwrap();
+        assert_intact(&db, all.len());
+        exec(&conn, "DELETE FROM deliveries WHERE id = (SELECT m FROM (SELECT MAX(id) AS m FROM deliveries) AS x)").await;
+        let (code, out) = verify(&db);
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains(&format!("{at_seal}: it sealed {} delivery attempts and {} are left", attempts.len(), attempts.len() - 1)), "{out}");
+    }
+}

@@ -656,6 +656,21 @@ async fn pages_unit_card_password_lockout_and_english() {
     assert!(String::from_utf8_lossy(&x.bytes).starts_with("\u{feff}Code,Name,Level"));
     b.post("/lang", &[("lang", "zh"), ("back", "/")]).await;
     assert!(b.get("/").await.text().contains("<h1>工作台</h1>"));
+
+    // A password past its age: every page leads to the form that changes it.
+    o.clock.set(o.clock.now() + chrono::Duration::days(91));
+    let mut old = Browser::new(&o);
+    let a = old.try_sign_in("chakan", PASSWORD, "").await;
+    assert_eq!(a.location(), "/password?expired=1");
+    for page in ["/units", "/units/370102-0001", "/"] {
+        let a = old.get(page).await;
+        assert_eq!(
+            (a.status, a.location()),
+            (StatusCode::SEE_OTHER, "/password"),
+            "{page}"
+        );
+    }
+    assert_eq!(old.get("/password").await.status, StatusCode::OK);
     db.drop_db().await;
 }
 

@@ -192,6 +192,7 @@ pub fn actor_of(u: &UserRow, origin: &str) -> Result<Actor, AppError> {
         role: Role::parse(&u.role)?,
         scope: scope_of(u),
         origin: origin.to_string(),
+        password_expired: false,
     })
 }
 
@@ -424,6 +425,7 @@ impl App {
             role: Role::Viewer,
             scope: Scope::default(),
             origin: origin.to_string(),
+            password_expired: false,
         };
         let Some((user, hash)) = found else {
             let _ = password_matches(password, decoy_hash());
@@ -479,10 +481,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        let must_change_password = self
-            .policy
-            .password_max_age
-            .is_some_and(|age| user.password_changed_at + age <= now);
+        let must_change_password = self.password_expired(&user, now);
         Ok(SignedIn {
             secret,
             previous_login_at: user.last_login_at,
@@ -569,7 +568,16 @@ impl App {
             .filter(|u| !u.disabled)
             .ok_or_else(expired)?;
         self.store().touch_session(&id, now).await?;
-        actor_of(&user, origin)
+        Ok(Actor {
+            password_expired: self.password_expired(&user, now),
+            ..actor_of(&user, origin)?
+        })
+    }
+
+    fn password_expired(&self, user: &UserRow, now: DateTime<Utc>) -> bool {
+        self.policy
+            .password_max_age
+            .is_some_and(|age| user.password_changed_at + age <= now)
     }
 
     /// Issues an API token for a user (oneself, or anyone for an administrator).

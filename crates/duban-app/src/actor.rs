@@ -129,6 +129,9 @@ pub struct Actor {
     pub scope: Scope,
     /// Where the request came from: `cli`, an IP address, `link`.
     pub origin: String,
+    /// Signed in with a password past its age ([`crate::Policy::password_max_age`]): until
+    /// it is changed, the adapters let the session do nothing else.
+    pub password_expired: bool,
 }
 
 impl Actor {
@@ -141,6 +144,7 @@ impl Actor {
             role: Role::Administrator,
             scope: Scope::default(),
             origin: "cli".into(),
+            password_expired: false,
         }
     }
 

@@ -374,6 +374,7 @@ impl App {
                 units: vec![view.unit_code.clone()],
             },
             origin: format!("link {origin}"),
+            password_expired: false,
         };
         let done = self.answer(&actor, answer).await.map_err(|e| match e {
             AppError::Refused(m) | AppError::Invalid { message: m, .. } => {

@@ -118,6 +118,53 @@ pub fn hash(prev_hash: &str, entry: &Entry<'_>) -> String {
     hex
 }
 
+/// A digest of rows kept outside the audit log — ledger transactions, delivery attempts —
+/// that an audit entry seals: SHA-256 over a domain line, then each row's bytes framed as
+/// [`encode`] frames a field. The entry records the count and the digest; recomputing them
+/// from the rows later shows whether any was edited, added or removed.
+#[derive(Clone)]
+pub struct ContentDigest {
+    hasher: Sha256,
+    count: u64,
+}
+
+/// What a [`ContentDigest`] sealed: how many rows, and their digest (lowercase hex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    pub count: u64,
+    pub sha256: String,
+}
+
+impl ContentDigest {
+    /// A digest of rows of one kind, named by `domain` (`duban-booked-v1`).
+    pub fn new(domain: &str) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(domain.as_bytes());
+        hasher.update(b"\n");
+        Self { hasher, count: 0 }
+    }
+
+    /// Adds one row, in its canonical bytes.
+    pub fn add(&mut self, row: &[u8]) {
+        self.hasher.update([1u8]);
+        self.hasher.update((row.len() as u64).to_be_bytes());
+        self.hasher.update(row);
+        self.count += 1;
+    }
+
+    pub fn finish(self) -> Sealed {
+        let digest = self.hasher.finalize();
+        let mut sha256 = String::with_capacity(64);
+        for b in digest.iter() {
+            let _ = write!(sha256, "{b:02x}");
+        }
+        Sealed {
+            count: self.count,
+            sha256,
+        }
+    }
+}
+
 /// Whether `s` looks like a hash of the chain: 64 lowercase hex digits.
 pub fn is_hash(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -160,6 +207,33 @@ mod tests {
             h,
             "86001e0fa79edc76cd54dbd7c6a553bc429ee1235417674f83335e09803f7cba"
         );
+    }
+
+    #[test]
+    fn a_content_digest_covers_each_row_its_order_and_its_boundaries() {
+        let seal = |rows: &[&str]| {
+            let mut d = ContentDigest::new("duban-test-v1");
+            for r in rows {
+                d.add(r.as_bytes());
+            }
+            d.finish()
+        };
+        let base = seal(&["a", "bc"]);
+        assert_eq!(base.count, 2);
+        assert!(is_hash(&base.sha256));
+        assert_eq!(base, seal(&["a", "bc"]));
+        assert_ne!(base.sha256, seal(&["bc", "a"]).sha256, "order");
+        assert_ne!(base.sha256, seal(&["ab", "c"]).sha256, "boundaries");
+        assert_ne!(base.sha256, seal(&["a"]).sha256, "a row removed");
+        assert_ne!(
+            base.sha256,
+            seal(&["a", "bc", ""]).sha256,
+            "an empty row added"
+        );
+        let mut other = ContentDigest::new("duban-other-v1");
+        other.add(b"a");
+        other.add(b"bc");
+        assert_ne!(base.sha256, other.finish().sha256, "domain");
     }
 
     #[test]

@@ -199,6 +199,11 @@ impl Dispatcher {
                 break;
             }
         }
+        // What was sent is sealed into the audit chain; a failed seal is retried by the next
+        // pass and never holds the messages back.
+        if let Err(e) = self.store.seal_deliveries(now).await {
+            tracing::warn!(node = %self.config.node_id, error = %e, "sealing the delivery log failed; the next pass retries");
+        }
         if total.claimed > 0 {
             metrics::counter!("duban_messages_sent_total").increment(total.sent);
             metrics::counter!("duban_messages_retried_total").increment(total.retried);

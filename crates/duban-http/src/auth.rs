@@ -11,6 +11,10 @@ use std::net::SocketAddr;
 
 pub const SESSION_COOKIE: &str = "duban_session";
 
+/// What a session whose password has expired may still do: see who it is and change it
+/// (signing out needs no actor).
+const WHILE_PASSWORD_EXPIRED: [&str; 2] = ["/api/v1/me", "/api/v1/me/password"];
+
 /// The signed-in actor of a request.
 pub struct Authed(pub Actor);
 
@@ -75,7 +79,15 @@ impl FromRequestParts<AppState> for Authed {
             return Ok(Authed(state.app.token_actor(token, &origin).await?));
         }
         if let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) {
-            return Ok(Authed(state.app.session_actor(secret, &origin).await?));
+            let actor = state.app.session_actor(secret, &origin).await?;
+            if actor.password_expired && !WHILE_PASSWORD_EXPIRED.contains(&parts.uri.path()) {
+                return Err(Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "password-expired",
+                    "密码已过期，请先修改密码 (the password has expired: change it with PUT /api/v1/me/password first)",
+                ));
+            }
+            return Ok(Authed(actor));
         }
         Err(Problem::new(
             StatusCode::UNAUTHORIZED,

@@ -10,14 +10,15 @@
 //! last entries shows too. [`Store::verify_audit`] walks the chain; duban never deletes from
 //! it.
 
-use crate::entities::{audit_head, audit_log};
+use crate::entities::{audit_head, audit_log, deliveries};
+use crate::seals;
 use crate::{Store, StoreError};
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use duban_core::audit_chain::{self, Entry, GENESIS};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, NotSet,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -50,11 +51,11 @@ pub async fn with_origin<F: std::future::Future>(origin: &str, f: F) -> F::Outpu
 }
 
 /// Appends `c` to the chain, inside the caller's transaction (which must be a write
-/// transaction: on SQLite an IMMEDIATE one).
+/// transaction: on SQLite an IMMEDIATE one). Returns the new entry's `seq`.
 pub async fn record<C: ConnectionTrait, T: Serialize>(
     conn: &C,
     c: Change<'_, T>,
-) -> Result<(), DbErr> {
+) -> Result<i64, DbErr> {
     let json = |v: Option<&T>| -> Result<Option<String>, DbErr> {
         v.map(|v| serde_json::to_string(v).map_err(|e| DbErr::Custom(e.to_string())))
             .transpose()
@@ -77,7 +78,7 @@ pub async fn record<C: ConnectionTrait, T: Serialize>(
 }
 
 /// [`record`] with `before` and `after` already JSON text.
-pub async fn record_json<C: ConnectionTrait>(conn: &C, c: Change<'_, str>) -> Result<(), DbErr> {
+pub async fn record_json<C: ConnectionTrait>(conn: &C, c: Change<'_, str>) -> Result<i64, DbErr> {
     let (before, after) = (c.before.map(str::to_string), c.after.map(str::to_string));
     let request_origin = REQUEST_ORIGIN.try_with(|o| o.clone()).ok();
     let c = Change {
@@ -138,6 +139,15 @@ pub async fn record_json<C: ConnectionTrait>(conn: &C, c: Change<'_, str>) -> Re
             head.seq
         )));
     }
+    Ok(seq)
+}
+
+/// Locks the chain's head row for the rest of the caller's write transaction.
+pub(crate) async fn lock_head<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
+    audit_head::Entity::find_by_id(1i64)
+        .lock_exclusive()
+        .one(conn)
+        .await?;
     Ok(())
 }
 
@@ -175,6 +185,11 @@ pub enum Problem {
     Unchained,
     /// The head row is missing.
     NoHead,
+    /// Rows it seals (ledger transactions, delivery attempts) were changed, added or
+    /// removed after it sealed them.
+    Altered,
+    /// Ledger transactions or delivery attempts that no entry of the chain covers.
+    Unaudited,
 }
 
 impl Problem {
@@ -186,6 +201,8 @@ impl Problem {
             Problem::TailDeleted => "tail deleted",
             Problem::Unchained => "unchained",
             Problem::NoHead => "no head",
+            Problem::Altered => "altered",
+            Problem::Unaudited => "unaudited",
         }
     }
 }
@@ -225,6 +242,8 @@ pub struct AuditReport {
     pub findings: Vec<Finding>,
     /// True when the walk stopped at [`MAX_FINDINGS`] and more may follow.
     pub truncated: bool,
+    /// Delivery attempts logged since the last seal: the dispatcher's next pass seals them.
+    pub unsealed_deliveries: u64,
 }
 
 impl AuditReport {
@@ -342,8 +361,10 @@ async fn walk<C: ConnectionTrait>(c: &C) -> Result<AuditReport, StoreError> {
         head_hash: head.as_ref().map(|h| h.hash.clone()),
         findings: Vec::new(),
         truncated: false,
+        unsealed_deliveries: 0,
     };
     let mut last: Option<Last> = None;
+    let mut seals = Vec::new();
     'pages: loop {
         let page = audit_log::Entity::find()
             .filter(audit_log::Column::Seq.gt(last.as_ref().map_or(i64::MIN, |l| l.seq)))
@@ -424,6 +445,13 @@ async fn walk<C: ConnectionTrait>(c: &C) -> Result<AuditReport, StoreError> {
                 ),
                 None => found(&mut report, at(Problem::Unchained, "it has no hash".into())),
             }
+            seals.extend(seals::seal_of(
+                seq,
+                row.id,
+                &row.entity,
+                &row.action,
+                row.after.as_deref(),
+            ));
             last = Some(Last {
                 seq,
                 id: row.id,
@@ -522,6 +550,13 @@ async fn walk<C: ConnectionTrait>(c: &C) -> Result<AuditReport, StoreError> {
             );
         }
     }
+    if !report.truncated {
+        seals::check(c, &seals, &mut |f| found(&mut report, f)).await?;
+    }
+    report.unsealed_deliveries = deliveries::Entity::find()
+        .filter(deliveries::Column::Seal.is_null())
+        .count(c)
+        .await?;
     Ok(report)
 }
 

@@ -18,6 +18,7 @@ pub mod money;
 pub mod outbox;
 pub mod register;
 pub mod scratch;
+pub mod seals;
 pub mod subjects;
 
 use migration::{Migrator, MigratorTrait};

@@ -745,6 +745,7 @@ impl WriteTx {
             status: Set(status.to_string()),
             error: Set(error),
             node: Set(node.chars().take(64).collect()),
+            seal: Set(None),
         }
         .insert(self.conn())
         .await?;

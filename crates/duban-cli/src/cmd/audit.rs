@@ -100,6 +100,12 @@ async fn verify(ctx: &Context, format: OutputFormat) -> anyhow::Result<ExitCode>
                     report.rows,
                     head.get(..12).unwrap_or(head)
                 );
+                if report.unsealed_deliveries > 0 {
+                    println!(
+                        "{} delivery attempts are not sealed yet: the dispatcher's next pass seals them",
+                        report.unsealed_deliveries
+                    );
+                }
             } else {
                 for f in &report.findings {
                     println!("{f}");

@@ -152,6 +152,8 @@ pub struct Me {
     pub role: duban_app::Role,
     pub districts: Vec<String>,
     pub units: Vec<String>,
+    /// The password is past its age: nothing but changing it is allowed until then.
+    pub password_expired: bool,
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "session",
@@ -165,6 +167,7 @@ pub async fn me(Authed(actor): Authed) -> Response {
             role: actor.role,
             districts: actor.scope.districts,
             units: actor.scope.units,
+            password_expired: actor.password_expired,
         },
     )
 }

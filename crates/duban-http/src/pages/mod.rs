@@ -169,6 +169,9 @@ impl FromRequestParts<AppState> for Viewer {
             return Err(signed_out());
         };
         match state.app.session_actor(secret, &origin_of(parts)).await {
+            Ok(actor) if actor.password_expired && parts.uri.path() != "/password" => {
+                Err(Redirect::to("/password").into_response())
+            }
             Ok(actor) => Ok(Viewer { actor, lang, here }),
             Err(AppError::Unauthenticated(_)) => Err(signed_out()),
             Err(e) => Err(error_page(lang, None, &here, &e)),

@@ -17,6 +17,8 @@ pub struct Model {
     pub status: String,
     pub error: Option<String>,
     pub node: String,
+    /// The `seq` of the audit entry that sealed this row; `None` until the next seal.
+    pub seal: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,7 +4,9 @@
 //! (the transactions are valid and balanced, and the line balances are kept in step).
 
 use super::rows;
+use crate::audit::{self, Change};
 use crate::entities::{ledger_commands, ledger_postings, ledger_transactions};
+use crate::seals::{self, Booking};
 use crate::{Backend, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use duban_core::money::Money;
@@ -108,7 +110,11 @@ impl Store {
             },
         )
         .await?;
-        next_id = next_id.max(first[1] + 1);
+        let mut booking = Booking::default();
+        for (id, bytes) in &first {
+            booking.add(*id, bytes);
+        }
+        next_id = next_id.max(first[1].0 + 1);
         commit.apply_to_lines(&mut lines)?;
         pay.apply_to_lines(&mut lines)?;
         let mut written = 6u64;
@@ -119,20 +125,36 @@ impl Store {
             let mut p_rows = Vec::with_capacity(n * 6);
             for _ in 0..n {
                 for t in [&commit, &pay] {
-                    t_rows.push(ledger_transactions::ActiveModel {
-                        id: Set(next_id),
-                        date: Set(date),
-                        kind: Set(t.kind().as_str().into()),
-                        description: Set(t.description().into()),
-                        reverses_id: Set(None),
-                        allocation_id: Set(None),
-                        unit_id: Set(None),
-                        approval_meeting: Set(None),
-                        approval_date: Set(None),
-                        command_id: Set(command.id),
-                        created_at: Set(now.naive_utc()),
-                        created_by: Set("bench".into()),
-                    });
+                    let row = ledger_transactions::Model {
+                        id: next_id,
+                        date,
+                        kind: t.kind().as_str().into(),
+                        description: t.description().into(),
+                        reverses_id: None,
+                        allocation_id: None,
+                        unit_id: None,
+                        approval_meeting: None,
+                        approval_date: None,
+                        command_id: command.id,
+                        created_at: now.naive_utc(),
+                        created_by: "bench".into(),
+                    };
+                    let names: Vec<String> =
+                        t.postings().iter().map(|p| p.account.name()).collect();
+                    let booked: Vec<(&str, i64, Option<i64>)> = t
+                        .postings()
+                        .iter()
+                        .zip(&names)
+                        .map(|(p, name)| {
+                            (
+                                name.as_str(),
+                                p.amount.fen(),
+                                p.account.line().map(|_| line_row),
+                            )
+                        })
+                        .collect();
+                    booking.add(next_id, &seals::booked_bytes(&row, &booked));
+                    t_rows.push(ledger_transactions::ActiveModel::from(row).reset_all());
                     for (seq, p) in t.postings().iter().enumerate() {
                         p_rows.push(ledger_postings::ActiveModel {
                             id: NotSet,
@@ -159,6 +181,26 @@ impl Store {
             left -= n as u64;
         }
         rows::save_lines(&txn, &locked, &lines, now.naive_utc()).await?;
+        #[derive(serde::Serialize)]
+        struct Seed {
+            booked: seals::Booked,
+        }
+        audit::record(
+            &txn,
+            Change {
+                actor: "bench",
+                origin: audit::ORIGIN_CLI,
+                at: now,
+                action: "bench_seed",
+                entity: seals::LEDGER_SEED_ENTITY,
+                key: &command.idem_key,
+                before: None,
+                after: Some(&Seed {
+                    booked: booking.finish(),
+                }),
+            },
+        )
+        .await?;
         if self.backend() == Backend::Postgres {
             txn.execute_unprepared(
                 "SELECT setval(pg_get_serial_sequence('ledger_transactions', 'id'), (SELECT MAX(id) FROM ledger_transactions))",

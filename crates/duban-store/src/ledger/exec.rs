@@ -8,6 +8,7 @@ use crate::entities::{
     ledger_allocations, ledger_closed_years, ledger_dues, ledger_lines, ledger_rebates,
     ledger_state, ledger_transactions,
 };
+use crate::seals::{Booked, Booking, LEDGER_COMMAND_ENTITY};
 use chrono::NaiveDateTime;
 use duban_core::money::Money;
 use duban_ledger::LedgerError;
@@ -31,6 +32,8 @@ pub(super) struct Run<'a> {
     env: &'a Envelope,
     command_id: i64,
     now: NaiveDateTime,
+    /// What the command has booked so far, sealed into its audit entry.
+    booking: std::sync::Mutex<Booking>,
 }
 
 fn one(line: LineId) -> BTreeSet<LineId> {
@@ -66,6 +69,7 @@ impl<'a> Run<'a> {
             env,
             command_id,
             now: ctx.now.naive_utc(),
+            booking: std::sync::Mutex::new(Booking::default()),
         }
     }
 
@@ -114,20 +118,23 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// The command and its outcome, for the audit log.
+    /// The command, its outcome and what it booked, for the audit log.
     pub async fn audit_command(&self, outcome: &Outcome) -> Result<(), StoreError> {
         #[derive(Serialize)]
         struct Record<'r> {
             command: &'r Command,
             outcome: &'r Outcome,
+            booked: Booked,
         }
+        let booking = std::mem::take(&mut *self.booking.lock().unwrap_or_else(|e| e.into_inner()));
         let record = Record {
             command: &self.env.command,
             outcome,
+            booked: booking.finish(),
         };
         self.audit(
             self.env.command.name(),
-            "ledger_command",
+            LEDGER_COMMAND_ENTITY,
             self.env.key.as_str(),
             None,
             Some(&record),
@@ -141,7 +148,16 @@ impl<'a> Run<'a> {
         lines: &HashMap<LineId, i64>,
         units: &HashMap<String, i64>,
     ) -> Result<Vec<i64>, StoreError> {
-        rows::insert_transactions(self.txn, txns, lines, units, &self.author()).await
+        let posted =
+            rows::insert_transactions(self.txn, txns, lines, units, &self.author()).await?;
+        let mut booking = self.booking.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(posted
+            .into_iter()
+            .map(|(id, bytes)| {
+                booking.add(id, &bytes);
+                id
+            })
+            .collect())
     }
 
     pub async fn dispatch(&mut self) -> Result<Outcome, StoreError> {

@@ -326,7 +326,7 @@ pub(super) async fn insert_transactions<C: ConnectionTrait>(
     lines: &HashMap<LineId, i64>,
     units: &HashMap<String, i64>,
     by: &Author<'_>,
-) -> Result<Vec<i64>, StoreError> {
+) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
     let accounts: BTreeSet<Account> = txns
         .iter()
         .flat_map(|t| t.postings().iter().map(|p| p.account))
@@ -359,11 +359,13 @@ pub(super) async fn insert_transactions<C: ConnectionTrait>(
         }
         .insert(c)
         .await?;
+        let mut booked = Vec::with_capacity(t.postings().len());
         for (seq, p) in t.postings().iter().enumerate() {
             let line_id = match p.account.line() {
                 Some((line, _)) => Some(*lines.get(&line).ok_or(LedgerError::UnknownLine(line))?),
                 None => None,
             };
+            booked.push((p.account.name(), p.amount.fen(), line_id));
             postings.push(ledger_postings::ActiveModel {
                 id: NotSet,
                 transaction_id: Set(row.id),
@@ -373,7 +375,11 @@ pub(super) async fn insert_transactions<C: ConnectionTrait>(
                 line_id: Set(line_id),
             });
         }
-        ids.push(row.id);
+        let booked: Vec<(&str, i64, Option<i64>)> = booked
+            .iter()
+            .map(|(a, fen, line)| (a.as_str(), *fen, *line))
+            .collect();
+        ids.push((row.id, crate::seals::booked_bytes(&row, &booked)));
     }
     for chunk in postings.chunks(400) {
         ledger_postings::Entity::insert_many(chunk.to_vec())
