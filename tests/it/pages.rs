@@ -301,7 +301,7 @@ async fn pages_sign_in_and_show_each_role_what_it_may_in_chinese() {
     // Everyone else starts on the first page their role may use.
     for (user, home) in [
         ("caiwu", "/units"),
-        ("shuji", "/units"),
+        ("shuji", "/my"),
         ("chakan", "/units"),
         ("shenji", "/password"),
     ] {
@@ -674,6 +674,83 @@ async fn pages_unit_card_password_lockout_and_english() {
     db.drop_db().await;
 }
 
+/// A secretary signs in on their phone, sees what the chains of their unit ask, and answers:
+/// a wrong date is refused with what was typed kept; the answer is recorded and audited
+/// through the same recorder as the signed links; another unit's chain is not theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secretary_answers_what_their_chains_ask_from_the_phone_page() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = december(&db).await;
+    let chain = o.term_chain_of("370102-0001").await;
+    let other = o.term_chain_of("370102-0002").await;
+    let mut b = Browser::new(&o);
+    assert_eq!(b.sign_in("shuji").await.location(), "/my");
+    let page = b.get("/my").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    for expected in [
+        "<h1>我的待办</h1>",
+        "济南宝塔博远建设工程有限公司党总支",
+        "换届提示：济南宝塔博远建设工程有限公司党总支任期将于2027年8月19日届满",
+        "已完成换届选举",
+        "2026年度党费返还尚未申请",
+        "情况说明（选填）",
+        &format!("action=\"/my/{chain}\""),
+        "max=\"2026-12-02\"",
+    ] {
+        assert!(html.contains(expected), "{expected} on the page:\n{html}");
+    }
+    assert!(
+        !html.contains(&format!("/my/{other}\"")),
+        "another unit's chain"
+    );
+
+    // A date after today: refused next to the form, nothing recorded, the date kept.
+    let answer = |on: &'static str| vec![("answer", "election_recorded"), ("on", on)];
+    let a = b.post(&format!("/my/{chain}"), &answer("2026-12-30")).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = a.text();
+    assert!(html.contains("日期不能晚于今天"), "{html}");
+    assert!(html.contains("value=\"2026-12-30\""), "{html}");
+    let answered = |store: &duban_store::Store| {
+        let conn = store.conn().clone();
+        async move {
+            <duban_store::entities::audit_log::Entity as sea_orm::EntityTrait>::find()
+                .all(&conn)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.actor == "shuji" && e.action != "login")
+                .map(|e| (e.action, e.origin))
+                .collect::<Vec<_>>()
+        }
+    };
+    let store = db.store().await;
+    assert!(answered(&store).await.is_empty());
+
+    // Answered: back to the list with what was recorded, audited as the secretary.
+    let a = b.post(&format!("/my/{chain}"), &answer("2026-12-01")).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    assert!(a.location().starts_with("/my?done="), "{}", a.location());
+    let html = b.get(a.location()).await.text();
+    assert!(
+        html.contains("已记录：济南宝塔博远建设工程有限公司党总支：已完成换届选举"),
+        "{html}"
+    );
+    assert_eq!(
+        answered(&store).await,
+        [("election_recorded".to_string(), "10.0.0.8".to_string())]
+    );
+
+    // Another unit's chain: not found for this secretary, and nothing recorded.
+    let a = b.post(&format!("/my/{other}"), &answer("2026-12-01")).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(answered(&store).await.len(), 1);
+    // Pages of other roles stay closed.
+    assert_eq!(b.get("/").await.location(), "/my");
+    db.drop_db().await;
+}
+
 /// The pages in a real headless Chromium, driven over the W3C WebDriver protocol through
 /// Debian's `chromedriver` (a dozen commands, spoken with the HTTP client the suite already
 /// has). Skipped, saying so, when Chromium or its driver is missing outside CI; under
@@ -983,6 +1060,37 @@ mod browser {
         s.click(".top .who form[action='/logout'] button").await;
         s.wait_text(".notice.ok", |t| t == "您已安全退出。").await;
         assert!(s.current_url().await.ends_with("/login?done=out"));
+
+        // A secretary on a phone-sized window: the tasks fit the width, and one is answered.
+        let rect = |w: u32, h: u32| Some(json!({"width": w, "height": h}));
+        s.call(reqwest::Method::POST, "/window/rect", rect(390, 844))
+            .await;
+        s.sign_in(&site, "shuji", PASSWORD).await;
+        s.wait_text("h1", |t| t == "我的待办").await;
+        let fits = s
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({"script": "return document.documentElement.scrollWidth <= window.innerWidth;", "args": []})),
+            )
+            .await;
+        assert_eq!(fits, json!(true), "the tasks are wider than the phone");
+        s.screenshot("secretary-phone.png").await;
+        let chain = o.term_chain_of("370102-0001").await;
+        s.click(&format!("form[action='/my/{chain}'] button[type=submit]"))
+            .await;
+        let done = s
+            .wait_text("[role=status]", |t| t.starts_with("已记录"))
+            .await;
+        assert_eq!(
+            done,
+            "已记录：济南宝塔博远建设工程有限公司党总支：已完成换届选举"
+        );
+        s.screenshot("secretary-answered.png").await;
+        s.click(".top .who form[action='/logout'] button").await;
+        s.wait_text(".notice.ok", |t| t == "您已安全退出。").await;
+        s.call(reqwest::Method::POST, "/window/rect", rect(1366, 900))
+            .await;
 
         // Five wrong passwords lock the account; the sixth attempt says so in Chinese.
         for _ in 0..5 {

@@ -17,6 +17,7 @@ pub mod loop_;
 pub mod monitor;
 pub mod register;
 pub mod system;
+pub mod tasks;
 pub mod units;
 
 pub use actor::{Actor, Permission, Role};

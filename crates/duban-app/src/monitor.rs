@@ -99,6 +99,14 @@ pub struct TimelineStep {
     pub title: String,
 }
 
+/// The title a timer's step was planned with (rendered for its subject).
+pub(crate) fn step_title(payload: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|v| v["title"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// An instance and every step of it in due order.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -278,17 +286,11 @@ impl App {
             return Err(AppError::NotFound(format!("no instance {instance_id}")));
         };
         self.check_subject_scope(actor, &i.subject_key).await?;
-        let title = |payload: &str| {
-            serde_json::from_str::<serde_json::Value>(payload)
-                .ok()
-                .and_then(|v| v["title"].as_str().map(str::to_string))
-                .unwrap_or_default()
-        };
         Ok(Timeline {
             timers: timers
                 .into_iter()
                 .map(|t| TimelineStep {
-                    title: title(&t.payload),
+                    title: step_title(&t.payload),
                     id: t.id,
                     step_id: t.step_id,
                     occurrence: t.occurrence,

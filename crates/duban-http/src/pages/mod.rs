@@ -10,6 +10,7 @@
 mod account;
 mod dashboard;
 pub(crate) mod i18n;
+mod tasks;
 mod units;
 
 use crate::AppState;
@@ -39,6 +40,8 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/units.xlsx", get(units::export_xlsx))
         .route("/units.csv", get(units::export_csv))
         .route("/units/{code}", get(units::card))
+        .route("/my", get(tasks::list))
+        .route("/my/{instance}", post(tasks::answer))
         .route("/static/{name}", get(asset))
 }
 
@@ -58,6 +61,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pages/login.html",
         include_str!("../../templates/pages/login.html"),
+    ),
+    (
+        "pages/tasks.html",
+        include_str!("../../templates/pages/tasks.html"),
     ),
     (
         "pages/password.html",
@@ -191,6 +198,12 @@ const NAV: &[NavItem] = &[
         href: "/",
         label: "nav.dashboard",
         allowed: |a| a.role.may(Permission::ManageDeliveries),
+    },
+    NavItem {
+        href: "/my",
+        label: "nav.tasks",
+        // The secretaries': administrators answer from the register and the chains.
+        allowed: |a| a.role.may(Permission::Answer) && !a.role.may(Permission::WriteRegister),
     },
     NavItem {
         href: "/units",
