@@ -223,9 +223,9 @@ backend_tests! {
 
         let dead = store.dead_letters().await.unwrap();
         assert_eq!(dead.len(), 1);
-        assert_eq!(dead[0].state, outbox_state::DEAD);
-        assert!(dead[0].last_error.is_some());
-        let id = dead[0].id;
+        assert_eq!(dead[0].message.state, outbox_state::DEAD);
+        assert!(dead[0].message.last_error.is_some());
+        let id = dead[0].message.id;
         assert!(!resend(&store, id + 1000, t).await, "no such message");
 
         let working = dispatcher(&store, file_settings(&dir), QuietHours::none(), "node-1");

@@ -147,9 +147,14 @@ pub struct DeadLetter {
     pub channel: String,
     /// Masked.
     pub address: String,
+    /// Who it was for, and the unit it was about.
+    pub person: Option<String>,
+    pub role: String,
+    pub unit: Option<String>,
     pub attempts: i32,
     pub subject: String,
     pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A message no channel could take to its recipient.
@@ -186,6 +191,14 @@ impl ScopeCheck<'_> {
         };
         self.seen.insert(subject.to_string(), covered);
         Ok(covered)
+    }
+
+    /// A row about `unit` (none: about no unit, seen only by unlimited actors).
+    async fn covers_unit(&mut self, unit: Option<&str>) -> Result<bool, AppError> {
+        match unit {
+            Some(code) => self.covers(&format!("unit:{code}")).await,
+            None => Ok(self.actor.scope.is_unlimited()),
+        }
     }
 }
 
@@ -354,28 +367,25 @@ impl App {
     /// Messages that failed for good or used up their retries, oldest first.
     pub async fn dead_letters(&self, actor: &Actor) -> Result<Vec<DeadLetter>, AppError> {
         actor.require(Permission::ManageDeliveries)?;
-        let store = self.store();
         let mut scope = self.scope_check(actor);
         let mut out = Vec::new();
-        for r in store.dead_letters().await? {
-            if !actor.scope.is_unlimited() {
-                let subject = match r.instance_id {
-                    Some(id) => store.instance_by_id(id).await?.map(|i| i.subject_key),
-                    None => None,
-                };
-                match subject {
-                    Some(s) if scope.covers(&s).await? => {}
-                    _ => continue,
-                }
+        for r in self.store().dead_letters().await? {
+            if !scope.covers_unit(r.unit.as_deref()).await? {
+                continue;
             }
+            let m = r.message;
             out.push(DeadLetter {
-                address: mask_address(&r.address),
-                id: r.id,
-                state: r.state,
-                channel: r.channel,
-                attempts: r.attempts,
-                subject: r.subject,
-                error: r.last_error,
+                address: mask_address(&m.address),
+                id: m.id,
+                state: m.state,
+                channel: m.channel,
+                person: r.person,
+                role: m.role,
+                unit: r.unit,
+                attempts: m.attempts,
+                subject: m.subject,
+                error: m.last_error,
+                created_at: m.created_at.and_utc(),
             });
         }
         Ok(out)
@@ -387,11 +397,7 @@ impl App {
         let mut scope = self.scope_check(actor);
         let mut out = Vec::new();
         for r in self.store().unreachable().await? {
-            let covered = match &r.unit {
-                Some(code) => scope.covers(&format!("unit:{code}")).await?,
-                None => actor.scope.is_unlimited(),
-            };
-            if covered {
+            if scope.covers_unit(r.unit.as_deref()).await? {
                 out.push(Unreachable {
                     outbox_id: r.outbox_id,
                     person_id: r.person_id,

@@ -126,6 +126,14 @@ pub struct DeliveryListRow {
     pub subject: String,
 }
 
+/// A message that failed for good, with who it was for and the unit it was about.
+#[derive(Debug, Clone)]
+pub struct DeadLetterRow {
+    pub message: OutboxRow,
+    pub person: Option<String>,
+    pub unit: Option<String>,
+}
+
 /// A person a message could not reach.
 #[derive(Debug, Clone, Serialize)]
 pub struct UnreachableRow {
@@ -480,12 +488,24 @@ impl Store {
     }
 
     /// Messages parked as dead letters or stopped by a permanent failure.
-    pub async fn dead_letters(&self) -> Result<Vec<OutboxRow>, StoreError> {
-        Ok(outbox::Entity::find()
+    pub async fn dead_letters(&self) -> Result<Vec<DeadLetterRow>, StoreError> {
+        let rows = outbox::Entity::find()
             .filter(outbox::Column::State.is_in([outbox_state::DEAD, outbox_state::FAILED]))
             .order_by_asc(outbox::Column::Id)
             .all(self.conn())
-            .await?)
+            .await?;
+        let mut names = self.names_and_units(rows.iter()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|message| {
+                let (person, unit) = names.remove(&message.id).unwrap_or_default();
+                DeadLetterRow {
+                    message,
+                    person,
+                    unit,
+                }
+            })
+            .collect())
     }
 
     /// People no channel reaches, newest first.
