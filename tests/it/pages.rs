@@ -751,6 +751,161 @@ async fn a_secretary_answers_what_their_chains_ask_from_the_phone_page() {
     db.drop_db().await;
 }
 
+/// An administrator follows the chains (filtered, paged, each with its timeline), the
+/// delivery log (masked, exported as filtered) and the failed messages, and sends one
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_follows_chains_and_messages_and_sends_a_failed_one_again() {
+    use crate::dispatch::{TempDir, dispatcher, file_settings};
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = december(&db).await;
+    let store = db.store().await;
+    let dir = TempDir::new("pages");
+    let sent = dispatcher(
+        &store,
+        file_settings(&dir),
+        duban_workflow::QuietHours::none(),
+        "pages",
+    )
+    .dispatch(o.clock.now())
+    .await
+    .unwrap();
+    assert!(sent.sent > 3, "{sent:?}");
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+
+    // The chains: all of them, then only the overdue ones.
+    let html = b.get("/chains").await.text();
+    assert!(
+        html.contains("<h1>督办链条</h1>") && html.contains("按期换届"),
+        "{html}"
+    );
+    let count = |html: &str| -> u64 {
+        let at = html.find("role=\"status\">共").unwrap() + "role=\"status\">共".len();
+        html[at..].split('条').next().unwrap().parse().unwrap()
+    };
+    let all = count(&html);
+    let overdue_html = b.get("/chains?overdue=1&status=active").await.text();
+    let overdue = count(&overdue_html);
+    assert!(overdue > 0 && overdue < all, "{overdue} of {all}");
+    assert!(overdue_html.contains("status-overdue"));
+    assert_eq!(
+        b.get("/chains?status=bogus").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert!(b.get("/chains?page=999").await.text().contains(&format!(
+        "第{}/{}页",
+        all.div_ceil(50),
+        all.div_ceil(50)
+    )));
+
+    // A chain's timeline: the steps done and those to come, drawn with today among them.
+    let chain = o.term_chain_of("370102-0001").await;
+    let html = b.get(&format!("/chains/{chain}")).await.text();
+    for expected in [
+        "term:370102-0001",
+        "class=\"step-pending\"",
+        "待执行",
+        ">今天</text>",
+        "<svg",
+    ] {
+        assert!(
+            html.contains(expected),
+            "{expected} on the timeline:\n{html}"
+        );
+    }
+    let overdue_chain = overdue_html
+        .split("href=\"/chains/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let html = b.get(&format!("/chains/{overdue_chain}")).await.text();
+    assert!(
+        html.contains("class=\"step-done\"") || html.contains("class=\"step-late\""),
+        "{html}"
+    );
+    assert_eq!(b.get("/chains/999999").await.status, StatusCode::NOT_FOUND);
+
+    // The delivery log: masked, paged, exported exactly as filtered.
+    let html = b.get("/deliveries?status=sent").await.text();
+    assert!(
+        html.contains("消息发送记录") && html.contains("已发送"),
+        "{html}"
+    );
+    assert!(!html.contains("13546428926"), "addresses are masked");
+    let sent_rows = count(&html);
+    assert_eq!(sent_rows, sent.sent, "one attempt per message sent");
+    let csv = b.get("/deliveries.csv?status=sent").await;
+    let text = String::from_utf8(csv.bytes.clone()).unwrap();
+    assert!(text.starts_with("\u{feff}时间,渠道,收件地址"), "{text}");
+    assert_eq!(text.lines().count() as u64, sent_rows + 1);
+    assert!(!text.contains("13546428926"));
+    let xlsx = b.get("/deliveries.xlsx?status=sent").await;
+    assert!(xlsx.bytes.starts_with(b"PK"), "a workbook");
+
+    // A message that failed for good is listed with who it was for, and sent again.
+    let victim = <duban_store::entities::outbox::Entity as sea_orm::EntityTrait>::find()
+        .all(store.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.state == "sent" && m.instance_id.is_some())
+        .unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        store.conn(),
+        &format!(
+            "UPDATE outbox SET state = 'dead', last_error = '网关拒绝' WHERE id = {}",
+            victim.id
+        ),
+    )
+    .await
+    .unwrap();
+    let html = b.get("/deliveries/dead").await.text();
+    assert!(
+        html.contains("网关拒绝") && html.contains("已放弃发送") && html.contains("<td>短信</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("action=\"/deliveries/{}/resend\"", victim.id)),
+        "{html}"
+    );
+    let a = b
+        .post(&format!("/deliveries/{}/resend", victim.id), &[])
+        .await;
+    assert_eq!(
+        a.location(),
+        format!("/deliveries/dead?resent={}", victim.id)
+    );
+    let html = b.get(a.location()).await.text();
+    assert!(
+        html.contains(&format!("消息{}已重新排队发送", victim.id)),
+        "{html}"
+    );
+    assert!(html.contains("没有发送失败的消息"), "{html}");
+    let resent = <duban_store::entities::audit_log::Entity as sea_orm::EntityTrait>::find()
+        .all(store.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.actor == "guanli" && e.action.contains("resend"))
+        .count();
+    assert_eq!(resent, 1);
+
+    // Other roles: a viewer reads the chains but not the messages.
+    let mut v = Browser::new(&o);
+    v.sign_in("chakan").await;
+    assert_eq!(v.get("/chains").await.status, StatusCode::OK);
+    assert_eq!(v.get("/deliveries").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        v.post(&format!("/deliveries/{}/resend", victim.id), &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    db.drop_db().await;
+}
+
 /// The pages in a real headless Chromium, driven over the W3C WebDriver protocol through
 /// Debian's `chromedriver` (a dozen commands, spoken with the HTTP client the suite already
 /// has). Skipped, saying so, when Chromium or its driver is missing outside CI; under
@@ -1056,6 +1211,14 @@ mod browser {
         s.goto(&format!("{site}/units/370102-0001")).await;
         assert_eq!(s.text("h1").await, "济南宝塔博远建设工程有限公司党总支");
         s.screenshot("unit.png").await;
+
+        s.goto(&format!("{site}/chains?overdue=1")).await;
+        assert_eq!(s.text("h1").await, "督办链条");
+        s.screenshot("chains.png").await;
+        let chain = o.term_chain_of("370102-0001").await;
+        s.goto(&format!("{site}/chains/{chain}")).await;
+        s.find(".chart svg circle").await;
+        s.screenshot("chain.png").await;
 
         s.click(".top .who form[action='/logout'] button").await;
         s.wait_text(".notice.ok", |t| t == "您已安全退出。").await;

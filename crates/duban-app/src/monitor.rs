@@ -12,6 +12,9 @@ pub use duban_core::register::coverage::{CoverageReport, CoverageRow};
 /// Which deliveries to list: a unit, a person (mobile number, email or id), a status.
 pub use duban_store::outbox::DeliveryFilter as DeliveryQuery;
 
+/// What a delivery attempt's status can be.
+pub const DELIVERY_STATUSES: [&str; 8] = duban_store::outbox::delivery_status::ALL;
+
 /// A phone number or email address, masked for lists and exports (138****8000).
 pub fn mask_address(a: &str) -> String {
     if a.contains('@') {
@@ -212,7 +215,11 @@ impl App {
     }
 
     /// An actor limited to some districts or units names one of their units.
-    async fn unit_in_scope(&self, actor: &Actor, unit: Option<&str>) -> Result<(), AppError> {
+    pub(crate) async fn unit_in_scope(
+        &self,
+        actor: &Actor,
+        unit: Option<&str>,
+    ) -> Result<(), AppError> {
         match unit {
             Some(code) => {
                 self.check_subject_scope(actor, &format!("unit:{code}"))

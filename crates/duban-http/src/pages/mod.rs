@@ -8,6 +8,7 @@
 //! the use cases. The session is the API's (`duban_session`).
 
 mod account;
+mod chains;
 mod dashboard;
 pub(crate) mod i18n;
 mod tasks;
@@ -40,6 +41,13 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/units.xlsx", get(units::export_xlsx))
         .route("/units.csv", get(units::export_csv))
         .route("/units/{code}", get(units::card))
+        .route("/chains", get(chains::list))
+        .route("/chains/{id}", get(chains::timeline))
+        .route("/deliveries", get(chains::deliveries))
+        .route("/deliveries.xlsx", get(chains::deliveries_xlsx))
+        .route("/deliveries.csv", get(chains::deliveries_csv))
+        .route("/deliveries/dead", get(chains::dead))
+        .route("/deliveries/{id}/resend", post(chains::resend))
         .route("/my", get(tasks::list))
         .route("/my/{instance}", post(tasks::answer))
         .route("/static/{name}", get(asset))
@@ -61,6 +69,26 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pages/login.html",
         include_str!("../../templates/pages/login.html"),
+    ),
+    (
+        "pages/chains.html",
+        include_str!("../../templates/pages/chains.html"),
+    ),
+    (
+        "pages/chain.html",
+        include_str!("../../templates/pages/chain.html"),
+    ),
+    (
+        "pages/deliveries.html",
+        include_str!("../../templates/pages/deliveries.html"),
+    ),
+    (
+        "pages/dead.html",
+        include_str!("../../templates/pages/dead.html"),
+    ),
+    (
+        "pages/pager.html",
+        include_str!("../../templates/pages/pager.html"),
     ),
     (
         "pages/tasks.html",
@@ -211,6 +239,20 @@ const NAV: &[NavItem] = &[
         allowed: |a| a.role.may(Permission::ReadRegister),
     },
     NavItem {
+        href: "/chains",
+        label: "nav.chains",
+        // Secretaries see their units' chains on `/my`.
+        allowed: |a| {
+            a.role.may(Permission::ReadChains)
+                && (a.role.may(Permission::ManageDeliveries) || !a.role.may(Permission::Answer))
+        },
+    },
+    NavItem {
+        href: "/deliveries",
+        label: "nav.deliveries",
+        allowed: |a| a.role.may(Permission::ManageDeliveries),
+    },
+    NavItem {
         href: "/password",
         label: "nav.password",
         allowed: |_| true,
@@ -223,6 +265,90 @@ pub(crate) fn home_of(actor: &Actor) -> &'static str {
         .find(|n| (n.allowed)(actor))
         .map(|n| n.href)
         .unwrap_or("/password")
+}
+
+/// `path` with `params` as its query, empty values left out.
+pub(crate) fn href<T: serde::Serialize>(path: &str, params: &T) -> String {
+    let pairs: Vec<(String, String)> = serde_urlencoded::to_string(params)
+        .ok()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(&q).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// The first, previous, next and last links of a list at `page` of `pages`; `at` makes the
+/// address of a page. Links that would lead nowhere are shown without an address.
+pub(crate) fn pager(page: u64, pages: u64, at: impl Fn(u64) -> String) -> Vec<Value> {
+    let link = |to: u64, label: &str, enabled: bool| {
+        let href = enabled.then(|| at(to));
+        context! { label, href }
+    };
+    vec![
+        link(1, "pager.first", page > 1),
+        link(page.saturating_sub(1), "pager.prev", page > 1),
+        link(page + 1, "pager.next", page < pages),
+        link(pages, "pager.last", page < pages),
+    ]
+}
+
+/// `attachment` with the file's name in UTF-8 (RFC 5987) and an ASCII fallback.
+fn attachment(name: &str, ascii: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        encode(name)
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+/// A table as the file a reader asked for — `csv` (UTF-8 with a BOM) or `xlsx` — named
+/// `{sheet name}_{today}.{ext}` (and `{stem}_{today}.{ext}` for clients without UTF-8 names).
+pub(crate) fn download(
+    viewer: &Viewer,
+    sheet: &duban_tabular::export::Sheet,
+    ext: &str,
+    stem: &str,
+    today: chrono::NaiveDate,
+) -> Response {
+    let (bytes, content_type) = if ext == "csv" {
+        (
+            duban_tabular::export::to_csv(sheet),
+            "text/csv; charset=utf-8",
+        )
+    } else {
+        match duban_tabular::export::to_xlsx(sheet) {
+            Ok(b) => (
+                b,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            Err(e) => {
+                return viewer.error(&AppError::Internal(format!("writing the workbook: {e}")));
+            }
+        }
+    };
+    let mut r = (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        bytes,
+    )
+        .into_response();
+    r.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        attachment(
+            &format!("{}_{today}.{ext}", sheet.name),
+            &format!("{stem}_{today}.{ext}"),
+        ),
+    );
+    r
 }
 
 /// Renders a page of the layout with `title` (a catalogue key) and the page's own context.

@@ -1,11 +1,10 @@
 //! The register: the list of units (filtered, sorted and paged by `duban-app`), its exports
 //! exactly as filtered, and a unit's page.
 
-use super::{Viewer, encode};
+use super::{Viewer, download, pager};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use duban_app::Permission;
 use duban_app::loop_::UnitLine;
 use duban_app::units::{UnitOrder, UnitQuery, parse_order};
@@ -144,16 +143,9 @@ pub async fn list(
             context! { label => *label, href, aria_sort }
         })
         .collect();
-    let link = |to: u64, label: &str, enabled: bool| {
-        let href = enabled.then(|| params.at_page(to).href("/units"));
-        context! { label, href }
-    };
-    let pager = vec![
-        link(1, "pager.first", page.page > 1),
-        link(page.page.saturating_sub(1), "pager.prev", page.page > 1),
-        link(page.page + 1, "pager.next", page.page < page.pages),
-        link(page.pages, "pager.last", page.page < page.pages),
-    ];
+    let pager = pager(page.page, page.pages, |to| {
+        params.at_page(to).href("/units")
+    });
     viewer.page(
         "pages/units.html",
         viewer.lang.text("units.title"),
@@ -205,15 +197,6 @@ fn sheet(viewer: &Viewer, rows: &[UnitLine]) -> Sheet {
     }
 }
 
-/// `attachment` with the file's name in UTF-8 (RFC 5987) and an ASCII fallback.
-fn attachment(name: &str, ascii: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
-        encode(name)
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
-}
-
 async fn export(state: AppState, viewer: Viewer, params: UnitParams, ext: &str) -> Response {
     let rows = match params.query() {
         Ok(q) => state.app.unit_export(&viewer.actor, &q).await,
@@ -223,40 +206,13 @@ async fn export(state: AppState, viewer: Viewer, params: UnitParams, ext: &str) 
         Ok(r) => r,
         Err(e) => return viewer.error(&e),
     };
-    let sheet = sheet(&viewer, &rows);
-    let (bytes, content_type) = if ext == "csv" {
-        (
-            duban_tabular::export::to_csv(&sheet),
-            "text/csv; charset=utf-8",
-        )
-    } else {
-        match duban_tabular::export::to_xlsx(&sheet) {
-            Ok(b) => (
-                b,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ),
-            Err(e) => {
-                return viewer.error(&duban_app::AppError::Internal(format!(
-                    "writing the workbook: {e}"
-                )));
-            }
-        }
-    };
-    let today = state.app.today();
-    let name = format!("{}_{today}.{ext}", sheet.name);
-    let mut r = (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        bytes,
+    download(
+        &viewer,
+        &sheet(&viewer, &rows),
+        ext,
+        "units",
+        state.app.today(),
     )
-        .into_response();
-    r.headers_mut().insert(
-        header::CONTENT_DISPOSITION,
-        attachment(&name, &format!("units_{today}.{ext}")),
-    );
-    r
 }
 
 pub async fn export_xlsx(
