@@ -59,11 +59,13 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn request(
+    /// Sends a request of this browser (its cookies, from the office desktop) and keeps the
+    /// cookies the answer sets.
+    async fn exchange(
         &mut self,
         method: Method,
         uri: &str,
-        form: Option<&[(&str, &str)]>,
+        body: Option<(String, Vec<u8>)>,
     ) -> Answer {
         let mut b = Request::builder()
             .method(method)
@@ -74,12 +76,12 @@ impl<'a> Browser<'a> {
             let jar: Vec<String> = self.cookies.values().cloned().collect();
             b = b.header("cookie", jar.join("; "));
         }
-        let body = match form {
-            Some(f) => {
+        let body = match body {
+            Some((content_type, bytes)) => {
                 b = b
-                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("content-type", content_type)
                     .header("origin", "https://duban.example.cn");
-                Body::from(serde_urlencoded::to_string(f).unwrap())
+                Body::from(bytes)
             }
             None => Body::empty(),
         };
@@ -113,6 +115,35 @@ impl<'a> Browser<'a> {
             }
         }
         a
+    }
+
+    async fn request(
+        &mut self,
+        method: Method,
+        uri: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Answer {
+        let body = form.map(|f| {
+            (
+                "application/x-www-form-urlencoded".to_string(),
+                serde_urlencoded::to_string(f).unwrap().into_bytes(),
+            )
+        });
+        self.exchange(method, uri, body).await
+    }
+
+    /// Posts a file as `multipart/form-data`, as a browser's file input does.
+    async fn upload(&mut self, uri: &str, field: &str, file_name: &str, bytes: &[u8]) -> Answer {
+        let boundary = "----dubanTestBoundary7MA4YWxkTrZu0gW";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.exchange(Method::POST, uri, Some((content_type, body)))
+            .await
     }
 
     async fn get(&mut self, uri: &str) -> Answer {
@@ -899,6 +930,97 @@ async fn an_administrator_follows_chains_and_messages_and_sends_a_failed_one_aga
     assert_eq!(v.get("/deliveries").await.status, StatusCode::FORBIDDEN);
     assert_eq!(
         v.post(&format!("/deliveries/{}/resend", victim.id), &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    db.drop_db().await;
+}
+
+/// An administrator uploads the register: a file with errors lists each with its row and
+/// column and writes nothing; a clean file shows what would change and writes nothing until
+/// confirmed; the confirmation imports it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_imports_the_register_by_upload_after_a_preview() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+    let units = b.get("/units").await.text();
+    assert!(
+        units.contains("href=\"/register/import\""),
+        "the register offers the import"
+    );
+    let form = b.get("/register/import").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.text().contains("enctype=\"multipart/form-data\""));
+    // 泉城科技, a unit of the file, not of the demo register.
+    const FOUND: &str = "/units?q=%E6%B3%89%E5%9F%8E%E7%A7%91%E6%8A%80";
+    const UNIT: &str = "泉城科技有限公司党支部";
+
+    let bad = std::fs::read(repo().join("tests/fixtures/register/bad-three.csv")).unwrap();
+    let a = b
+        .upload("/register/import", "file", "台账-有误.csv", &bad)
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = a.text();
+    assert!(
+        html.contains("台账-有误.csv有3处错误，未导入任何数据"),
+        "{html}"
+    );
+    assert_eq!(html.matches("<tr><td class=\"num\">").count(), 3, "{html}");
+    assert!(html.contains("书记手机"), "{html}");
+    assert!(!b.get(FOUND).await.text().contains(UNIT), "nothing written");
+
+    let good = std::fs::read(repo().join("tests/fixtures/register/good.csv")).unwrap();
+    let a = b
+        .upload("/register/import", "file", "台账.csv", &good)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let html = a.text();
+    assert!(
+        html.contains("台账.csv检查无误") && html.contains("确认后将导入"),
+        "{html}"
+    );
+    assert!(
+        !b.get(FOUND).await.text().contains(UNIT),
+        "a preview writes nothing"
+    );
+    let content = html
+        .split("name=\"content\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let a = b
+        .post(
+            "/register/import/confirm",
+            &[("name", "台账.csv"), ("content", &content)],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert!(a.text().contains("台账.csv已导入"), "{}", a.text());
+    assert!(b.get(FOUND).await.text().contains(UNIT), "imported");
+    // A confirmation that does not carry a file is refused plainly.
+    let a = b
+        .post(
+            "/register/import/confirm",
+            &[("name", "x.csv"), ("content", "%%%")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.text().contains("请选择要导入的台账文件"));
+
+    // Others may not import, and are not offered to.
+    let mut v = Browser::new(&o);
+    v.sign_in("chakan").await;
+    assert!(!v.get("/units").await.text().contains("/register/import"));
+    assert_eq!(
+        v.get("/register/import").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        v.upload("/register/import", "file", "台账.csv", &good)
             .await
             .status,
         StatusCode::FORBIDDEN

@@ -11,6 +11,7 @@ mod account;
 mod chains;
 mod dashboard;
 pub(crate) mod i18n;
+mod import;
 mod tasks;
 mod units;
 
@@ -48,6 +49,16 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/deliveries.csv", get(chains::deliveries_csv))
         .route("/deliveries/dead", get(chains::dead))
         .route("/deliveries/{id}/resend", post(chains::resend))
+        .route(
+            "/register/import",
+            get(import::form)
+                .post(import::preview)
+                .layer(axum::extract::DefaultBodyLimit::max(24 << 20)),
+        )
+        .route(
+            "/register/import/confirm",
+            post(import::confirm).layer(axum::extract::DefaultBodyLimit::max(24 << 20)),
+        )
         .route("/my", get(tasks::list))
         .route("/my/{instance}", post(tasks::answer))
         .route("/static/{name}", get(asset))
@@ -89,6 +100,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pages/pager.html",
         include_str!("../../templates/pages/pager.html"),
+    ),
+    (
+        "pages/import.html",
+        include_str!("../../templates/pages/import.html"),
     ),
     (
         "pages/tasks.html",

@@ -168,6 +168,8 @@ pub async fn list(
             pager,
             export_xlsx => unpaged.href("/units.xlsx"),
             export_csv => unpaged.href("/units.csv"),
+            can_import => viewer.actor.role.may(duban_app::Permission::WriteRegister)
+                && viewer.actor.scope.is_unlimited(),
             today => state.app.today().to_string(),
         },
     )
