@@ -1028,6 +1028,124 @@ async fn an_administrator_imports_the_register_by_upload_after_a_preview() {
     db.drop_db().await;
 }
 
+/// An administrator keeps the users: a refused form says why next to the field and keeps
+/// what was typed; a new user signs in; role and districts change; a disabled user cannot
+/// sign in until enabled; a new password set by the administrator works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_keeps_users_and_roles() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+    let html = b.get("/users").await.text();
+    for expected in [
+        "<h1>用户和角色</h1>",
+        "caiwu",
+        "财务人员",
+        "历下区",
+        "新建用户",
+    ] {
+        assert!(html.contains(expected), "{expected}:\n{html}");
+    }
+    let user =
+        |name: &'static str, role: &'static str, units: &'static str, password: &'static str| {
+            vec![
+                ("username", name),
+                ("display_name", "刘洋"),
+                ("role", role),
+                ("districts", ""),
+                ("units", units),
+                ("password", password),
+            ]
+        };
+    // A secretary without units: refused next to the field, what was typed kept.
+    let a = b
+        .post("/users", &user("liuyang", "secretary", "", PASSWORD))
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = a.text();
+    assert!(html.contains("value=\"liuyang\""), "{html}");
+    assert!(
+        html.contains("<p class=\"field-error\" role=\"alert\">"),
+        "{html}"
+    );
+    // A weak password: refused.
+    let a = b
+        .post("/users", &user("liuyang", "finance_officer", "", "short"))
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.text().contains("密码至少8位"), "{}", a.text());
+    // Created; the new user signs in.
+    let a = b
+        .post("/users", &user("liuyang", "finance_officer", "", PASSWORD))
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    assert!(
+        b.get(a.location())
+            .await
+            .text()
+            .contains("已创建用户liuyang")
+    );
+    let mut l = Browser::new(&o);
+    l.sign_in("liuyang").await;
+    // Now a viewer of one district.
+    let a = b
+        .post(
+            "/users/liuyang/access",
+            &[("role", "viewer"), ("districts", "历下区"), ("units", "")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    let html = b.get("/users").await.text();
+    assert!(html.contains("<td>查看人员</td>"), "{html}");
+    // Disabled: cannot sign in; enabled again: can.
+    let a = b.post("/users/liuyang/access", &[("disabled", "1")]).await;
+    assert!(b.get(a.location()).await.text().contains("已停用liuyang"));
+    let a = Browser::new(&o).try_sign_in("liuyang", PASSWORD, "").await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text());
+    b.post("/users/liuyang/access", &[("disabled", "0")]).await;
+    Browser::new(&o).sign_in("liuyang").await;
+    // A new password set by the administrator: the old one no longer works.
+    let a = b
+        .post("/users/liuyang/password", &[("password", "Xin.Mima2026")])
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    assert_eq!(
+        Browser::new(&o)
+            .try_sign_in("liuyang", PASSWORD, "")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let a = Browser::new(&o)
+        .try_sign_in("liuyang", "Xin.Mima2026", "")
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    // Every change is audited as the administrator's.
+    let store = db.store().await;
+    let actions: Vec<String> =
+        <duban_store::entities::audit_log::Entity as sea_orm::EntityTrait>::find()
+            .all(store.conn())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.actor == "guanli" && e.entity_key == "liuyang")
+            .map(|e| e.action)
+            .collect();
+    assert!(actions.len() >= 5, "{actions:?}");
+    // Others are refused.
+    let mut c = Browser::new(&o);
+    c.sign_in("caiwu").await;
+    assert_eq!(c.get("/users").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        c.post("/users/liuyang/access", &[("disabled", "1")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    db.drop_db().await;
+}
+
 /// The pages in a real headless Chromium, driven over the W3C WebDriver protocol through
 /// Debian's `chromedriver` (a dozen commands, spoken with the HTTP client the suite already
 /// has). Skipped, saying so, when Chromium or its driver is missing outside CI; under

@@ -14,6 +14,7 @@ pub(crate) mod i18n;
 mod import;
 mod tasks;
 mod units;
+mod users;
 
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, cookie, origin_of};
@@ -59,6 +60,9 @@ pub fn routes() -> axum::Router<AppState> {
             "/register/import/confirm",
             post(import::confirm).layer(axum::extract::DefaultBodyLimit::max(24 << 20)),
         )
+        .route("/users", get(users::index).post(users::create))
+        .route("/users/{name}/access", post(users::access))
+        .route("/users/{name}/password", post(users::password))
         .route("/my", get(tasks::list))
         .route("/my/{instance}", post(tasks::answer))
         .route("/static/{name}", get(asset))
@@ -104,6 +108,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pages/import.html",
         include_str!("../../templates/pages/import.html"),
+    ),
+    (
+        "pages/users.html",
+        include_str!("../../templates/pages/users.html"),
     ),
     (
         "pages/tasks.html",
@@ -266,6 +274,11 @@ const NAV: &[NavItem] = &[
         href: "/deliveries",
         label: "nav.deliveries",
         allowed: |a| a.role.may(Permission::ManageDeliveries),
+    },
+    NavItem {
+        href: "/users",
+        label: "nav.users",
+        allowed: |a| a.role.may(Permission::ManageUsers),
     },
     NavItem {
         href: "/password",
