@@ -1146,6 +1146,53 @@ async fn an_administrator_keeps_users_and_roles() {
     db.drop_db().await;
 }
 
+/// The working-day calendar of a year: holidays and the weekend days worked in exchange
+/// marked from the State Council's arrangement, and a year without data said plainly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_calendar_shows_the_years_working_days() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+    let html = b.get("/calendar?year=2026").await.text();
+    let year = o
+        .app
+        .calendar_year(&duban_app::Actor::command_line("t"), 2026)
+        .await
+        .unwrap();
+    for expected in [
+        "<h1>2026年工作日历</h1>".to_string(),
+        format!("2026年共{}个工作日", year.workdays),
+        // 1 October: National Day; 10 October, a Saturday, worked in exchange.
+        "title=\"国庆节\">1<span class=\"visually-hidden\"> 国庆节</span>".to_string(),
+        "<td class=\"cal-adjusted\" title=\"国庆节\">10<sup>班</sup></td>".to_string(),
+        "<caption>十月</caption>".to_string(),
+        "国务院办公厅".to_string(),
+    ] {
+        assert!(html.contains(&expected), "{expected}:\n{html}");
+    }
+    assert!((245..=251).contains(&year.workdays), "{}", year.workdays);
+    assert_eq!(html.matches("<table class=\"month\">").count(), 12);
+    // The default is this year (the office's clock says 2026).
+    assert!(
+        b.get("/calendar")
+            .await
+            .text()
+            .contains("<h1>2026年工作日历</h1>")
+    );
+    // A year with no data file: said, not guessed.
+    let html = b.get("/calendar?year=2030").await.text();
+    assert!(html.contains("2030年的节假日安排尚未载入"), "{html}");
+    assert_eq!(
+        b.get("/calendar?year=abc").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let mut a = Browser::new(&o);
+    a.sign_in("shenji").await;
+    assert_eq!(a.get("/calendar").await.status, StatusCode::FORBIDDEN);
+    db.drop_db().await;
+}
+
 /// The pages in a real headless Chromium, driven over the W3C WebDriver protocol through
 /// Debian's `chromedriver` (a dozen commands, spoken with the HTTP client the suite already
 /// has). Skipped, saying so, when Chromium or its driver is missing outside CI; under

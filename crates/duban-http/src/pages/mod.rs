@@ -8,6 +8,7 @@
 //! the use cases. The session is the API's (`duban_session`).
 
 mod account;
+mod calendar;
 mod chains;
 mod dashboard;
 pub(crate) mod i18n;
@@ -63,6 +64,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/users", get(users::index).post(users::create))
         .route("/users/{name}/access", post(users::access))
         .route("/users/{name}/password", post(users::password))
+        .route("/calendar", get(calendar::year))
         .route("/my", get(tasks::list))
         .route("/my/{instance}", post(tasks::answer))
         .route("/static/{name}", get(asset))
@@ -112,6 +114,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pages/users.html",
         include_str!("../../templates/pages/users.html"),
+    ),
+    (
+        "pages/calendar.html",
+        include_str!("../../templates/pages/calendar.html"),
     ),
     (
         "pages/tasks.html",
@@ -274,6 +280,11 @@ const NAV: &[NavItem] = &[
         href: "/deliveries",
         label: "nav.deliveries",
         allowed: |a| a.role.may(Permission::ManageDeliveries),
+    },
+    NavItem {
+        href: "/calendar",
+        label: "nav.calendar",
+        allowed: |a| a.role.may(Permission::ManageWorkflows),
     },
     NavItem {
         href: "/users",
