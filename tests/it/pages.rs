@@ -1193,6 +1193,103 @@ async fn the_calendar_shows_the_years_working_days() {
     db.drop_db().await;
 }
 
+/// An administrator reads the workflows the engine runs and checks a changed file beside
+/// them: a clean file says what it defines, a broken one lists each finding by line and
+/// column; nothing changes either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_checks_a_workflow_file_before_using_it() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+    let html = b.get("/workflows").await.text();
+    for expected in [
+        "<h1>督办流程</h1>",
+        "按期换届提醒",
+        "term_expiry v2",
+        "对每个对象自动启动",
+        "由其他流程启动",
+        "检查流程文件",
+    ] {
+        assert!(html.contains(expected), "{expected}:\n{html}");
+    }
+    let good = std::fs::read_to_string(repo().join("workflows/term_expiry.toml")).unwrap();
+    let a = b
+        .upload(
+            "/workflows/check",
+            "file",
+            "term_expiry.toml",
+            good.as_bytes(),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let html = a.text();
+    assert!(html.contains("term_expiry.toml检查无误"), "{html}");
+    assert!(
+        html.contains("定义流程“按期换届提醒”（term_expiry）"),
+        "{html}"
+    );
+
+    // An event no recorder produces and an offset that is not one: both located.
+    let broken = good
+        .replacen(
+            "when = \"not election_recorded\"",
+            "when = \"not election_recordd\"",
+            1,
+        )
+        .replacen("offset = \"-6mo\"", "offset = \"-6 months\"", 1);
+    let line_of = |needle: &str| broken.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let a = b
+        .upload(
+            "/workflows/check",
+            "file",
+            "term_expiry.toml",
+            broken.as_bytes(),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = a.text();
+    assert!(html.contains("term_expiry.toml有2处错误"), "{html}");
+    for needle in ["election_recordd", "-6 months"] {
+        let at = format!("<td class=\"num\">{}:", line_of(needle));
+        assert!(html.contains(&at), "{needle} at {at}:\n{html}");
+    }
+    assert!(html.contains("<pre class=\"source\">"), "{html}");
+    // Not text: said plainly.
+    let a = b
+        .upload("/workflows/check", "file", "x.toml", &[0xff, 0xfe, 0x00])
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.text().contains("工作流文件须为UTF-8编码"), "{}", a.text());
+    // The engine still runs what it ran.
+    assert_eq!(
+        o.app
+            .engine
+            .rules
+            .current()
+            .get("term_expiry")
+            .unwrap()
+            .version,
+        2
+    );
+
+    // A viewer reads the list, but may not check files.
+    let mut v = Browser::new(&o);
+    v.sign_in("chakan").await;
+    let html = v.get("/workflows").await.text();
+    assert!(
+        html.contains("按期换届提醒") && !html.contains("检查流程文件"),
+        "{html}"
+    );
+    assert_eq!(
+        v.upload("/workflows/check", "file", "t.toml", good.as_bytes())
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    db.drop_db().await;
+}
+
 /// The pages in a real headless Chromium, driven over the W3C WebDriver protocol through
 /// Debian's `chromedriver` (a dozen commands, spoken with the HTTP client the suite already
 /// has). Skipped, saying so, when Chromium or its driver is missing outside CI; under

@@ -21,6 +21,7 @@ pub mod register;
 pub mod system;
 pub mod tasks;
 pub mod units;
+pub mod workflows;
 
 pub use actor::{Actor, Permission, Role};
 pub use error::AppError;

@@ -7,7 +7,7 @@
 use crate::EngineError;
 use duban_core::register::Channel;
 use duban_store::Store;
-use duban_workflow::check::{CheckOptions, check_paths, check_sources};
+use duban_workflow::check::{CheckOptions, CheckReport, check_paths, check_sources};
 use duban_workflow::model::{TemplateLoader, TemplateSet, TemplateText, Workflow};
 use duban_workflow::{Calendar, QuietHours, WorkflowSet};
 use serde::{Deserialize, Serialize};
@@ -196,6 +196,55 @@ impl Rules {
         Ok(())
     }
 
+    /// Checks `candidate` as one set with the current workflows other than `id`.
+    fn check_beside(&self, candidate: &Source, id: Option<&str>) -> CheckReport {
+        let loaders: Vec<MapLoader> = std::iter::once(candidate)
+            .chain(
+                self.sources
+                    .iter()
+                    .filter(|(other, _)| Some(other.as_str()) != id)
+                    .map(|(_, s)| s),
+            )
+            .map(MapLoader)
+            .collect();
+        let inputs = loaders.iter().map(|l| {
+            (
+                l.0.path.as_str(),
+                l.0.toml.as_str(),
+                l as &dyn TemplateLoader,
+            )
+        });
+        let opts = CheckOptions {
+            sms_signature: self.sms_signature.clone(),
+            recordable: Some(crate::answer::recordable()),
+        };
+        check_sources(inputs, &opts)
+    }
+
+    /// Checks a workflow file an administrator proposes, beside the current workflows (which
+    /// it may start or be started by) and with the templates of the current workflow of the
+    /// same id: every finding, located in the file. Nothing changes.
+    pub fn check_candidate(&self, file_name: &str, toml_text: &str) -> CheckReport {
+        let id = stored_id(toml_text);
+        let own = id
+            .as_ref()
+            .and_then(|id| self.sources.get(id))
+            .map(|s| Source {
+                path: file_name.to_string(),
+                toml: toml_text.to_string(),
+                templates: s.templates.clone(),
+            });
+        let candidate = own.unwrap_or_else(|| Source {
+            path: file_name.to_string(),
+            toml: toml_text.to_string(),
+            templates: BTreeMap::new(),
+        });
+        let mut report = self.check_beside(&candidate, id.as_deref());
+        // Findings in the other files are the current set's, already clean.
+        report.diagnostics.retain(|d| d.file == file_name);
+        report
+    }
+
     /// The workflow with this content hash: a current one, or a stored older version.
     pub async fn by_hash(&self, store: &Store, hash: &str) -> Result<Arc<Workflow>, EngineError> {
         if let Some(w) = self
@@ -214,28 +263,7 @@ impl Rules {
             serde_json::from_str(&text).map_err(|e| EngineError::Data(e.to_string()))?;
         // Parse the old version beside the other current workflows, which it may start.
         let id = stored_id(&source.toml);
-        let others: Vec<&Source> = self
-            .sources
-            .iter()
-            .filter(|(other, _)| Some(other.as_str()) != id.as_deref())
-            .map(|(_, s)| s)
-            .collect();
-        let loaders: Vec<MapLoader> = std::iter::once(&source)
-            .chain(others.iter().copied())
-            .map(MapLoader)
-            .collect();
-        let inputs = loaders.iter().map(|l| {
-            (
-                l.0.path.as_str(),
-                l.0.toml.as_str(),
-                l as &dyn TemplateLoader,
-            )
-        });
-        let opts = CheckOptions {
-            sms_signature: self.sms_signature.clone(),
-            recordable: Some(crate::answer::recordable()),
-        };
-        let report = check_sources(inputs, &opts);
+        let report = self.check_beside(&source, id.as_deref());
         let Some(wf) = report.set.iter().find(|w| w.content_hash == hash).cloned() else {
             let errors: Vec<String> = report
                 .diagnostics

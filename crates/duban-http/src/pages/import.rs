@@ -33,7 +33,7 @@ fn show(viewer: &Viewer, status: StatusCode, page: Value) -> Response {
 }
 
 /// The uploaded file: its name and bytes.
-async fn file_of(mut form: Multipart) -> Result<(String, Vec<u8>), String> {
+pub(crate) async fn file_of(mut form: Multipart) -> Result<(String, Vec<u8>), String> {
     while let Some(field) = form.next_field().await.map_err(|e| e.to_string())? {
         if field.name() != Some("file") {
             continue;

@@ -16,6 +16,7 @@ mod import;
 mod tasks;
 mod units;
 mod users;
+mod workflows;
 
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, cookie, origin_of};
@@ -65,6 +66,11 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/users/{name}/access", post(users::access))
         .route("/users/{name}/password", post(users::password))
         .route("/calendar", get(calendar::year))
+        .route("/workflows", get(workflows::index))
+        .route(
+            "/workflows/check",
+            post(workflows::check).layer(axum::extract::DefaultBodyLimit::max(4 << 20)),
+        )
         .route("/my", get(tasks::list))
         .route("/my/{instance}", post(tasks::answer))
         .route("/static/{name}", get(asset))
@@ -118,6 +124,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pages/calendar.html",
         include_str!("../../templates/pages/calendar.html"),
+    ),
+    (
+        "pages/workflows.html",
+        include_str!("../../templates/pages/workflows.html"),
     ),
     (
         "pages/tasks.html",
@@ -280,6 +290,11 @@ const NAV: &[NavItem] = &[
         href: "/deliveries",
         label: "nav.deliveries",
         allowed: |a| a.role.may(Permission::ManageDeliveries),
+    },
+    NavItem {
+        href: "/workflows",
+        label: "nav.workflows",
+        allowed: |a| a.role.may(Permission::ManageWorkflows),
     },
     NavItem {
         href: "/calendar",
