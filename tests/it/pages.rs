@@ -1290,6 +1290,142 @@ async fn an_administrator_checks_a_workflow_file_before_using_it() {
     db.drop_db().await;
 }
 
+/// The rectification board: items by deadline, overdue ones marked; a close-out by the
+/// item's owner is refused next to the item with what was typed kept; a second verifier
+/// closes it, the board says so and the follow-up review is planned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_closes_out_a_rectification_item_with_a_second_verifier() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let cli = duban_app::Actor::command_line("setup");
+    let owner = "13546428926"; // 任艳, the secretary of 370102-0001
+    let staff = o
+        .app
+        .add_staff(
+            &cli,
+            duban_app::loop_::NewStaff {
+                name: "周建国".into(),
+                post: None,
+                mobile: Some("13900001234".into()),
+                email: None,
+                roles: vec!["org_department".into()],
+            },
+        )
+        .await
+        .unwrap();
+    for (title, deadline) in [
+        ("党员发展材料不规范", "2026-03-10"),
+        ("组织生活会记录不全", "2026-04-30"),
+    ] {
+        o.app
+            .open_item(
+                &cli,
+                duban_app::loop_::OpenItem {
+                    unit: "370102-0001".into(),
+                    title: title.into(),
+                    kind: "time_bound".into(),
+                    deadline: deadline.parse().unwrap(),
+                    owner: Some(owner.into()),
+                    leader: None,
+                    verifier: None,
+                    measures: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    // Three weeks on, the first is past its deadline.
+    o.clock
+        .set(crate::api::start() + chrono::Duration::days(18));
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+    let html = b.get("/items").await.text();
+    assert!(
+        html.contains("共2项") && html.contains("党员发展材料不规范"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<span class=\"status-overdue\">已逾期</span>"),
+        "the first item is late: {html}"
+    );
+    let html = b.get("/items?overdue=1").await.text();
+    assert!(
+        html.contains("共1项") && !html.contains("组织生活会记录不全"),
+        "{html}"
+    );
+    let item = html
+        .split("action=\"/items/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_string();
+
+    // The owner cannot verify their own item.
+    let back = "/items?overdue=1";
+    let a = b
+        .post(
+            &format!("/items/{item}/close"),
+            &[("verifier", owner), ("on", "2026-03-15"), ("back", back)],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = a.text();
+    assert!(
+        html.contains("close-out needs a verifier other than the owner"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("value=\"{owner}\"")) && html.contains("<details open>"),
+        "{html}"
+    );
+    // A second verifier closes it.
+    let a = b
+        .post(
+            &format!("/items/{item}/close"),
+            &[
+                ("verifier", "13900001234"),
+                ("on", "2026-03-15"),
+                ("back", back),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    assert!(
+        a.location().starts_with("/items?overdue=1&closed="),
+        "{}",
+        a.location()
+    );
+    let html = b.get(a.location()).await.text();
+    assert!(
+        html.contains(&format!("整改事项{item}已验收销号")),
+        "{html}"
+    );
+    let html = b.get("/items?status=closed").await.text();
+    assert!(html.contains("已销号（2026年3月15日，周建国）"), "{html}");
+    let chains = b.get("/chains?workflow=rectification_review").await.text();
+    assert!(
+        chains.contains("共1条"),
+        "the follow-up review started: {chains}"
+    );
+    assert_eq!(staff.name, "周建国");
+    // A viewer reads the board but is offered no close-out, and one sent is refused.
+    let mut v = Browser::new(&o);
+    v.sign_in("chakan").await;
+    let html = v.get("/items").await.text();
+    assert!(
+        html.contains("组织生活会记录不全") && !html.contains("验收销号"),
+        "{html}"
+    );
+    let a = v
+        .post(
+            &format!("/items/{item}/close"),
+            &[("verifier", "13900001234")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    db.drop_db().await;
+}
+
 /// The pages in a real headless Chromium, driven over the W3C WebDriver protocol through
 /// Debian's `chromedriver` (a dozen commands, spoken with the HTTP client the suite already
 /// has). Skipped, saying so, when Chromium or its driver is missing outside CI; under

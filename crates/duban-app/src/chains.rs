@@ -23,6 +23,23 @@ pub struct ChainQuery {
     pub page: u64,
 }
 
+/// What a reader asks of the rectification items.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemQuery {
+    pub district: Option<String>,
+    pub unit: Option<String>,
+    /// Part of the title.
+    pub search: Option<String>,
+    /// `open` or `closed`.
+    pub status: Option<String>,
+    /// Only open items past their deadline.
+    pub overdue: bool,
+    pub page: u64,
+}
+
+/// The statuses a rectification item can have.
+pub const ITEM_STATUSES: [&str; 2] = ["open", "closed"];
+
 /// One page of a list, with where it stands.
 #[derive(Debug, Clone)]
 pub struct Paged<T> {
@@ -41,6 +58,25 @@ pub(crate) fn locate(total: u64, asked: u64) -> (u64, u64, u64) {
     (page, pages, (page - 1) * PAGE_SIZE)
 }
 
+/// A typed filter value: trimmed, and none when empty.
+fn text(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Refuses a status the list does not know.
+fn known_status(status: Option<&str>, known: &[&str]) -> Result<(), AppError> {
+    match status.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) if !known.contains(&s) => Err(AppError::invalid_at(
+            "status",
+            format!("unknown status {s:?}: use {}", known.join(", ")),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The statuses a chain can have.
 pub const CHAIN_STATUSES: [&str; 3] = ["active", "completed", "cancelled"];
 
@@ -52,37 +88,81 @@ impl App {
         q: &ChainQuery,
     ) -> Result<Paged<InstanceLine>, AppError> {
         actor.require(Permission::ReadChains)?;
-        if let Some(s) = q.status.as_deref()
-            && !CHAIN_STATUSES.contains(&s)
-        {
-            return Err(AppError::invalid_at(
-                "status",
-                format!("unknown status {s:?}: use {}", CHAIN_STATUSES.join(", ")),
-            ));
-        }
-        let text = |v: &Option<String>| {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-        };
-        let mut f = ListFilter {
+        known_status(q.status.as_deref(), &CHAIN_STATUSES)?;
+        let f = ListFilter {
             district: text(&q.district),
             unit: text(&q.unit),
             workflow: text(&q.workflow),
             status: text(&q.status),
             overdue: q.overdue,
             escalated: q.escalated,
+            ..self.list_filter(actor)
+        };
+        let store = self.store();
+        self.page_of(
+            f,
+            q.page,
+            |f| async move { store.count_instances(&f).await },
+            |f| async move { store.list_instances(&f).await },
+        )
+        .await
+    }
+
+    /// One page of the rectification items the actor may see, by deadline.
+    pub async fn item_page(
+        &self,
+        actor: &Actor,
+        q: &ItemQuery,
+    ) -> Result<Paged<duban_store::lists::ItemLine>, AppError> {
+        actor.require(Permission::ReadRegister)?;
+        known_status(q.status.as_deref(), &ITEM_STATUSES)?;
+        let f = ListFilter {
+            district: text(&q.district),
+            unit: text(&q.unit),
+            search: text(&q.search),
+            status: text(&q.status),
+            overdue: q.overdue,
+            ..self.list_filter(actor)
+        };
+        let store = self.store();
+        self.page_of(
+            f,
+            q.page,
+            |f| async move { store.count_items(&f).await },
+            |f| async move { store.list_items(&f).await },
+        )
+        .await
+    }
+
+    /// A filter of the actor's scope as of today.
+    fn list_filter(&self, actor: &Actor) -> ListFilter {
+        ListFilter {
             today: Some(self.today()),
             scope: actor.list_scope(),
             ..ListFilter::default()
-        };
-        let total = self.store().count_instances(&f).await?;
-        let (page, pages, offset) = locate(total, q.page);
+        }
+    }
+
+    /// Page `asked` of what `f` selects: the total first, then the rows of the page.
+    async fn page_of<T, C, CF, L, LF>(
+        &self,
+        mut f: ListFilter,
+        asked: u64,
+        count: C,
+        list: L,
+    ) -> Result<Paged<T>, AppError>
+    where
+        C: FnOnce(ListFilter) -> CF,
+        CF: std::future::Future<Output = Result<u64, duban_store::StoreError>>,
+        L: FnOnce(ListFilter) -> LF,
+        LF: std::future::Future<Output = Result<Vec<T>, duban_store::StoreError>>,
+    {
+        let total = count(f.clone()).await?;
+        let (page, pages, offset) = locate(total, asked);
         f.limit = PAGE_SIZE;
         f.offset = offset;
         Ok(Paged {
-            rows: self.store().list_instances(&f).await?,
+            rows: list(f).await?,
             total,
             page,
             pages,

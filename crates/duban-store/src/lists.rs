@@ -448,7 +448,11 @@ impl Store {
     }
 
     /// Rectification items, soonest deadline first.
-    pub async fn list_items(&self, f: &ListFilter) -> Result<Vec<ItemLine>, StoreError> {
+    /// The rectification items `f` selects, by deadline; `None` when no unit matches.
+    async fn items_query(
+        &self,
+        f: &ListFilter,
+    ) -> Result<Option<sea_orm::Select<rectification_items::Entity>>, StoreError> {
         let mut q = rectification_items::Entity::find()
             .order_by_asc(rectification_items::Column::Deadline)
             .order_by_asc(rectification_items::Column::Id);
@@ -457,7 +461,7 @@ impl Store {
             .await?
         {
             Some(c) => q = q.filter(c),
-            None => return Ok(vec![]),
+            None => return Ok(None),
         }
         if let Some(s) = &f.status {
             q = q.filter(rectification_items::Column::Status.eq(s));
@@ -472,6 +476,22 @@ impl Store {
                 .filter(rectification_items::Column::Deadline.lt(today))
                 .filter(rectification_items::Column::Status.ne("closed"));
         }
+        Ok(Some(q))
+    }
+
+    /// How many rectification items `f` selects, paging aside.
+    pub async fn count_items(&self, f: &ListFilter) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        match self.items_query(f).await? {
+            Some(q) => Ok(q.count(self.conn()).await?),
+            None => Ok(0),
+        }
+    }
+
+    pub async fn list_items(&self, f: &ListFilter) -> Result<Vec<ItemLine>, StoreError> {
+        let Some(q) = self.items_query(f).await? else {
+            return Ok(Vec::new());
+        };
         let items = q.offset(f.offset).limit(f.limit).all(self.conn()).await?;
         let units = self.units_by_id(items.iter().map(|i| i.unit_id)).await?;
         let people: Vec<i64> = items

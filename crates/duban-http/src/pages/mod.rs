@@ -13,6 +13,7 @@ mod chains;
 mod dashboard;
 pub(crate) mod i18n;
 mod import;
+mod items;
 mod tasks;
 mod units;
 mod users;
@@ -71,6 +72,8 @@ pub fn routes() -> axum::Router<AppState> {
             "/workflows/check",
             post(workflows::check).layer(axum::extract::DefaultBodyLimit::max(4 << 20)),
         )
+        .route("/items", get(items::list))
+        .route("/items/{id}/close", post(items::close))
         .route("/my", get(tasks::list))
         .route("/my/{instance}", post(tasks::answer))
         .route("/static/{name}", get(asset))
@@ -128,6 +131,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pages/workflows.html",
         include_str!("../../templates/pages/workflows.html"),
+    ),
+    (
+        "pages/items.html",
+        include_str!("../../templates/pages/items.html"),
     ),
     (
         "pages/tasks.html",
@@ -276,6 +283,14 @@ const NAV: &[NavItem] = &[
         href: "/units",
         label: "nav.units",
         allowed: |a| a.role.may(Permission::ReadRegister),
+    },
+    NavItem {
+        href: "/items",
+        label: "nav.items",
+        allowed: |a| {
+            a.role.may(Permission::ReadChains)
+                && (a.role.may(Permission::ManageDeliveries) || !a.role.may(Permission::Answer))
+        },
     },
     NavItem {
         href: "/chains",
