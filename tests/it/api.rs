@@ -1143,3 +1143,50 @@ async fn tokens_sessions_and_old_passwords_end_when_they_should() {
     assert_eq!(s, StatusCode::OK, "{v}");
     db.drop_db().await;
 }
+
+/// Idempotency keys are remembered for a week and sessions until they end; housekeeping
+/// then forgets them, and a key may be used again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_idempotency_keys_and_sessions_are_forgotten() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let send = |cookie: &str, title: &str| {
+        let body = json!({"unit": "370102-0001", "title": title, "kind": "time_bound", "deadline": "2026-05-31", "owner": null, "leader": null, "verifier": null, "measures": null});
+        Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/items")
+            .header("cookie", cookie)
+            .header("content-type", "application/json")
+            .header("idempotency-key", "item-weekly-1")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let admin = o.login("guanli").await;
+    assert_eq!(
+        o.send(send(&admin, "台账不全")).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        o.send(send(&admin, "另一事项")).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // Six days on, nothing has expired but the idle session.
+    o.clock.set(start() + Duration::days(6));
+    let h = o.app.housekeeping().await.unwrap();
+    assert_eq!((h.idempotency_keys, h.sessions), (0, 1), "{h:?}");
+    let admin = o.login("guanli").await;
+    assert_eq!(
+        o.send(send(&admin, "另一事项")).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "still remembered"
+    );
+    // Eight days on, the key is forgotten: the same key starts a new request.
+    o.clock.set(start() + Duration::days(8));
+    let h = o.app.housekeeping().await.unwrap();
+    assert_eq!((h.idempotency_keys, h.sessions), (1, 1), "{h:?}");
+    let admin = o.login("guanli").await;
+    let (s, v, _) = o.send(send(&admin, "另一事项")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(o.app.housekeeping().await.unwrap(), Default::default());
+    db.drop_db().await;
+}

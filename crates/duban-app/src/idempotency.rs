@@ -78,3 +78,27 @@ impl App {
             .await?)
     }
 }
+
+/// What [`App::housekeeping`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Housekeeping {
+    pub idempotency_keys: u64,
+    pub sessions: u64,
+}
+
+impl App {
+    /// Forgets what expires: idempotency keys past [`crate::Policy::idempotency_ttl`] and
+    /// sessions that ended. Run periodically by `duban serve`; nothing audited is touched.
+    pub async fn housekeeping(&self) -> Result<Housekeeping, AppError> {
+        let now = self.now();
+        let store = self.store();
+        Ok(Housekeeping {
+            idempotency_keys: store
+                .prune_idempotency(now - self.policy.idempotency_ttl)
+                .await?,
+            sessions: store
+                .prune_sessions(now, now - self.policy.session_idle)
+                .await?,
+        })
+    }
+}

@@ -45,6 +45,8 @@ pub struct Policy {
     pub password_max_age: Option<Duration>,
     /// How long a signed link in a reminder stays valid.
     pub link_ttl: Duration,
+    /// How long an API write's `Idempotency-Key` is remembered.
+    pub idempotency_ttl: Duration,
 }
 
 impl Default for Policy {
@@ -57,6 +59,7 @@ impl Default for Policy {
             password_min_length: 8,
             password_max_age: Some(Duration::days(90)),
             link_ttl: Duration::days(30),
+            idempotency_ttl: Duration::days(7),
         }
     }
 }

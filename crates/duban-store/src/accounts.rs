@@ -8,7 +8,8 @@ use crate::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, NotSet, QueryFilter, QueryOrder, Set,
+    SqlErr,
 };
 use serde::Serialize;
 
@@ -277,6 +278,34 @@ impl Store {
             .exec(self.conn())
             .await?;
         Ok(())
+    }
+
+    /// Forgets the idempotency keys claimed before `before`: a client retrying later than
+    /// that sends a new request.
+    pub async fn prune_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(idempotency_keys::Entity::delete_many()
+            .filter(idempotency_keys::Column::CreatedAt.lt(before.naive_utc()))
+            .exec(self.conn())
+            .await?
+            .rows_affected)
+    }
+
+    /// Deletes the sessions that ended: past their absolute end, or unused since
+    /// `idle_since`.
+    pub async fn prune_sessions(
+        &self,
+        now: DateTime<Utc>,
+        idle_since: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Ok(sessions::Entity::delete_many()
+            .filter(
+                Condition::any()
+                    .add(sessions::Column::ExpiresAt.lte(now.naive_utc()))
+                    .add(sessions::Column::LastSeenAt.lte(idle_since.naive_utc())),
+            )
+            .exec(self.conn())
+            .await?
+            .rows_affected)
     }
 
     /// Gives a claimed key back (the request failed for a reason trying again may cure).

@@ -299,6 +299,7 @@ impl Context {
             password_max_age: (a.password_max_age_days > 0)
                 .then(|| chrono::Duration::days(a.password_max_age_days)),
             link_ttl: chrono::Duration::days(self.settings.links.ttl_days.max(1)),
+            idempotency_ttl: duban_app::Policy::default().idempotency_ttl,
         };
         Ok(duban_app::App::new(engine, policy, self.link_key()?)
             .with_ledger(self.settings.ledger.clone()))

@@ -82,6 +82,27 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    // Expired sessions and idempotency keys are forgotten every hour.
+    let housekeeping = tokio::spawn({
+        let app = app.clone();
+        async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                match app.housekeeping().await {
+                    Ok(h) if h.sessions + h.idempotency_keys > 0 => tracing::info!(
+                        sessions = h.sessions,
+                        idempotency_keys = h.idempotency_keys,
+                        "expired sessions and idempotency keys removed"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "removing expired sessions failed; retried in an hour")
+                    }
+                }
+            }
+        }
+    });
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
@@ -104,6 +125,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     tracing::info!("shutting down");
+    housekeeping.abort();
     if let Some(mut s) = dispatcher
         && let Err(e) = s.shutdown().await
     {
