@@ -641,10 +641,14 @@ backend_tests! {
     async fn lockout_after_five_failures_and_idle_sessions_end(db) {
         let o = Office::open(&db).await;
         let wrong = json!({"username": "caiwu", "password": "Wrong.Pass1"});
-        for _ in 0..5 {
+        for _ in 0..4 {
             let (s, v, _) = o.send(json_request(Method::POST, "/api/v1/session", None, &wrong)).await;
             assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
         }
+        // The fifth failure locks, and says so.
+        let (s, v, _) = o.send(json_request(Method::POST, "/api/v1/session", None, &wrong)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        assert!(v["detail"].as_str().unwrap().starts_with("登录失败次数过多，账号已锁定至10:15"), "{v}");
         let right = json!({"username": "caiwu", "password": PASSWORD});
         let (s, v, _) = o.send(json_request(Method::POST, "/api/v1/session", None, &right)).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "locked even with the right password: {v}");

@@ -643,10 +643,16 @@ async fn pages_unit_card_password_lockout_and_english() {
 
     // Five wrong passwords lock the account; the form says so plainly.
     let mut m = Browser::new(&o);
-    for _ in 0..5 {
+    for _ in 0..4 {
         let a = m.try_sign_in("caiwu", "Wrong.Pass1", "").await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED);
     }
+    let a = m.try_sign_in("caiwu", "Wrong.Pass1", "").await;
+    assert_eq!(
+        a.status,
+        StatusCode::FORBIDDEN,
+        "the fifth failure locks at once"
+    );
     let a = m.try_sign_in("caiwu", PASSWORD, "").await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert!(
@@ -1775,12 +1781,15 @@ mod browser {
         s.call(reqwest::Method::POST, "/window/rect", rect(1366, 900))
             .await;
 
-        // Five wrong passwords lock the account; the sixth attempt says so in Chinese.
-        for _ in 0..5 {
+        // Five wrong passwords lock the account, and the fifth says so in Chinese.
+        for _ in 0..4 {
             s.sign_in(&site, "caiwu", "Wrong.Pass1").await;
             s.wait_text("#login-error", |t| t == "用户名或密码不正确")
                 .await;
         }
+        s.sign_in(&site, "caiwu", "Wrong.Pass1").await;
+        s.wait_text("#login-error", |t| t.starts_with("登录失败次数过多"))
+            .await;
         s.sign_in(&site, "caiwu", PASSWORD).await;
         let locked = s
             .wait_text("#login-error", |t| t.starts_with("登录失败次数过多"))

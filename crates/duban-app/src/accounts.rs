@@ -441,12 +441,7 @@ impl App {
         }
         if let Some(until) = user.locked_until.filter(|t| *t > now) {
             self.login_failed(&attempt, now, "locked", None).await?;
-            let local = until.with_timezone(&chrono_tz_shanghai());
-            return Err(AppError::Forbidden(format!(
-                "登录失败次数过多，账号已锁定至{} (locked until {})",
-                local.format("%H:%M"),
-                until.to_rfc3339()
-            )));
+            return Err(locked_until(until));
         }
         if !password_matches(password, &hash) {
             let (failed, locked) = after_failure(
@@ -462,7 +457,8 @@ impl App {
             };
             self.login_failed(&attempt, now, reason, Some((user.id, failed, locked)))
                 .await?;
-            return Err(refused());
+            // The failure that locks says so at once, not on the next try.
+            return Err(locked.map(locked_until).unwrap_or_else(refused));
         }
         let secret = random_hex(32);
         let expires_at = now + self.policy.session_max;
@@ -682,6 +678,16 @@ impl App {
     pub async fn has_users(&self) -> Result<bool, AppError> {
         Ok(self.store().count_users().await? > 0)
     }
+}
+
+/// The refusal of a locked account, with when it unlocks (Beijing time).
+fn locked_until(until: DateTime<Utc>) -> AppError {
+    let local = until.with_timezone(&chrono_tz_shanghai());
+    AppError::Forbidden(format!(
+        "登录失败次数过多，账号已锁定至{} (locked until {})",
+        local.format("%H:%M"),
+        until.to_rfc3339()
+    ))
 }
 
 fn chrono_tz_shanghai() -> chrono::FixedOffset {
