@@ -6,8 +6,17 @@ use std::time::{Duration, Instant};
 
 /// Starts `duban serve --demo` on a free port and returns the child and its address.
 fn start_serve(db_url: &str) -> (Child, String, std::thread::JoinHandle<Vec<String>>) {
+    start_serve_with(db_url, &[])
+}
+
+/// [`start_serve`] with more settings in the environment.
+fn start_serve_with(
+    db_url: &str,
+    env: &[(&str, String)],
+) -> (Child, String, std::thread::JoinHandle<Vec<String>>) {
     let mut child = duban(db_url)
         .args(["serve", "--demo"])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("DUBAN__HTTP__BIND", "127.0.0.1:0")
         .env("DUBAN__LOG__FORMAT", "json")
         .env("DUBAN__LOG__FILTER", "info")
@@ -155,4 +164,87 @@ fn a_bad_config_value_names_the_key_and_its_source() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("http.bind"), "{stderr}");
     assert!(stderr.contains("environment"), "{stderr}");
+}
+
+/// The counters of `/metrics` move as the engine fires timers and the dispatcher sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_the_engine_fired_and_sent() {
+    let db = TestDb::create(Kind::Sqlite).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("duban-metrics-{}", uuid::Uuid::now_v7()));
+    let (mut child, addr, reader) = start_serve_with(
+        &db.url,
+        &[
+            ("DUBAN__ENGINE__TICK_SECONDS", "1".into()),
+            (
+                "DUBAN__NOTIFY__EMAIL__EML_DIR",
+                dir.join("outbox").display().to_string(),
+            ),
+            (
+                "DUBAN__NOTIFY__SMS__LOG_FILE",
+                dir.join("sms.log").display().to_string(),
+            ),
+        ],
+    );
+    let counter = |metrics: &str, name: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.strip_prefix(name))
+            .filter_map(|rest| rest.rsplit(' ').next()?.trim().parse::<f64>().ok())
+            .sum()
+    };
+    // The demo register has terms long past their end: their reminders are due now.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let metrics = loop {
+        let (status, metrics) = http_get(&addr, "/metrics");
+        assert_eq!(status, 200);
+        if counter(&metrics, "duban_timers_fired_total") > 0.0
+            && counter(&metrics, "duban_messages_sent_total") > 0.0
+        {
+            break metrics;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing fired or sent:\n{metrics}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(
+        counter(&metrics, "duban_messages_dead_total"),
+        0.0,
+        "{metrics}"
+    );
+    assert!(terminate(&mut child).success());
+    reader.join().unwrap();
+    let sent = std::fs::read_to_string(dir.join("sms.log")).unwrap_or_default();
+    let emails = std::fs::read_dir(dir.join("outbox"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(
+        !sent.is_empty() || emails > 0,
+        "the messages counted were written"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    db.drop_db().await;
+}
+
+/// An SMS provider that sends only approved templates: `serve` refuses to start while a
+/// step has none, naming each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_refuses_to_start_when_sms_steps_have_no_provider_template() {
+    let db = TestDb::create(Kind::Sqlite).await.unwrap();
+    let (out, stdout, stderr) = run(duban(&db.url)
+        .args(["serve"])
+        .env("DUBAN__HTTP__BIND", "127.0.0.1:0")
+        .env("DUBAN__NOTIFY__SMS__PROVIDER", "aliyun"));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("the SMS provider has no template for some steps"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("SMS of term_expiry.remind_6mo has no provider template: map [notify.sms.templates.\"term_expiry.remind_6mo\"]"),
+        "{stderr}"
+    );
+    db.drop_db().await;
 }
