@@ -9,6 +9,7 @@ pub mod audit;
 pub mod dashboard;
 pub mod deliveries;
 pub mod error;
+pub mod funds;
 pub mod idempotency;
 pub mod ledger;
 pub mod links;

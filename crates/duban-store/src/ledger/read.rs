@@ -275,6 +275,27 @@ impl Store {
             .collect()
     }
 
+    /// The transactions linked to a unit (by register code) and/or to an allocation, in
+    /// number order. An unknown unit is refused.
+    pub async fn ledger_transactions_of(
+        &self,
+        unit: Option<&str>,
+        allocation: Option<i64>,
+    ) -> Result<Vec<PostedTransaction>, StoreError> {
+        let c = self.conn();
+        let mut q =
+            ledger_transactions::Entity::find().order_by_asc(ledger_transactions::Column::Id);
+        if let Some(code) = unit {
+            q = q.filter(
+                ledger_transactions::Column::UnitId.eq(rows::unit_id(c, code, false).await?),
+            );
+        }
+        if let Some(id) = allocation {
+            q = q.filter(ledger_transactions::Column::AllocationId.eq(id));
+        }
+        rows::load_transactions(c, q.all(c).await?).await
+    }
+
     /// How many postings the journal holds.
     pub async fn ledger_posting_count(&self) -> Result<i64, StoreError> {
         use sea_orm::PaginatorTrait;
