@@ -1,5 +1,6 @@
 //! The pages people use in a browser: sign-in, the administrator's dashboard, the register
-//! and a unit's page, changing one's password. Server-rendered (minijinja, templates built
+//! and a unit's page, the finance officer's budget, allocations and a unit's fund ledger,
+//! changing one's password. Server-rendered (minijinja, templates built
 //! into the binary), no script, CSS for Chromium 90 served from the binary under a
 //! content-hashed name. Simplified Chinese by default, English by choice (`duban_lang`).
 //!
@@ -9,6 +10,7 @@
 
 mod account;
 mod dashboard;
+mod finance;
 pub(crate) mod i18n;
 mod units;
 
@@ -36,9 +38,26 @@ pub fn routes() -> axum::Router<AppState> {
         )
         .route("/lang", post(account::set_lang))
         .route("/units", get(units::list))
-        .route("/units.xlsx", get(units::export_xlsx))
-        .route("/units.csv", get(units::export_csv))
+        .route("/units.xlsx", get(units::export))
+        .route("/units.csv", get(units::export))
         .route("/units/{code}", get(units::card))
+        .route("/units/{code}/funds", get(finance::unit_funds))
+        .route("/units/{code}/funds.xlsx", get(finance::unit_funds_export))
+        .route("/units/{code}/funds.csv", get(finance::unit_funds_export))
+        .route("/budget", get(finance::budget))
+        .route("/budget.xlsx", get(finance::budget_export))
+        .route("/budget.csv", get(finance::budget_export))
+        .route(
+            "/allocations",
+            get(finance::allocations).post(finance::allocate),
+        )
+        .route("/allocations.xlsx", get(finance::allocations_export))
+        .route("/allocations.csv", get(finance::allocations_export))
+        .route("/allocations/new", get(finance::allocation_form))
+        .route(
+            "/allocations/{id}/disburse",
+            get(finance::disbursement_form).post(finance::disburse),
+        )
         .route("/static/{name}", get(asset))
 }
 
@@ -64,6 +83,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/password.html"),
     ),
     (
+        "pages/pager.html",
+        include_str!("../../templates/pages/pager.html"),
+    ),
+    (
         "pages/units.html",
         include_str!("../../templates/pages/units.html"),
     ),
@@ -74,6 +97,26 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pages/dashboard.html",
         include_str!("../../templates/pages/dashboard.html"),
+    ),
+    (
+        "pages/budget.html",
+        include_str!("../../templates/pages/budget.html"),
+    ),
+    (
+        "pages/allocation_new.html",
+        include_str!("../../templates/pages/allocation_new.html"),
+    ),
+    (
+        "pages/allocations.html",
+        include_str!("../../templates/pages/allocations.html"),
+    ),
+    (
+        "pages/disburse.html",
+        include_str!("../../templates/pages/disburse.html"),
+    ),
+    (
+        "pages/unit_funds.html",
+        include_str!("../../templates/pages/unit_funds.html"),
     ),
 ];
 
@@ -150,6 +193,127 @@ pub(crate) fn encode(text: &str) -> String {
     utf8_percent_encode(text, ESCAPED).to_string()
 }
 
+/// A parameter as typed, trimmed; none when empty.
+pub(crate) fn given(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// `path` with `params` as its query (parameters that are none left out).
+pub(crate) fn href_of<T: serde::Serialize>(path: &str, params: &T) -> String {
+    let query = serde_urlencoded::to_string(params).unwrap_or_default();
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// The first, previous, next and last page links of a list; `href` gives a page's address.
+pub(crate) fn pager(page: u64, pages: u64, href: impl Fn(u64) -> String) -> Vec<Value> {
+    let link = |to: u64, label: &str, enabled: bool| {
+        let href = enabled.then(|| href(to));
+        context! { label, href }
+    };
+    vec![
+        link(1, "pager.first", page > 1),
+        link(page.saturating_sub(1), "pager.prev", page > 1),
+        link(page + 1, "pager.next", page < pages),
+        link(pages, "pager.last", page < pages),
+    ]
+}
+
+/// A column heading of a sortable list: `sort` is the order it stands for (none: not
+/// sortable); `current` and `descending` say how the list is sorted now; `href` gives the
+/// address of the list in an order, ascending or not.
+pub(crate) fn sort_column(
+    label: &str,
+    sort: Option<&str>,
+    current: &str,
+    descending: bool,
+    href: impl Fn(&str, bool) -> String,
+) -> Value {
+    let Some(sort) = sort else {
+        return context! { label };
+    };
+    let is_current = sort == current;
+    let aria_sort = is_current.then_some(if descending {
+        "descending"
+    } else {
+        "ascending"
+    });
+    let href = href(sort, is_current && !descending);
+    context! { label, href, aria_sort }
+}
+
+/// `attachment` with the file's name in UTF-8 (RFC 5987) and an ASCII fallback.
+fn attachment(name: &str, ascii: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        encode(name)
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+/// The rows a use case answered as a download ([`download`]) of the table `sheet` makes of
+/// them; its refusal as a page.
+pub(crate) fn download_of<T>(
+    viewer: &Viewer,
+    today: chrono::NaiveDate,
+    ascii: &str,
+    rows: Result<T, AppError>,
+    sheet: impl FnOnce(&T) -> duban_tabular::export::Sheet,
+) -> Response {
+    match rows {
+        Ok(rows) => download(viewer, &sheet(&rows), today, ascii),
+        Err(e) => viewer.error(&e),
+    }
+}
+
+/// A table as the download the request asks for ([`Viewer::export_ext`]): CSV (UTF-8
+/// with a BOM) or XLSX, named `<sheet name>_<today>.<ext>` (`<ascii>_<today>.<ext>` for
+/// browsers without RFC 5987).
+pub(crate) fn download(
+    viewer: &Viewer,
+    sheet: &duban_tabular::export::Sheet,
+    today: chrono::NaiveDate,
+    ascii: &str,
+) -> Response {
+    let ext = viewer.export_ext();
+    let (bytes, content_type) = if ext == "csv" {
+        (
+            duban_tabular::export::to_csv(sheet),
+            "text/csv; charset=utf-8",
+        )
+    } else {
+        match duban_tabular::export::to_xlsx(sheet) {
+            Ok(b) => (
+                b,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            Err(e) => {
+                return viewer.error(&AppError::Internal(format!("writing the workbook: {e}")));
+            }
+        }
+    };
+    let name = format!("{}_{today}.{ext}", sheet.name);
+    let mut r = (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        bytes,
+    )
+        .into_response();
+    r.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        attachment(&name, &format!("{ascii}_{today}.{ext}")),
+    );
+    r
+}
+
 /// Who is asking, in which language, from which page.
 pub(crate) struct Viewer {
     pub actor: Actor,
@@ -198,17 +362,37 @@ const NAV: &[NavItem] = &[
         allowed: |a| a.role.may(Permission::ReadRegister),
     },
     NavItem {
+        href: "/budget",
+        label: "nav.budget",
+        allowed: |a| a.role.may(Permission::ReadLedger),
+    },
+    NavItem {
+        href: "/allocations",
+        label: "nav.allocations",
+        allowed: |a| a.role.may(Permission::ReadLedger),
+    },
+    NavItem {
         href: "/password",
         label: "nav.password",
         allowed: |_| true,
     },
 ];
 
-/// Where a signed-in user starts: the first page of the navigation their role may use.
+/// Where each role starts, in order of preference: the administrator on the dashboard,
+/// the finance officer on the budget, everyone else who may read the register on it.
+const HOMES: &[(&str, Permission)] = &[
+    ("/", Permission::ManageDeliveries),
+    ("/budget", Permission::WriteLedger),
+    ("/units", Permission::ReadRegister),
+];
+
+/// Where a signed-in user starts: the first of [`HOMES`] their role may use, else the
+/// password page.
 pub(crate) fn home_of(actor: &Actor) -> &'static str {
-    NAV.iter()
-        .find(|n| (n.allowed)(actor))
-        .map(|n| n.href)
+    HOMES
+        .iter()
+        .find(|(_, p)| actor.role.may(*p))
+        .map(|(href, _)| *href)
         .unwrap_or("/password")
 }
 
@@ -339,6 +523,17 @@ impl Viewer {
             title,
             page,
         )
+    }
+
+    /// The format of an export this request asks for, by the end of its path: `csv` for
+    /// `….csv`, else `xlsx`.
+    pub(crate) fn export_ext(&self) -> &'static str {
+        let path = self.here.split('?').next().unwrap_or_default();
+        if path.ends_with(".csv") {
+            "csv"
+        } else {
+            "xlsx"
+        }
     }
 
     /// The page for a refusal or failure.

@@ -1,11 +1,10 @@
 //! The register: the list of units (filtered, sorted and paged by `duban-app`), its exports
 //! exactly as filtered, and a unit's page.
 
-use super::{Viewer, encode};
+use super::{Viewer, download_of, given, href_of, pager, sort_column};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use duban_app::Permission;
 use duban_app::loop_::UnitLine;
 use duban_app::units::{UnitOrder, UnitQuery, parse_order};
@@ -33,13 +32,6 @@ pub struct UnitParams {
     dir: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     page: Option<String>,
-}
-
-fn given(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
 }
 
 impl UnitParams {
@@ -77,12 +69,7 @@ impl UnitParams {
         ] {
             *v = given(v);
         }
-        let query = serde_urlencoded::to_string(&p).unwrap_or_default();
-        if query.is_empty() {
-            path.to_string()
-        } else {
-            format!("{path}?{query}")
-        }
+        href_of(path, &p)
     }
 
     fn at_page(&self, page: u64) -> UnitParams {
@@ -125,35 +112,25 @@ pub async fn list(
     let columns: Vec<minijinja::Value> = COLUMNS
         .iter()
         .map(|(label, order)| {
-            let Some(order) = order else {
-                return context! { label => *label };
-            };
-            let current = *order == query.order;
-            let aria_sort = current.then_some(if query.descending {
-                "descending"
-            } else {
-                "ascending"
-            });
-            let flip = current && !query.descending;
-            let href = UnitParams {
-                sort: Some(order.as_str().to_string()),
-                dir: flip.then(|| "desc".to_string()),
-                ..unpaged.clone()
-            }
-            .href("/units");
-            context! { label => *label, href, aria_sort }
+            sort_column(
+                label,
+                order.map(UnitOrder::as_str),
+                query.order.as_str(),
+                query.descending,
+                |sort, desc| {
+                    UnitParams {
+                        sort: Some(sort.to_string()),
+                        dir: desc.then(|| "desc".to_string()),
+                        ..unpaged.clone()
+                    }
+                    .href("/units")
+                },
+            )
         })
         .collect();
-    let link = |to: u64, label: &str, enabled: bool| {
-        let href = enabled.then(|| params.at_page(to).href("/units"));
-        context! { label, href }
-    };
-    let pager = vec![
-        link(1, "pager.first", page.page > 1),
-        link(page.page.saturating_sub(1), "pager.prev", page.page > 1),
-        link(page.page + 1, "pager.next", page.page < page.pages),
-        link(page.pages, "pager.last", page.page < page.pages),
-    ];
+    let pager = pager(page.page, page.pages, |to| {
+        params.at_page(to).href("/units")
+    });
     viewer.page(
         "pages/units.html",
         viewer.lang.text("units.title"),
@@ -205,74 +182,19 @@ fn sheet(viewer: &Viewer, rows: &[UnitLine]) -> Sheet {
     }
 }
 
-/// `attachment` with the file's name in UTF-8 (RFC 5987) and an ASCII fallback.
-fn attachment(name: &str, ascii: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
-        encode(name)
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
-}
-
-async fn export(state: AppState, viewer: Viewer, params: UnitParams, ext: &str) -> Response {
+/// `/units.xlsx` and `/units.csv`: every unit the filters select.
+pub async fn export(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(params): Query<UnitParams>,
+) -> Response {
     let rows = match params.query() {
         Ok(q) => state.app.unit_export(&viewer.actor, &q).await,
         Err(e) => Err(e),
     };
-    let rows = match rows {
-        Ok(r) => r,
-        Err(e) => return viewer.error(&e),
-    };
-    let sheet = sheet(&viewer, &rows);
-    let (bytes, content_type) = if ext == "csv" {
-        (
-            duban_tabular::export::to_csv(&sheet),
-            "text/csv; charset=utf-8",
-        )
-    } else {
-        match duban_tabular::export::to_xlsx(&sheet) {
-            Ok(b) => (
-                b,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ),
-            Err(e) => {
-                return viewer.error(&duban_app::AppError::Internal(format!(
-                    "writing the workbook: {e}"
-                )));
-            }
-        }
-    };
-    let today = state.app.today();
-    let name = format!("{}_{today}.{ext}", sheet.name);
-    let mut r = (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        bytes,
-    )
-        .into_response();
-    r.headers_mut().insert(
-        header::CONTENT_DISPOSITION,
-        attachment(&name, &format!("units_{today}.{ext}")),
-    );
-    r
-}
-
-pub async fn export_xlsx(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Query(params): Query<UnitParams>,
-) -> Response {
-    export(state, viewer, params, "xlsx").await
-}
-
-pub async fn export_csv(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Query(params): Query<UnitParams>,
-) -> Response {
-    export(state, viewer, params, "csv").await
+    download_of(&viewer, state.app.today(), "units", rows, |rows| {
+        sheet(&viewer, rows)
+    })
 }
 
 pub async fn card(
@@ -299,6 +221,7 @@ pub async fn card(
         &card.name,
         context! {
             can_read_chains => viewer.actor.role.may(Permission::ReadChains),
+            can_read_ledger => viewer.actor.role.may(Permission::ReadLedger),
             workflows,
             today => state.app.today().to_string(),
             card => Value::from(minijinja::value::Serde(&card)),
