@@ -472,6 +472,8 @@ static MESSAGES: &[(&str, &str, &str)] = &[
         "e.g. 部务会 2026-12",
     ),
     ("fin.memo", "备注", "Memo"),
+    ("fin.nav.allocations", "拨款台账", "Allocations"),
+    ("fin.nav.budget", "预算执行", "Budget"),
     ("fin.number", "编号", "No."),
     (
         "fin.of_allocation",
@@ -600,8 +602,6 @@ static MESSAGES: &[(&str, &str, &str)] = &[
     ("msg.person", "收件人", "Recipient"),
     ("msg.subject", "标题", "Subject"),
     ("msg.unit", "党组织编码", "Unit"),
-    ("nav.allocations", "拨款台账", "Allocations"),
-    ("nav.budget", "预算执行", "Budget"),
     ("nav.dashboard", "工作台", "Dashboard"),
     ("nav.label", "主导航", "Main navigation"),
     ("nav.logout", "退出", "Sign out"),

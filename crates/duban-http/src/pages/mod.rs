@@ -363,12 +363,12 @@ const NAV: &[NavItem] = &[
     },
     NavItem {
         href: "/budget",
-        label: "nav.budget",
+        label: "fin.nav.budget",
         allowed: |a| a.role.may(Permission::ReadLedger),
     },
     NavItem {
         href: "/allocations",
-        label: "nav.allocations",
+        label: "fin.nav.allocations",
         allowed: |a| a.role.may(Permission::ReadLedger),
     },
     NavItem {
