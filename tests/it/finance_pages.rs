@@ -625,6 +625,17 @@ mod browser {
             "the refusal wrote nothing"
         );
 
+        // Within the headroom: booked, and the list says so.
+        s.fill("#amount", "600").await;
+        s.click("form[action='/allocations'] button[type=submit]")
+            .await;
+        s.wait_text("#notice", |t| t == "已核定第1号拨款。").await;
+        assert_eq!(allocations(&o).await.len(), 1);
+        s.screenshot("allocations.png").await;
+        s.goto(&format!("{site}/units/370102-0001/funds")).await;
+        assert_eq!(s.text("#ledger tbody tr td:nth-child(4)").await, "600.00");
+        s.screenshot("unit-funds.png").await;
+
         // The budget printed: one A4 page in landscape.
         s.goto(&format!("{site}/budget")).await;
         let pdf = s

@@ -29,7 +29,7 @@ fn checked_year(year: i32) -> Result<i32, AppError> {
     } else {
         Err(AppError::invalid_at(
             "year",
-            format!("年度“{year}”无效，应为四位数字 (not a year: {year})"),
+            format!("年度“{year}”超出范围，应在2000年至2999年之间 (not a year: {year})"),
         ))
     }
 }
