@@ -636,8 +636,21 @@ mod browser {
         assert_eq!(s.text("#ledger tbody tr td:nth-child(4)").await, "600.00");
         s.screenshot("unit-funds.png").await;
 
-        // The budget printed: one A4 page in landscape.
+        // The budget printed with every line there can be: one A4 page in landscape.
+        let lines = [
+            "startup",
+            "demo-site",
+            "standard-site",
+            "dues-rebate",
+            "instructor",
+        ];
+        let more: Vec<Value> = lines
+            .iter()
+            .map(|l| json!({"key": format!("p-{l}"), "command": {"command": "appropriate", "date": "2026-01-05", "line": l, "amount": "123456789.01"}}))
+            .collect();
+        book(&o, Value::Array(more)).await;
         s.goto(&format!("{site}/budget")).await;
+        assert_eq!(s.text("#budget-table tfoot th").await, "合计");
         let pdf = s
             .call(
                 reqwest::Method::POST,
