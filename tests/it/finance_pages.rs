@@ -351,6 +351,10 @@ backend_tests! {
         assert!(caiwu.get("/allocations/new").await.text().contains("教育培训（可用余额 400.00）"));
 
         // The disbursement form: what is outstanding before, the refusal after.
+        assert_eq!(
+            caiwu.get("/allocations/999/disburse").await.status,
+            StatusCode::NOT_FOUND
+        );
         let form = caiwu.get("/allocations/1/disburse").await;
         let html = form.text();
         assert!(html.contains("id=\"outstanding\">600.00"), "{html}");

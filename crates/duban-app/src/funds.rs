@@ -281,10 +281,8 @@ impl App {
         actor.require(Permission::WriteLedger)?;
         let store = self.store();
         let allocation = store
-            .ledger_allocations(None, None)
+            .ledger_allocation(id)
             .await?
-            .into_iter()
-            .find(|a| a.id == id)
             .ok_or_else(|| AppError::NotFound(format!("没有第{id}号拨款 (no allocation #{id})")))?;
         let transactions = store.ledger_transactions_of(None, Some(id)).await?;
         Ok(AllocationDetail {
