@@ -77,7 +77,7 @@ impl Office {
     }
 
     /// The id of a unit's term chain (its 按期换届 reminders).
-    async fn term_chain_of(&self, unit: &str) -> i64 {
+    pub(crate) async fn term_chain_of(&self, unit: &str) -> i64 {
         let f = duban_app::lists::Filter {
             unit: Some(unit.into()),
             workflow: Some("term_expiry".into()),

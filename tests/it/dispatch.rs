@@ -58,7 +58,7 @@ fn bj(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
 }
 
 /// Settings that write email to `.eml` files and SMS to a log under `dir`.
-fn file_settings(dir: &TempDir) -> NotifySettings {
+pub(crate) fn file_settings(dir: &TempDir) -> NotifySettings {
     let mut s = NotifySettings::default();
     s.email.from = "督办提醒 <duban@duban.test>".into();
     s.email.message_id_domain = Some("duban.test".into());
@@ -67,7 +67,12 @@ fn file_settings(dir: &TempDir) -> NotifySettings {
     s
 }
 
-fn dispatcher(store: &Store, s: NotifySettings, quiet: QuietHours, node: &str) -> Dispatcher {
+pub(crate) fn dispatcher(
+    store: &Store,
+    s: NotifySettings,
+    quiet: QuietHours,
+    node: &str,
+) -> Dispatcher {
     let notifier = s.build(&MapSecrets::default()).expect("notifier");
     let config = DispatchConfig {
         node_id: node.into(),
@@ -223,9 +228,9 @@ backend_tests! {
 
         let dead = store.dead_letters().await.unwrap();
         assert_eq!(dead.len(), 1);
-        assert_eq!(dead[0].state, outbox_state::DEAD);
-        assert!(dead[0].last_error.is_some());
-        let id = dead[0].id;
+        assert_eq!(dead[0].message.state, outbox_state::DEAD);
+        assert!(dead[0].message.last_error.is_some());
+        let id = dead[0].message.id;
         assert!(!resend(&store, id + 1000, t).await, "no such message");
 
         let working = dispatcher(&store, file_settings(&dir), QuietHours::none(), "node-1");

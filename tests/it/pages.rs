@@ -59,11 +59,13 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn request(
+    /// Sends a request of this browser (its cookies, from the office desktop) and keeps the
+    /// cookies the answer sets.
+    async fn exchange(
         &mut self,
         method: Method,
         uri: &str,
-        form: Option<&[(&str, &str)]>,
+        body: Option<(String, Vec<u8>)>,
     ) -> Answer {
         let mut b = Request::builder()
             .method(method)
@@ -74,12 +76,12 @@ impl<'a> Browser<'a> {
             let jar: Vec<String> = self.cookies.values().cloned().collect();
             b = b.header("cookie", jar.join("; "));
         }
-        let body = match form {
-            Some(f) => {
+        let body = match body {
+            Some((content_type, bytes)) => {
                 b = b
-                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("content-type", content_type)
                     .header("origin", "https://duban.example.cn");
-                Body::from(serde_urlencoded::to_string(f).unwrap())
+                Body::from(bytes)
             }
             None => Body::empty(),
         };
@@ -113,6 +115,35 @@ impl<'a> Browser<'a> {
             }
         }
         a
+    }
+
+    async fn request(
+        &mut self,
+        method: Method,
+        uri: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Answer {
+        let body = form.map(|f| {
+            (
+                "application/x-www-form-urlencoded".to_string(),
+                serde_urlencoded::to_string(f).unwrap().into_bytes(),
+            )
+        });
+        self.exchange(method, uri, body).await
+    }
+
+    /// Posts a file as `multipart/form-data`, as a browser's file input does.
+    async fn upload(&mut self, uri: &str, field: &str, file_name: &str, bytes: &[u8]) -> Answer {
+        let boundary = "----dubanTestBoundary7MA4YWxkTrZu0gW";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.exchange(Method::POST, uri, Some((content_type, body)))
+            .await
     }
 
     pub(crate) async fn get(&mut self, uri: &str) -> Answer {
@@ -301,7 +332,7 @@ async fn pages_sign_in_and_show_each_role_what_it_may_in_chinese() {
     // Everyone else starts on their role's page: the finance officer on the budget.
     for (user, home) in [
         ("caiwu", "/budget"),
-        ("shuji", "/units"),
+        ("shuji", "/my"),
         ("chakan", "/units"),
         ("shenji", "/password"),
     ] {
@@ -674,6 +705,494 @@ async fn pages_unit_card_password_lockout_and_english() {
     db.drop_db().await;
 }
 
+/// A secretary signs in on their phone, sees what the chains of their unit ask, and answers:
+/// a wrong date is refused with what was typed kept; the answer is recorded and audited
+/// through the same recorder as the signed links; another unit's chain is not theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secretary_answers_what_their_chains_ask_from_the_phone_page() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = december(&db).await;
+    let chain = o.term_chain_of("370102-0001").await;
+    let other = o.term_chain_of("370102-0002").await;
+    let mut b = Browser::new(&o);
+    assert_eq!(b.sign_in("shuji").await.location(), "/my");
+    let page = b.get("/my").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    for expected in [
+        "<h1>我的待办</h1>",
+        "济南宝塔博远建设工程有限公司党总支",
+        "换届提示：济南宝塔博远建设工程有限公司党总支任期将于2027年8月19日届满",
+        "已完成换届选举",
+        "2026年度党费返还尚未申请",
+        "情况说明（选填）",
+        &format!("action=\"/my/{chain}\""),
+        "max=\"2026-12-02\"",
+    ] {
+        assert!(html.contains(expected), "{expected} on the page:\n{html}");
+    }
+    assert!(
+        !html.contains(&format!("/my/{other}\"")),
+        "another unit's chain"
+    );
+
+    // A date after today: refused next to the form, nothing recorded, the date kept.
+    let answer = |on: &'static str| vec![("answer", "election_recorded"), ("on", on)];
+    let a = b.post(&format!("/my/{chain}"), &answer("2026-12-30")).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = a.text();
+    assert!(html.contains("日期不能晚于今天"), "{html}");
+    assert!(html.contains("value=\"2026-12-30\""), "{html}");
+    let answered = |store: &duban_store::Store| {
+        let conn = store.conn().clone();
+        async move {
+            <duban_store::entities::audit_log::Entity as sea_orm::EntityTrait>::find()
+                .all(&conn)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.actor == "shuji" && e.action != "login")
+                .map(|e| (e.action, e.origin))
+                .collect::<Vec<_>>()
+        }
+    };
+    let store = db.store().await;
+    assert!(answered(&store).await.is_empty());
+
+    // Answered: back to the list with what was recorded, audited as the secretary.
+    let a = b.post(&format!("/my/{chain}"), &answer("2026-12-01")).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    assert!(a.location().starts_with("/my?done="), "{}", a.location());
+    let html = b.get(a.location()).await.text();
+    assert!(
+        html.contains("已记录：济南宝塔博远建设工程有限公司党总支：已完成换届选举"),
+        "{html}"
+    );
+    assert_eq!(
+        answered(&store).await,
+        [("election_recorded".to_string(), "10.0.0.8".to_string())]
+    );
+
+    // Another unit's chain: not found for this secretary, and nothing recorded.
+    let a = b.post(&format!("/my/{other}"), &answer("2026-12-01")).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(answered(&store).await.len(), 1);
+    // Pages of other roles stay closed.
+    assert_eq!(b.get("/").await.location(), "/my");
+    db.drop_db().await;
+}
+
+/// An administrator follows the chains (filtered, paged, each with its timeline), the
+/// delivery log (masked, exported as filtered) and the failed messages, and sends one
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_follows_chains_and_messages_and_sends_a_failed_one_again() {
+    use crate::dispatch::{TempDir, dispatcher, file_settings};
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = december(&db).await;
+    let store = db.store().await;
+    let dir = TempDir::new("pages");
+    let sent = dispatcher(
+        &store,
+        file_settings(&dir),
+        duban_workflow::QuietHours::none(),
+        "pages",
+    )
+    .dispatch(o.clock.now())
+    .await
+    .unwrap();
+    assert!(sent.sent > 3, "{sent:?}");
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+
+    // The chains: all of them, then only the overdue ones.
+    let html = b.get("/chains").await.text();
+    assert!(
+        html.contains("<h1>督办链条</h1>") && html.contains("按期换届"),
+        "{html}"
+    );
+    let count = |html: &str| -> u64 {
+        let at = html.find("role=\"status\">共").unwrap() + "role=\"status\">共".len();
+        html[at..].split('条').next().unwrap().parse().unwrap()
+    };
+    let all = count(&html);
+    let overdue_html = b.get("/chains?overdue=1&status=active").await.text();
+    let overdue = count(&overdue_html);
+    assert!(overdue > 0 && overdue < all, "{overdue} of {all}");
+    assert!(overdue_html.contains("status-overdue"));
+    assert_eq!(
+        b.get("/chains?status=bogus").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert!(b.get("/chains?page=999").await.text().contains(&format!(
+        "第{}/{}页",
+        all.div_ceil(50),
+        all.div_ceil(50)
+    )));
+
+    // A chain's timeline: the steps done and those to come, drawn with today among them.
+    let chain = o.term_chain_of("370102-0001").await;
+    let html = b.get(&format!("/chains/{chain}")).await.text();
+    for expected in [
+        "term:370102-0001",
+        "class=\"step-pending\"",
+        "待执行",
+        ">今天</text>",
+        "<svg",
+    ] {
+        assert!(
+            html.contains(expected),
+            "{expected} on the timeline:\n{html}"
+        );
+    }
+    let overdue_chain = overdue_html
+        .split("href=\"/chains/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let html = b.get(&format!("/chains/{overdue_chain}")).await.text();
+    assert!(
+        html.contains("class=\"step-done\"") || html.contains("class=\"step-late\""),
+        "{html}"
+    );
+    assert_eq!(b.get("/chains/999999").await.status, StatusCode::NOT_FOUND);
+
+    // The delivery log: masked, paged, exported exactly as filtered.
+    let html = b.get("/deliveries?status=sent").await.text();
+    assert!(
+        html.contains("消息发送记录") && html.contains("已发送"),
+        "{html}"
+    );
+    assert!(!html.contains("13546428926"), "addresses are masked");
+    let sent_rows = count(&html);
+    assert_eq!(sent_rows, sent.sent, "one attempt per message sent");
+    let csv = b.get("/deliveries.csv?status=sent").await;
+    let text = String::from_utf8(csv.bytes.clone()).unwrap();
+    assert!(text.starts_with("\u{feff}时间,渠道,收件地址"), "{text}");
+    assert_eq!(text.lines().count() as u64, sent_rows + 1);
+    assert!(!text.contains("13546428926"));
+    let xlsx = b.get("/deliveries.xlsx?status=sent").await;
+    assert!(xlsx.bytes.starts_with(b"PK"), "a workbook");
+
+    // A message that failed for good is listed with who it was for, and sent again.
+    let victim = <duban_store::entities::outbox::Entity as sea_orm::EntityTrait>::find()
+        .all(store.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.state == "sent" && m.instance_id.is_some())
+        .unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        store.conn(),
+        &format!(
+            "UPDATE outbox SET state = 'dead', last_error = '网关拒绝' WHERE id = {}",
+            victim.id
+        ),
+    )
+    .await
+    .unwrap();
+    let html = b.get("/deliveries/dead").await.text();
+    assert!(
+        html.contains("网关拒绝") && html.contains("已放弃发送") && html.contains("<td>短信</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("action=\"/deliveries/{}/resend\"", victim.id)),
+        "{html}"
+    );
+    let a = b
+        .post(&format!("/deliveries/{}/resend", victim.id), &[])
+        .await;
+    assert_eq!(
+        a.location(),
+        format!("/deliveries/dead?resent={}", victim.id)
+    );
+    let html = b.get(a.location()).await.text();
+    assert!(
+        html.contains(&format!("消息{}已重新排队发送", victim.id)),
+        "{html}"
+    );
+    assert!(html.contains("没有发送失败的消息"), "{html}");
+    let resent = <duban_store::entities::audit_log::Entity as sea_orm::EntityTrait>::find()
+        .all(store.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.actor == "guanli" && e.action.contains("resend"))
+        .count();
+    assert_eq!(resent, 1);
+
+    // Other roles: a viewer reads the chains but not the messages.
+    let mut v = Browser::new(&o);
+    v.sign_in("chakan").await;
+    assert_eq!(v.get("/chains").await.status, StatusCode::OK);
+    assert_eq!(v.get("/deliveries").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        v.post(&format!("/deliveries/{}/resend", victim.id), &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    db.drop_db().await;
+}
+
+/// An administrator uploads the register: a file with errors lists each with its row and
+/// column and writes nothing; a clean file shows what would change and writes nothing until
+/// confirmed; the confirmation imports it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_imports_the_register_by_upload_after_a_preview() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+    let units = b.get("/units").await.text();
+    assert!(
+        units.contains("href=\"/register/import\""),
+        "the register offers the import"
+    );
+    let form = b.get("/register/import").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.text().contains("enctype=\"multipart/form-data\""));
+    // 泉城科技, a unit of the file, not of the demo register.
+    const FOUND: &str = "/units?q=%E6%B3%89%E5%9F%8E%E7%A7%91%E6%8A%80";
+    const UNIT: &str = "泉城科技有限公司党支部";
+
+    let bad = std::fs::read(repo().join("tests/fixtures/register/bad-three.csv")).unwrap();
+    let a = b
+        .upload("/register/import", "file", "台账-有误.csv", &bad)
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = a.text();
+    assert!(
+        html.contains("台账-有误.csv有3处错误，未导入任何数据"),
+        "{html}"
+    );
+    assert_eq!(html.matches("<tr><td class=\"num\">").count(), 3, "{html}");
+    assert!(html.contains("书记手机"), "{html}");
+    assert!(!b.get(FOUND).await.text().contains(UNIT), "nothing written");
+
+    let good = std::fs::read(repo().join("tests/fixtures/register/good.csv")).unwrap();
+    let a = b
+        .upload("/register/import", "file", "台账.csv", &good)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let html = a.text();
+    assert!(
+        html.contains("台账.csv检查无误") && html.contains("确认后将导入"),
+        "{html}"
+    );
+    assert!(
+        !b.get(FOUND).await.text().contains(UNIT),
+        "a preview writes nothing"
+    );
+    let content = html
+        .split("name=\"content\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let a = b
+        .post(
+            "/register/import/confirm",
+            &[("name", "台账.csv"), ("content", &content)],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert!(a.text().contains("台账.csv已导入"), "{}", a.text());
+    assert!(b.get(FOUND).await.text().contains(UNIT), "imported");
+    // A confirmation that does not carry a file is refused plainly.
+    let a = b
+        .post(
+            "/register/import/confirm",
+            &[("name", "x.csv"), ("content", "%%%")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.text().contains("请选择要导入的台账文件"));
+
+    // Others may not import, and are not offered to.
+    let mut v = Browser::new(&o);
+    v.sign_in("chakan").await;
+    assert!(!v.get("/units").await.text().contains("/register/import"));
+    assert_eq!(
+        v.get("/register/import").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        v.upload("/register/import", "file", "台账.csv", &good)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    db.drop_db().await;
+}
+
+/// An administrator keeps the users: a refused form says why next to the field and keeps
+/// what was typed; a new user signs in; role and districts change; a disabled user cannot
+/// sign in until enabled; a new password set by the administrator works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_keeps_users_and_roles() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+    let html = b.get("/users").await.text();
+    for expected in [
+        "<h1>用户和角色</h1>",
+        "caiwu",
+        "财务人员",
+        "历下区",
+        "新建用户",
+    ] {
+        assert!(html.contains(expected), "{expected}:\n{html}");
+    }
+    let user =
+        |name: &'static str, role: &'static str, units: &'static str, password: &'static str| {
+            vec![
+                ("username", name),
+                ("display_name", "刘洋"),
+                ("role", role),
+                ("districts", ""),
+                ("units", units),
+                ("password", password),
+            ]
+        };
+    // A secretary without units: refused next to the field, what was typed kept.
+    let a = b
+        .post("/users", &user("liuyang", "secretary", "", PASSWORD))
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = a.text();
+    assert!(html.contains("value=\"liuyang\""), "{html}");
+    assert!(
+        html.contains("<p class=\"field-error\" role=\"alert\">"),
+        "{html}"
+    );
+    // A weak password: refused.
+    let a = b
+        .post("/users", &user("liuyang", "finance_officer", "", "short"))
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.text().contains("密码至少8位"), "{}", a.text());
+    // Created; the new user signs in.
+    let a = b
+        .post("/users", &user("liuyang", "finance_officer", "", PASSWORD))
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    assert!(
+        b.get(a.location())
+            .await
+            .text()
+            .contains("已创建用户liuyang")
+    );
+    let mut l = Browser::new(&o);
+    l.sign_in("liuyang").await;
+    // Now a viewer of one district.
+    let a = b
+        .post(
+            "/users/liuyang/access",
+            &[("role", "viewer"), ("districts", "历下区"), ("units", "")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    let html = b.get("/users").await.text();
+    assert!(html.contains("<td>查看人员</td>"), "{html}");
+    // Disabled: cannot sign in; enabled again: can.
+    let a = b.post("/users/liuyang/access", &[("disabled", "1")]).await;
+    assert!(b.get(a.location()).await.text().contains("已停用liuyang"));
+    let a = Browser::new(&o).try_sign_in("liuyang", PASSWORD, "").await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text());
+    b.post("/users/liuyang/access", &[("disabled", "0")]).await;
+    Browser::new(&o).sign_in("liuyang").await;
+    // A new password set by the administrator: the old one no longer works.
+    let a = b
+        .post("/users/liuyang/password", &[("password", "Xin.Mima2026")])
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    assert_eq!(
+        Browser::new(&o)
+            .try_sign_in("liuyang", PASSWORD, "")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let a = Browser::new(&o)
+        .try_sign_in("liuyang", "Xin.Mima2026", "")
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    // Every change is audited as the administrator's.
+    let store = db.store().await;
+    let actions: Vec<String> =
+        <duban_store::entities::audit_log::Entity as sea_orm::EntityTrait>::find()
+            .all(store.conn())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.actor == "guanli" && e.entity_key == "liuyang")
+            .map(|e| e.action)
+            .collect();
+    assert!(actions.len() >= 5, "{actions:?}");
+    // Others are refused.
+    let mut c = Browser::new(&o);
+    c.sign_in("caiwu").await;
+    assert_eq!(c.get("/users").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        c.post("/users/liuyang/access", &[("disabled", "1")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    db.drop_db().await;
+}
+
+/// The working-day calendar of a year: holidays and the weekend days worked in exchange
+/// marked from the State Council's arrangement, and a year without data said plainly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_calendar_shows_the_years_working_days() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+    let html = b.get("/calendar?year=2026").await.text();
+    let year = o
+        .app
+        .calendar_year(&duban_app::Actor::command_line("t"), 2026)
+        .await
+        .unwrap();
+    for expected in [
+        "<h1>2026年工作日历</h1>".to_string(),
+        format!("2026年共{}个工作日", year.workdays),
+        // 1 October: National Day; 10 October, a Saturday, worked in exchange.
+        "title=\"国庆节\">1<span class=\"visually-hidden\"> 国庆节</span>".to_string(),
+        "<td class=\"cal-adjusted\" title=\"国庆节\">10<sup>班</sup></td>".to_string(),
+        "<caption>十月</caption>".to_string(),
+        "国务院办公厅".to_string(),
+    ] {
+        assert!(html.contains(&expected), "{expected}:\n{html}");
+    }
+    assert!((245..=251).contains(&year.workdays), "{}", year.workdays);
+    assert_eq!(html.matches("<table class=\"month\">").count(), 12);
+    // The default is this year (the office's clock says 2026).
+    assert!(
+        b.get("/calendar")
+            .await
+            .text()
+            .contains("<h1>2026年工作日历</h1>")
+    );
+    // A year with no data file: said, not guessed.
+    let html = b.get("/calendar?year=2030").await.text();
+    assert!(html.contains("2030年的节假日安排尚未载入"), "{html}");
+    assert_eq!(
+        b.get("/calendar?year=abc").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let mut a = Browser::new(&o);
+    a.sign_in("shenji").await;
+    assert_eq!(a.get("/calendar").await.status, StatusCode::FORBIDDEN);
+    db.drop_db().await;
+}
+
 /// The pages in a real headless Chromium, driven over the W3C WebDriver protocol through
 /// Debian's `chromedriver` (a dozen commands, spoken with the HTTP client the suite already
 /// has). Skipped, saying so, when Chromium or its driver is missing outside CI; under
@@ -1015,9 +1534,48 @@ pub(crate) mod browser {
         assert_eq!(s.text("h1").await, "济南宝塔博远建设工程有限公司党总支");
         s.screenshot("unit.png").await;
 
+        s.goto(&format!("{site}/chains?overdue=1")).await;
+        assert_eq!(s.text("h1").await, "督办链条");
+        s.screenshot("chains.png").await;
+        let chain = o.term_chain_of("370102-0001").await;
+        s.goto(&format!("{site}/chains/{chain}")).await;
+        s.find(".chart svg circle").await;
+        s.screenshot("chain.png").await;
+
         s.click(".top .who form[action='/logout'] button").await;
         s.wait_text(".notice.ok", |t| t == "您已安全退出。").await;
         assert!(s.current_url().await.ends_with("/login?done=out"));
+
+        // A secretary on a phone-sized window: the tasks fit the width, and one is answered.
+        let rect = |w: u32, h: u32| Some(json!({"width": w, "height": h}));
+        s.call(reqwest::Method::POST, "/window/rect", rect(390, 844))
+            .await;
+        s.sign_in(&site, "shuji", PASSWORD).await;
+        s.wait_text("h1", |t| t == "我的待办").await;
+        let fits = s
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({"script": "return document.documentElement.scrollWidth <= window.innerWidth;", "args": []})),
+            )
+            .await;
+        assert_eq!(fits, json!(true), "the tasks are wider than the phone");
+        s.screenshot("secretary-phone.png").await;
+        let chain = o.term_chain_of("370102-0001").await;
+        s.click(&format!("form[action='/my/{chain}'] button[type=submit]"))
+            .await;
+        let done = s
+            .wait_text("[role=status]", |t| t.starts_with("已记录"))
+            .await;
+        assert_eq!(
+            done,
+            "已记录：济南宝塔博远建设工程有限公司党总支：已完成换届选举"
+        );
+        s.screenshot("secretary-answered.png").await;
+        s.click(".top .who form[action='/logout'] button").await;
+        s.wait_text(".notice.ok", |t| t == "您已安全退出。").await;
+        s.call(reqwest::Method::POST, "/window/rect", rect(1366, 900))
+            .await;
 
         // Five wrong passwords lock the account; the sixth attempt says so in Chinese.
         for _ in 0..5 {

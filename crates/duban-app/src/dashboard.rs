@@ -7,7 +7,7 @@ use crate::{Actor, App, AppError, Permission};
 use chrono::{Datelike, Days, NaiveDate};
 use duban_store::lists::{InterviewLine, ItemLine, ListFilter, UnitLine};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// The rows of each short list on the overview.
 pub const SHOWN: usize = 10;
@@ -200,17 +200,10 @@ impl App {
             .await?
             .len() as u64;
         let (due, overdue) = summarise(today, &units, &items, &interviews);
-        let codes: Option<HashSet<&str>> =
-            (!actor.scope.is_unlimited()).then(|| units.iter().map(|u| u.code.as_str()).collect());
-        let seen = |unit: &Option<String>| match &codes {
-            None => true,
-            Some(c) => unit.as_deref().is_some_and(|u| c.contains(u)),
-        };
-        let unreachable: Vec<MessageLine> = store
-            .unreachable()
+        let unreachable: Vec<MessageLine> = self
+            .unreachable(actor)
             .await?
             .into_iter()
-            .filter(|r| seen(&r.unit))
             .map(|r| MessageLine {
                 id: r.outbox_id,
                 unit: r.unit,
@@ -219,37 +212,25 @@ impl App {
                 subject: r.subject,
                 state: "unreachable".into(),
                 error: None,
-                created_at: r.created_at,
+                created_at: r.at,
             })
             .collect();
-        let mut failing = Vec::new();
-        for m in store.dead_letters().await?.into_iter().rev() {
-            let key = match m.instance_id {
-                Some(id) => store.instance_by_id(id).await?.map(|i| i.subject_key),
-                None => None,
-            };
-            let unit = match key {
-                Some(k) => store.unit_of_subject(&k).await?.map(|u| u.code),
-                None => None,
-            };
-            if !seen(&unit) {
-                continue;
-            }
-            let person = match m.person_id {
-                Some(p) => store.person_by_id(p).await?.map(|p| p.name),
-                None => None,
-            };
-            failing.push(MessageLine {
+        let failing: Vec<MessageLine> = self
+            .dead_letters(actor)
+            .await?
+            .into_iter()
+            .rev()
+            .map(|m| MessageLine {
                 id: m.id,
-                unit,
-                person,
+                unit: m.unit,
+                person: m.person,
                 role: m.role,
                 subject: m.subject,
                 state: m.state,
-                error: m.last_error,
-                created_at: m.created_at.and_utc(),
-            });
-        }
+                error: m.error,
+                created_at: m.created_at,
+            })
+            .collect();
         Ok(Dashboard {
             today,
             due,

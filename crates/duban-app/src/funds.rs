@@ -4,6 +4,7 @@
 //! a unit's fund ledger (经费台账). Every write goes through [`App::ledger_apply`], like
 //! the API's.
 
+use crate::units::PAGE_SIZE;
 use crate::{Actor, App, AppError, Permission};
 use chrono::Datelike;
 use duban_core::money::Money;
@@ -15,9 +16,6 @@ use duban_ledger::report::{BudgetReport, BudgetRow, UnitLedgerRow, unit_ledger};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeSet;
-
-/// Rows on one page of the allocations.
-pub const PAGE_SIZE: u64 = 50;
 
 fn ledger_error(error: LedgerError) -> AppError {
     AppError::Ledger { error, index: None }
@@ -245,11 +243,10 @@ impl App {
             }
         }
         let total = all.len() as u64;
-        let pages = total.div_ceil(PAGE_SIZE).max(1);
-        let page = q.page.clamp(1, pages);
+        let (page, pages, offset) = crate::chains::locate(total, q.page);
         let rows = all
             .into_iter()
-            .skip(((page - 1) * PAGE_SIZE) as usize)
+            .skip(offset as usize)
             .take(PAGE_SIZE as usize)
             .collect();
         Ok(AllocationPage {

@@ -6,6 +6,8 @@
 pub mod accounts;
 pub mod actor;
 pub mod audit;
+pub mod calendar;
+pub mod chains;
 pub mod dashboard;
 pub mod deliveries;
 pub mod error;
@@ -18,6 +20,7 @@ pub mod loop_;
 pub mod monitor;
 pub mod register;
 pub mod system;
+pub mod tasks;
 pub mod units;
 
 pub use actor::{Actor, Permission, Role};

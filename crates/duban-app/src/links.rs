@@ -152,7 +152,10 @@ fn asked_for(event: &str) -> Option<Asked> {
 /// The answers a step asks for: the events its condition waits on (and those that end its
 /// repeats) that a secretary can give; a rectification reminder always takes a progress
 /// report.
-fn asked_by(step: Option<&duban_workflow::model::Step>, subject_key: &str) -> Vec<Asked> {
+pub(crate) fn asked_by(
+    step: Option<&duban_workflow::model::Step>,
+    subject_key: &str,
+) -> Vec<Asked> {
     let mut events: Vec<String> = Vec::new();
     if let Some(step) = step {
         if let Some(when) = &step.when {
@@ -185,6 +188,66 @@ fn asked_by(step: Option<&duban_workflow::model::Step>, subject_key: &str) -> Ve
         }
     }
     out
+}
+
+/// The answer a form gives to what was asked (`event`) about `subject_key` of `unit`, or
+/// the sentence that says what is wrong with the form. Shared by the signed links and the
+/// secretary's page.
+pub(crate) fn answer_of(
+    event: &str,
+    subject_key: &str,
+    unit: &str,
+    form: &LinkAnswer,
+    today: NaiveDate,
+) -> Result<Answer, String> {
+    let on = match form.on.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => today,
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| format!("日期“{s}”无法识别，请按2026-12-26的格式填写"))?,
+    };
+    if on > today {
+        return Err("日期不能晚于今天 (the date cannot be in the future)".into());
+    }
+    let note = Some(form.note.trim().to_string()).filter(|n| !n.is_empty());
+    let key = subject_key;
+    let unit = unit.to_string();
+    Ok(match event {
+        "request_submitted" => Answer::RequestSubmitted { unit, on, note },
+        "election_recorded" => Answer::ElectionHeld { unit, on },
+        "result_reported" => Answer::ResultReported { unit, on, note },
+        "progress_reported" => Answer::ProgressReported {
+            item: id_of(key, "rectification:").unwrap_or_default(),
+            on,
+            note: note.ok_or("请填写整改进展情况 (describe the progress)")?,
+        },
+        "interview_held" => Answer::InterviewHeld {
+            interview: id_of(key, "interview:").unwrap_or_default(),
+            on,
+        },
+        "record_filed" => {
+            if form.record.trim().is_empty() {
+                return Err("请填写约谈记录 (the interview record is required)".into());
+            }
+            Answer::RecordFiled {
+                interview: id_of(key, "interview:").unwrap_or_default(),
+                on,
+                record: form.record.trim().to_string(),
+                problems: form
+                    .problems
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            }
+        }
+        e => Answer::DutyDone {
+            unit,
+            duty: Duty::parse(e).ok_or("该事项不能通过链接确认")?,
+            on,
+            note,
+        },
+    })
 }
 
 fn id_of(subject_key: &str, prefix: &str) -> Option<i64> {
@@ -287,84 +350,14 @@ impl App {
                 "请选择要确认的事项 (choose what to confirm)".into(),
             ));
         };
-        let today = self.today();
-        let on = match form.on.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => today,
-            Some(s) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-                Ok(d) => d,
-                Err(_) => {
-                    return Err(LinkOutcome::Invalid(
-                        Box::new(view.clone()),
-                        format!("日期“{s}”无法识别，请按2026-12-26的格式填写"),
-                    ));
-                }
-            },
-        };
-        if on > today {
-            return Err(LinkOutcome::Invalid(
-                Box::new(view.clone()),
-                "日期不能晚于今天 (the date cannot be in the future)".into(),
-            ));
-        }
-        let note = Some(form.note.trim().to_string()).filter(|n| !n.is_empty());
-        let key = view.subject_key.as_str();
-        let unit = view.unit_code.clone();
-        let answer = match asked.event.as_str() {
-            "request_submitted" => Answer::RequestSubmitted { unit, on, note },
-            "election_recorded" => Answer::ElectionHeld { unit, on },
-            "result_reported" => Answer::ResultReported { unit, on, note },
-            "progress_reported" => {
-                let Some(note) = note else {
-                    return Err(LinkOutcome::Invalid(
-                        Box::new(view.clone()),
-                        "请填写整改进展情况 (describe the progress)".into(),
-                    ));
-                };
-                Answer::ProgressReported {
-                    item: id_of(key, "rectification:").unwrap_or_default(),
-                    on,
-                    note,
-                }
-            }
-            "interview_held" => Answer::InterviewHeld {
-                interview: id_of(key, "interview:").unwrap_or_default(),
-                on,
-            },
-            "record_filed" => {
-                if form.record.trim().is_empty() {
-                    return Err(LinkOutcome::Invalid(
-                        Box::new(view.clone()),
-                        "请填写约谈记录 (the interview record is required)".into(),
-                    ));
-                }
-                Answer::RecordFiled {
-                    interview: id_of(key, "interview:").unwrap_or_default(),
-                    on,
-                    record: form.record.trim().to_string(),
-                    problems: form
-                        .problems
-                        .lines()
-                        .map(str::trim)
-                        .filter(|l| !l.is_empty())
-                        .map(str::to_string)
-                        .collect(),
-                }
-            }
-            e => match Duty::parse(e) {
-                Some(duty) => Answer::DutyDone {
-                    unit,
-                    duty,
-                    on,
-                    note,
-                },
-                None => {
-                    return Err(LinkOutcome::Invalid(
-                        Box::new(view.clone()),
-                        "该事项不能通过链接确认".into(),
-                    ));
-                }
-            },
-        };
+        let answer = answer_of(
+            &asked.event,
+            &view.subject_key,
+            &view.unit_code,
+            &form,
+            self.today(),
+        )
+        .map_err(|m| LinkOutcome::Invalid(Box::new(view.clone()), m))?;
         let actor = Actor {
             user_id: None,
             name: format!("link:{}:{}", view.person_id, view.person),

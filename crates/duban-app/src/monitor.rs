@@ -12,6 +12,9 @@ pub use duban_core::register::coverage::{CoverageReport, CoverageRow};
 /// Which deliveries to list: a unit, a person (mobile number, email or id), a status.
 pub use duban_store::outbox::DeliveryFilter as DeliveryQuery;
 
+/// What a delivery attempt's status can be.
+pub const DELIVERY_STATUSES: [&str; 8] = duban_store::outbox::delivery_status::ALL;
+
 /// A phone number or email address, masked for lists and exports (138****8000).
 pub fn mask_address(a: &str) -> String {
     if a.contains('@') {
@@ -99,6 +102,14 @@ pub struct TimelineStep {
     pub title: String,
 }
 
+/// The title a timer's step was planned with (rendered for its subject).
+pub(crate) fn step_title(payload: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|v| v["title"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// An instance and every step of it in due order.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -139,9 +150,14 @@ pub struct DeadLetter {
     pub channel: String,
     /// Masked.
     pub address: String,
+    /// Who it was for, and the unit it was about.
+    pub person: Option<String>,
+    pub role: String,
+    pub unit: Option<String>,
     pub attempts: i32,
     pub subject: String,
     pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A message no channel could take to its recipient.
@@ -179,6 +195,14 @@ impl ScopeCheck<'_> {
         self.seen.insert(subject.to_string(), covered);
         Ok(covered)
     }
+
+    /// A row about `unit` (none: about no unit, seen only by unlimited actors).
+    async fn covers_unit(&mut self, unit: Option<&str>) -> Result<bool, AppError> {
+        match unit {
+            Some(code) => self.covers(&format!("unit:{code}")).await,
+            None => Ok(self.actor.scope.is_unlimited()),
+        }
+    }
 }
 
 impl App {
@@ -191,7 +215,11 @@ impl App {
     }
 
     /// An actor limited to some districts or units names one of their units.
-    async fn unit_in_scope(&self, actor: &Actor, unit: Option<&str>) -> Result<(), AppError> {
+    pub(crate) async fn unit_in_scope(
+        &self,
+        actor: &Actor,
+        unit: Option<&str>,
+    ) -> Result<(), AppError> {
         match unit {
             Some(code) => {
                 self.check_subject_scope(actor, &format!("unit:{code}"))
@@ -278,17 +306,11 @@ impl App {
             return Err(AppError::NotFound(format!("no instance {instance_id}")));
         };
         self.check_subject_scope(actor, &i.subject_key).await?;
-        let title = |payload: &str| {
-            serde_json::from_str::<serde_json::Value>(payload)
-                .ok()
-                .and_then(|v| v["title"].as_str().map(str::to_string))
-                .unwrap_or_default()
-        };
         Ok(Timeline {
             timers: timers
                 .into_iter()
                 .map(|t| TimelineStep {
-                    title: title(&t.payload),
+                    title: step_title(&t.payload),
                     id: t.id,
                     step_id: t.step_id,
                     occurrence: t.occurrence,
@@ -352,28 +374,25 @@ impl App {
     /// Messages that failed for good or used up their retries, oldest first.
     pub async fn dead_letters(&self, actor: &Actor) -> Result<Vec<DeadLetter>, AppError> {
         actor.require(Permission::ManageDeliveries)?;
-        let store = self.store();
         let mut scope = self.scope_check(actor);
         let mut out = Vec::new();
-        for r in store.dead_letters().await? {
-            if !actor.scope.is_unlimited() {
-                let subject = match r.instance_id {
-                    Some(id) => store.instance_by_id(id).await?.map(|i| i.subject_key),
-                    None => None,
-                };
-                match subject {
-                    Some(s) if scope.covers(&s).await? => {}
-                    _ => continue,
-                }
+        for r in self.store().dead_letters().await? {
+            if !scope.covers_unit(r.unit.as_deref()).await? {
+                continue;
             }
+            let m = r.message;
             out.push(DeadLetter {
-                address: mask_address(&r.address),
-                id: r.id,
-                state: r.state,
-                channel: r.channel,
-                attempts: r.attempts,
-                subject: r.subject,
-                error: r.last_error,
+                address: mask_address(&m.address),
+                id: m.id,
+                state: m.state,
+                channel: m.channel,
+                person: r.person,
+                role: m.role,
+                unit: r.unit,
+                attempts: m.attempts,
+                subject: m.subject,
+                error: m.last_error,
+                created_at: m.created_at.and_utc(),
             });
         }
         Ok(out)
@@ -385,11 +404,7 @@ impl App {
         let mut scope = self.scope_check(actor);
         let mut out = Vec::new();
         for r in self.store().unreachable().await? {
-            let covered = match &r.unit {
-                Some(code) => scope.covers(&format!("unit:{code}")).await?,
-                None => actor.scope.is_unlimited(),
-            };
-            if covered {
+            if scope.covers_unit(r.unit.as_deref()).await? {
                 out.push(Unreachable {
                     outbox_id: r.outbox_id,
                     person_id: r.person_id,

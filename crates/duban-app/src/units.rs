@@ -92,10 +92,9 @@ impl App {
         actor.require(Permission::ReadRegister)?;
         let mut f = q.filter(self.today(), actor);
         let total = self.store().count_units(&f).await?;
-        let pages = total.div_ceil(PAGE_SIZE).max(1);
-        let page = q.page.clamp(1, pages);
+        let (page, pages, offset) = crate::chains::locate(total, q.page);
         f.limit = PAGE_SIZE;
-        f.offset = (page - 1) * PAGE_SIZE;
+        f.offset = offset;
         Ok(UnitPage {
             rows: self.store().list_units(&f).await?,
             total,

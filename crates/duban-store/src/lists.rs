@@ -540,7 +540,12 @@ impl Store {
     }
 
     /// Workflow instances with the unit they concern.
-    pub async fn list_instances(&self, f: &ListFilter) -> Result<Vec<InstanceLine>, StoreError> {
+    /// The instances `f` selects, in id order; `None` when the unit or district filter
+    /// matches no unit.
+    async fn instances_query(
+        &self,
+        f: &ListFilter,
+    ) -> Result<Option<sea_orm::Select<workflow_instances::Entity>>, StoreError> {
         let mut q = workflow_instances::Entity::find().order_by_asc(workflow_instances::Column::Id);
         if let Some(w) = &f.workflow {
             q = q.filter(workflow_instances::Column::WorkflowId.eq(w));
@@ -604,10 +609,26 @@ impl Store {
                 any = any.add(workflow_instances::Column::SubjectKey.is_in(keys));
             }
             if units.is_empty() {
-                return Ok(vec![]);
+                return Ok(None);
             }
             q = q.filter(any);
         }
+        Ok(Some(q))
+    }
+
+    /// How many instances `f` selects, paging aside.
+    pub async fn count_instances(&self, f: &ListFilter) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        match self.instances_query(f).await? {
+            Some(q) => Ok(q.count(self.conn()).await?),
+            None => Ok(0),
+        }
+    }
+
+    pub async fn list_instances(&self, f: &ListFilter) -> Result<Vec<InstanceLine>, StoreError> {
+        let Some(q) = self.instances_query(f).await? else {
+            return Ok(Vec::new());
+        };
         let rows = q.offset(f.offset).limit(f.limit).all(self.conn()).await?;
         let keys: Vec<String> = rows.iter().map(|r| r.subject_key.clone()).collect();
         let units = self.units_of_subjects(&keys).await?;

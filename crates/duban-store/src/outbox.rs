@@ -105,6 +105,8 @@ pub struct DeliveryFilter {
     pub person: Option<String>,
     pub status: Option<String>,
     pub limit: Option<u64>,
+    /// Rows skipped before the first returned (paging).
+    pub offset: u64,
 }
 
 /// One delivery-log row with what it was about.
@@ -124,6 +126,14 @@ pub struct DeliveryListRow {
     pub person: Option<String>,
     pub unit: Option<String>,
     pub subject: String,
+}
+
+/// A message that failed for good, with who it was for and the unit it was about.
+#[derive(Debug, Clone)]
+pub struct DeadLetterRow {
+    pub message: OutboxRow,
+    pub person: Option<String>,
+    pub unit: Option<String>,
 }
 
 /// A person a message could not reach.
@@ -394,10 +404,11 @@ impl Store {
     }
 
     /// The delivery log, newest first, filtered.
-    pub async fn list_deliveries(
+    /// The delivery-log rows `f` selects, newest first.
+    async fn deliveries_query(
         &self,
         f: &DeliveryFilter,
-    ) -> Result<Vec<DeliveryListRow>, StoreError> {
+    ) -> Result<sea_orm::Select<deliveries::Entity>, StoreError> {
         let mut outbox_filter = Condition::all();
         if let Some(p) = &f.person {
             let ids = self.person_ids(p).await?;
@@ -434,8 +445,25 @@ impl Store {
                 .await?;
             q = q.filter(deliveries::Column::OutboxId.is_in(ids));
         }
-        if let Some(l) = f.limit {
-            q = q.limit(l);
+        Ok(q)
+    }
+
+    /// How many delivery-log rows `f` selects, paging aside.
+    pub async fn count_deliveries(&self, f: &DeliveryFilter) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        Ok(self.deliveries_query(f).await?.count(self.conn()).await?)
+    }
+
+    pub async fn list_deliveries(
+        &self,
+        f: &DeliveryFilter,
+    ) -> Result<Vec<DeliveryListRow>, StoreError> {
+        let mut q = self.deliveries_query(f).await?;
+        // SQLite takes no OFFSET without a LIMIT.
+        match (f.limit, f.offset) {
+            (Some(l), o) => q = q.limit(l).offset(o),
+            (None, 0) => {}
+            (None, o) => q = q.limit(i64::MAX as u64).offset(o),
         }
         let rows = q.all(self.conn()).await?;
         let mut outbox_ids: Vec<i64> = rows.iter().map(|d| d.outbox_id).collect();
@@ -480,12 +508,24 @@ impl Store {
     }
 
     /// Messages parked as dead letters or stopped by a permanent failure.
-    pub async fn dead_letters(&self) -> Result<Vec<OutboxRow>, StoreError> {
-        Ok(outbox::Entity::find()
+    pub async fn dead_letters(&self) -> Result<Vec<DeadLetterRow>, StoreError> {
+        let rows = outbox::Entity::find()
             .filter(outbox::Column::State.is_in([outbox_state::DEAD, outbox_state::FAILED]))
             .order_by_asc(outbox::Column::Id)
             .all(self.conn())
-            .await?)
+            .await?;
+        let mut names = self.names_and_units(rows.iter()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|message| {
+                let (person, unit) = names.remove(&message.id).unwrap_or_default();
+                DeadLetterRow {
+                    message,
+                    person,
+                    unit,
+                }
+            })
+            .collect())
     }
 
     /// People no channel reaches, newest first.

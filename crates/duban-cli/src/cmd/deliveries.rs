@@ -168,6 +168,7 @@ pub async fn run_deliveries(args: DeliveriesArgs, ctx: &Context) -> anyhow::Resu
                         person,
                         status,
                         limit,
+                        offset: 0,
                     },
                 )
                 .await?;

@@ -81,6 +81,9 @@ pub struct DeliveriesParams {
     pub status: Option<String>,
     #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<u64>,
+    /// Rows skipped first (paging).
+    #[param(minimum = 0)]
+    pub offset: Option<u64>,
 }
 
 /// Every attempt to deliver a message, newest first; addresses masked.
@@ -98,6 +101,7 @@ pub async fn list_deliveries(
         person: some(p.person),
         status: some(p.status),
         limit: p.limit,
+        offset: p.offset.unwrap_or(0),
     };
     Ok(json(
         StatusCode::OK,

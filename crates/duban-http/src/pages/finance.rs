@@ -7,7 +7,7 @@
 //! key the form carries in a hidden field: sending the same form twice books it once.
 
 use super::i18n::Lang;
-use super::{Viewer, download, download_of, given, href_of, pager, sort_column};
+use super::{Viewer, download, download_of, given, href, pager, sort_column};
 use crate::AppState;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
@@ -794,13 +794,13 @@ pub async fn allocations(
                         dir: desc.then(|| "desc".to_string()),
                         ..unpaged.clone()
                     };
-                    href_of("/allocations", &p)
+                    href("/allocations", &p)
                 },
             )
         })
         .collect();
     let pager = pager(page.page, page.pages, |to| {
-        href_of("/allocations", &params.at_page(to))
+        href("/allocations", &params.at_page(to))
     });
     let notice = match (params.done.as_deref(), given(&params.id)) {
         (Some(done @ ("allocated" | "disbursed")), Some(id)) => Some(
@@ -829,13 +829,13 @@ pub async fn allocations(
             pager,
             notice,
             can_write => viewer.actor.role.may(Permission::WriteLedger),
-            new_href => href_of("/allocations/new", &NewAllocationQuery {
+            new_href => href("/allocations/new", &NewAllocationQuery {
                 year: unpaged.year.clone(),
                 unit: unpaged.unit.clone(),
                 line: unpaged.line.clone(),
             }),
-            export_xlsx => href_of("/allocations.xlsx", &unpaged),
-            export_csv => href_of("/allocations.csv", &unpaged),
+            export_xlsx => href("/allocations.xlsx", &unpaged),
+            export_csv => href("/allocations.csv", &unpaged),
         },
     )
 }
@@ -1033,7 +1033,13 @@ pub async fn unit_funds_export(
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
             .collect::<String>()
     );
-    download(&viewer, &sheet, state.app.today(), &ascii)
+    download(
+        &viewer,
+        &sheet,
+        viewer.export_ext(),
+        &ascii,
+        state.app.today(),
+    )
 }
 
 #[cfg(test)]

@@ -9,10 +9,15 @@
 //! the use cases. The session is the API's (`duban_session`).
 
 mod account;
+mod calendar;
+mod chains;
 mod dashboard;
 mod finance;
 pub(crate) mod i18n;
+mod import;
+mod tasks;
 mod units;
+mod users;
 
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, cookie, origin_of};
@@ -58,6 +63,29 @@ pub fn routes() -> axum::Router<AppState> {
             "/allocations/{id}/disburse",
             get(finance::disbursement_form).post(finance::disburse),
         )
+        .route("/chains", get(chains::list))
+        .route("/chains/{id}", get(chains::timeline))
+        .route("/deliveries", get(chains::deliveries))
+        .route("/deliveries.xlsx", get(chains::deliveries_xlsx))
+        .route("/deliveries.csv", get(chains::deliveries_csv))
+        .route("/deliveries/dead", get(chains::dead))
+        .route("/deliveries/{id}/resend", post(chains::resend))
+        .route(
+            "/register/import",
+            get(import::form)
+                .post(import::preview)
+                .layer(axum::extract::DefaultBodyLimit::max(24 << 20)),
+        )
+        .route(
+            "/register/import/confirm",
+            post(import::confirm).layer(axum::extract::DefaultBodyLimit::max(24 << 20)),
+        )
+        .route("/users", get(users::index).post(users::create))
+        .route("/users/{name}/access", post(users::access))
+        .route("/users/{name}/password", post(users::password))
+        .route("/calendar", get(calendar::year))
+        .route("/my", get(tasks::list))
+        .route("/my/{instance}", post(tasks::answer))
         .route("/static/{name}", get(asset))
 }
 
@@ -79,12 +107,44 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/login.html"),
     ),
     (
-        "pages/password.html",
-        include_str!("../../templates/pages/password.html"),
+        "pages/chains.html",
+        include_str!("../../templates/pages/chains.html"),
+    ),
+    (
+        "pages/chain.html",
+        include_str!("../../templates/pages/chain.html"),
+    ),
+    (
+        "pages/deliveries.html",
+        include_str!("../../templates/pages/deliveries.html"),
+    ),
+    (
+        "pages/dead.html",
+        include_str!("../../templates/pages/dead.html"),
     ),
     (
         "pages/pager.html",
         include_str!("../../templates/pages/pager.html"),
+    ),
+    (
+        "pages/import.html",
+        include_str!("../../templates/pages/import.html"),
+    ),
+    (
+        "pages/users.html",
+        include_str!("../../templates/pages/users.html"),
+    ),
+    (
+        "pages/calendar.html",
+        include_str!("../../templates/pages/calendar.html"),
+    ),
+    (
+        "pages/tasks.html",
+        include_str!("../../templates/pages/tasks.html"),
+    ),
+    (
+        "pages/password.html",
+        include_str!("../../templates/pages/password.html"),
     ),
     (
         "pages/units.html",
@@ -201,30 +261,6 @@ pub(crate) fn given(v: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// `path` with `params` as its query (parameters that are none left out).
-pub(crate) fn href_of<T: serde::Serialize>(path: &str, params: &T) -> String {
-    let query = serde_urlencoded::to_string(params).unwrap_or_default();
-    if query.is_empty() {
-        path.to_string()
-    } else {
-        format!("{path}?{query}")
-    }
-}
-
-/// The first, previous, next and last page links of a list; `href` gives a page's address.
-pub(crate) fn pager(page: u64, pages: u64, href: impl Fn(u64) -> String) -> Vec<Value> {
-    let link = |to: u64, label: &str, enabled: bool| {
-        let href = enabled.then(|| href(to));
-        context! { label, href }
-    };
-    vec![
-        link(1, "pager.first", page > 1),
-        link(page.saturating_sub(1), "pager.prev", page > 1),
-        link(page + 1, "pager.next", page < pages),
-        link(pages, "pager.last", page < pages),
-    ]
-}
-
 /// A column heading of a sortable list: `sort` is the order it stands for (none: not
 /// sortable); `current` and `descending` say how the list is sorted now; `href` gives the
 /// address of the list in an order, ascending or not.
@@ -248,15 +284,6 @@ pub(crate) fn sort_column(
     context! { label, href, aria_sort }
 }
 
-/// `attachment` with the file's name in UTF-8 (RFC 5987) and an ASCII fallback.
-fn attachment(name: &str, ascii: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
-        encode(name)
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
-}
-
 /// The rows a use case answered as a download ([`download`]) of the table `sheet` makes of
 /// them; its refusal as a page.
 pub(crate) fn download_of<T>(
@@ -267,51 +294,9 @@ pub(crate) fn download_of<T>(
     sheet: impl FnOnce(&T) -> duban_tabular::export::Sheet,
 ) -> Response {
     match rows {
-        Ok(rows) => download(viewer, &sheet(&rows), today, ascii),
+        Ok(rows) => download(viewer, &sheet(&rows), viewer.export_ext(), ascii, today),
         Err(e) => viewer.error(&e),
     }
-}
-
-/// A table as the download the request asks for ([`Viewer::export_ext`]): CSV (UTF-8
-/// with a BOM) or XLSX, named `<sheet name>_<today>.<ext>` (`<ascii>_<today>.<ext>` for
-/// browsers without RFC 5987).
-pub(crate) fn download(
-    viewer: &Viewer,
-    sheet: &duban_tabular::export::Sheet,
-    today: chrono::NaiveDate,
-    ascii: &str,
-) -> Response {
-    let ext = viewer.export_ext();
-    let (bytes, content_type) = if ext == "csv" {
-        (
-            duban_tabular::export::to_csv(sheet),
-            "text/csv; charset=utf-8",
-        )
-    } else {
-        match duban_tabular::export::to_xlsx(sheet) {
-            Ok(b) => (
-                b,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ),
-            Err(e) => {
-                return viewer.error(&AppError::Internal(format!("writing the workbook: {e}")));
-            }
-        }
-    };
-    let name = format!("{}_{today}.{ext}", sheet.name);
-    let mut r = (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        bytes,
-    )
-        .into_response();
-    r.headers_mut().insert(
-        header::CONTENT_DISPOSITION,
-        attachment(&name, &format!("{ascii}_{today}.{ext}")),
-    );
-    r
 }
 
 /// Who is asking, in which language, from which page.
@@ -357,6 +342,12 @@ const NAV: &[NavItem] = &[
         allowed: |a| a.role.may(Permission::ManageDeliveries),
     },
     NavItem {
+        href: "/my",
+        label: "nav.tasks",
+        // The secretaries': administrators answer from the register and the chains.
+        allowed: |a| a.role.may(Permission::Answer) && !a.role.may(Permission::WriteRegister),
+    },
+    NavItem {
         href: "/units",
         label: "nav.units",
         allowed: |a| a.role.may(Permission::ReadRegister),
@@ -372,28 +363,130 @@ const NAV: &[NavItem] = &[
         allowed: |a| a.role.may(Permission::ReadLedger),
     },
     NavItem {
+        href: "/chains",
+        label: "nav.chains",
+        // Secretaries see their units' chains on `/my`.
+        allowed: |a| {
+            a.role.may(Permission::ReadChains)
+                && (a.role.may(Permission::ManageDeliveries) || !a.role.may(Permission::Answer))
+        },
+    },
+    NavItem {
+        href: "/deliveries",
+        label: "nav.deliveries",
+        allowed: |a| a.role.may(Permission::ManageDeliveries),
+    },
+    NavItem {
+        href: "/calendar",
+        label: "nav.calendar",
+        allowed: |a| a.role.may(Permission::ManageWorkflows),
+    },
+    NavItem {
+        href: "/users",
+        label: "nav.users",
+        allowed: |a| a.role.may(Permission::ManageUsers),
+    },
+    NavItem {
         href: "/password",
         label: "nav.password",
         allowed: |_| true,
     },
 ];
 
-/// Where each role starts, in order of preference: the administrator on the dashboard,
-/// the finance officer on the budget, everyone else who may read the register on it.
-const HOMES: &[(&str, Permission)] = &[
-    ("/", Permission::ManageDeliveries),
-    ("/budget", Permission::WriteLedger),
-    ("/units", Permission::ReadRegister),
-];
-
-/// Where a signed-in user starts: the first of [`HOMES`] their role may use, else the
-/// password page.
+/// Where a signed-in user starts: those who book the ledger (the finance officer) on the
+/// budget, everyone else on the first page of the navigation their role may use.
 pub(crate) fn home_of(actor: &Actor) -> &'static str {
-    HOMES
-        .iter()
-        .find(|(_, p)| actor.role.may(*p))
-        .map(|(href, _)| *href)
+    if actor.role.may(Permission::WriteLedger) && !actor.role.may(Permission::ManageDeliveries) {
+        return "/budget";
+    }
+    NAV.iter()
+        .find(|n| (n.allowed)(actor))
+        .map(|n| n.href)
         .unwrap_or("/password")
+}
+
+/// `path` with `params` as its query, empty values left out.
+pub(crate) fn href<T: serde::Serialize>(path: &str, params: &T) -> String {
+    let pairs: Vec<(String, String)> = serde_urlencoded::to_string(params)
+        .ok()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(&q).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// The first, previous, next and last links of a list at `page` of `pages`; `at` makes the
+/// address of a page. Links that would lead nowhere are shown without an address.
+pub(crate) fn pager(page: u64, pages: u64, at: impl Fn(u64) -> String) -> Vec<Value> {
+    let link = |to: u64, label: &str, enabled: bool| {
+        let href = enabled.then(|| at(to));
+        context! { label, href }
+    };
+    vec![
+        link(1, "pager.first", page > 1),
+        link(page.saturating_sub(1), "pager.prev", page > 1),
+        link(page + 1, "pager.next", page < pages),
+        link(pages, "pager.last", page < pages),
+    ]
+}
+
+/// `attachment` with the file's name in UTF-8 (RFC 5987) and an ASCII fallback.
+fn attachment(name: &str, ascii: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        encode(name)
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+/// A table as the file a reader asked for — `csv` (UTF-8 with a BOM) or `xlsx` — named
+/// `{sheet name}_{today}.{ext}` (and `{stem}_{today}.{ext}` for clients without UTF-8 names).
+pub(crate) fn download(
+    viewer: &Viewer,
+    sheet: &duban_tabular::export::Sheet,
+    ext: &str,
+    stem: &str,
+    today: chrono::NaiveDate,
+) -> Response {
+    let (bytes, content_type) = if ext == "csv" {
+        (
+            duban_tabular::export::to_csv(sheet),
+            "text/csv; charset=utf-8",
+        )
+    } else {
+        match duban_tabular::export::to_xlsx(sheet) {
+            Ok(b) => (
+                b,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            Err(e) => {
+                return viewer.error(&AppError::Internal(format!("writing the workbook: {e}")));
+            }
+        }
+    };
+    let mut r = (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        bytes,
+    )
+        .into_response();
+    r.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        attachment(
+            &format!("{}_{today}.{ext}", sheet.name),
+            &format!("{stem}_{today}.{ext}"),
+        ),
+    );
+    r
 }
 
 /// Renders a page of the layout with `title` (a catalogue key) and the page's own context.

@@ -1,7 +1,7 @@
 //! The register: the list of units (filtered, sorted and paged by `duban-app`), its exports
 //! exactly as filtered, and a unit's page.
 
-use super::{Viewer, download_of, given, href_of, pager, sort_column};
+use super::{Viewer, download_of, given, href, pager, sort_column};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -69,7 +69,7 @@ impl UnitParams {
         ] {
             *v = given(v);
         }
-        href_of(path, &p)
+        href(path, &p)
     }
 
     fn at_page(&self, page: u64) -> UnitParams {
@@ -153,6 +153,8 @@ pub async fn list(
             pager,
             export_xlsx => unpaged.href("/units.xlsx"),
             export_csv => unpaged.href("/units.csv"),
+            can_import => viewer.actor.role.may(duban_app::Permission::WriteRegister)
+                && viewer.actor.scope.is_unlimited(),
             today => state.app.today().to_string(),
         },
     )
