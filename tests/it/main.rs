@@ -34,5 +34,8 @@ mod api;
 mod ledger;
 // The web pages through the router as each role, and in headless Chromium.
 mod pages;
+// The finance officer's pages: budget execution, allocation and disbursement forms, lists, a
+// unit's fund ledger, and the over-headroom refusal in headless Chromium.
+mod finance_pages;
 // The audit log's hash chain: verify finds tampering, concurrent writers, upgrades, exports.
 mod audit;

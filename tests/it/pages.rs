@@ -13,21 +13,21 @@ use duban_core::clock::Clock;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A page's answer: status, headers, body as text (or bytes for exports).
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    bytes: Vec<u8>,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl Answer {
     /// The body as text, with the escapes of `/` and `&` undone.
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.bytes)
             .replace("&#x2f;", "/")
             .replace("&amp;", "&")
     }
 
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers
             .get("location")
             .and_then(|v| v.to_str().ok())
@@ -46,13 +46,13 @@ impl Answer {
 }
 
 /// The browser of one person: its cookies go with every request.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     office: &'a Office,
     cookies: BTreeMap<String, String>,
 }
 
 impl<'a> Browser<'a> {
-    fn new(office: &'a Office) -> Self {
+    pub(crate) fn new(office: &'a Office) -> Self {
         Browser {
             office,
             cookies: BTreeMap::new(),
@@ -146,11 +146,11 @@ impl<'a> Browser<'a> {
             .await
     }
 
-    async fn get(&mut self, uri: &str) -> Answer {
+    pub(crate) async fn get(&mut self, uri: &str) -> Answer {
         self.request(Method::GET, uri, None).await
     }
 
-    async fn post(&mut self, uri: &str, form: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn post(&mut self, uri: &str, form: &[(&str, &str)]) -> Answer {
         self.request(Method::POST, uri, Some(form)).await
     }
 
@@ -163,7 +163,7 @@ impl<'a> Browser<'a> {
         .await
     }
 
-    async fn sign_in(&mut self, user: &str) -> Answer {
+    pub(crate) async fn sign_in(&mut self, user: &str) -> Answer {
         let a = self.try_sign_in(user, PASSWORD, "").await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{user}: {}", a.text());
         a
@@ -205,7 +205,7 @@ fn count_line(html: &str) -> String {
 /// have fired what is due, among it reminders to people no channel reaches. Passwords set
 /// in March would be past their age by now (tested in `pages_unit_card_…`), so they do not
 /// age here.
-async fn december(db: &TestDb) -> Office {
+pub(crate) async fn december(db: &TestDb) -> Office {
     let mut o = Office::open(db).await;
     o.clock
         .set(chrono::Utc.with_ymd_and_hms(2026, 12, 2, 2, 0, 0).unwrap());
@@ -329,9 +329,9 @@ async fn pages_sign_in_and_show_each_role_what_it_may_in_chinese() {
     );
     assert!(html.contains("没有发送失败的消息"));
 
-    // Everyone else starts on the first page their role may use.
+    // Everyone else starts on their role's page: the finance officer on the budget.
     for (user, home) in [
-        ("caiwu", "/units"),
+        ("caiwu", "/budget"),
         ("shuji", "/my"),
         ("chakan", "/units"),
         ("shenji", "/password"),
@@ -1436,7 +1436,7 @@ async fn an_administrator_closes_out_a_rectification_item_with_a_second_verifier
 /// Debian's `chromedriver` (a dozen commands, spoken with the HTTP client the suite already
 /// has). Skipped, saying so, when Chromium or its driver is missing outside CI; under
 /// `CI=true` it must run.
-mod browser {
+pub(crate) mod browser {
     use super::*;
     use serde_json::{Value, json};
     use std::path::PathBuf;
@@ -1460,7 +1460,7 @@ mod browser {
     }
 
     /// Where screenshots go: `$CARGO_TARGET_DIR/screenshots`, else `target/screenshots`.
-    fn screenshots() -> PathBuf {
+    pub(crate) fn screenshots() -> PathBuf {
         let dir = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo().join("target"))
@@ -1480,7 +1480,7 @@ mod browser {
     }
 
     /// One WebDriver session.
-    struct Session {
+    pub(crate) struct Session {
         http: reqwest::Client,
         base: String,
     }
@@ -1512,7 +1512,12 @@ mod browser {
             }
         }
 
-        async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        pub(crate) async fn call(
+            &self,
+            method: reqwest::Method,
+            path: &str,
+            body: Option<Value>,
+        ) -> Value {
             self.try_call(method, path, body)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"))
@@ -1520,7 +1525,7 @@ mod browser {
 
         /// The text of `css` once it satisfies `ok` (the page a form posted to may still be
         /// loading); fails after 15 s with what it last saw.
-        async fn wait_text(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
+        pub(crate) async fn wait_text(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
             let started = Instant::now();
             let mut last = String::new();
             while started.elapsed() < Duration::from_secs(15) {
@@ -1547,12 +1552,12 @@ mod browser {
             panic!("{css} never became what was awaited; last seen: {last:?}");
         }
 
-        async fn goto(&self, url: &str) {
+        pub(crate) async fn goto(&self, url: &str) {
             self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
                 .await;
         }
 
-        async fn find(&self, css: &str) -> String {
+        pub(crate) async fn find(&self, css: &str) -> String {
             let v = self
                 .call(
                     reqwest::Method::POST,
@@ -1566,7 +1571,7 @@ mod browser {
                 .to_string()
         }
 
-        async fn text(&self, css: &str) -> String {
+        pub(crate) async fn text(&self, css: &str) -> String {
             let e = self.find(css).await;
             let v = self
                 .call(reqwest::Method::GET, &format!("/element/{e}/text"), None)
@@ -1574,7 +1579,7 @@ mod browser {
             v.as_str().unwrap_or_default().to_string()
         }
 
-        async fn fill(&self, css: &str, text: &str) {
+        pub(crate) async fn fill(&self, css: &str, text: &str) {
             let e = self.find(css).await;
             self.call(
                 reqwest::Method::POST,
@@ -1590,7 +1595,7 @@ mod browser {
             .await;
         }
 
-        async fn click(&self, css: &str) {
+        pub(crate) async fn click(&self, css: &str) {
             let e = self.find(css).await;
             self.call(
                 reqwest::Method::POST,
@@ -1600,7 +1605,7 @@ mod browser {
             .await;
         }
 
-        async fn current_url(&self) -> String {
+        pub(crate) async fn current_url(&self) -> String {
             self.call(reqwest::Method::GET, "/url", None)
                 .await
                 .as_str()
@@ -1608,7 +1613,7 @@ mod browser {
                 .to_string()
         }
 
-        async fn screenshot(&self, name: &str) -> PathBuf {
+        pub(crate) async fn screenshot(&self, name: &str) -> PathBuf {
             use base64::Engine;
             let v = self.call(reqwest::Method::GET, "/screenshot", None).await;
             let png = base64::engine::general_purpose::STANDARD
@@ -1620,7 +1625,7 @@ mod browser {
             path
         }
 
-        async fn sign_in(&self, site: &str, user: &str, password: &str) {
+        pub(crate) async fn sign_in(&self, site: &str, user: &str, password: &str) {
             self.goto(&format!("{site}/login")).await;
             self.fill("#username", user).await;
             self.fill("#password", password).await;
@@ -1629,8 +1634,24 @@ mod browser {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn pages_in_headless_chromium_sign_in_dashboard_and_lockout() {
+    /// A headless Chromium driving `router`, served on a local port.
+    pub(crate) struct Launched {
+        pub(crate) s: Session,
+        pub(crate) site: String,
+        server: tokio::task::JoinHandle<std::io::Result<()>>,
+        _driver: Driver,
+    }
+
+    impl Launched {
+        pub(crate) async fn close(self) {
+            self.s.call(reqwest::Method::DELETE, "", None).await;
+            self.server.abort();
+        }
+    }
+
+    /// Serves `router` and opens a WebDriver session on Debian's Chromium; `None`, saying
+    /// so, when Chromium or its driver is missing outside CI (under `CI=true` it must run).
+    pub(crate) async fn launch(router: axum::Router) -> Option<Launched> {
         let (Some(chromium), Some(chromedriver)) = (on_path("chromium"), on_path("chromedriver"))
         else {
             let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
@@ -1641,13 +1662,10 @@ mod browser {
             eprintln!(
                 "skipping the browser test: chromium and chromedriver are not both on the PATH (apt-get install chromium chromium-driver fonts-noto-cjk)"
             );
-            return;
+            return None;
         };
-        let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
-        let o = december(&db).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let site = format!("http://{}", listener.local_addr().unwrap());
-        let router = o.router.clone();
         let server = tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -1712,6 +1730,23 @@ mod browser {
             http: http.clone(),
             base: format!("{driver}/session/{id}"),
         };
+        Some(Launched {
+            s,
+            site,
+            server,
+            _driver,
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pages_in_headless_chromium_sign_in_dashboard_and_lockout() {
+        let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+        let o = december(&db).await;
+        let Some(browser) = launch(o.router.clone()).await else {
+            db.drop_db().await;
+            return;
+        };
+        let (s, site) = (&browser.s, browser.site.clone());
         let started = Instant::now();
 
         // Not signed in: the sign-in page, then back to where one was going.
@@ -1805,8 +1840,7 @@ mod browser {
             shot.parent().unwrap().display()
         );
 
-        s.call(reqwest::Method::DELETE, "", None).await;
-        server.abort();
+        browser.close().await;
         db.drop_db().await;
     }
 }

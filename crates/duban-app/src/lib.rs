@@ -11,6 +11,7 @@ pub mod chains;
 pub mod dashboard;
 pub mod deliveries;
 pub mod error;
+pub mod funds;
 pub mod idempotency;
 pub mod ledger;
 pub mod links;

@@ -12,15 +12,24 @@ pub const PAGE_SIZE: u64 = 50;
 
 /// The order a column's name asks for; an unknown name is refused, naming the known ones.
 pub fn parse_order(s: &str) -> Result<UnitOrder, AppError> {
-    UnitOrder::ALL
-        .into_iter()
-        .find(|o| o.as_str() == s.trim())
+    named_order(s, UnitOrder::ALL, UnitOrder::as_str)
+}
+
+/// The one of `all` whose `name` is `s`; an unknown name is refused (at `sort`), naming the
+/// known ones.
+pub(crate) fn named_order<T: Copy, const N: usize>(
+    s: &str,
+    all: [T; N],
+    name: fn(T) -> &'static str,
+) -> Result<T, AppError> {
+    all.into_iter()
+        .find(|o| name(*o) == s.trim())
         .ok_or_else(|| {
             AppError::invalid_at(
                 "sort",
                 format!(
                     "无法按“{s}”排序，可选：{} (cannot sort by {s:?})",
-                    UnitOrder::ALL.map(UnitOrder::as_str).join("、")
+                    all.map(name).join("、")
                 ),
             )
         })

@@ -24,6 +24,30 @@ pub enum MoneyError {
     Invalid { input: String, reason: String },
 }
 
+impl MoneyError {
+    /// Why, in Chinese, for a form that shows it next to the amount.
+    pub fn zh(&self) -> &'static str {
+        let reason = match self {
+            MoneyError::TooPrecise(_) => return "金额最多保留两位小数（精确到分）",
+            MoneyError::Overflow => return "金额超出范围",
+            MoneyError::Invalid { reason, .. } => reason.as_str(),
+        };
+        if reason.starts_with("no digits") {
+            "请填写金额"
+        } else if reason.starts_with("amounts are entered without a sign") {
+            "金额不能带正负号，更正请用冲销"
+        } else if reason.starts_with("more than two decimal places") {
+            "金额最多保留两位小数（精确到分）"
+        } else if reason.starts_with("thousands separators") {
+            "千位分隔符须每三位一组，例如 354,000.00"
+        } else if reason.starts_with("the number is too long") {
+            "金额超出范围"
+        } else {
+            "金额格式不正确，例如 354000、354,000.00、¥354,000.00 或 35.4万"
+        }
+    }
+}
+
 impl Money {
     pub const ZERO: Money = Money(0);
 
@@ -237,6 +261,18 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn every_refusal_of_an_amount_has_its_chinese_reason() {
+        let zh = |s: &str| parse_amount(s).unwrap_err().zh();
+        assert_eq!(zh(""), "请填写金额");
+        assert_eq!(zh("-5"), "金额不能带正负号，更正请用冲销");
+        assert_eq!(zh("1.001"), "金额最多保留两位小数（精确到分）");
+        assert_eq!(zh("1,00"), "千位分隔符须每三位一组，例如 354,000.00");
+        assert_eq!(zh("1.x"), zh("abc"));
+        assert!(zh("abc").starts_with("金额格式不正确"));
+        assert_eq!(zh("99999999999999999999999999999999"), "金额超出范围");
+    }
 
     #[test]
     fn accepts_the_ways_people_write_amounts() {

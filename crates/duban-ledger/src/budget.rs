@@ -267,14 +267,21 @@ impl LineBalances {
 
 /// `part ÷ whole × 100`, rounded half away from zero to two decimals.
 pub fn percent(part: Money, whole: Money) -> Option<Decimal> {
+    percent_to(part, whole, 2)
+}
+
+/// `part` as a percentage of `whole` to `places` decimals, rounded once, half away from
+/// zero (so 12.345 % is 12.3 % to one place, not 12.4 % by way of 12.35 %); `None` when
+/// `whole` is zero.
+pub fn percent_to(part: Money, whole: Money, places: u32) -> Option<Decimal> {
     if whole.is_zero() {
         return None;
     }
     let ratio = Decimal::from(part.fen())
         .checked_mul(Decimal::ONE_HUNDRED)?
         .checked_div(Decimal::from(whole.fen()))?;
-    let mut rounded = ratio.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    rounded.rescale(2);
+    let mut rounded = ratio.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero);
+    rounded.rescale(places);
     Some(rounded)
 }
 
@@ -375,6 +382,20 @@ pub fn control(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_percentage_to_one_place_is_rounded_once() {
+        // 12.345 % → 12.3 %, where 12.35 % would round on to 12.4 %.
+        let rate = percent_to(Money::from_fen(12_345), Money::from_fen(100_000), 1);
+        assert_eq!(rate.map(|r| r.to_string()), Some("12.3".into()));
+        let rate = percent_to(Money::from_fen(12_350), Money::from_fen(100_000), 1);
+        assert_eq!(rate.map(|r| r.to_string()), Some("12.4".into()));
+        assert_eq!(percent_to(Money::yuan(1), Money::ZERO, 1), None);
+        assert_eq!(
+            percent(Money::yuan(1), Money::yuan(3)).map(|r| r.to_string()),
+            Some("33.33".into())
+        );
+    }
     use rust_decimal_macros::dec;
 
     fn line() -> LineId {

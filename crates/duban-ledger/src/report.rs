@@ -1,9 +1,12 @@
 //! Reports: account balances (shaped like `hledger balance`, so the two can be compared)
 //! and the budget report (appropriated, committed, paid, headroom, execution rate).
 
-use crate::budget::{BudgetLineKind, LineBalances, LineId, percent};
+use crate::account::Account;
+use crate::budget::{BudgetLineKind, LineBalances, LineId, LineRole, percent};
 use crate::error::LedgerError;
 use crate::hledger::Commodity;
+use crate::journal::{PostedTransaction, TxnKind};
+use chrono::NaiveDate;
 use duban_core::money::Money;
 use duban_core::text::display_width;
 use rust_decimal::Decimal;
@@ -181,6 +184,80 @@ impl BudgetReport {
     }
 }
 
+/// One line of a unit's fund ledger (经费台账): a transaction that concerns the unit, what
+/// it changed, and the running totals after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitLedgerRow {
+    pub transaction: i64,
+    pub date: NaiveDate,
+    pub kind: TxnKind,
+    pub allocation: Option<i64>,
+    /// The transaction this one reverses.
+    pub reverses: Option<i64>,
+    /// Committed to the unit (核定); negative when released, lapsed or reversed.
+    pub committed: Money,
+    /// Paid to the unit (拨付).
+    pub disbursed: Money,
+    /// Dues the unit remitted (党费).
+    pub dues: Money,
+    pub total_committed: Money,
+    pub total_disbursed: Money,
+    /// Committed and not yet paid, released or lapsed.
+    pub outstanding: Money,
+    pub total_dues: Money,
+}
+
+/// A unit's fund ledger from the transactions linked to it, by date and number. What each
+/// changed is read from its postings: commitments and payments from its budget postings
+/// (committed and paid), dues from the dues income it credits; so reversals, releases and
+/// year-end lapses count with their own sign, and a carry-forward to the next year changes
+/// nothing.
+pub fn unit_ledger(txns: &[PostedTransaction]) -> Result<Vec<UnitLedgerRow>, LedgerError> {
+    let mut sorted: Vec<&PostedTransaction> = txns.iter().collect();
+    sorted.sort_by_key(|t| (t.txn.date(), t.id));
+    let add = |a: Money, b: Money| a.checked_add(b).ok_or(LedgerError::Overflow);
+    let mut totals = [Money::ZERO; 4];
+    let mut rows = Vec::with_capacity(sorted.len());
+    for t in sorted {
+        // outstanding, paid, dues received
+        let mut delta = [Money::ZERO; 3];
+        for p in t.txn.postings() {
+            let (slot, amount) = match (p.account.line(), p.account) {
+                (Some((_, LineRole::Committed)), _) => (0, p.amount),
+                (Some((_, LineRole::Paid)), _) => (1, p.amount),
+                (None, Account::DuesIncome) => {
+                    (2, p.amount.checked_neg().ok_or(LedgerError::Overflow)?)
+                }
+                _ => continue,
+            };
+            delta[slot] = add(delta[slot], amount)?;
+        }
+        let [outstanding, disbursed, dues] = delta;
+        let committed = add(outstanding, disbursed)?;
+        for (total, d) in totals
+            .iter_mut()
+            .zip([committed, disbursed, outstanding, dues])
+        {
+            *total = add(*total, d)?;
+        }
+        rows.push(UnitLedgerRow {
+            transaction: t.id,
+            date: t.txn.date(),
+            kind: t.txn.kind(),
+            allocation: t.txn.allocation(),
+            reverses: t.txn.reverses(),
+            committed,
+            disbursed,
+            dues,
+            total_committed: totals[0],
+            total_disbursed: totals[1],
+            outstanding: totals[2],
+            total_dues: totals[3],
+        });
+    }
+    Ok(rows)
+}
+
 /// A plain text table: the first column left-aligned, the others right-aligned.
 pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let cols = headers.len();
@@ -226,7 +303,6 @@ pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::budget::LineRole;
 
     #[test]
     fn sums_beyond_the_range_of_money_are_errors() {

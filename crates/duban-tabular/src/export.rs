@@ -3,6 +3,7 @@
 //! row with an autofilter, and A4 landscape print settings. Pure: rows in, bytes out.
 
 use chrono::{Datelike, NaiveDate};
+use duban_core::money::Money;
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatBorder, Workbook, XlsxError};
 
 /// One cell of an exported table.
@@ -13,6 +14,15 @@ pub enum Cell {
     Text(String),
     Date(NaiveDate),
     Int(i64),
+    /// An amount of money, written as people see it: `1,234.50` in CSV; in XLSX the number
+    /// Excel would keep had `1234.50` been typed, shown as `#,##0.00`.
+    Amount(Money),
+}
+
+impl From<Money> for Cell {
+    fn from(m: Money) -> Cell {
+        Cell::Amount(m)
+    }
 }
 
 impl From<&str> for Cell {
@@ -50,6 +60,7 @@ pub fn to_csv(sheet: &Sheet) -> Vec<u8> {
         Cell::Text(s) => s.clone(),
         Cell::Date(d) => d.to_string(),
         Cell::Int(i) => i.to_string(),
+        Cell::Amount(m) => m.grouped(),
     };
     // Writing to memory cannot fail.
     let _ = w.write_record(&sheet.headers);
@@ -75,6 +86,7 @@ pub fn to_xlsx(sheet: &Sheet) -> Result<Vec<u8>, XlsxError> {
         .set_border_bottom(FormatBorder::Thin);
     let text = Format::new().set_num_format("@");
     let date = Format::new().set_num_format("yyyy-mm-dd");
+    let amount = Format::new().set_num_format("#,##0.00");
     for (c, h) in sheet.headers.iter().enumerate() {
         ws.write_string_with_format(0, c as u16, h, &header)?;
     }
@@ -95,6 +107,12 @@ pub fn to_xlsx(sheet: &Sheet) -> Result<Vec<u8>, XlsxError> {
                 // Whole numbers below 2^53 are exact in Excel's numbers.
                 Cell::Int(i) => {
                     ws.write_number(r, c, *i as f64)?;
+                }
+                // A spreadsheet's numbers are binary; the decimal text of the amount is
+                // what Excel itself would read.
+                Cell::Amount(m) => {
+                    let number: f64 = m.to_string().parse().unwrap_or_default();
+                    ws.write_number_with_format(r, c, number, &amount)?;
                 }
             }
         }
@@ -123,6 +141,7 @@ mod tests {
                 "名称".into(),
                 "任期届满".into(),
                 "人数".into(),
+                "金额".into(),
             ],
             rows: vec![
                 vec![
@@ -130,8 +149,15 @@ mod tests {
                     "济南,第一\"党支部\"".into(),
                     Cell::Date(NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()),
                     Cell::Int(12),
+                    Money::from_fen(123_456_789).into(),
                 ],
-                vec!["008".into(), Cell::Empty, Cell::Empty, Cell::Int(0)],
+                vec![
+                    "008".into(),
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Int(0),
+                    Money::ZERO.into(),
+                ],
             ],
         }
     }
@@ -143,7 +169,7 @@ mod tests {
         let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
         assert_eq!(
             text,
-            "编码,名称,任期届满,人数\n007,\"济南,第一\"\"党支部\"\"\",2026-12-02,12\n008,,,0\n"
+            "编码,名称,任期届满,人数,金额\n007,\"济南,第一\"\"党支部\"\"\",2026-12-02,12,\"1,234,567.89\"\n008,,,0,0.00\n"
         );
     }
 
@@ -156,6 +182,7 @@ mod tests {
         assert_eq!(range.get((1, 0)), Some(&Data::String("007".into())));
         assert!(matches!(range.get((1, 2)), Some(Data::DateTime(_))));
         assert_eq!(range.get((1, 3)), Some(&Data::Float(12.0)));
+        assert_eq!(range.get((1, 4)), Some(&Data::Float(1_234_567.89)));
         assert_eq!(range.height(), 3);
     }
 }

@@ -1,5 +1,6 @@
 //! The pages people use in a browser: sign-in, the administrator's dashboard, the register
-//! and a unit's page, changing one's password. Server-rendered (minijinja, templates built
+//! and a unit's page, the finance officer's budget, allocations and a unit's fund ledger,
+//! changing one's password. Server-rendered (minijinja, templates built
 //! into the binary), no script, CSS for Chromium 90 served from the binary under a
 //! content-hashed name. Simplified Chinese by default, English by choice (`duban_lang`).
 //!
@@ -11,6 +12,7 @@ mod account;
 mod calendar;
 mod chains;
 mod dashboard;
+mod finance;
 pub(crate) mod i18n;
 mod import;
 mod items;
@@ -43,9 +45,26 @@ pub fn routes() -> axum::Router<AppState> {
         )
         .route("/lang", post(account::set_lang))
         .route("/units", get(units::list))
-        .route("/units.xlsx", get(units::export_xlsx))
-        .route("/units.csv", get(units::export_csv))
+        .route("/units.xlsx", get(units::export))
+        .route("/units.csv", get(units::export))
         .route("/units/{code}", get(units::card))
+        .route("/units/{code}/funds", get(finance::unit_funds))
+        .route("/units/{code}/funds.xlsx", get(finance::unit_funds_export))
+        .route("/units/{code}/funds.csv", get(finance::unit_funds_export))
+        .route("/budget", get(finance::budget))
+        .route("/budget.xlsx", get(finance::budget_export))
+        .route("/budget.csv", get(finance::budget_export))
+        .route(
+            "/allocations",
+            get(finance::allocations).post(finance::allocate),
+        )
+        .route("/allocations.xlsx", get(finance::allocations_export))
+        .route("/allocations.csv", get(finance::allocations_export))
+        .route("/allocations/new", get(finance::allocation_form))
+        .route(
+            "/allocations/{id}/disburse",
+            get(finance::disbursement_form).post(finance::disburse),
+        )
         .route("/chains", get(chains::list))
         .route("/chains/{id}", get(chains::timeline))
         .route("/deliveries", get(chains::deliveries))
@@ -156,6 +175,26 @@ const TEMPLATES: &[(&str, &str)] = &[
         "pages/dashboard.html",
         include_str!("../../templates/pages/dashboard.html"),
     ),
+    (
+        "pages/budget.html",
+        include_str!("../../templates/pages/budget.html"),
+    ),
+    (
+        "pages/allocation_new.html",
+        include_str!("../../templates/pages/allocation_new.html"),
+    ),
+    (
+        "pages/allocations.html",
+        include_str!("../../templates/pages/allocations.html"),
+    ),
+    (
+        "pages/disburse.html",
+        include_str!("../../templates/pages/disburse.html"),
+    ),
+    (
+        "pages/unit_funds.html",
+        include_str!("../../templates/pages/unit_funds.html"),
+    ),
 ];
 
 /// The templates, parsed once (the router builds this at startup, so a broken template
@@ -231,6 +270,52 @@ pub(crate) fn encode(text: &str) -> String {
     utf8_percent_encode(text, ESCAPED).to_string()
 }
 
+/// A parameter as typed, trimmed; none when empty.
+pub(crate) fn given(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// A column heading of a sortable list: `sort` is the order it stands for (none: not
+/// sortable); `current` and `descending` say how the list is sorted now; `href` gives the
+/// address of the list in an order, ascending or not.
+pub(crate) fn sort_column(
+    label: &str,
+    sort: Option<&str>,
+    current: &str,
+    descending: bool,
+    href: impl Fn(&str, bool) -> String,
+) -> Value {
+    let Some(sort) = sort else {
+        return context! { label };
+    };
+    let is_current = sort == current;
+    let aria_sort = is_current.then_some(if descending {
+        "descending"
+    } else {
+        "ascending"
+    });
+    let href = href(sort, is_current && !descending);
+    context! { label, href, aria_sort }
+}
+
+/// The rows a use case answered as a download ([`download`]) of the table `sheet` makes of
+/// them; its refusal as a page.
+pub(crate) fn download_of<T>(
+    viewer: &Viewer,
+    today: chrono::NaiveDate,
+    ascii: &str,
+    rows: Result<T, AppError>,
+    sheet: impl FnOnce(&T) -> duban_tabular::export::Sheet,
+) -> Response {
+    match rows {
+        Ok(rows) => download(viewer, &sheet(&rows), viewer.export_ext(), ascii, today),
+        Err(e) => viewer.error(&e),
+    }
+}
+
 /// Who is asking, in which language, from which page.
 pub(crate) struct Viewer {
     pub actor: Actor,
@@ -285,6 +370,16 @@ const NAV: &[NavItem] = &[
         allowed: |a| a.role.may(Permission::ReadRegister),
     },
     NavItem {
+        href: "/budget",
+        label: "fin.nav.budget",
+        allowed: |a| a.role.may(Permission::ReadLedger),
+    },
+    NavItem {
+        href: "/allocations",
+        label: "fin.nav.allocations",
+        allowed: |a| a.role.may(Permission::ReadLedger),
+    },
+    NavItem {
         href: "/items",
         label: "nav.items",
         allowed: |a| {
@@ -328,8 +423,12 @@ const NAV: &[NavItem] = &[
     },
 ];
 
-/// Where a signed-in user starts: the first page of the navigation their role may use.
+/// Where a signed-in user starts: those who book the ledger (the finance officer) on the
+/// budget, everyone else on the first page of the navigation their role may use.
 pub(crate) fn home_of(actor: &Actor) -> &'static str {
+    if actor.role.may(Permission::WriteLedger) && !actor.role.may(Permission::ManageDeliveries) {
+        return "/budget";
+    }
     NAV.iter()
         .find(|n| (n.allowed)(actor))
         .map(|n| n.href)
@@ -547,6 +646,17 @@ impl Viewer {
             title,
             page,
         )
+    }
+
+    /// The format of an export this request asks for, by the end of its path: `csv` for
+    /// `….csv`, else `xlsx`.
+    pub(crate) fn export_ext(&self) -> &'static str {
+        let path = self.here.split('?').next().unwrap_or_default();
+        if path.ends_with(".csv") {
+            "csv"
+        } else {
+            "xlsx"
+        }
     }
 
     /// The page for a refusal or failure.

@@ -1,7 +1,7 @@
 //! The register: the list of units (filtered, sorted and paged by `duban-app`), its exports
 //! exactly as filtered, and a unit's page.
 
-use super::{Viewer, download, pager};
+use super::{Viewer, download_of, given, href, pager, sort_column};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -32,13 +32,6 @@ pub struct UnitParams {
     dir: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     page: Option<String>,
-}
-
-fn given(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
 }
 
 impl UnitParams {
@@ -76,12 +69,7 @@ impl UnitParams {
         ] {
             *v = given(v);
         }
-        let query = serde_urlencoded::to_string(&p).unwrap_or_default();
-        if query.is_empty() {
-            path.to_string()
-        } else {
-            format!("{path}?{query}")
-        }
+        href(path, &p)
     }
 
     fn at_page(&self, page: u64) -> UnitParams {
@@ -124,23 +112,20 @@ pub async fn list(
     let columns: Vec<minijinja::Value> = COLUMNS
         .iter()
         .map(|(label, order)| {
-            let Some(order) = order else {
-                return context! { label => *label };
-            };
-            let current = *order == query.order;
-            let aria_sort = current.then_some(if query.descending {
-                "descending"
-            } else {
-                "ascending"
-            });
-            let flip = current && !query.descending;
-            let href = UnitParams {
-                sort: Some(order.as_str().to_string()),
-                dir: flip.then(|| "desc".to_string()),
-                ..unpaged.clone()
-            }
-            .href("/units");
-            context! { label => *label, href, aria_sort }
+            sort_column(
+                label,
+                order.map(UnitOrder::as_str),
+                query.order.as_str(),
+                query.descending,
+                |sort, desc| {
+                    UnitParams {
+                        sort: Some(sort.to_string()),
+                        dir: desc.then(|| "desc".to_string()),
+                        ..unpaged.clone()
+                    }
+                    .href("/units")
+                },
+            )
         })
         .collect();
     let pager = pager(page.page, page.pages, |to| {
@@ -199,38 +184,19 @@ fn sheet(viewer: &Viewer, rows: &[UnitLine]) -> Sheet {
     }
 }
 
-async fn export(state: AppState, viewer: Viewer, params: UnitParams, ext: &str) -> Response {
+/// `/units.xlsx` and `/units.csv`: every unit the filters select.
+pub async fn export(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(params): Query<UnitParams>,
+) -> Response {
     let rows = match params.query() {
         Ok(q) => state.app.unit_export(&viewer.actor, &q).await,
         Err(e) => Err(e),
     };
-    let rows = match rows {
-        Ok(r) => r,
-        Err(e) => return viewer.error(&e),
-    };
-    download(
-        &viewer,
-        &sheet(&viewer, &rows),
-        ext,
-        "units",
-        state.app.today(),
-    )
-}
-
-pub async fn export_xlsx(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Query(params): Query<UnitParams>,
-) -> Response {
-    export(state, viewer, params, "xlsx").await
-}
-
-pub async fn export_csv(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Query(params): Query<UnitParams>,
-) -> Response {
-    export(state, viewer, params, "csv").await
+    download_of(&viewer, state.app.today(), "units", rows, |rows| {
+        sheet(&viewer, rows)
+    })
 }
 
 pub async fn card(
@@ -257,6 +223,7 @@ pub async fn card(
         &card.name,
         context! {
             can_read_chains => viewer.actor.role.may(Permission::ReadChains),
+            can_read_ledger => viewer.actor.role.may(Permission::ReadLedger),
             workflows,
             today => state.app.today().to_string(),
             card => Value::from(minijinja::value::Serde(&card)),

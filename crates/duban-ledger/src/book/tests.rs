@@ -384,6 +384,100 @@ fn disbursement_in_tranches_never_exceeds_the_allocation_and_the_rest_can_be_rel
 }
 
 #[test]
+fn a_units_fund_ledger_runs_its_totals_through_payments_releases_reversals_and_dues() {
+    let mut t = T::new();
+    t.appropriate(d(2026, 1, 5), BudgetLineKind::Training, Money::yuan(10_000));
+    let a = t
+        .allocate(BudgetLineKind::Training, "U1", Money::yuan(3_000))
+        .unwrap()
+        .allocations[0];
+    t.allocate(BudgetLineKind::Training, "U2", Money::yuan(500))
+        .unwrap();
+    let paid = t.disburse(a, Money::yuan(1_000)).unwrap().transactions[0];
+    t.reverse(d(2026, 4, 2), paid).unwrap();
+    t.disburse(a, Money::yuan(1_200)).unwrap();
+    t.ok(Command::Release(Release {
+        date: d(2026, 5, 1),
+        allocation: a,
+        reason: "done".into(),
+    }));
+    t.ok(Command::RecordDues(RecordDues {
+        date: d(2026, 5, 3),
+        unit: "U1".into(),
+        month: YearMonth::parse("2026-04").unwrap(),
+        amount: Money::from_fen(12_345),
+    }));
+    let of_u1: Vec<PostedTransaction> = t
+        .book
+        .journal()
+        .iter()
+        .filter(|p| p.txn.unit() == Some("U1"))
+        .cloned()
+        .collect();
+    let rows = crate::report::unit_ledger(&of_u1).unwrap();
+    let y = Money::yuan;
+    let seen: Vec<(TxnKind, Money, Money, Money, Money, Money)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.kind,
+                r.committed,
+                r.disbursed,
+                r.total_committed,
+                r.total_disbursed,
+                r.outstanding,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                TxnKind::Allocation,
+                y(3_000),
+                y(0),
+                y(3_000),
+                y(0),
+                y(3_000)
+            ),
+            (
+                TxnKind::Disbursement,
+                y(0),
+                y(1_000),
+                y(3_000),
+                y(1_000),
+                y(2_000)
+            ),
+            // Dated 1 April like the first payment, so before the reversal of 2 April.
+            (
+                TxnKind::Disbursement,
+                y(0),
+                y(1_200),
+                y(3_000),
+                y(2_200),
+                y(800)
+            ),
+            (
+                TxnKind::Reversal,
+                y(0),
+                y(-1_000),
+                y(3_000),
+                y(1_200),
+                y(1_800)
+            ),
+            (TxnKind::Release, y(-1_800), y(0), y(1_200), y(1_200), y(0)),
+            (TxnKind::Dues, y(0), y(0), y(1_200), y(1_200), y(0)),
+        ]
+    );
+    let last = rows.last().unwrap();
+    assert_eq!(
+        (last.dues, last.total_dues),
+        (Money::from_fen(12_345), Money::from_fen(12_345))
+    );
+    assert_eq!(rows[3].reverses, Some(paid));
+}
+
+#[test]
 fn paying_without_commitment_uses_headroom_and_stops_at_it() {
     let mut t = T::new();
     t.appropriate(d(2026, 1, 5), BudgetLineKind::Training, Money::yuan(10_000));

@@ -275,6 +275,46 @@ impl Store {
             .collect()
     }
 
+    /// One allocation by its number.
+    pub async fn ledger_allocation(&self, id: i64) -> Result<Option<Allocation>, StoreError> {
+        let c = self.conn();
+        let Some(row) = ledger_allocations::Entity::find_by_id(id).one(c).await? else {
+            return Ok(None);
+        };
+        let line = ledger_lines::Entity::find_by_id(row.line_id)
+            .one(c)
+            .await?
+            .ok_or_else(|| rows::invalid_row("allocation's budget line", row.line_id))?;
+        let codes = rows::unit_codes(c, BTreeSet::from([row.unit_id])).await?;
+        let unit = codes.get(&row.unit_id).cloned().unwrap_or_default();
+        Ok(Some(rows::allocation_of(
+            &row,
+            rows::line_id_of(&line)?,
+            unit,
+        )?))
+    }
+
+    /// The transactions linked to a unit (by register code) and/or to an allocation, in
+    /// number order. An unknown unit is refused.
+    pub async fn ledger_transactions_of(
+        &self,
+        unit: Option<&str>,
+        allocation: Option<i64>,
+    ) -> Result<Vec<PostedTransaction>, StoreError> {
+        let c = self.conn();
+        let mut q =
+            ledger_transactions::Entity::find().order_by_asc(ledger_transactions::Column::Id);
+        if let Some(code) = unit {
+            q = q.filter(
+                ledger_transactions::Column::UnitId.eq(rows::unit_id(c, code, false).await?),
+            );
+        }
+        if let Some(id) = allocation {
+            q = q.filter(ledger_transactions::Column::AllocationId.eq(id));
+        }
+        rows::load_transactions(c, q.all(c).await?).await
+    }
+
     /// How many postings the journal holds.
     pub async fn ledger_posting_count(&self) -> Result<i64, StoreError> {
         use sea_orm::PaginatorTrait;

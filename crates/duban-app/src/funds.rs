@@ -1,0 +1,322 @@
+//! The funds as the finance office works with them in a browser: the budget's execution in
+//! a year, the headroom an allocation form shows before it is sent, allocations filtered,
+//! sorted and paged, one allocation with its payments (what a disbursement form shows), and
+//! a unit's fund ledger (经费台账). Every write goes through [`App::ledger_apply`], like
+//! the API's.
+
+use crate::units::PAGE_SIZE;
+use crate::{Actor, App, AppError, Permission};
+use chrono::Datelike;
+use duban_core::money::Money;
+use duban_ledger::LedgerError;
+use duban_ledger::budget::{BudgetLineKind, percent_to};
+use duban_ledger::journal::PostedTransaction;
+use duban_ledger::model::{Allocation, AllocationStatus};
+use duban_ledger::report::{BudgetReport, BudgetRow, UnitLedgerRow, unit_ledger};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+fn ledger_error(error: LedgerError) -> AppError {
+    AppError::Ledger { error, index: None }
+}
+
+fn checked_year(year: i32) -> Result<i32, AppError> {
+    if (2000..=2999).contains(&year) {
+        Ok(year)
+    } else {
+        Err(AppError::invalid_at(
+            "year",
+            format!("年度“{year}”超出范围，应在2000年至2999年之间 (not a year: {year})"),
+        ))
+    }
+}
+
+/// One budget line's execution: the budget report's row and the execution rate to one
+/// decimal place (paid ÷ appropriated, rounded once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExecutionRow {
+    #[serde(flatten)]
+    pub figures: BudgetRow,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub rate: Option<Decimal>,
+}
+
+impl From<&BudgetRow> for ExecutionRow {
+    fn from(r: &BudgetRow) -> Self {
+        ExecutionRow {
+            figures: r.clone(),
+            rate: percent_to(r.paid, r.appropriated, 1),
+        }
+    }
+}
+
+/// The budget's execution in a year (预算执行情况), line by line with totals, and the
+/// years there are to choose from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BudgetExecution {
+    pub year: i32,
+    pub rows: Vec<ExecutionRow>,
+    pub total: ExecutionRow,
+    /// Years with budget lines, this year and the year shown; newest first.
+    pub years: Vec<i32>,
+}
+
+impl BudgetExecution {
+    fn of(report: &BudgetReport, years: Vec<i32>) -> Self {
+        BudgetExecution {
+            year: report.year,
+            rows: report.rows.iter().map(ExecutionRow::from).collect(),
+            total: ExecutionRow::from(&report.total),
+            years,
+        }
+    }
+}
+
+/// How the allocations can be sorted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AllocationOrder {
+    #[default]
+    Date,
+    Unit,
+    Line,
+    Amount,
+    Outstanding,
+}
+
+impl AllocationOrder {
+    pub const ALL: [AllocationOrder; 5] = [
+        AllocationOrder::Date,
+        AllocationOrder::Unit,
+        AllocationOrder::Line,
+        AllocationOrder::Amount,
+        AllocationOrder::Outstanding,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AllocationOrder::Date => "date",
+            AllocationOrder::Unit => "unit",
+            AllocationOrder::Line => "line",
+            AllocationOrder::Amount => "amount",
+            AllocationOrder::Outstanding => "outstanding",
+        }
+    }
+
+    /// The order a column's name asks for; an unknown name is refused, naming the known ones.
+    pub fn parse(s: &str) -> Result<AllocationOrder, AppError> {
+        crate::units::named_order(s, Self::ALL, Self::as_str)
+    }
+}
+
+/// What a reader asks of the allocations; every filter is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllocationQuery {
+    /// The fiscal year of the line the allocation is charged to.
+    pub year: Option<i32>,
+    /// A unit's code, or a part of it.
+    pub unit: Option<String>,
+    pub line: Option<BudgetLineKind>,
+    pub status: Option<AllocationStatus>,
+    pub order: AllocationOrder,
+    pub descending: bool,
+    /// 1-based; clamped to the pages there are.
+    pub page: u64,
+}
+
+/// What the allocations a query selects add up to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AllocationSums {
+    pub amount: Money,
+    pub disbursed: Money,
+    pub outstanding: Money,
+}
+
+/// One page of allocations with where it stands and the sums of the whole selection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AllocationPage {
+    pub rows: Vec<Allocation>,
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+    pub sums: AllocationSums,
+}
+
+/// An allocation and every transaction booked on it, in number order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AllocationDetail {
+    pub allocation: Allocation,
+    pub transactions: Vec<PostedTransaction>,
+}
+
+/// A unit's fund ledger: its allocations and every transaction that concerns it, with the
+/// running totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitFunds {
+    pub code: String,
+    pub name: String,
+    pub allocations: Vec<Allocation>,
+    pub rows: Vec<UnitLedgerRow>,
+}
+
+impl App {
+    /// The budget's execution in `year` (this year when none).
+    pub async fn budget_execution(
+        &self,
+        actor: &Actor,
+        year: Option<i32>,
+    ) -> Result<BudgetExecution, AppError> {
+        actor.require(Permission::ReadLedger)?;
+        let this_year = self.today().year();
+        let year = checked_year(year.unwrap_or(this_year))?;
+        let lines = self.store().ledger_lines(None).await?;
+        let mut years: BTreeSet<i32> = lines.keys().map(|l| l.year).collect();
+        years.extend([year, this_year]);
+        let report = BudgetReport::new(year, &lines).map_err(ledger_error)?;
+        Ok(BudgetExecution::of(
+            &report,
+            years.into_iter().rev().collect(),
+        ))
+    }
+
+    /// The lines of `year` an allocation can be charged to, with their headroom now: what
+    /// the allocation form shows before anything is sent. Only those who book may ask.
+    pub async fn allocation_headroom(
+        &self,
+        actor: &Actor,
+        year: i32,
+    ) -> Result<BudgetExecution, AppError> {
+        actor.require(Permission::WriteLedger)?;
+        let year = checked_year(year)?;
+        let report = self.store().ledger_budget(year).await?;
+        Ok(BudgetExecution::of(&report, vec![year]))
+    }
+
+    /// The allocations a query selects, in its order (the page is ignored).
+    async fn select_allocations(&self, q: &AllocationQuery) -> Result<Vec<Allocation>, AppError> {
+        if let Some(y) = q.year {
+            checked_year(y)?;
+        }
+        let unit = q.unit.as_deref().map(str::trim).filter(|u| !u.is_empty());
+        let mut rows: Vec<Allocation> = self
+            .store()
+            .ledger_allocations(q.year, None)
+            .await?
+            .into_iter()
+            .filter(|a| unit.is_none_or(|u| a.unit.contains(u)))
+            .filter(|a| q.line.is_none_or(|l| a.line.kind == l))
+            .filter(|a| q.status.is_none_or(|s| a.status == s))
+            .collect();
+        // Each order ends on the allocation's number, so equal keys keep one order.
+        match q.order {
+            AllocationOrder::Date => rows.sort_by_key(|a| (a.date, a.id)),
+            AllocationOrder::Unit => rows.sort_by(|a, b| (&a.unit, a.id).cmp(&(&b.unit, b.id))),
+            AllocationOrder::Line => rows.sort_by_key(|a| (a.line, a.id)),
+            AllocationOrder::Amount => rows.sort_by_key(|a| (a.amount, a.id)),
+            AllocationOrder::Outstanding => rows.sort_by_key(|a| (a.outstanding, a.id)),
+        }
+        if q.descending {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
+    /// One page of the allocations a query selects, with the sums of all of them; a page
+    /// beyond the last shows the last.
+    pub async fn allocation_page(
+        &self,
+        actor: &Actor,
+        q: &AllocationQuery,
+    ) -> Result<AllocationPage, AppError> {
+        actor.require(Permission::ReadLedger)?;
+        let all = self.select_allocations(q).await?;
+        let mut sums = AllocationSums::default();
+        for a in &all {
+            for (sum, add) in [
+                (&mut sums.amount, a.amount),
+                (&mut sums.disbursed, a.disbursed),
+                (&mut sums.outstanding, a.outstanding),
+            ] {
+                *sum = sum
+                    .checked_add(add)
+                    .ok_or_else(|| ledger_error(LedgerError::Overflow))?;
+            }
+        }
+        let total = all.len() as u64;
+        let (page, pages, offset) = crate::chains::locate(total, q.page);
+        let rows = all
+            .into_iter()
+            .skip(offset as usize)
+            .take(PAGE_SIZE as usize)
+            .collect();
+        Ok(AllocationPage {
+            rows,
+            total,
+            page,
+            pages,
+            sums,
+        })
+    }
+
+    /// Every allocation a query selects, in its order, for an export.
+    pub async fn allocation_export(
+        &self,
+        actor: &Actor,
+        q: &AllocationQuery,
+    ) -> Result<Vec<Allocation>, AppError> {
+        actor.require(Permission::ReadLedger)?;
+        self.select_allocations(q).await
+    }
+
+    /// An allocation with its transactions: what the disbursement form shows before
+    /// anything is sent (the amount outstanding). Only those who book may ask.
+    pub async fn allocation_detail(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<AllocationDetail, AppError> {
+        actor.require(Permission::WriteLedger)?;
+        let store = self.store();
+        let allocation = store
+            .ledger_allocation(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("没有第{id}号拨款 (no allocation #{id})")))?;
+        let transactions = store.ledger_transactions_of(None, Some(id)).await?;
+        Ok(AllocationDetail {
+            allocation,
+            transactions,
+        })
+    }
+
+    /// A unit's fund ledger (经费台账), for a unit within the actor's scope.
+    pub async fn unit_funds(&self, actor: &Actor, code: &str) -> Result<UnitFunds, AppError> {
+        actor.require(Permission::ReadLedger)?;
+        // The unit's card refuses a unit that does not exist or lies outside the scope.
+        let card = self.unit_card(actor, code).await?;
+        let store = self.store();
+        let allocations = store.ledger_allocations(None, Some(&card.code)).await?;
+        let txns = store.ledger_transactions_of(Some(&card.code), None).await?;
+        Ok(UnitFunds {
+            code: card.code,
+            name: card.name,
+            allocations,
+            rows: unit_ledger(&txns).map_err(ledger_error)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_order_reads_back_and_others_are_refused() {
+        for o in AllocationOrder::ALL {
+            assert_eq!(AllocationOrder::parse(o.as_str()).unwrap(), o);
+        }
+        let e = AllocationOrder::parse("purpose").unwrap_err().to_string();
+        assert!(e.contains("无法按“purpose”排序"), "{e}");
+        assert!(checked_year(2026).is_ok());
+        assert!(checked_year(20260).is_err());
+    }
+}
