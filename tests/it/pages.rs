@@ -880,6 +880,31 @@ async fn an_administrator_follows_chains_and_messages_and_sends_a_failed_one_aga
     assert!(!text.contains("13546428926"));
     let xlsx = b.get("/deliveries.xlsx?status=sent").await;
     assert!(xlsx.bytes.starts_with(b"PK"), "a workbook");
+    // A unit's page lists its organisations and every message sent about it.
+    let unit = html
+        .split("<td><a href=\"/units/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let page = b.get(&format!("/units/{unit}")).await.text();
+    assert!(
+        page.contains("所属组织") && page.contains("统一社会信用代码"),
+        "{page}"
+    );
+    let messages = page
+        .split("<h2 id=\"messages\">发送的消息</h2>")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        messages.contains("已发送") && messages.contains("****"),
+        "{page}"
+    );
+    let card = b.get("/units/370102-0001").await.text();
+    assert!(
+        card.contains("济南宝塔博远建设工程有限公司") && card.contains("91370102YDK7QLH8JQ"),
+        "{card}"
+    );
 
     // A message that failed for good is listed with who it was for, and sent again.
     let victim = <duban_store::entities::outbox::Entity as sea_orm::EntityTrait>::find()
@@ -933,6 +958,11 @@ async fn an_administrator_follows_chains_and_messages_and_sends_a_failed_one_aga
     let mut v = Browser::new(&o);
     v.sign_in("chakan").await;
     assert_eq!(v.get("/chains").await.status, StatusCode::OK);
+    let card = v.get("/units/370102-0001").await.text();
+    assert!(
+        card.contains("所属组织") && !card.contains("发送的消息"),
+        "{card}"
+    );
     assert_eq!(v.get("/deliveries").await.status, StatusCode::FORBIDDEN);
     assert_eq!(
         v.post(&format!("/deliveries/{}/resend", victim.id), &[])

@@ -120,6 +120,8 @@ pub struct UnitCard {
     pub term_end: Option<chrono::NaiveDate>,
     /// Day of the month of the theme day (主题党日).
     pub theme_day: Option<i16>,
+    /// The organisations it covers.
+    pub organisations: Vec<duban_store::lists::OrganisationLine>,
     pub instances: Vec<InstanceLine>,
     pub rectification_items: Vec<ItemLine>,
     pub interviews: Vec<InterviewLine>,
@@ -195,6 +197,7 @@ impl App {
             term_start: u.unit.term_start,
             term_end: u.unit.term_end,
             theme_day: u.unit.theme_day,
+            organisations: store.organisations_of_unit(u.unit.id).await?,
             instances: chains,
             rectification_items: store.list_items(&filter).await?,
             interviews: store.list_interviews(&filter).await?,

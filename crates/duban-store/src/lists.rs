@@ -132,6 +132,20 @@ pub struct ItemLine {
     pub interview_id: Option<i64>,
 }
 
+/// An organisation a unit covers (两新组织), as the register has it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrganisationLine {
+    pub credit_code: String,
+    pub name: String,
+    /// 组织类别: 非公企业, 社会组织 …
+    pub kind: String,
+    pub district: String,
+    pub street: String,
+    pub employees: i32,
+    pub party_members: i32,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InterviewLine {
@@ -357,6 +371,29 @@ impl Store {
             q = q.filter(party_units::Column::TermEnd.lt(today));
         }
         q
+    }
+
+    /// The organisations a unit covers, by name.
+    pub async fn organisations_of_unit(
+        &self,
+        unit_id: i64,
+    ) -> Result<Vec<OrganisationLine>, StoreError> {
+        Ok(organisations::Entity::find()
+            .filter(organisations::Column::UnitId.eq(unit_id))
+            .order_by_asc(organisations::Column::Name)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|o| OrganisationLine {
+                credit_code: o.credit_code,
+                name: o.name,
+                kind: o.kind,
+                district: o.district,
+                street: o.street,
+                employees: o.employees,
+                party_members: o.party_members,
+            })
+            .collect())
     }
 
     /// How many units the filter matches (paging ignored).

@@ -208,6 +208,20 @@ pub async fn card(
         Ok(c) => c,
         Err(e) => return viewer.error(&e),
     };
+    // Every message sent about the unit, for those who follow the deliveries.
+    let messages = if viewer.actor.role.may(Permission::ManageDeliveries) {
+        let q = duban_app::monitor::DeliveryQuery {
+            unit: Some(card.code.clone()),
+            limit: Some(MESSAGES_SHOWN),
+            ..Default::default()
+        };
+        match state.app.deliveries(&viewer.actor, &q).await {
+            Ok(m) => Some(m),
+            Err(e) => return viewer.error(&e),
+        }
+    } else {
+        None
+    };
     let rules = state.app.engine.rules.current();
     let workflows: std::collections::BTreeMap<String, String> = card
         .instances
@@ -227,6 +241,11 @@ pub async fn card(
             workflows,
             today => state.app.today().to_string(),
             card => Value::from(minijinja::value::Serde(&card)),
+            messages => messages.map(|m| Value::from(minijinja::value::Serde(&m))),
+            messages_shown => MESSAGES_SHOWN,
         },
     )
 }
+
+/// The latest delivery attempts a unit's page lists; the delivery log has the rest.
+const MESSAGES_SHOWN: u64 = 50;
