@@ -1194,3 +1194,29 @@ async fn expired_idempotency_keys_and_sessions_are_forgotten() {
     assert_eq!(o.app.housekeeping().await.unwrap(), Default::default());
     db.drop_db().await;
 }
+
+/// A page past what a database can skip is refused as a bad parameter, not a server error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offset_past_what_a_database_takes_is_a_bad_parameter() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let admin = o.login("guanli").await;
+    for uri in [
+        "/api/v1/deliveries?offset=9223372036854775808",
+        "/api/v1/units?offset=9223372036854775808",
+    ] {
+        let (s, v) = o.call(Method::GET, uri, &admin, None).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {v}");
+        assert_eq!(v["pointer"], "offset", "{uri}: {v}");
+    }
+    let (s, _) = o
+        .call(
+            Method::GET,
+            "/api/v1/deliveries?offset=0&limit=5",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    db.drop_db().await;
+}

@@ -11,6 +11,17 @@ pub const MAX_OFFSET: u64 = 1_000_000_000;
 pub const MAX_LIMIT: u64 = 10_000;
 
 /// Refuses a page size outside 1..=[`MAX_LIMIT`].
+/// Refuses an offset past [`MAX_OFFSET`] (a database cannot take every number).
+pub(crate) fn check_offset(offset: u64) -> Result<(), AppError> {
+    if offset > MAX_OFFSET {
+        return Err(AppError::invalid_at(
+            "offset",
+            format!("offset must be at most {MAX_OFFSET}"),
+        ));
+    }
+    Ok(())
+}
+
 pub fn check_limit(limit: u64) -> Result<(), AppError> {
     if (1..=MAX_LIMIT).contains(&limit) {
         Ok(())
@@ -24,12 +35,7 @@ pub fn check_limit(limit: u64) -> Result<(), AppError> {
 
 impl App {
     fn scoped(&self, actor: &Actor, f: &ListFilter) -> Result<ListFilter, AppError> {
-        if f.offset > MAX_OFFSET {
-            return Err(AppError::invalid_at(
-                "offset",
-                format!("offset must be at most {MAX_OFFSET}"),
-            ));
-        }
+        check_offset(f.offset)?;
         if f.limit > MAX_LIMIT {
             return Err(AppError::invalid_at(
                 "limit",

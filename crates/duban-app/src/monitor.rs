@@ -348,6 +348,7 @@ impl App {
         if let Some(limit) = q.limit {
             crate::lists::check_limit(limit)?;
         }
+        crate::lists::check_offset(q.offset)?;
         self.unit_in_scope(actor, q.unit.as_deref()).await?;
         let rows = self.store().list_deliveries(q).await?;
         Ok(rows
