@@ -212,14 +212,15 @@ pub fn read(
         if cells.iter().all(Cell::is_empty) {
             continue;
         }
+        // The footer starts at a row that opens with a total (合计, 汇总 …) or a label
+        // (`借方笔数:`); a remark ending in a colon further along is just text.
         let first = cells
             .iter()
             .find(|c| !c.is_empty())
-            .map(|c| norm(&c.text()))
+            .map(Cell::text)
             .unwrap_or_default();
-        if footer.iter().any(|f| first.starts_with(f.as_str()))
-            || cells.iter().any(|c| is_label(&c.text()))
-        {
+        let first_norm = norm(&first);
+        if footer.iter().any(|f| first_norm.starts_with(f.as_str())) || is_label(&first) {
             footer_at = Some(i);
             break;
         }

@@ -635,3 +635,33 @@ mod generated {
         }
     }
 }
+
+#[test]
+fn a_saved_profile_reads_a_layout_no_shipped_profile_knows() {
+    let text = "记帐日,入账金额,出账金额,结余,说明：含冒号\n2026-03-01,100.00,,1100.00,付款:\n2026-03-02,,40.00,1060.00,\n";
+    let err = read("a.csv", text.as_bytes()).unwrap_err();
+    assert!(err.zh.contains("找不到明细表头"), "{err}");
+    let json = r#"{"name": "own", "bank": "某农商银行",
+        "columns": {"date": ["记帐日"], "credit": ["入账金额"], "debit": ["出账金额"], "balance": ["结余"], "remark": ["说明：含冒号"]}}"#;
+    let own: Profile = serde_json::from_str(json).unwrap();
+    let mut profiles = vec![own.clone()];
+    profiles.extend(profile::builtin());
+    let st = read_with("a.csv", text.as_bytes(), &profiles).unwrap();
+    assert_eq!(st.profile, "own");
+    let f = st.check().unwrap();
+    assert_eq!(
+        (f.lines, f.opening, f.closing),
+        (2, Some(m("1000.00")), Some(m("1060.00")))
+    );
+    assert_eq!(
+        st.lines[0].remark, "付款:",
+        "a remark ending in a colon is no footer"
+    );
+    // A profile is plain data: it round-trips.
+    let back: Profile = serde_json::from_str(&serde_json::to_string(&own).unwrap()).unwrap();
+    assert_eq!(back, own);
+    for p in profile::builtin() {
+        let back: Profile = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
+    }
+}
