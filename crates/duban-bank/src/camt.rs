@@ -104,6 +104,11 @@ pub fn read(file_name: &str, xml: &str) -> Result<Statement, BankError> {
             closing,
             closing_row,
             tags: ("OPBD", "CLBD"),
+            account: [
+                text(s, &["Acct", "Id", "IBAN"]),
+                text(s, &["Acct", "Id", "Othr", "Id"]),
+            ]
+            .concat(),
         });
     }
     st.sections = st.parts.len();

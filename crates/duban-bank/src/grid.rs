@@ -181,69 +181,54 @@ fn delimited(text: &str) -> Result<Vec<Row>, BankError> {
 }
 
 /// The rows of every `<tr>` in an HTML document, numbered 1, 2, … in document order; cells
-/// are `<td>`/`<th>` with their tags removed and entities decoded.
+/// are `<td>`/`<th>` with their tags removed and entities decoded. Linear in the document:
+/// each tag is found once.
 pub fn html_rows(text: &str) -> Vec<Row> {
     let lower = text.to_ascii_lowercase();
-    let mut rows = Vec::new();
-    let mut pos = 0;
-    while let Some(i) = find_tag(&lower, pos, "tr") {
-        let end = find_close(&lower, i, "tr");
-        let mut cells = Vec::new();
-        let mut p = i + 3;
-        loop {
-            let td = find_tag(&lower, p, "td").filter(|&t| t < end);
-            let th = find_tag(&lower, p, "th").filter(|&t| t < end);
-            let Some(c) = td.into_iter().chain(th).min() else {
-                break;
-            };
-            let open_end = lower[c..end].find('>').map(|g| c + g + 1).unwrap_or(end);
-            let next = [
-                find_tag(&lower, open_end, "td"),
-                find_tag(&lower, open_end, "th"),
-            ]
-            .into_iter()
-            .flatten()
-            .filter(|&t| t < end)
-            .min()
-            .unwrap_or(end);
-            let inner = strip_tags(&text[open_end..next]);
-            cells.push(if inner.trim().is_empty() {
-                Cell::Empty
-            } else {
-                Cell::Text(inner.trim().to_string())
-            });
-            p = next;
-        }
-        rows.push((rows.len() + 1, cells));
-        pos = end.max(i + 3);
+    let trs = tag_positions(&lower, "tr");
+    let mut rows = Vec::with_capacity(trs.len());
+    for (k, &start) in trs.iter().enumerate() {
+        let limit = trs.get(k + 1).copied().unwrap_or(lower.len());
+        let end = lower[start..limit]
+            .find("</tr")
+            .map(|i| start + i)
+            .unwrap_or(limit);
+        let seg = &lower[start..end];
+        let mut opens = tag_positions(seg, "td");
+        opens.extend(tag_positions(seg, "th"));
+        opens.sort_unstable();
+        let cells = opens
+            .iter()
+            .enumerate()
+            .map(|(j, &c)| {
+                let next = opens.get(j + 1).copied().unwrap_or(seg.len());
+                let inner_start = seg[c..next].find('>').map(|g| c + g + 1).unwrap_or(next);
+                let inner = strip_tags(&text[start + inner_start..start + next]);
+                if inner.trim().is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text(inner.trim().to_string())
+                }
+            })
+            .collect();
+        rows.push((k + 1, cells));
     }
     rows
 }
 
-/// Offset of the next `<tag` (followed by `>`, whitespace or `/`) at or after `from`.
-fn find_tag(lower: &str, from: usize, tag: &str) -> Option<usize> {
+/// Offsets of every `<tag` followed by `>`, whitespace or `/`.
+fn tag_positions(lower: &str, tag: &str) -> Vec<usize> {
     let pat = format!("<{tag}");
-    let mut p = from;
-    while let Some(i) = lower.get(p..)?.find(&pat) {
-        let at = p + i;
-        match lower.as_bytes().get(at + pat.len()) {
-            Some(b'>' | b' ' | b'\t' | b'\n' | b'\r' | b'/') => return Some(at),
-            _ => p = at + pat.len(),
-        }
-    }
-    None
-}
-
-/// End of the element opened at `from`: its `</tag>`, or the next `<tag`, or the end.
-fn find_close(lower: &str, from: usize, tag: &str) -> usize {
-    let close = lower[from..].find(&format!("</{tag}")).map(|i| from + i);
-    let next = find_tag(lower, from + 1, tag);
-    match (close, next) {
-        (Some(c), Some(n)) => c.min(n),
-        (Some(c), None) => c,
-        (None, Some(n)) => n,
-        (None, None) => lower.len(),
-    }
+    lower
+        .match_indices(&pat)
+        .map(|(i, _)| i)
+        .filter(|&i| {
+            matches!(
+                lower.as_bytes().get(i + pat.len()),
+                Some(b'>' | b' ' | b'\t' | b'\n' | b'\r' | b'/')
+            )
+        })
+        .collect()
 }
 
 fn strip_tags(s: &str) -> String {

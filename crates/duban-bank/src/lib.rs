@@ -176,6 +176,8 @@ pub(crate) struct Part {
     pub closing_row: usize,
     /// How the file names the opening and closing balances (`:60F:`, `OPBD` …).
     pub tags: (&'static str, &'static str),
+    /// The account it is for: a statement's opening follows the previous closing of the same account.
+    pub account: String,
 }
 
 /// In which order the running balance chains.

@@ -195,13 +195,15 @@ pub fn read(file_name: &str, text: &str) -> Result<Statement, BankError> {
     let mut st = Statement::new(file_name, FileKind::Mt940, "mt940", "");
     let mut open: Option<(usize, Money, usize)> = None;
     let mut last_line_info = false;
+    let mut account = String::new();
     for f in fields(text) {
         match f.tag.as_str() {
             "25" => {
                 let t = f.text.trim();
-                let (bank, account) = t.split_once('/').unwrap_or(("", t));
+                let (bank, acct) = t.split_once('/').unwrap_or(("", t));
+                account = acct.to_string();
                 if st.account.is_none() {
-                    st.account = Some(account.to_string());
+                    st.account = Some(acct.to_string());
                     st.bank = bank.to_string();
                 }
             }
@@ -262,6 +264,7 @@ pub fn read(file_name: &str, text: &str) -> Result<Statement, BankError> {
                     closing,
                     closing_row: f.row,
                     tags: (":60F:", ":62F:"),
+                    account: account.clone(),
                 });
                 last_line_info = false;
             }

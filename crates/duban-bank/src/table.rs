@@ -297,7 +297,8 @@ pub fn read(
                     flipped: m,
                 },
                 (false, Some(out)) => {
-                    flag_ambiguous |= ["借", "贷", "1", "2"].contains(&flag.as_str());
+                    flag_ambiguous |=
+                        ["借", "贷", "借方", "贷方", "1", "2"].contains(&flag.as_str());
                     Signed::leaving(m, out)
                 }
             }
@@ -599,10 +600,11 @@ pub fn chain(st: &Statement) -> Result<(Chain, Option<Money>, Option<Money>), Ba
     let lines = &st.lines;
     let overflow = || BankError::file("金额合计超出范围", "the sum of the amounts overflows");
     if !st.parts.is_empty() {
-        let mut prev_closing: Option<Money> = None;
+        let mut prev_closing: Option<(Money, String)> = None;
         for p in &st.parts {
-            if let Some(c) = prev_closing
-                && c != p.opening
+            if let Some((c, account)) = &prev_closing
+                && *account == p.account
+                && *c != p.opening
             {
                 return Err(BankError::cell(
                     p.opening_row,
@@ -636,7 +638,7 @@ pub fn chain(st: &Statement) -> Result<(Chain, Option<Money>, Option<Money>), Ba
                     ),
                 ));
             }
-            prev_closing = Some(p.closing);
+            prev_closing = Some((p.closing, p.account.clone()));
         }
         let first = st.parts.first().map(|p| p.opening);
         let last = st.parts.last().map(|p| p.closing);

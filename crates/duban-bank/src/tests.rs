@@ -665,3 +665,33 @@ fn a_saved_profile_reads_a_layout_no_shipped_profile_knows() {
         assert_eq!(back, p);
     }
 }
+
+#[test]
+fn mt940_statements_follow_each_other_per_account() {
+    let two = |second_account: &str, second_opening: &str| {
+        format!(
+            ":20:A\n:25:BANK/111\n:28C:1/1\n:60F:C260101CNY100,00\n:61:2601020102D50,00NTRFx//S1\n:86:rent\n:62F:C260102CNY50,00\n\
+             :20:B\n:25:BANK/{second_account}\n:28C:2/1\n:60F:C260102CNY{second_opening}\n:61:2601030103C5,5NTRFy//S2\n:62F:C260103CNY{}\n",
+            if second_opening == "50,00" {
+                "55,50"
+            } else {
+                "5,50"
+            }
+        )
+    };
+    let (st, f) = import("a.sta", two("111", "50,00").as_bytes()).unwrap();
+    assert_eq!(
+        (f.opening, f.closing),
+        (Some(m("100.00")), Some(m("55.50")))
+    );
+    assert_eq!(st.lines[0].purpose, "rent");
+    assert_eq!(st.lines[1].amount, m("5.50"));
+    let err = import("a.sta", two("111", "0,00").as_bytes()).unwrap_err();
+    assert_eq!(
+        (err.row, err.column.as_deref()),
+        (Some(11), Some(":60F:")),
+        "{err}"
+    );
+    // Another account's statement starts from its own balance.
+    assert!(import("a.sta", two("222", "0,00").as_bytes()).is_ok());
+}

@@ -1,7 +1,7 @@
 //! Cell values: amounts to [`Money`] from their decimal text, dates and times in the shapes
 //! banks write them, header labels normalised for keyword matching.
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use duban_core::money::Money;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -155,6 +155,11 @@ const TIMES: &[&str] = &["%H:%M:%S", "%H%M%S", "%H:%M"];
 pub fn when(cell: &Cell) -> Option<When> {
     match cell {
         Cell::Empty => Some(When::default()),
+        // A time-only cell comes back on Excel's day zero (1899-12-31).
+        Cell::DateTime(t) if t.date().year() < 1901 => Some(When {
+            date: None,
+            time: Some(t.time()),
+        }),
         Cell::DateTime(t) => Some(When {
             date: Some(t.date()),
             time: (t.time() != NaiveTime::MIN).then_some(t.time()),
@@ -298,6 +303,22 @@ mod tests {
         }
         assert_eq!(w("20260203").date, Some(d));
         assert_eq!(w("09:49:50").time, Some(t));
+        assert_eq!(
+            w("094950"),
+            When {
+                date: None,
+                time: Some(t)
+            },
+            "CMB's 交易时间"
+        );
+        let day_zero = NaiveDate::from_ymd_opt(1899, 12, 31).unwrap().and_time(t);
+        assert_eq!(
+            when(&Cell::DateTime(day_zero)).unwrap(),
+            When {
+                date: None,
+                time: Some(t)
+            }
+        );
         assert!(when_text("支出总金额 14928.64").is_none());
         assert_eq!(
             period("20171101-20171130"),
