@@ -107,7 +107,9 @@ pub struct Line {
     pub row: usize,
     /// Booking date (记账日期 / 交易日期; MT940 entry date; camt BookgDt).
     pub date: Option<NaiveDate>,
-    /// Booking date and time, when the file gives the time.
+    /// Booking date and time, when the file gives the time: as the file writes it (Beijing
+    /// time for the Chinese banks; camt.053's `DtTm` in UTC), without an offset.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "2026-02-03T09:49:50"))]
     pub time: Option<NaiveDateTime>,
     /// Value date (起息日), when given apart from the booking date.
     pub value_date: Option<NaiveDate>,
