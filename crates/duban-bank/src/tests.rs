@@ -185,6 +185,7 @@ fn pingan_xlsx() {
         },
     );
     assert_eq!(st.profile, "pingan");
+    assert_eq!(st.declared, Declared::default());
     assert_eq!(st.account.as_deref(), Some("15990603437847"));
     assert_eq!(st.lines[2].time.unwrap().to_string(), "2026-02-27 14:37:51");
 }
@@ -204,6 +205,7 @@ fn ccb_corporate_quoted_csv_2017() {
     );
     assert_eq!(st.kind, FileKind::Text);
     assert_eq!(st.account.as_deref(), Some("37101501693974234382"));
+    assert_eq!(st.declared, Declared::default());
     assert_eq!(st.lines[0].row, 2);
 }
 
@@ -262,6 +264,7 @@ fn ccb_personal_xls_is_refused_at_its_fourth_line() {
         Some(m("2243.91"))
     );
     assert_eq!(st.lines[5].balance, Some(m("1494.65")));
+    assert_eq!(st.declared, Declared::default());
     let err = st.check().unwrap_err();
     assert_eq!(err.row, Some(st.lines[3].row));
     assert_eq!(err.row, Some(10));
@@ -288,6 +291,7 @@ fn spdb_personal_xls() {
         },
     );
     assert_eq!(st.profile, "spdb");
+    assert_eq!(st.declared, Declared::default());
     assert_eq!(st.account.as_deref(), Some("6200000000001230"));
     assert_eq!(st.period_to.unwrap().to_string(), "2025-12-31");
 }
@@ -307,6 +311,10 @@ fn danske_mt940_fifteen_statements_chain() {
     );
     assert_eq!(st.kind, FileKind::Mt940);
     assert_eq!(st.sections, 15);
+    assert_eq!(
+        (st.declared.opening, st.declared.closing),
+        (Some(m("2478926.70")), Some(m("3851379.47")))
+    );
     assert_eq!(st.account.as_deref(), Some("1234567890"));
     assert_eq!(st.currency.as_deref(), Some("DKK"));
     assert_eq!(st.lines[0].amount, m("-829419.78"));
@@ -327,6 +335,10 @@ fn goldman_camt053_opening_plus_entries_is_closing() {
     );
     assert_eq!(st.kind, FileKind::Camt053);
     assert_eq!(st.account.as_deref(), Some("DD01100056869"));
+    assert_eq!(
+        (st.declared.opening, st.declared.closing),
+        (Some(m("-843686.20")), Some(m("-843610.73")))
+    );
     assert_eq!(st.currency.as_deref(), Some("USD"));
     assert_eq!(st.lines[0].row, 109);
     assert!(
