@@ -467,6 +467,13 @@ fn matrix(instance: i64) -> Vec<Route> {
             ADMIN,
         ),
         (
+            Method::POST,
+            "/api/v1/bank/statements/preview",
+            "/api/v1/bank/statements/preview?name=cmbc-corp-2026-02.xlsx".into(),
+            None,
+            LEDGER,
+        ),
+        (
             Method::GET,
             "/api/v1/register/coverage",
             "/api/v1/register/coverage".into(),
@@ -491,8 +498,63 @@ fn upload_body(path: &str) -> Body {
         "/api/v1/imports/rectification" => Body::from(
             "\u{feff}党组织编码,整改事项,整改类别,整改期限\n370102-0001,台账不全,限期整改,2026-05-31\n".to_string(),
         ),
+        "/api/v1/bank/statements/preview" => Body::from(bank_sample("cmbc-corp-2026-02.xlsx")),
         _ => Body::empty(),
     }
+}
+
+/// One of the real bank statements beside the repository.
+fn bank_sample(name: &str) -> Vec<u8> {
+    std::fs::read(repo().join("../shared/data/bank-statements").join(name)).unwrap()
+}
+
+/// A bank statement preview answers the figures of a file that checks, and refuses one whose
+/// balance chain breaks with a problem naming the row and column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bank_statement_preview_answers_its_figures_or_a_located_refusal() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let finance = o.login("caiwu").await;
+    let post = |name: &'static str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/v1/bank/statements/preview?name={name}"))
+            .header("cookie", finance.as_str())
+            .body(Body::from(bank_sample(name)))
+            .unwrap()
+    };
+    let (s, v, _) = o.send(post("ceb-corp-2026-02.xls")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["figures"]["lines"], 15);
+    assert_eq!(v["figures"]["debit_total"], "5685495.76");
+    assert_eq!(v["figures"]["closing"], "331933.82");
+    assert_eq!(v["statement"]["declared"]["credit_count"], 8);
+    assert_eq!(v["statement"]["lines"][0]["row"], 17);
+    assert_eq!(v["statement"]["lines"][0]["amount"], "500000.00");
+    let (s, v, h) = o.send(post("ccb-personal-2025-01.xls")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(h["content-type"], "application/problem+json");
+    assert_eq!(v["errors"][0]["row"], 10, "{v}");
+    assert_eq!(v["errors"][0]["column"], "账户余额", "{v}");
+    assert!(
+        v["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("相差46.00"),
+        "{v}"
+    );
+    let empty = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/bank/statements/preview?name=x.xls")
+        .header("cookie", finance.as_str())
+        .body(Body::empty())
+        .unwrap();
+    let (s, _, _) = o.send(empty).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let doc = serde_json::to_value(duban_http::openapi()).unwrap();
+    assert!(doc["paths"]["/api/v1/bank/statements/preview"]["post"].is_object());
+    assert!(doc["components"]["schemas"]["StatementPreview"].is_object());
+    db.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@ const PURE: &[&str] = &[
     "duban-tabular",
     "duban-workflow",
     "duban-ledger",
+    "duban-bank",
 ];
 /// What no pure crate may depend on.
 const IO_CRATES: &[&str] = &[
@@ -59,6 +60,7 @@ fn pure_crates_do_no_io_and_only_the_store_knows_sql() {
     let g = graph();
     assert!(
         g.contains_key("duban-core")
+            && g.contains_key("duban-bank")
             && g.contains_key("duban-store")
             && g.contains_key("duban-cli")
     );

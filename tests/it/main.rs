@@ -15,6 +15,8 @@ mod engine;
 mod nodes;
 // `duban import register` and `duban register coverage` through the binary.
 mod register;
+// `duban bank preview` on real bank statements.
+mod bank;
 // `duban serve`, `/healthz`, graceful shutdown; `duban config`.
 mod serve;
 // `duban workflows check|schema|simulate` and `duban calendar` through the binary.

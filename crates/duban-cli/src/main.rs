@@ -73,6 +73,8 @@ enum Command {
     Ledger(cmd::ledger::Args),
     /// The audit log: verify its hash chain, export it for auditors.
     Audit(cmd::audit::Args),
+    /// Bank statements: preview a statement file and check it before an import.
+    Bank(cmd::bank::Args),
     /// Users who sign in, their roles and districts, API tokens.
     Users(cmd::users::Args),
 }
@@ -155,6 +157,7 @@ fn main() -> ExitCode {
             Command::Dispatch(args) => cmd::deliveries::run_dispatch(args, &ctx).await,
             Command::Ledger(args) => cmd::ledger::run(args, &ctx).await,
             Command::Audit(args) => cmd::audit::run(args, &ctx).await,
+            Command::Bank(args) => cmd::bank::run(args, &ctx).await,
             Command::Users(args) => cmd::users::run(args, &ctx).await,
         }
     });

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(args, ctx)`.
 
 pub mod audit;
+pub mod bank;
 pub mod calendar;
 pub mod complete;
 pub mod deliveries;

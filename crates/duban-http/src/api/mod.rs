@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. Every route is documented in the OpenAPI document (utoipa)
 //! it is registered with, so the document cannot leave a route out.
 
+mod bank;
 mod handlers;
 mod monitor;
 
@@ -91,6 +92,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ledger_rebates))
         .routes(routes!(ledger_status))
         .routes(routes!(ledger_verify))
+        .routes(routes!(bank::preview_statement))
         .routes(routes!(audit_entries))
         .routes(routes!(audit_verify))
         .routes(routes!(monitor::list_timers))

@@ -1,0 +1,73 @@
+//! Reading speed: a generated statement of N lines (default 100,000) as GBK CSV, read and
+//! checked in memory. Prints lines per second and the process's peak resident memory.
+//!
+//! cargo run --release -p duban-bank --example bench -- [LINES]
+
+use duban_core::money::Money;
+use std::time::Instant;
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(100_000);
+    let mut text = String::from(
+        "账号,账户名称,交易时间,借方发生额（支取）,贷方发生额（收入）,余额,币种,对方户名,对方账号,对方开户机构,记账日期,摘要,备注,账户明细编号-交易流水号\n",
+    );
+    let mut balance: i64 = 100_000_000; // fen: 1,000,000.00
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(8, 0, 0)
+        .unwrap();
+    for i in 0..n {
+        // A deterministic mix of amounts in and out.
+        let fen = ((i as i64 * 7919) % 5_000_000) + 1;
+        let incoming = i % 3 == 0;
+        balance += if incoming { fen } else { -fen };
+        let amount = Money::from_fen(fen).to_string();
+        let (d, c) = if incoming {
+            ("0.00".to_string(), amount)
+        } else {
+            (amount, "0.00".to_string())
+        };
+        let t = start + chrono::Duration::seconds(37 * i as i64);
+        text.push_str(&format!(
+            "\"53001813416670720632\",\"云南澄岭科技有限公司\",\"{}\",\"{d}\",\"{c}\",\"{}\",\"人民币元\",\"昆明某某商贸有限公司{}\",\"62170031114941{:05}\",\"建行昆明景江花园支行\",\"{}\",\"电子转账\",\"货款\",\"{}-53090503{:08}\"\n",
+            t.format("%Y%m%d %H:%M:%S"),
+            Money::from_fen(balance),
+            i % 97,
+            i % 100_000,
+            t.format("%Y%m%d"),
+            13_000 + i,
+            i
+        ));
+    }
+    let bytes = encoding_rs::GBK.encode(&text).0.into_owned();
+    drop(text);
+    let before = status("VmRSS:");
+    let began = Instant::now();
+    let (st, figures) =
+        duban_bank::import("bench.csv", &bytes).expect("the generated statement checks");
+    let took = began.elapsed();
+    assert_eq!(figures.lines, n);
+    assert_eq!(st.lines.len(), n);
+    println!(
+        "{n} lines ({:.1} MB GBK CSV) read and checked in {:.3} s: {:.0} lines/s; resident {before} with the file in memory, peak {}",
+        bytes.len() as f64 / 1e6,
+        took.as_secs_f64(),
+        n as f64 / took.as_secs_f64(),
+        status("VmHWM:")
+    );
+}
+
+/// A line of /proc/self/status (`VmRSS:`, `VmHWM:` for the peak).
+fn status(key: &str) -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .map(|l| l.trim_start_matches(key).trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
