@@ -82,7 +82,7 @@ pub struct DeliveriesParams {
     #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<u64>,
     /// Rows skipped first (paging).
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 1_000_000_000)]
     pub offset: Option<u64>,
 }
 
