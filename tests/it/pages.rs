@@ -1462,6 +1462,64 @@ async fn an_administrator_closes_out_a_rectification_item_with_a_second_verifier
     db.drop_db().await;
 }
 
+/// The register narrowed to the units whose term ends within six months: the 换届 coming
+/// up, soonest first, none already past.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_register_shows_the_terms_ending_within_six_months() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = december(&db).await;
+    let cli = duban_app::Actor::command_line("t");
+    let today = o.app.today();
+    let ending = duban_app::units::UnitQuery {
+        ending: true,
+        order: duban_app::units::UnitOrder::TermEnd,
+        page: 1,
+        ..Default::default()
+    };
+    let rows = o.app.unit_export(&cli, &ending).await.unwrap();
+    assert!(
+        !rows.is_empty(),
+        "the demo register has terms ending within six months"
+    );
+    let by = today + chrono::Months::new(6);
+    for u in &rows {
+        let end = u.term_end.unwrap();
+        assert!(end >= today && end <= by, "{} ends {end}", u.code);
+    }
+    let all = o
+        .app
+        .unit_export(
+            &cli,
+            &duban_app::units::UnitQuery {
+                page: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let expected = all
+        .iter()
+        .filter(|u| u.term_end.is_some_and(|e| e >= today && e <= by))
+        .count();
+    assert_eq!(rows.len(), expected);
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+    let html = b.get("/units?ending=1&sort=term_end").await.text();
+    assert!(html.contains(&format!("共{}", rows.len())), "{html}");
+    assert!(
+        html.contains("name=\"ending\" value=\"1\" checked"),
+        "{html}"
+    );
+    assert!(html.contains(&rows[0].name), "{html}");
+    let csv = b.get("/units.csv?ending=1").await;
+    assert_eq!(
+        String::from_utf8_lossy(&csv.bytes).lines().count(),
+        rows.len() + 1,
+        "the export holds the same units"
+    );
+    db.drop_db().await;
+}
+
 /// The pages in a real headless Chromium, driven over the W3C WebDriver protocol through
 /// Debian's `chromedriver` (a dozen commands, spoken with the HTTP client the suite already
 /// has). Skipped, saying so, when Chromium or its driver is missing outside CI; under

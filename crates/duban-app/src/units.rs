@@ -46,6 +46,8 @@ pub struct UnitQuery {
     pub search: Option<String>,
     /// Only units whose term has ended.
     pub overdue: bool,
+    /// Only units whose term ends within the next six months (换届 coming up).
+    pub ending: bool,
     pub order: UnitOrder,
     pub descending: bool,
     /// 1-based; clamped to the pages there are.
@@ -77,6 +79,7 @@ impl UnitQuery {
             level: text(&self.level),
             search: text(&self.search),
             overdue: self.overdue,
+            term_ends_by: self.ending.then(|| today + chrono::Months::new(6)),
             today: Some(today),
             scope: actor.list_scope(),
             order: self.order,

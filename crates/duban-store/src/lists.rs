@@ -27,6 +27,8 @@ pub struct ListFilter {
     pub level: Option<String>,
     /// Only what is past its date on `today`.
     pub overdue: bool,
+    /// Units whose term ends from `today` up to this date (换届 coming up).
+    pub term_ends_by: Option<NaiveDate>,
     pub status: Option<String>,
     pub workflow: Option<String>,
     /// Only instances escalated at least once.
@@ -369,6 +371,11 @@ impl Store {
             && let Some(today) = f.today
         {
             q = q.filter(party_units::Column::TermEnd.lt(today));
+        }
+        if let (Some(by), Some(today)) = (f.term_ends_by, f.today) {
+            q = q
+                .filter(party_units::Column::TermEnd.gte(today))
+                .filter(party_units::Column::TermEnd.lte(by));
         }
         q
     }

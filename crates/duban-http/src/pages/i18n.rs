@@ -964,6 +964,11 @@ static MESSAGES: &[(&str, &str, &str)] = &[
         "{total} units, page {page} of {pages}",
     ),
     ("units.district", "区县", "District"),
+    (
+        "units.ending_only",
+        "只看六个月内届满",
+        "Term ends within six months",
+    ),
     ("units.import", "导入名册", "Import the register"),
     ("units.kind", "组织类别", "Organisation kind"),
     ("units.level", "党组织类别", "Level"),

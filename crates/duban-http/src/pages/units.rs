@@ -27,6 +27,8 @@ pub struct UnitParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     overdue: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    ending: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     sort: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dir: Option<String>,
@@ -42,6 +44,7 @@ impl UnitParams {
             level: given(&self.level),
             search: given(&self.q),
             overdue: given(&self.overdue).is_some(),
+            ending: given(&self.ending).is_some(),
             order: match given(&self.sort) {
                 Some(s) => parse_order(&s)?,
                 None => UnitOrder::default(),
@@ -63,6 +66,7 @@ impl UnitParams {
             &mut p.level,
             &mut p.q,
             &mut p.overdue,
+            &mut p.ending,
             &mut p.sort,
             &mut p.dir,
             &mut p.page,
@@ -142,6 +146,7 @@ pub async fn list(
                 level => query.level,
                 search => query.search,
                 overdue => query.overdue,
+                ending => query.ending,
                 sort => given(&params.sort),
                 dir => given(&params.dir),
             },
