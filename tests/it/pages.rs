@@ -1520,6 +1520,71 @@ async fn the_register_shows_the_terms_ending_within_six_months() {
     db.drop_db().await;
 }
 
+/// The interviews board: the interviews in the reader's scope, soonest first, with where
+/// and with whom; filtered by status; a district administrator sees only theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_interviews_board_lists_them_soonest_first() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let cli = duban_app::Actor::command_line("setup");
+    for (unit, at, location) in [
+        (
+            "370102-0001",
+            "2026-03-20T09:30:00",
+            Some("区委组织部302会议室"),
+        ),
+        ("120101-0050", "2026-03-10T14:00:00", None),
+    ] {
+        o.app
+            .open_interview(
+                &cli,
+                duban_app::loop_::OpenInterview {
+                    unit: unit.into(),
+                    reason: "逾期未换届".into(),
+                    at: at.parse().unwrap(),
+                    location: location.map(str::to_string),
+                    interviewee: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+    let html = b.get("/interviews").await.text();
+    assert!(
+        html.contains("<h1>约谈</h1>") && html.contains("共2次"),
+        "{html}"
+    );
+    let first = html.find("2026年3月10日 14:00").expect("the earlier one");
+    let second = html.find("2026年3月20日 09:30").expect("the later one");
+    assert!(first < second, "soonest first");
+    assert!(
+        html.contains("区委组织部302会议室") && html.contains("另行通知"),
+        "{html}"
+    );
+    assert!(html.contains("待约谈"), "{html}");
+    assert!(
+        b.get("/interviews?status=held")
+            .await
+            .text()
+            .contains("共0次")
+    );
+    assert_eq!(
+        b.get("/interviews?status=bogus").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    // An administrator of 历下区 sees the interview in their district only.
+    let mut l = Browser::new(&o);
+    l.sign_in("lixia-guanli").await;
+    let html = l.get("/interviews").await.text();
+    assert!(
+        html.contains("共1次") && html.contains("区委组织部302会议室"),
+        "{html}"
+    );
+    db.drop_db().await;
+}
+
 /// The pages in a real headless Chromium, driven over the W3C WebDriver protocol through
 /// Debian's `chromedriver` (a dozen commands, spoken with the HTTP client the suite already
 /// has). Skipped, saying so, when Chromium or its driver is missing outside CI; under

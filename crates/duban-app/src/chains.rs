@@ -37,6 +37,9 @@ pub struct ItemQuery {
     pub page: u64,
 }
 
+/// The statuses a supervisory interview can have.
+pub const INTERVIEW_STATUSES: [&str; 2] = ["scheduled", "held"];
+
 /// The statuses a rectification item can have.
 pub const ITEM_STATUSES: [&str; 2] = ["open", "closed"];
 
@@ -130,6 +133,30 @@ impl App {
             q.page,
             |f| async move { store.count_items(&f).await },
             |f| async move { store.list_items(&f).await },
+        )
+        .await
+    }
+
+    /// One page of the supervisory interviews the actor may see, soonest first.
+    pub async fn interview_page(
+        &self,
+        actor: &Actor,
+        q: &ItemQuery,
+    ) -> Result<Paged<duban_store::lists::InterviewLine>, AppError> {
+        actor.require(Permission::ReadRegister)?;
+        known_status(q.status.as_deref(), &INTERVIEW_STATUSES)?;
+        let f = ListFilter {
+            district: text(&q.district),
+            unit: text(&q.unit),
+            status: text(&q.status),
+            ..self.list_filter(actor)
+        };
+        let store = self.store();
+        self.page_of(
+            f,
+            q.page,
+            |f| async move { store.count_interviews(&f).await },
+            |f| async move { store.list_interviews(&f).await },
         )
         .await
     }

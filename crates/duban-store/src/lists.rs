@@ -567,17 +567,37 @@ impl Store {
     }
 
     /// Interviews, soonest first.
-    pub async fn list_interviews(&self, f: &ListFilter) -> Result<Vec<InterviewLine>, StoreError> {
+    /// The interviews `f` selects, soonest first; `None` when no unit matches.
+    async fn interviews_query(
+        &self,
+        f: &ListFilter,
+    ) -> Result<Option<sea_orm::Select<interviews::Entity>>, StoreError> {
         let mut q = interviews::Entity::find()
             .order_by_asc(interviews::Column::ScheduledAt)
             .order_by_asc(interviews::Column::Id);
         match self.unit_condition(interviews::Column::UnitId, f).await? {
             Some(c) => q = q.filter(c),
-            None => return Ok(vec![]),
+            None => return Ok(None),
         }
         if let Some(s) = &f.status {
             q = q.filter(interviews::Column::Status.eq(s));
         }
+        Ok(Some(q))
+    }
+
+    /// How many interviews `f` selects, paging aside.
+    pub async fn count_interviews(&self, f: &ListFilter) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        match self.interviews_query(f).await? {
+            Some(q) => Ok(q.count(self.conn()).await?),
+            None => Ok(0),
+        }
+    }
+
+    pub async fn list_interviews(&self, f: &ListFilter) -> Result<Vec<InterviewLine>, StoreError> {
+        let Some(q) = self.interviews_query(f).await? else {
+            return Ok(Vec::new());
+        };
         let rows = q.offset(f.offset).limit(f.limit).all(self.conn()).await?;
         let units = self.units_by_id(rows.iter().map(|i| i.unit_id)).await?;
         let names = self

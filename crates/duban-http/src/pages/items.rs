@@ -8,7 +8,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
-use duban_app::chains::{ITEM_STATUSES, ItemQuery};
+use duban_app::chains::{INTERVIEW_STATUSES, ITEM_STATUSES, ItemQuery};
 use duban_app::loop_::Answer;
 use duban_app::{AppError, Permission};
 use minijinja::{Value, context};
@@ -183,4 +183,52 @@ pub async fn close(
         }
         Err(e) => viewer.error(&e),
     }
+}
+
+/// The interviews board (`/interviews`): the supervisory interviews in the reader's scope,
+/// soonest first, filtered by district, unit and status, paged by `duban-app`.
+pub async fn interviews(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(p): Query<ItemParams>,
+) -> Response {
+    let q = ItemQuery {
+        district: given(&p.district),
+        unit: given(&p.unit),
+        search: None,
+        status: given(&p.status),
+        overdue: false,
+        page: given(&p.page).and_then(|n| n.parse().ok()).unwrap_or(1),
+    };
+    let page = match state.app.interview_page(&viewer.actor, &q).await {
+        Ok(p) => p,
+        Err(e) => return viewer.error(&e),
+    };
+    let facets = match state.app.register_facets(&viewer.actor).await {
+        Ok(f) => f,
+        Err(e) => return viewer.error(&e),
+    };
+    let pager = pager(page.page, page.pages, |n| {
+        href(
+            "/interviews",
+            &ItemParams {
+                page: (n > 1).then(|| n.to_string()),
+                ..p.clone()
+            },
+        )
+    });
+    viewer.page(
+        "pages/interviews.html",
+        viewer.lang.text("interviews.title"),
+        context! {
+            districts => facets.districts,
+            statuses => INTERVIEW_STATUSES.to_vec(),
+            q => context! { district => q.district, unit => q.unit, status => q.status },
+            rows => Value::from(minijinja::value::Serde(&page.rows)),
+            total => page.total,
+            page => page.page,
+            pages => page.pages,
+            pager,
+        },
+    )
 }

@@ -93,6 +93,7 @@ pub fn routes() -> axum::Router<AppState> {
         )
         .route("/items", get(items::list))
         .route("/items/{id}/close", post(items::close))
+        .route("/interviews", get(items::interviews))
         .route("/my", get(tasks::list))
         .route("/my/{instance}", post(tasks::answer))
         .route("/static/{name}", get(asset))
@@ -154,6 +155,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pages/items.html",
         include_str!("../../templates/pages/items.html"),
+    ),
+    (
+        "pages/interviews.html",
+        include_str!("../../templates/pages/interviews.html"),
     ),
     (
         "pages/tasks.html",
@@ -382,6 +387,14 @@ const NAV: &[NavItem] = &[
     NavItem {
         href: "/items",
         label: "nav.items",
+        allowed: |a| {
+            a.role.may(Permission::ReadChains)
+                && (a.role.may(Permission::ManageDeliveries) || !a.role.may(Permission::Answer))
+        },
+    },
+    NavItem {
+        href: "/interviews",
+        label: "nav.interviews",
         allowed: |a| {
             a.role.may(Permission::ReadChains)
                 && (a.role.may(Permission::ManageDeliveries) || !a.role.may(Permission::Answer))
