@@ -161,6 +161,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/interviews.html"),
     ),
     (
+        "pages/filters.html",
+        include_str!("../../templates/pages/filters.html"),
+    ),
+    (
         "pages/tasks.html",
         include_str!("../../templates/pages/tasks.html"),
     ),
