@@ -5,6 +5,10 @@
 //! usage or input (clap's own usage errors are 2 as well), 3 the database or another
 //! server unavailable.
 
+// The release build computes the layout of the deepest command futures (audit verify
+// awaits the chain walk, which awaits the seals' checks) past the default limit of 128.
+#![recursion_limit = "256"]
+
 mod cmd;
 mod logging;
 mod settings;
