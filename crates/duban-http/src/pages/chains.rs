@@ -2,7 +2,7 @@
 //! (every step, done, pending, late or failed, drawn along the calendar); the delivery log
 //! and the dead letters, with a button that sends one again.
 
-use super::{Viewer, download, href, pager};
+use super::{Viewer, download, given, href, page_of, pager};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -30,17 +30,6 @@ pub struct ChainParams {
     escalated: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     page: Option<String>,
-}
-
-fn given(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
-fn page_of(v: &Option<String>) -> u64 {
-    given(v).and_then(|p| p.parse().ok()).unwrap_or(1)
 }
 
 /// The workflows' names, for the filter and the rows.

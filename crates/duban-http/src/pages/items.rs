@@ -2,7 +2,7 @@
 //! filtered and paged by `duban-app`, and on each open item the close-out form (整改验收销号):
 //! the verifier, who may not be the item's owner, and the date.
 
-use super::{Viewer, href, pager};
+use super::{Viewer, given, href, page_of, pager};
 use crate::AppState;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
@@ -33,13 +33,6 @@ pub struct ItemParams {
     closed: Option<String>,
 }
 
-fn given(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
 /// A close-out form sent back with why it was refused.
 struct Refused<'a> {
     item: i64,
@@ -59,7 +52,7 @@ async fn show(
         search: given(&p.q),
         status: given(&p.status),
         overdue: given(&p.overdue).is_some(),
-        page: given(&p.page).and_then(|n| n.parse().ok()).unwrap_or(1),
+        page: page_of(&p.page),
     };
     let page = match state.app.item_page(&viewer.actor, &q).await {
         Ok(p) => p,
@@ -198,7 +191,7 @@ pub async fn interviews(
         search: None,
         status: given(&p.status),
         overdue: false,
-        page: given(&p.page).and_then(|n| n.parse().ok()).unwrap_or(1),
+        page: page_of(&p.page),
     };
     let page = match state.app.interview_page(&viewer.actor, &q).await {
         Ok(p) => p,

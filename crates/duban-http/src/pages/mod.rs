@@ -287,6 +287,12 @@ pub(crate) fn given(v: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The page a `page` parameter asks for: 1 when absent or not a number (the use case
+/// clamps the rest).
+pub(crate) fn page_of(v: &Option<String>) -> u64 {
+    given(v).and_then(|p| p.parse().ok()).unwrap_or(1)
+}
+
 /// A column heading of a sortable list: `sort` is the order it stands for (none: not
 /// sortable); `current` and `descending` say how the list is sorted now; `href` gives the
 /// address of the list in an order, ascending or not.
