@@ -5,6 +5,7 @@
 //! it; it never depends on them. Keeping the rules here is what lets them be property-tested.
 
 pub mod audit_chain;
+pub mod capitals;
 pub mod clock;
 pub mod link;
 pub mod money;
