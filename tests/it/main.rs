@@ -39,5 +39,7 @@ mod pages;
 // The finance officer's pages: budget execution, allocation and disbursement forms, lists, a
 // unit's fund ledger, and the over-headroom refusal in headless Chromium.
 mod finance_pages;
+// `duban backup` under load, `duban restore` and its refusals; pg_dump and mariadb-dump.
+mod backup;
 // The audit log's hash chain: verify finds tampering, concurrent writers, upgrades, exports.
 mod audit;

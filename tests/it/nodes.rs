@@ -13,12 +13,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The instant every node ticks at: five months after the seeded terms ended.
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     utc(2026, 11, 2, 2)
 }
 
 /// `units` branches whose terms ended on 2026-06-01 under one committee.
-async fn seed(store: &Store, units: usize) {
+pub(crate) async fn seed(store: &Store, units: usize) {
     let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd);
     let person = |n: usize| Person {
         name: format!("书记{n}"),
@@ -78,8 +78,8 @@ async fn seed(store: &Store, units: usize) {
     }
 }
 
-fn tick_command(db: &TestDb, node: &str, at: DateTime<Utc>) -> std::process::Command {
-    let mut cmd = duban(&db.url);
+pub(crate) fn tick_command(db_url: &str, node: &str, at: DateTime<Utc>) -> std::process::Command {
+    let mut cmd = duban(db_url);
     cmd.args([
         "engine",
         "tick",
@@ -120,7 +120,7 @@ async fn three_processes_fire_ten_thousand_timers_exactly_once(kind: Kind) {
 
     let children: Vec<_> = (0..3)
         .map(|n| {
-            tick_command(&db, &format!("node-{n}"), now())
+            tick_command(&db.url, &format!("node-{n}"), now())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -203,7 +203,7 @@ async fn a_killed_node_loses_its_leases_and_another_finishes(kind: Kind) {
     let seeded = count(&db, "SELECT MAX(id) FROM timers").await;
 
     // One node claims everything in one batch with a short lease and is killed mid-batch.
-    let mut doomed = tick_command(&db, "doomed", now())
+    let mut doomed = tick_command(&db.url, "doomed", now())
         .env("DUBAN__ENGINE__BATCH_SIZE", "100000")
         .env("DUBAN__ENGINE__LEASE_SECONDS", "30")
         .stdout(Stdio::null())
@@ -266,14 +266,14 @@ async fn a_killed_node_loses_its_leases_and_another_finishes(kind: Kind) {
     );
 
     // Within the lease another node leaves them alone; after it, it finishes them.
-    let out = tick_command(&db, "survivor", now()).output().unwrap();
+    let out = tick_command(&db.url, "survivor", now()).output().unwrap();
     assert!(out.status.success());
     assert_eq!(
         count(&db, "SELECT COUNT(*) FROM timers WHERE state = 'running'").await,
         leased
     );
     let later = now() + chrono::Duration::seconds(31);
-    let out = tick_command(&db, "survivor", later).output().unwrap();
+    let out = tick_command(&db.url, "survivor", later).output().unwrap();
     assert!(
         out.status.success(),
         "{}",

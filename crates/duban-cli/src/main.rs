@@ -40,6 +40,10 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Apply, revert or list database migrations.
     Migrate(cmd::migrate::Args),
+    /// Copy the SQLite database to a new file while it serves, checked.
+    Backup(cmd::backup::BackupArgs),
+    /// Put a backup in place of the SQLite database (stop `serve` first), then verify it.
+    Restore(cmd::backup::RestoreArgs),
     /// Print the effective configuration, secrets redacted.
     Config,
     /// Import data files.
@@ -140,6 +144,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => cmd::serve::run(args, &ctx).await,
             Command::Migrate(args) => cmd::migrate::run(args, &ctx).await,
+            Command::Backup(args) => cmd::backup::run_backup(args, &ctx).await,
+            Command::Restore(args) => cmd::backup::run_restore(args, &ctx).await,
             Command::Config => {
                 print!("{}", ctx.settings.to_redacted_toml()?);
                 Ok(ExitCode::SUCCESS)

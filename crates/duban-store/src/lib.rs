@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod engine;
 pub mod entities;
 pub mod ledger;

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(args, ctx)`.
 
 pub mod audit;
+pub mod backup;
 pub mod bank;
 pub mod calendar;
 pub mod complete;
