@@ -358,6 +358,7 @@ backend_tests! {
         let form = caiwu.get("/allocations/1/disburse").await;
         let html = form.text();
         assert!(html.contains("id=\"outstanding\">600.00"), "{html}");
+        assert!(html.contains("核定金额（大写）</dt><dd id=\"amount-capitals\">人民币陆佰元整</dd>"), "{html}");
         let key = form_key(&html);
         let pay = |amount: &'static str| vec![("amount", amount), ("date", "2026-12-02"), ("memo", "第一笔")];
         let a = send(&mut caiwu, "/allocations/1/disburse", &key, &pay("600.01")).await;

@@ -171,18 +171,29 @@ pub fn grouped(d: Decimal) -> String {
 
 /// `{{ x | amount }}`: a decimal string (`"1234567.891"`) or a whole number of fen.
 pub fn amount(v: Value) -> Result<String, Error> {
-    let d = if let Some(s) = v.as_str() {
+    Ok(grouped(decimal(&v)?))
+}
+
+/// `{{ x | capitals }}`: an amount, as `amount` takes it, in Chinese capitals after 人民币
+/// (`"600.00"` → 人民币陆佰元整), whatever the reader's language: the form is Chinese.
+pub fn capitals(v: Value) -> Result<String, Error> {
+    let money = duban_core::money::Money::from_decimal(decimal(&v)?)
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("{v}: {e}")))?;
+    Ok(duban_core::capitals::rmb(money))
+}
+
+fn decimal(v: &Value) -> Result<Decimal, Error> {
+    if let Some(s) = v.as_str() {
         Decimal::from_str(s.trim())
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("{s:?}: {e}")))?
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("{s:?}: {e}")))
     } else if let Ok(fen) = i64::try_from(v.clone()) {
-        Decimal::new(fen, 2)
+        Ok(Decimal::new(fen, 2))
     } else {
-        return Err(Error::new(
+        Err(Error::new(
             ErrorKind::InvalidOperation,
             format!("not an amount: {v}"),
-        ));
-    };
-    Ok(grouped(d))
+        ))
+    }
 }
 
 /// (key, 中文, English), sorted by key (checked by a test).
@@ -437,6 +448,11 @@ static MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("fin.allocations.title", "拨款台账", "Allocations"),
     ("fin.amount", "核定金额", "Allocated"),
+    (
+        "fin.amount_capitals",
+        "核定金额（大写）",
+        "Allocated, in Chinese capitals",
+    ),
     (
         "fin.amount_hint",
         "单位：元，可写 354000、354,000.00 或 35.4万，最多两位小数",
@@ -1148,6 +1164,15 @@ mod tests {
         assert_eq!(amount(Value::from(123456789_i64)).unwrap(), "1,234,567.89");
         assert_eq!(amount(Value::from("12.5")).unwrap(), "12.50");
         assert!(amount(Value::from("abc")).is_err());
+        assert_eq!(
+            capitals(Value::from("107000.53")).unwrap(),
+            "人民币壹拾万零柒仟元伍角叁分"
+        );
+        assert_eq!(
+            capitals(Value::from(100_001_i64)).unwrap(),
+            "人民币壹仟元零壹分"
+        );
+        assert!(capitals(Value::from("1.001")).is_err());
     }
 
     #[test]

@@ -221,6 +221,7 @@ pub(crate) fn env() -> &'static Environment<'static> {
         env.add_filter("day", i18n::day);
         env.add_filter("datetime", i18n::datetime);
         env.add_filter("amount", i18n::amount);
+        env.add_filter("capitals", i18n::capitals);
         env
     })
 }
