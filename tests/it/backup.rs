@@ -166,7 +166,7 @@ async fn a_backup_under_load_restores_verified_and_resumes_with_every_timer_fire
         if !working {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
     }
     let under_load = taken.iter().filter(|t| t.3).count();
     assert!(
