@@ -350,6 +350,16 @@ async fn restore_refuses_a_database_in_use_a_damaged_file_and_a_newer_schema() {
         "{stderr}"
     );
     ok(duban(&db.url).args(["backup", b, "--force"]));
+    // Never over the database itself.
+    let live = db
+        .url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap();
+    let (out, _, stderr) = run(duban(&db.url).args(["backup", live, "--force"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("the database itself"), "{stderr}");
     // The other backends have their own tools.
     let (out, _, stderr) = run(duban("postgres://root@127.0.0.1:1/none").args(["backup", "x.db"]));
     assert_eq!(out.status.code(), Some(1));

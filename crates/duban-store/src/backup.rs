@@ -132,6 +132,25 @@ impl Store {
                 "duban backup copies SQLite databases; {OTHER_BACKENDS}"
             )));
         }
+        let live = self
+            .db
+            .get_sqlite_connection_pool()
+            .connect_options()
+            .get_filename()
+            .to_path_buf();
+        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if ["", "-wal", "-shm"]
+            .iter()
+            .any(|suffix| same(dest, &with_suffix(&live, suffix)))
+        {
+            return Err(invalid(format!(
+                "{} is the database itself; write the backup to another file",
+                dest.display()
+            )));
+        }
         if dest.exists() && !replace {
             return Err(invalid(format!(
                 "{} exists; choose another name or pass --force to replace it",
