@@ -91,12 +91,15 @@ pub fn sqlite_file(url: &str) -> Result<PathBuf, StoreError> {
         )));
     }
     let options = SqliteConnectOptions::from_str(url).map_err(|e| invalid(e.to_string()))?;
+    file_of(&options).ok_or_else(|| invalid(format!("{url} is not a database file")))
+}
+
+/// The file an SQLite connection opens; none for an in-memory database.
+pub(crate) fn file_of(options: &SqliteConnectOptions) -> Option<PathBuf> {
     let file = options.get_filename();
     let name = file.to_string_lossy();
-    if name.is_empty() || name == ":memory:" || name.starts_with("file:") {
-        return Err(invalid(format!("{url} is not a database file")));
-    }
-    Ok(file.to_path_buf())
+    (!(name.is_empty() || name == ":memory:" || name.starts_with("file:")))
+        .then(|| file.to_path_buf())
 }
 
 /// A name beside `path` for a file being written, unique to this process.

@@ -73,12 +73,10 @@ impl MigrationLock {
             }
             Backend::Sqlite => {
                 let options = db.get_sqlite_connection_pool().connect_options();
-                let file = options.get_filename();
-                let name = file.to_string_lossy();
-                if name.is_empty() || name == ":memory:" || name.starts_with("file:") {
+                let Some(file) = crate::backup::file_of(&options) else {
                     return Ok(MigrationLock::None);
-                }
-                let path = std::path::PathBuf::from(format!("{name}.migrate-lock"));
+                };
+                let path = std::path::PathBuf::from(format!("{}.migrate-lock", file.display()));
                 let f = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
                     let f = std::fs::OpenOptions::new()
                         .create(true)
