@@ -13,6 +13,8 @@ mod timers;
 // The engine: chains driven by a test clock, completions, catch-up, several nodes.
 mod engine;
 mod nodes;
+// Answers recorded while ticks and re-plans work on the same chains.
+mod races;
 // `duban import register` and `duban register coverage` through the binary.
 mod register;
 // `duban bank preview` on real bank statements.

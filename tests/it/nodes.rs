@@ -94,9 +94,25 @@ pub(crate) fn tick_command(db_url: &str, node: &str, at: DateTime<Utc>) -> std::
     cmd
 }
 
-async fn count(db: &TestDb, sql: &str) -> i64 {
+/// The JSON report of an `engine tick` process, once it has exited successfully.
+pub(crate) fn tick_report(child: std::process::Child) -> serde_json::Value {
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap()
+}
+
+pub(crate) async fn count(db: &TestDb, sql: &str) -> i64 {
+    count_on(&db.connect().await, sql).await
+}
+
+/// A count on a connection held by the caller (a new connection per query is slow).
+pub(crate) async fn count_on(conn: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
     use sea_orm::{ConnectionTrait, Statement};
-    let conn = db.connect().await;
     let row = conn
         .query_one_raw(Statement::from_string(
             conn.get_database_backend(),
@@ -131,14 +147,7 @@ async fn three_processes_fire_ten_thousand_timers_exactly_once(kind: Kind) {
     let mut ended = 0u64;
     let mut messages = 0u64;
     for child in children {
-        let out = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let r: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        let r = tick_report(child);
         fired += r["fired"].as_u64().unwrap();
         ended += r["fired"].as_u64().unwrap()
             + r["skipped"].as_u64().unwrap()

@@ -70,6 +70,9 @@ impl Engine {
     ) -> Result<Completion, EngineError> {
         let now = self.now();
         let tx = self.store.begin_write().await?;
+        // Before anything is read: a tick that decided on the subject as it was waits, then
+        // finds its decision stale and decides again.
+        tx.lock_subjects(&[sref.key()]).await?;
         let (name, actor) = (event.name.as_str(), event.actor.as_str());
         if !tx.record_event(&event, now).await? {
             tx.rollback().await?;

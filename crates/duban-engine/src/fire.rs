@@ -28,6 +28,9 @@ pub struct TickReport {
     pub failed: u64,
     /// Timers this node had claimed but another node finished or a completion cancelled.
     pub lost: u64,
+    /// Timers handed back undecided: their chain changed (an answer was recorded, the chain
+    /// re-planned) between the claim and the write; they are decided again.
+    pub requeued: u64,
     pub messages: u64,
     pub batches: u64,
 }
@@ -41,6 +44,7 @@ impl TickReport {
         self.retried += o.retried;
         self.failed += o.failed;
         self.lost += o.lost;
+        self.requeued += o.requeued;
         self.messages += o.messages;
         self.batches += o.batches;
     }
@@ -128,7 +132,7 @@ impl Engine {
             drop(heartbeat);
             let report = report?;
             total.add(&report);
-            if (batch.len() as u64) < self.config.batch_size {
+            if (batch.len() as u64) < self.config.batch_size && report.requeued == 0 {
                 break;
             }
         }
@@ -415,8 +419,20 @@ impl Engine {
             batches: 1,
             ..Default::default()
         };
+        // Held until the batch commits: an answer recorded meanwhile waits, and one recorded
+        // since the claim shows in the version — what was decided before it is not written.
+        let ids: Vec<i64> = batch.iter().map(|t| t.instance_id).collect();
+        let versions = tx.lock_instances(&ids).await?;
         for &i in order {
             let (t, outcome) = (&batch[i], &decided[i]);
+            if versions.get(&t.instance_id) != Some(&t.instance_version) {
+                if tx.release_timer(t, node).await? {
+                    r.requeued += 1;
+                } else {
+                    r.lost += 1;
+                }
+                continue;
+            }
             let late = now - t.due_at > self.config.late_after;
             match outcome {
                 Outcome::Fire { step, wf, loaded } => {

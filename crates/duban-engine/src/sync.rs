@@ -222,28 +222,46 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<SyncSummary, EngineError> {
         let mut summary = SyncSummary::default();
-        let staff = Staff::read(tx.reader().get()).await?;
+        let mut refs = Vec::with_capacity(codes.len() * 2);
         for code in codes {
             let Some(u) = tx.reader().get().unit_by_code(code).await? else {
                 continue;
             };
-            let mut refs = vec![SubjectRef::Unit(code.clone())];
+            refs.push(SubjectRef::Unit(code.clone()));
             if u.unit.term_end.is_some() || u.unit.term_start.is_some() {
                 refs.push(SubjectRef::term_of(&u.unit));
             }
-            for r in refs {
-                let Some(l) = load_with(tx.reader().get(), &r, &staff).await? else {
-                    continue;
-                };
-                summary.subjects += 1;
-                match self.sync_loaded(tx, &l, now, false).await {
-                    Ok(reports) => reports.iter().for_each(|r| summary.add(r)),
-                    Err(EngineError::Plan(e)) => summary.problems.push((l.key(), e.to_string())),
-                    Err(e) => return Err(e),
-                }
+        }
+        self.sync_in(tx, &refs, now, false, &mut summary).await?;
+        Ok(summary)
+    }
+
+    /// Locks the subjects `refs`, then loads and (re)plans each inside `tx`: what is planned
+    /// follows the subjects as they are when the locks are held, never an earlier read.
+    /// Subjects that cannot be planned are listed in `summary`, not fatal.
+    async fn sync_in(
+        &self,
+        tx: &WriteTx,
+        refs: &[SubjectRef],
+        now: DateTime<Utc>,
+        to_current: bool,
+        summary: &mut SyncSummary,
+    ) -> Result<(), EngineError> {
+        let keys: Vec<String> = refs.iter().map(SubjectRef::key).collect();
+        tx.lock_subjects(&keys).await?;
+        let staff = Staff::read(tx.reader().get()).await?;
+        for r in refs {
+            let Some(l) = load_with(tx.reader().get(), r, &staff).await? else {
+                continue;
+            };
+            summary.subjects += 1;
+            match self.sync_loaded(tx, &l, now, to_current).await {
+                Ok(reports) => reports.iter().for_each(|r| summary.add(r)),
+                Err(EngineError::Plan(e)) => summary.problems.push((l.key(), e.to_string())),
+                Err(e) => return Err(e),
             }
         }
-        Ok(summary)
+        Ok(())
     }
 
     /// Re-plans every active instance planned with another version of its workflow than the
@@ -257,7 +275,6 @@ impl Engine {
     ) -> Result<Vec<ReplanDiff>, EngineError> {
         let mut diffs = Vec::new();
         let now = self.now();
-        let staff = Staff::read(self.store.reader().get()).await?;
         for wf in self
             .rules
             .current()
@@ -272,11 +289,13 @@ impl Engine {
                 let Some(sref) = SubjectRef::parse(&instance.subject_key) else {
                     continue;
                 };
-                let Some(loaded) = load_with(self.store.reader().get(), &sref, &staff).await?
-                else {
+                let tx = self.store.begin_write().await?;
+                tx.lock_subjects(std::slice::from_ref(&instance.subject_key))
+                    .await?;
+                let Some(loaded) = load(tx.reader().get(), &sref).await? else {
+                    tx.rollback().await?;
                     continue;
                 };
-                let tx = self.store.begin_write().await?;
                 let reports = self.sync_loaded(&tx, &loaded, now, true).await?;
                 tx.audit(
                     actor,
@@ -326,10 +345,12 @@ impl Engine {
         to_current: bool,
     ) -> Result<Vec<PlanReport>, EngineError> {
         let now = self.now();
-        let Some(loaded) = load(self.store.reader().get(), sref).await? else {
+        let tx = self.store.begin_write().await?;
+        tx.lock_subjects(&[sref.key()]).await?;
+        let Some(loaded) = load(tx.reader().get(), sref).await? else {
+            tx.rollback().await?;
             return Err(EngineError::Refused(format!("{sref} does not exist")));
         };
-        let tx = self.store.begin_write().await?;
         let reports = self.sync_loaded(&tx, &loaded, now, to_current).await?;
         tx.commit().await?;
         Ok(reports)
@@ -407,21 +428,13 @@ impl Engine {
         summary: &mut SyncSummary,
     ) -> Result<(), EngineError> {
         let now = self.now();
-        let mut loaded = Vec::with_capacity(refs.len());
-        let staff = Staff::read(self.store.reader().get()).await?;
-        for r in refs {
-            if let Some(l) = load_with(self.store.reader().get(), r, &staff).await? {
-                loaded.push(l);
-            }
-        }
         let tx = self.store.begin_write().await?;
-        for l in &loaded {
-            summary.subjects += 1;
-            match self.sync_loaded(&tx, l, now, to_current).await {
-                Ok(reports) => reports.iter().for_each(|r| summary.add(r)),
-                Err(EngineError::Plan(e)) => summary.problems.push((l.key(), e.to_string())),
-                Err(e) => return Err(e),
+        if let Err(e) = self.sync_in(&tx, refs, now, to_current, summary).await {
+            // Now, not when the connection is next used: the locks go with it.
+            if let Err(rb) = tx.rollback().await {
+                tracing::warn!(error = %rb, "rolling back a failed re-plan");
             }
+            return Err(e);
         }
         tx.commit().await?;
         Ok(())

@@ -74,10 +74,15 @@ impl Store {
         }
     }
 
+    /// On MySQL and MariaDB the transaction reads committed data, as on PostgreSQL: under
+    /// their default (REPEATABLE READ) a read taken before a row lock was granted would
+    /// pin the snapshot, and what is read after the lock — the subject a completion or a
+    /// re-plan plans from — could predate the transaction it waited for.
     pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
         let turn = self.sqlite_turn().await;
         let options = TransactionOptions {
-            isolation_level: None,
+            isolation_level: (self.backend() == Backend::MySql)
+                .then_some(IsolationLevel::ReadCommitted),
             access_mode: None,
             sqlite_transaction_mode: (self.backend() == Backend::Sqlite)
                 .then_some(SqliteTransactionMode::Immediate),
@@ -197,6 +202,7 @@ impl WriteTx {
                     escalation_level: Set(0),
                     created_at: Set(naive(now)),
                     updated_at: Set(naive(now)),
+                    version: Set(0),
                 }
                 .insert(&self.txn)
                 .await?
@@ -418,6 +424,9 @@ pub struct ClaimedTimer {
     pub subject_kind: String,
     pub subject_key: String,
     pub escalation_level: i32,
+    /// The instance's version when the timer was claimed: the batch is written only if it
+    /// is still the same (see [`WriteTx::lock_instances`]).
+    pub instance_version: i64,
 }
 
 impl Store {
@@ -572,6 +581,7 @@ impl Store {
                     subject_kind: i.subject_kind.clone(),
                     subject_key: i.subject_key.clone(),
                     escalation_level: i.escalation_level,
+                    instance_version: i.version,
                 })
             })
             .collect();
@@ -593,6 +603,80 @@ impl Store {
             },
         };
         Ok(self.conn().begin_with_options(options).await?)
+    }
+}
+
+/// Serialising what decides a chain with what changes it.
+impl WriteTx {
+    /// Locks every instance of the subjects `keys` until this transaction ends and bumps
+    /// their version: a completion or a re-plan calls it before it reads the subject, so a
+    /// tick that decided on the subject as it was before writes nothing (its timers are
+    /// handed back and decided again), and two re-plans of one subject run one after the
+    /// other, each reading what the other wrote.
+    pub async fn lock_subjects(&self, keys: &[String]) -> Result<(), StoreError> {
+        let mut ids: Vec<i64> = Vec::new();
+        for chunk in keys.chunks(CHUNK) {
+            ids.extend(
+                workflow_instances::Entity::find()
+                    .select_only()
+                    .column(workflow_instances::Column::Id)
+                    .filter(workflow_instances::Column::SubjectKey.is_in(chunk.to_vec()))
+                    .into_tuple::<i64>()
+                    .all(&self.txn)
+                    .await?,
+            );
+        }
+        let locked = self.lock_instances(&ids).await?;
+        let mut ids: Vec<i64> = locked.into_keys().collect();
+        ids.sort_unstable();
+        for chunk in ids.chunks(CHUNK) {
+            workflow_instances::Entity::update_many()
+                .col_expr(
+                    workflow_instances::Column::Version,
+                    Expr::col(workflow_instances::Column::Version).add(1),
+                )
+                .filter(workflow_instances::Column::Id.is_in(chunk.to_vec()))
+                .exec(&self.txn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Locks the instances `ids` until this transaction ends — in id order, so two writers
+    /// never wait on each other in a circle — and returns each one's version.
+    pub async fn lock_instances(&self, ids: &[i64]) -> Result<HashMap<i64, i64>, StoreError> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut versions = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let rows: Vec<(i64, i64)> = workflow_instances::Entity::find()
+                .select_only()
+                .column(workflow_instances::Column::Id)
+                .column(workflow_instances::Column::Version)
+                .filter(workflow_instances::Column::Id.is_in(chunk.to_vec()))
+                .order_by_asc(workflow_instances::Column::Id)
+                .lock(LockType::Update)
+                .into_tuple()
+                .all(&self.txn)
+                .await?;
+            versions.extend(rows);
+        }
+        Ok(versions)
+    }
+
+    /// Hands a claimed timer back undecided (its instance changed after the claim): pending
+    /// again, due as before, the claim's attempt not counted.
+    pub async fn release_timer(&self, t: &ClaimedTimer, node: &str) -> Result<bool, StoreError> {
+        let result = unleased(state::PENDING)
+            .col_expr(
+                timers::Column::Attempts,
+                Expr::col(timers::Column::Attempts).sub(1),
+            )
+            .filter(held_by(t, node))
+            .exec(&self.txn)
+            .await?;
+        Ok(result.rows_affected == 1)
     }
 }
 
@@ -661,16 +745,7 @@ impl WriteTx {
         error: Option<&str>,
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
-        let mut update = timers::Entity::update_many()
-            .col_expr(timers::Column::State, Expr::value(new_state))
-            .col_expr(
-                timers::Column::LeaseOwner,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                timers::Column::LeaseUntil,
-                Expr::value(Option::<NaiveDateTime>::None),
-            )
+        let mut update = unleased(new_state)
             .col_expr(
                 timers::Column::LastError,
                 Expr::value(error.map(str::to_string)),
@@ -684,15 +759,32 @@ impl WriteTx {
                 .col_expr(timers::Column::FiredAt, Expr::value(Some(naive(now))))
                 .col_expr(timers::Column::Late, Expr::value(late));
         }
-        let result = update
-            .filter(timers::Column::Id.eq(t.id))
-            .filter(timers::Column::State.eq(state::RUNNING))
-            .filter(timers::Column::LeaseOwner.eq(node))
-            .filter(timers::Column::Fence.eq(t.fence))
-            .exec(&self.txn)
-            .await?;
+        let result = update.filter(held_by(t, node)).exec(&self.txn).await?;
         Ok(result.rows_affected == 1)
     }
+}
+
+/// An update that moves a timer to `new_state` and ends its lease.
+fn unleased(new_state: &str) -> sea_orm::UpdateMany<timers::Entity> {
+    timers::Entity::update_many()
+        .col_expr(timers::Column::State, Expr::value(new_state))
+        .col_expr(
+            timers::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            timers::Column::LeaseUntil,
+            Expr::value(Option::<NaiveDateTime>::None),
+        )
+}
+
+/// The claimed timer `t`, if `node` still holds it with the claim's fence.
+fn held_by(t: &ClaimedTimer, node: &str) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(timers::Column::Id.eq(t.id))
+        .add(timers::Column::State.eq(state::RUNNING))
+        .add(timers::Column::LeaseOwner.eq(node))
+        .add(timers::Column::Fence.eq(t.fence))
 }
 
 /// A message for the outbox.

@@ -18,6 +18,8 @@ pub struct Model {
     /// A status a step set on the subject, e.g. `overdue`.
     pub subject_status: Option<String>,
     pub escalation_level: i32,
+    /// Bumped under the row lock by every transaction that changes what the chain must do.
+    pub version: i64,
     pub created_at: DateTime,
     pub updated_at: DateTime,
 }
