@@ -154,6 +154,9 @@ pub mod hhmm {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
+        if *t == super::END_OF_DAY {
+            return s.serialize_str("24:00");
+        }
         s.serialize_str(&t.format("%H:%M").to_string())
     }
 
@@ -167,11 +170,20 @@ pub mod hhmm {
     }
 }
 
-/// Parses `"HH:MM"` (24-hour clock).
+/// The end of a day, as `"24:00"` names it: a window `until = "24:00"` lasts to midnight.
+pub const END_OF_DAY: NaiveTime = match NaiveTime::from_hms_nano_opt(23, 59, 59, 999_999_999) {
+    Some(t) => t,
+    None => NaiveTime::MIN,
+};
+
+/// Parses `"HH:MM"` (24-hour clock); `"24:00"` is the end of the day.
 pub fn parse_hhmm(s: &str) -> Option<NaiveTime> {
     let (h, m) = s.trim().split_once(':')?;
     if h.is_empty() || h.len() > 2 || m.len() != 2 {
         return None;
+    }
+    if (h, m) == ("24", "00") {
+        return Some(END_OF_DAY);
     }
     NaiveTime::from_hms_opt(h.parse().ok()?, m.parse().ok()?, 0)
 }
@@ -179,6 +191,24 @@ pub fn parse_hhmm(s: &str) -> Option<NaiveTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_until_24_00_lasts_to_midnight() {
+        let until = parse_hhmm("24:00").unwrap();
+        assert!(parse_hhmm("23:59").unwrap() < until);
+        let w = SendWindow {
+            from: parse_hhmm("00:00").unwrap(),
+            until,
+            working_days_only: false,
+        };
+        let q = QuietHours::new([(Channel::Sms, w)].into()).unwrap();
+        let cal = Calendar::default();
+        for t in ["2026-12-05 00:00", "2026-12-05 23:59", "2026-12-06 12:00"] {
+            assert!(q.allows(Channel::Sms, at(t), &cal), "{t}");
+        }
+        assert_eq!(parse_hhmm("24:01"), None);
+        assert_eq!(parse_hhmm("25:00"), None);
+    }
     use chrono::NaiveDate;
 
     fn at(s: &str) -> NaiveDateTime {
