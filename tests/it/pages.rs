@@ -1326,6 +1326,131 @@ async fn an_administrator_checks_a_workflow_file_before_using_it() {
     db.drop_db().await;
 }
 
+/// An administrator opens a workflow's simulation from the list, picks a unit of the
+/// register and a window, and sees the reminders and escalations it would get drawn along
+/// the calendar and listed; bad input is said next to its field; nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_simulates_a_workflow_for_a_unit_of_the_register() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+    let html = b.get("/workflows").await.text();
+    assert!(
+        html.contains("href=\"/workflows/term_expiry/simulate\""),
+        "{html}"
+    );
+    let a = b.get("/workflows/term_expiry/simulate").await;
+    assert_eq!(a.status, StatusCode::OK);
+    let html = a.text();
+    assert!(html.contains("<h1>模拟时间线：按期换届提醒</h1>"), "{html}");
+    assert!(
+        html.contains("<label class=\"field\" for=\"subject\">党组织代码</label>"),
+        "{html}"
+    );
+    assert!(!html.contains("<svg"), "{html}");
+
+    let chains_before = o
+        .app
+        .engine
+        .store
+        .count_instances(&Default::default())
+        .await
+        .unwrap();
+    let a = b
+        .get("/workflows/term_expiry/simulate?subject=370102-0001&from=2026-01-01&to=2028-12-31")
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let html = a.text();
+    let card = o
+        .app
+        .unit_card(&duban_app::Actor::command_line("t"), "370102-0001")
+        .await
+        .unwrap();
+    assert!(html.contains(&card.name), "{html}");
+    assert!(html.contains("aria-labelledby=\"strip-title\""), "{html}");
+    let dots = html.matches("<circle class=\"step-").count();
+    let rows = html
+        .split("<tbody>")
+        .nth(1)
+        .unwrap()
+        .matches("<tr class=\"row-")
+        .count();
+    assert!(
+        dots > 0 && dots == rows,
+        "{dots} dots, {rows} rows:\n{html}"
+    );
+    assert!(html.contains("<circle class=\"step-escalation\""), "{html}");
+    assert!(html.contains("升级督办"), "{html}");
+    assert!(html.contains("短信"), "{html}");
+    assert_eq!(
+        o.app
+            .engine
+            .store
+            .count_instances(&Default::default())
+            .await
+            .unwrap(),
+        chains_before,
+        "a simulation stores nothing"
+    );
+
+    // Bad input is said next to the field it concerns, with what was typed kept.
+    let a = b
+        .get("/workflows/term_expiry/simulate?subject=370102-0001&from=2026-01-01&to=2026-12-31&events=elected@2026-09-20")
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = a.text();
+    assert!(
+        html.contains("<p class=\"field-error\" id=\"events-error\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains("`elected` is not an event of `term` subjects"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"elected@2026-09-20\""), "{html}");
+    let a = b
+        .get("/workflows/term_expiry/simulate?subject=999999-9999&from=2026-01-01&to=2026-12-31")
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        a.text()
+            .contains("id=\"subject-error\">登记册中没有单位 999999-9999"),
+        "{}",
+        a.text()
+    );
+    let a = b
+        .get("/workflows/term_expiry/simulate?subject=370102-0001&from=2026-12-01&to=2026-01-01")
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        a.text().contains("id=\"to-error\">结束日期"),
+        "{}",
+        a.text()
+    );
+    let a = b
+        .get("/workflows/term_expiry/simulate?subject=370102-0001&from=soon")
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.text().contains("id=\"from-error\">请按"), "{}", a.text());
+    assert_eq!(
+        b.get("/workflows/no_such/simulate").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A viewer neither sees the link nor may simulate.
+    let mut v = Browser::new(&o);
+    v.sign_in("chakan").await;
+    assert!(!v.get("/workflows").await.text().contains("/simulate"));
+    assert_eq!(
+        v.get("/workflows/term_expiry/simulate?subject=370102-0001")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    db.drop_db().await;
+}
+
 /// The rectification board: items by deadline, overdue ones marked; a close-out by the
 /// item's owner is refused next to the item with what was typed kept; a second verifier
 /// closes it, the board says so and the follow-up review is planned.

@@ -140,7 +140,8 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use duban_workflow::check::{CheckOptions, check_paths};
 use duban_workflow::diag::{Diagnostic, Source, render_text};
 use duban_workflow::plan::{Event, PlanContext};
-use duban_workflow::simulate::{SimError, SimOptions, Timeline, simulate};
+pub use duban_workflow::simulate::{Entry, EntryKind, Timeline};
+use duban_workflow::simulate::{SimError, SimOptions, simulate};
 use duban_workflow::{Calendar, QuietHours, Subject, Workflow, WorkflowSet};
 use std::path::{Path, PathBuf};
 
