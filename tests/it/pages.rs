@@ -2059,6 +2059,15 @@ pub(crate) mod browser {
         s.find(".chart svg circle").await;
         s.screenshot("chain.png").await;
 
+        // A workflow simulated for the same unit: its steps drawn along the calendar.
+        s.goto(&format!(
+            "{site}/workflows/term_expiry/simulate?subject=370102-0001&from=2026-12-01&to=2027-12-31"
+        ))
+        .await;
+        assert!(s.text("h1").await.starts_with("模拟时间线"));
+        s.find(".chart svg circle").await;
+        s.screenshot("simulate.png").await;
+
         s.click(".top .who form[action='/logout'] button").await;
         s.wait_text(".notice.ok", |t| t == "您已安全退出。").await;
         assert!(s.current_url().await.ends_with("/login?done=out"));
@@ -2118,6 +2127,132 @@ pub(crate) mod browser {
             shot.parent().unwrap().display()
         );
 
+        browser.close().await;
+        db.drop_db().await;
+    }
+
+    /// The first signed link the chains' messages carry, as a path (`/l/…`).
+    async fn a_signed_link(db: &TestDb) -> String {
+        use sea_orm::EntityTrait;
+        let store = db.store().await;
+        duban_store::entities::outbox::Entity::find()
+            .all(store.conn())
+            .await
+            .unwrap()
+            .into_iter()
+            .find_map(|m| {
+                let i = m.body.find("/l/")?;
+                let end = m.body[i..]
+                    .find(char::is_whitespace)
+                    .map_or(m.body.len(), |j| i + j);
+                Some(m.body[i..end].to_string())
+            })
+            .expect("a message with a signed link")
+    }
+
+    /// Runs the vendored axe-core on the page the browser shows and answers its violations
+    /// of serious or critical impact, each with where it is.
+    async fn axe_violations(s: &Session, axe: &str) -> Vec<String> {
+        s.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": format!("{axe};\nreturn typeof axe;"), "args": []})),
+        )
+        .await;
+        let found = s
+            .call(
+                reqwest::Method::POST,
+                "/execute/async",
+                Some(json!({"script": r#"
+                    const done = arguments[arguments.length - 1];
+                    axe.run(document, {resultTypes: ['violations']})
+                      .then(r => done(r.violations
+                        .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                        .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' +
+                             v.nodes.map(n => n.target.join(' ') + ' ' + n.html.slice(0, 160)).join(' | '))))
+                      .catch(e => done(['axe failed: ' + e]));
+                "#, "args": []})),
+            )
+            .await;
+        found
+            .as_array()
+            .unwrap_or_else(|| panic!("axe answered {found}"))
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// axe-core (vendored under tests/fixtures/axe) finds no violation of serious or
+    /// critical impact on the main pages of each role and on the secretary's signed link.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_main_pages_have_no_serious_accessibility_violations() {
+        let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+        let o = december(&db).await;
+        let link = a_signed_link(&db).await;
+        let chain = o.term_chain_of("370102-0001").await;
+        let Some(browser) = launch(o.router.clone()).await else {
+            db.drop_db().await;
+            return;
+        };
+        let axe = std::fs::read_to_string(repo().join("tests/fixtures/axe/axe.min.js")).unwrap();
+        let (s, site) = (&browser.s, browser.site.clone());
+        s.call(
+            reqwest::Method::POST,
+            "/timeouts",
+            Some(json!({"script": 60_000})),
+        )
+        .await;
+        let admin = vec![
+            "/".to_string(),
+            "/units".into(),
+            "/units/370102-0001".into(),
+            "/chains?overdue=1".into(),
+            format!("/chains/{chain}"),
+            "/deliveries".into(),
+            "/deliveries/dead".into(),
+            "/items".into(),
+            "/interviews".into(),
+            "/calendar".into(),
+            "/users".into(),
+            "/workflows".into(),
+            "/workflows/term_expiry/simulate?subject=370102-0001&from=2026-12-01&to=2027-12-31"
+                .into(),
+            "/register/import".into(),
+        ];
+        let finance = vec![
+            "/budget".to_string(),
+            "/allocations".into(),
+            "/allocations/new".into(),
+            "/units/370102-0001/funds".into(),
+        ];
+        let mut report = Vec::new();
+        let mut checked = 0;
+        for (user, pages) in [
+            ("guanli", admin),
+            ("caiwu", finance),
+            ("shuji", vec!["/my".to_string()]),
+            ("", vec![link.clone(), "/login".into()]),
+        ] {
+            s.call(reqwest::Method::DELETE, "/cookie", None).await;
+            if !user.is_empty() {
+                s.sign_in(&site, user, PASSWORD).await;
+                s.wait_text(".top .who span", |t| !t.is_empty()).await;
+            }
+            for page in pages {
+                s.goto(&format!("{site}{page}")).await;
+                let url = s.current_url().await;
+                assert!(
+                    url.ends_with(&page) || page == "/login",
+                    "{user} {page} went to {url}"
+                );
+                checked += 1;
+                for v in axe_violations(s, &axe).await {
+                    report.push(format!("{user} {page}: {v}"));
+                }
+            }
+        }
+        assert_eq!(checked, 21);
+        assert!(report.is_empty(), "{}", report.join("\n"));
         browser.close().await;
         db.drop_db().await;
     }
