@@ -1710,6 +1710,153 @@ async fn the_interviews_board_lists_them_soonest_first() {
     db.drop_db().await;
 }
 
+/// From the interviews board an administrator reschedules an interview, records it held
+/// and files its record, each through the same recorder as the API's answers; a refusal is
+/// said in the interview's row with what was typed kept; a viewer may do none of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_reschedules_holds_and_records_an_interview_from_the_board() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let cli = duban_app::Actor::command_line("setup");
+    let opened = o
+        .app
+        .open_interview(
+            &cli,
+            duban_app::loop_::OpenInterview {
+                unit: "370102-0001".into(),
+                reason: "逾期未换届".into(),
+                at: "2026-03-20T09:30:00".parse().unwrap(),
+                location: None,
+                interviewee: None,
+            },
+        )
+        .await
+        .unwrap();
+    let id: i64 = opened.subject.rsplit(':').next().unwrap().parse().unwrap();
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+    let html = b.get("/interviews").await.text();
+    for form in ["reschedule", "held", "record"] {
+        assert!(
+            html.contains(&format!("action=\"/interviews/{id}/{form}\"")),
+            "{form}: {html}"
+        );
+    }
+    assert!(html.contains("<label for=\"at-"), "{html}");
+
+    // Rescheduled, with a place: back to the board, which says so.
+    let a = b
+        .post(
+            &format!("/interviews/{id}/reschedule"),
+            &[
+                ("at", "2026-03-25T14:00"),
+                ("location", "区委组织部302会议室"),
+                ("back", "/interviews"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    let to = a.headers["location"].to_str().unwrap().to_string();
+    let html = b.get(&to).await.text();
+    assert!(html.contains(&format!("约谈{id}已记录")), "{html}");
+    assert!(
+        html.contains("2026年3月25日 14:00") && html.contains("区委组织部302会议室"),
+        "{html}"
+    );
+
+    // A time that is not one: said in the row, what was typed kept, nothing changed.
+    let a = b
+        .post(
+            &format!("/interviews/{id}/reschedule"),
+            &[
+                ("at", "下周"),
+                ("location", "三楼"),
+                ("back", "/interviews"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = a.text();
+    assert!(
+        html.contains("<p class=\"field-error\" role=\"alert\">日期“下周”无法识别"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"三楼\""), "{html}");
+    assert!(html.contains("2026年3月25日 14:00"), "{html}");
+    // An empty record is refused by the recorder, in the row.
+    let a = b
+        .post(
+            &format!("/interviews/{id}/record"),
+            &[
+                ("on", "2026-03-01"),
+                ("record", " "),
+                ("problems", "台账不全"),
+                ("back", "/interviews"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.text().contains(">台账不全</textarea>"), "{}", a.text());
+
+    // A viewer may not act.
+    let mut v = Browser::new(&o);
+    v.sign_in("chakan").await;
+    assert!(!v.get("/interviews").await.text().contains("/held\""));
+    assert_eq!(
+        v.post(&format!("/interviews/{id}/held"), &[("on", "2026-03-01")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Held, then its record filed with two problems: each becomes a rectification item.
+    let items_before = o
+        .app
+        .item_page(&cli, &Default::default())
+        .await
+        .unwrap()
+        .total;
+    let a = b
+        .post(
+            &format!("/interviews/{id}/held"),
+            &[("on", "2026-03-01"), ("back", "/interviews")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    let html = b.get("/interviews?status=held").await.text();
+    assert!(html.contains("已约谈（2026年3月1日）"), "{html}");
+    assert!(
+        !html.contains(&format!("/interviews/{id}/held")),
+        "held once: {html}"
+    );
+    let a = b
+        .post(
+            &format!("/interviews/{id}/record"),
+            &[
+                ("on", "2026-03-01"),
+                ("record", "书记说明换届推迟原因，要求一个月内完成换届。"),
+                ("problems", "换届逾期\n\n组织生活不规范\n"),
+                ("back", "/interviews"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    assert_eq!(
+        o.app
+            .item_page(&cli, &Default::default())
+            .await
+            .unwrap()
+            .total,
+        items_before + 2
+    );
+    let items = b.get("/items").await.text();
+    assert!(
+        items.contains("换届逾期") && items.contains("组织生活不规范"),
+        "{items}"
+    );
+    db.drop_db().await;
+}
+
 /// The pages in a real headless Chromium, driven over the W3C WebDriver protocol through
 /// Debian's `chromedriver` (a dozen commands, spoken with the HTTP client the suite already
 /// has). Skipped, saying so, when Chromium or its driver is missing outside CI; under
@@ -2190,6 +2337,20 @@ pub(crate) mod browser {
         let o = december(&db).await;
         let link = a_signed_link(&db).await;
         let chain = o.term_chain_of("370102-0001").await;
+        // An interview, so that the board shows its forms.
+        o.app
+            .open_interview(
+                &duban_app::Actor::command_line("setup"),
+                duban_app::loop_::OpenInterview {
+                    unit: "370102-0001".into(),
+                    reason: "逾期未换届".into(),
+                    at: "2026-12-20T09:30:00".parse().unwrap(),
+                    location: None,
+                    interviewee: None,
+                },
+            )
+            .await
+            .unwrap();
         let Some(browser) = launch(o.router.clone()).await else {
             db.drop_db().await;
             return;

@@ -96,6 +96,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/items", get(items::list))
         .route("/items/{id}/close", post(items::close))
         .route("/interviews", get(items::interviews))
+        .route("/interviews/{id}/{action}", post(items::interview_action))
         .route("/my", get(tasks::list))
         .route("/my/{instance}", post(tasks::answer))
         .route("/static/{name}", get(asset))
