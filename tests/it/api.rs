@@ -719,6 +719,10 @@ backend_tests! {
         let (s, v) = ask(json!({"workflow": "term_expiry", "unit": "370102-0001", "from": "2026-09-01", "to": "2026-01-01"})).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         assert_eq!(v["pointer"], "/to", "{v}");
+        for (from, to, pointer) in [("2026-01-01", "2045-01-01", "/to"), ("1900-01-01", "1900-02-01", "/from")] {
+            let (s, v) = ask(json!({"workflow": "theme_day", "unit": "370102-0001", "from": from, "to": to})).await;
+            assert_eq!((s, v["pointer"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(pointer)), "{v}");
+        }
         let (s, v) = ask(json!({"workflow": "term_expiry", "from": "2026-09-01", "to": "2026-12-31"})).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         let (s, _) = ask(json!({"workflow": "no_such", "unit": "370102-0001", "from": "2026-09-01", "to": "2026-12-31"})).await;

@@ -526,6 +526,9 @@ pub struct SimulationRules<'a> {
     pub sms_signature: &'a str,
 }
 
+/// The longest window a simulation covers: ten years.
+const MAX_SIMULATED_DAYS: i64 = 3653;
+
 /// The timeline `subject` would get from `workflow_id` of `set` between `from` and `to`,
 /// with `events` (recorded, then injected) completing steps on the way. Nothing is stored.
 pub fn simulate_in(
@@ -536,6 +539,21 @@ pub fn simulate_in(
     (from, to): (NaiveDate, NaiveDate),
     rules: SimulationRules<'_>,
 ) -> Result<Timeline, AppError> {
+    use chrono::Datelike;
+    for (day, pointer) in [(from, "/from"), (to, "/to")] {
+        if !(2000..=2100).contains(&day.year()) {
+            return Err(AppError::invalid_at(
+                pointer,
+                format!("模拟日期 {day} 须在2000年至2100年之间 (simulate between 2000 and 2100)"),
+            ));
+        }
+    }
+    if (to - from).num_days() > MAX_SIMULATED_DAYS {
+        return Err(AppError::invalid_at(
+            "/to",
+            format!("模拟时段不得超过十年 (simulate at most ten years: {from} to {to} is longer)"),
+        ));
+    }
     let opts = SimOptions {
         from,
         to,
