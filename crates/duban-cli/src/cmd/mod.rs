@@ -79,13 +79,9 @@ impl Context {
 
     /// Loads the working-day calendar from `calendar.dir`; errors name file:line:column.
     pub fn calendar(&self) -> anyhow::Result<duban_workflow::Calendar> {
-        duban_workflow::Calendar::load_dir(&self.settings.calendar.dir).map_err(|diags| {
-            anyhow::anyhow!(
-                "the holiday calendar in {} has errors:\n{}",
-                self.settings.calendar.dir.display(),
-                duban_workflow::diag::render_text(&diags)
-            )
-        })
+        Ok(duban_app::workflows::load_calendar(
+            &self.settings.calendar.dir,
+        )?)
     }
 
     /// An engine node on the migrated database, with the workflows, calendar and quiet hours

@@ -172,7 +172,7 @@ fn simulate_cmd(ctx: &Context, a: SimulateArgs) -> anyhow::Result<ExitCode> {
             .ok_or_else(|| BadInput(format!("{flag} `{s}` is not a date; write YYYY-MM-DD")))
     };
     let window = (day(&a.from, "--from")?, day(&a.to, "--to")?);
-    let calendar = workflows::load_calendar(&ctx.settings.calendar.dir)?;
+    let calendar = ctx.calendar()?;
     let quiet = ctx.settings.quiet_hours()?;
     let timeline = workflows::simulate_in(
         &set,
