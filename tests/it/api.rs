@@ -733,6 +733,13 @@ backend_tests! {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         assert_eq!(v["pointer"], "/unit", "{v}");
         assert_eq!(audits().await, audit_before, "a simulation writes nothing");
+        // An administrator of 历下区 simulates their units only (signing in is audited).
+        let lixia = o.login("lixia-guanli").await;
+        let body = |unit: &str| json!({"workflow": "term_expiry", "unit": unit, "from": "2026-01-01", "to": "2026-12-31"});
+        let (s, v) = o.call(Method::POST, "/api/v1/workflows/simulate", &lixia, Some(&body("120101-0050"))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        let (s, v) = o.call(Method::POST, "/api/v1/workflows/simulate", &lixia, Some(&body("370102-0001"))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
     }
 
     async fn district_and_unit_scoping_limit_what_users_see_and_change(db) {
