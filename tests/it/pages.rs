@@ -2388,16 +2388,32 @@ pub(crate) mod browser {
         ];
         let mut report = Vec::new();
         let mut checked = 0;
-        for (user, pages) in [
-            ("guanli", admin),
-            ("caiwu", finance),
-            ("shuji", vec!["/my".to_string()]),
-            ("", vec![link.clone(), "/login".into()]),
+        // The same pages in English, for the administrator.
+        let english: Vec<String> = admin
+            .iter()
+            .take(4)
+            .cloned()
+            .chain([admin[12].clone()])
+            .collect();
+        for (user, lang, pages) in [
+            ("guanli", "zh", admin),
+            ("guanli", "en", english),
+            ("caiwu", "zh", finance),
+            ("shuji", "zh", vec!["/my".to_string()]),
+            ("", "zh", vec![link.clone(), "/login".into()]),
         ] {
             s.call(reqwest::Method::DELETE, "/cookie", None).await;
             if !user.is_empty() {
                 s.sign_in(&site, user, PASSWORD).await;
                 s.wait_text(".top .who span", |t| !t.is_empty()).await;
+            }
+            if lang == "en" {
+                s.call(
+                    reqwest::Method::POST,
+                    "/cookie",
+                    Some(json!({"cookie": {"name": "duban_lang", "value": "en", "path": "/"}})),
+                )
+                .await;
             }
             for page in pages {
                 s.goto(&format!("{site}{page}")).await;
@@ -2407,12 +2423,23 @@ pub(crate) mod browser {
                     "{user} {page} went to {url}"
                 );
                 checked += 1;
+                let page_lang = s
+                    .call(
+                        reqwest::Method::POST,
+                        "/execute/sync",
+                        Some(
+                            json!({"script": "return document.documentElement.lang;", "args": []}),
+                        ),
+                    )
+                    .await;
+                let expected = if lang == "en" { "en" } else { "zh-CN" };
+                assert_eq!(page_lang, json!(expected), "{page}");
                 for v in axe_violations(s, &axe).await {
-                    report.push(format!("{user} {page}: {v}"));
+                    report.push(format!("{user} ({lang}) {page}: {v}"));
                 }
             }
         }
-        assert_eq!(checked, 21);
+        assert_eq!(checked, 26);
         assert!(report.is_empty(), "{}", report.join("\n"));
         browser.close().await;
         db.drop_db().await;
