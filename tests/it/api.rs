@@ -44,7 +44,13 @@ impl Office {
         };
         let engine = Engine::new(store.clone(), rules(), config, clock.clone());
         engine.rules.persist(&store, start()).await.unwrap();
-        let app = App::new(engine, Policy::default(), KEY.to_vec());
+        let app = App::new(engine, Policy::default(), KEY.to_vec()).with_workflow_files(
+            duban_app::workflows::WorkflowFiles {
+                dir: repo().join("workflows"),
+                calendar_dir: repo().join("config/calendar"),
+                ..duban_app::workflows::WorkflowFiles::new("【组织部】")
+            },
+        );
         let cli = Actor::command_line("setup");
         let register = std::fs::read(repo().join("config/demo/register.csv")).unwrap();
         app.import_register(&cli, "register.csv", &register, Default::default(), false)
@@ -301,6 +307,22 @@ fn matrix(instance: i64) -> Vec<Route> {
             "/api/v1/workflows/replan",
             "/api/v1/workflows/replan".into(),
             Some(json!({"dry_run": true})),
+            ADMIN,
+        ),
+        (
+            Method::POST,
+            "/api/v1/workflows/check",
+            "/api/v1/workflows/check".into(),
+            Some(json!({})),
+            ADMIN,
+        ),
+        (
+            Method::POST,
+            "/api/v1/workflows/simulate",
+            "/api/v1/workflows/simulate".into(),
+            Some(
+                json!({"workflow": "term_expiry", "unit": "370102-0001", "from": "2026-03-01", "to": "2026-12-31"}),
+            ),
             ADMIN,
         ),
         (
@@ -651,6 +673,75 @@ async fn every_route_answers_each_role_as_the_matrix_declares() {
 }
 
 backend_tests! {
+    // `workflows check` and `simulate` through the API: the files as they stand, and a
+    // unit of the register or a subject written out, with events injected; nothing written.
+    async fn workflows_are_checked_and_simulated_through_the_api(db) {
+        let o = Office::open(&db).await;
+        let admin = o.login("guanli").await;
+        let (s, v) = o.call(Method::POST, "/api/v1/workflows/check", &admin, Some(&json!({}))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["failed"], false, "{v}");
+        assert_eq!(v["errors"], 0, "{v}");
+        assert_eq!(v["workflows"].as_array().unwrap().len(), 13, "{v}");
+        assert!(v["workflows"].as_array().unwrap().iter().any(|w| w["id"] == "term_expiry"));
+
+        let audits = || async { duban_store::entities::audit_log::Entity::find().count(db.store().await.conn()).await.unwrap() };
+        let audit_before = audits().await;
+        let ask = |body: Value| {
+            let admin = admin.clone();
+            let o = &o;
+            async move { o.call(Method::POST, "/api/v1/workflows/simulate", &admin, Some(&body)).await }
+        };
+        let (s, v) = ask(json!({"workflow": "term_expiry", "unit": "370102-0001", "from": "2026-01-01", "to": "2027-12-31"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["workflow_id"], "term_expiry");
+        let entries = v["entries"].as_array().unwrap();
+        assert!(!entries.is_empty(), "{v}");
+        assert!(entries.iter().any(|e| e["escalation"] == true), "{v}");
+        // The subject is the register's: its unit's name is in the messages.
+        let card = o.app.unit_card(&Actor::command_line("t"), "370102-0001").await.unwrap();
+        let text = v.to_string();
+        assert!(text.contains(&card.name), "{text}");
+
+        // A subject written out, with an election injected: the chain stops there.
+        let subject = json!({"kind":"term","unit_code":"DZ0102","unit_name":"星河科技有限公司党支部","unit_level":"branch","term_end":"2026-10-09"});
+        let (s, v) = ask(json!({"workflow": "term_expiry", "subject": subject, "from": "2026-09-01", "to": "2026-12-31", "events": ["election_recorded@2026-09-20"]})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let steps: Vec<&str> = v["entries"].as_array().unwrap().iter().filter_map(|e| e["step_id"].as_str()).collect();
+        assert!(!steps.contains(&"overdue_superior"), "{steps:?}");
+        assert!(v.to_string().contains("post_election_report"), "{v}");
+
+        // Bad input is named, and 404 for what does not exist.
+        let (s, v) = ask(json!({"workflow": "term_expiry", "subject": subject, "from": "2026-09-01", "to": "2026-12-31", "events": ["elected@2026-09-20"]})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["pointer"], "/events/0", "{v}");
+        assert!(v["detail"].as_str().unwrap().contains("`elected` is not an event of `term` subjects"), "{v}");
+        let (s, v) = ask(json!({"workflow": "term_expiry", "unit": "370102-0001", "from": "2026-09-01", "to": "2026-01-01"})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["pointer"], "/to", "{v}");
+        for (from, to, pointer) in [("2026-01-01", "2045-01-01", "/to"), ("1900-01-01", "1900-02-01", "/from")] {
+            let (s, v) = ask(json!({"workflow": "theme_day", "unit": "370102-0001", "from": from, "to": to})).await;
+            assert_eq!((s, v["pointer"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(pointer)), "{v}");
+        }
+        let (s, v) = ask(json!({"workflow": "term_expiry", "from": "2026-09-01", "to": "2026-12-31"})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let (s, _) = ask(json!({"workflow": "no_such", "unit": "370102-0001", "from": "2026-09-01", "to": "2026-12-31"})).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _) = ask(json!({"workflow": "term_expiry", "unit": "999999-9999", "from": "2026-09-01", "to": "2026-12-31"})).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, v) = ask(json!({"workflow": "rectification", "unit": "370102-0001", "from": "2026-09-01", "to": "2026-12-31"})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["pointer"], "/unit", "{v}");
+        assert_eq!(audits().await, audit_before, "a simulation writes nothing");
+        // An administrator of 历下区 simulates their units only (signing in is audited).
+        let lixia = o.login("lixia-guanli").await;
+        let body = |unit: &str| json!({"workflow": "term_expiry", "unit": unit, "from": "2026-01-01", "to": "2026-12-31"});
+        let (s, v) = o.call(Method::POST, "/api/v1/workflows/simulate", &lixia, Some(&body("120101-0050"))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        let (s, v) = o.call(Method::POST, "/api/v1/workflows/simulate", &lixia, Some(&body("370102-0001"))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+
     async fn district_and_unit_scoping_limit_what_users_see_and_change(db) {
         let o = Office::open(&db).await;
         let viewer = o.login("chakan").await;

@@ -1326,6 +1326,131 @@ async fn an_administrator_checks_a_workflow_file_before_using_it() {
     db.drop_db().await;
 }
 
+/// An administrator opens a workflow's simulation from the list, picks a unit of the
+/// register and a window, and sees the reminders and escalations it would get drawn along
+/// the calendar and listed; bad input is said next to its field; nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_simulates_a_workflow_for_a_unit_of_the_register() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+    let html = b.get("/workflows").await.text();
+    assert!(
+        html.contains("href=\"/workflows/term_expiry/simulate\""),
+        "{html}"
+    );
+    let a = b.get("/workflows/term_expiry/simulate").await;
+    assert_eq!(a.status, StatusCode::OK);
+    let html = a.text();
+    assert!(html.contains("<h1>模拟时间线：按期换届提醒</h1>"), "{html}");
+    assert!(
+        html.contains("<label class=\"field\" for=\"subject\">党组织代码</label>"),
+        "{html}"
+    );
+    assert!(!html.contains("<svg"), "{html}");
+
+    let chains_before = o
+        .app
+        .engine
+        .store
+        .count_instances(&Default::default())
+        .await
+        .unwrap();
+    let a = b
+        .get("/workflows/term_expiry/simulate?subject=370102-0001&from=2026-01-01&to=2028-12-31")
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let html = a.text();
+    let card = o
+        .app
+        .unit_card(&duban_app::Actor::command_line("t"), "370102-0001")
+        .await
+        .unwrap();
+    assert!(html.contains(&card.name), "{html}");
+    assert!(html.contains("aria-labelledby=\"strip-title\""), "{html}");
+    let dots = html.matches("<circle class=\"step-").count();
+    let rows = html
+        .split("<tbody>")
+        .nth(1)
+        .unwrap()
+        .matches("<tr class=\"row-")
+        .count();
+    assert!(
+        dots > 0 && dots == rows,
+        "{dots} dots, {rows} rows:\n{html}"
+    );
+    assert!(html.contains("<circle class=\"step-escalation\""), "{html}");
+    assert!(html.contains("升级督办"), "{html}");
+    assert!(html.contains("短信"), "{html}");
+    assert_eq!(
+        o.app
+            .engine
+            .store
+            .count_instances(&Default::default())
+            .await
+            .unwrap(),
+        chains_before,
+        "a simulation stores nothing"
+    );
+
+    // Bad input is said next to the field it concerns, with what was typed kept.
+    let a = b
+        .get("/workflows/term_expiry/simulate?subject=370102-0001&from=2026-01-01&to=2026-12-31&events=elected@2026-09-20")
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = a.text();
+    assert!(
+        html.contains("<p class=\"field-error\" id=\"events-error\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains("`elected` is not an event of `term` subjects"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"elected@2026-09-20\""), "{html}");
+    let a = b
+        .get("/workflows/term_expiry/simulate?subject=999999-9999&from=2026-01-01&to=2026-12-31")
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        a.text()
+            .contains("id=\"subject-error\">登记册中没有单位 999999-9999"),
+        "{}",
+        a.text()
+    );
+    let a = b
+        .get("/workflows/term_expiry/simulate?subject=370102-0001&from=2026-12-01&to=2026-01-01")
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        a.text().contains("id=\"to-error\">结束日期"),
+        "{}",
+        a.text()
+    );
+    let a = b
+        .get("/workflows/term_expiry/simulate?subject=370102-0001&from=soon")
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.text().contains("id=\"from-error\">请按"), "{}", a.text());
+    assert_eq!(
+        b.get("/workflows/no_such/simulate").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A viewer neither sees the link nor may simulate.
+    let mut v = Browser::new(&o);
+    v.sign_in("chakan").await;
+    assert!(!v.get("/workflows").await.text().contains("/simulate"));
+    assert_eq!(
+        v.get("/workflows/term_expiry/simulate?subject=370102-0001")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    db.drop_db().await;
+}
+
 /// The rectification board: items by deadline, overdue ones marked; a close-out by the
 /// item's owner is refused next to the item with what was typed kept; a second verifier
 /// closes it, the board says so and the follow-up review is planned.
@@ -1581,6 +1706,153 @@ async fn the_interviews_board_lists_them_soonest_first() {
     assert!(
         html.contains("共1次") && html.contains("区委组织部302会议室"),
         "{html}"
+    );
+    db.drop_db().await;
+}
+
+/// From the interviews board an administrator reschedules an interview, records it held
+/// and files its record, each through the same recorder as the API's answers; a refusal is
+/// said in the interview's row with what was typed kept; a viewer may do none of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_reschedules_holds_and_records_an_interview_from_the_board() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let cli = duban_app::Actor::command_line("setup");
+    let opened = o
+        .app
+        .open_interview(
+            &cli,
+            duban_app::loop_::OpenInterview {
+                unit: "370102-0001".into(),
+                reason: "逾期未换届".into(),
+                at: "2026-03-20T09:30:00".parse().unwrap(),
+                location: None,
+                interviewee: None,
+            },
+        )
+        .await
+        .unwrap();
+    let id: i64 = opened.subject.rsplit(':').next().unwrap().parse().unwrap();
+    let mut b = Browser::new(&o);
+    b.sign_in("guanli").await;
+    let html = b.get("/interviews").await.text();
+    for form in ["reschedule", "held", "record"] {
+        assert!(
+            html.contains(&format!("action=\"/interviews/{id}/{form}\"")),
+            "{form}: {html}"
+        );
+    }
+    assert!(html.contains("<label for=\"at-"), "{html}");
+
+    // Rescheduled, with a place: back to the board, which says so.
+    let a = b
+        .post(
+            &format!("/interviews/{id}/reschedule"),
+            &[
+                ("at", "2026-03-25T14:00"),
+                ("location", "区委组织部302会议室"),
+                ("back", "/interviews"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    let to = a.headers["location"].to_str().unwrap().to_string();
+    let html = b.get(&to).await.text();
+    assert!(html.contains(&format!("约谈{id}已记录")), "{html}");
+    assert!(
+        html.contains("2026年3月25日 14:00") && html.contains("区委组织部302会议室"),
+        "{html}"
+    );
+
+    // A time that is not one: said in the row, what was typed kept, nothing changed.
+    let a = b
+        .post(
+            &format!("/interviews/{id}/reschedule"),
+            &[
+                ("at", "下周"),
+                ("location", "三楼"),
+                ("back", "/interviews"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = a.text();
+    assert!(
+        html.contains("<p class=\"field-error\" role=\"alert\">日期“下周”无法识别"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"三楼\""), "{html}");
+    assert!(html.contains("2026年3月25日 14:00"), "{html}");
+    // An empty record is refused by the recorder, in the row.
+    let a = b
+        .post(
+            &format!("/interviews/{id}/record"),
+            &[
+                ("on", "2026-03-01"),
+                ("record", " "),
+                ("problems", "台账不全"),
+                ("back", "/interviews"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.text().contains(">台账不全</textarea>"), "{}", a.text());
+
+    // A viewer may not act.
+    let mut v = Browser::new(&o);
+    v.sign_in("chakan").await;
+    assert!(!v.get("/interviews").await.text().contains("/held\""));
+    assert_eq!(
+        v.post(&format!("/interviews/{id}/held"), &[("on", "2026-03-01")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Held, then its record filed with two problems: each becomes a rectification item.
+    let items_before = o
+        .app
+        .item_page(&cli, &Default::default())
+        .await
+        .unwrap()
+        .total;
+    let a = b
+        .post(
+            &format!("/interviews/{id}/held"),
+            &[("on", "2026-03-01"), ("back", "/interviews")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    let html = b.get("/interviews?status=held").await.text();
+    assert!(html.contains("已约谈（2026年3月1日）"), "{html}");
+    assert!(
+        !html.contains(&format!("/interviews/{id}/held")),
+        "held once: {html}"
+    );
+    let a = b
+        .post(
+            &format!("/interviews/{id}/record"),
+            &[
+                ("on", "2026-03-01"),
+                ("record", "书记说明换届推迟原因，要求一个月内完成换届。"),
+                ("problems", "换届逾期\n\n组织生活不规范\n"),
+                ("back", "/interviews"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    assert_eq!(
+        o.app
+            .item_page(&cli, &Default::default())
+            .await
+            .unwrap()
+            .total,
+        items_before + 2
+    );
+    let items = b.get("/items").await.text();
+    assert!(
+        items.contains("换届逾期") && items.contains("组织生活不规范"),
+        "{items}"
     );
     db.drop_db().await;
 }
@@ -1934,6 +2206,15 @@ pub(crate) mod browser {
         s.find(".chart svg circle").await;
         s.screenshot("chain.png").await;
 
+        // A workflow simulated for the same unit: its steps drawn along the calendar.
+        s.goto(&format!(
+            "{site}/workflows/term_expiry/simulate?subject=370102-0001&from=2026-12-01&to=2027-12-31"
+        ))
+        .await;
+        assert!(s.text("h1").await.starts_with("模拟时间线"));
+        s.find(".chart svg circle").await;
+        s.screenshot("simulate.png").await;
+
         s.click(".top .who form[action='/logout'] button").await;
         s.wait_text(".notice.ok", |t| t == "您已安全退出。").await;
         assert!(s.current_url().await.ends_with("/login?done=out"));
@@ -1993,6 +2274,173 @@ pub(crate) mod browser {
             shot.parent().unwrap().display()
         );
 
+        browser.close().await;
+        db.drop_db().await;
+    }
+
+    /// The first signed link the chains' messages carry, as a path (`/l/…`).
+    async fn a_signed_link(db: &TestDb) -> String {
+        use sea_orm::EntityTrait;
+        let store = db.store().await;
+        duban_store::entities::outbox::Entity::find()
+            .all(store.conn())
+            .await
+            .unwrap()
+            .into_iter()
+            .find_map(|m| {
+                let i = m.body.find("/l/")?;
+                let end = m.body[i..]
+                    .find(char::is_whitespace)
+                    .map_or(m.body.len(), |j| i + j);
+                Some(m.body[i..end].to_string())
+            })
+            .expect("a message with a signed link")
+    }
+
+    /// Runs the vendored axe-core on the page the browser shows and answers its violations
+    /// of serious or critical impact, each with where it is.
+    async fn axe_violations(s: &Session, axe: &str) -> Vec<String> {
+        s.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": format!("{axe};\nreturn typeof axe;"), "args": []})),
+        )
+        .await;
+        let found = s
+            .call(
+                reqwest::Method::POST,
+                "/execute/async",
+                Some(json!({"script": r#"
+                    const done = arguments[arguments.length - 1];
+                    axe.run(document, {resultTypes: ['violations']})
+                      .then(r => done(r.violations
+                        .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                        .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' +
+                             v.nodes.map(n => n.target.join(' ') + ' ' + n.html.slice(0, 160)).join(' | '))))
+                      .catch(e => done(['axe failed: ' + e]));
+                "#, "args": []})),
+            )
+            .await;
+        found
+            .as_array()
+            .unwrap_or_else(|| panic!("axe answered {found}"))
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// axe-core (vendored under tests/fixtures/axe) finds no violation of serious or
+    /// critical impact on the main pages of each role and on the secretary's signed link.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_main_pages_have_no_serious_accessibility_violations() {
+        let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+        let o = december(&db).await;
+        let link = a_signed_link(&db).await;
+        let chain = o.term_chain_of("370102-0001").await;
+        // An interview, so that the board shows its forms.
+        o.app
+            .open_interview(
+                &duban_app::Actor::command_line("setup"),
+                duban_app::loop_::OpenInterview {
+                    unit: "370102-0001".into(),
+                    reason: "逾期未换届".into(),
+                    at: "2026-12-20T09:30:00".parse().unwrap(),
+                    location: None,
+                    interviewee: None,
+                },
+            )
+            .await
+            .unwrap();
+        let Some(browser) = launch(o.router.clone()).await else {
+            db.drop_db().await;
+            return;
+        };
+        let axe = std::fs::read_to_string(repo().join("tests/fixtures/axe/axe.min.js")).unwrap();
+        let (s, site) = (&browser.s, browser.site.clone());
+        s.call(
+            reqwest::Method::POST,
+            "/timeouts",
+            Some(json!({"script": 60_000})),
+        )
+        .await;
+        let admin = vec![
+            "/".to_string(),
+            "/units".into(),
+            "/units/370102-0001".into(),
+            "/chains?overdue=1".into(),
+            format!("/chains/{chain}"),
+            "/deliveries".into(),
+            "/deliveries/dead".into(),
+            "/items".into(),
+            "/interviews".into(),
+            "/calendar".into(),
+            "/users".into(),
+            "/workflows".into(),
+            "/workflows/term_expiry/simulate?subject=370102-0001&from=2026-12-01&to=2027-12-31"
+                .into(),
+            "/register/import".into(),
+        ];
+        let finance = vec![
+            "/budget".to_string(),
+            "/allocations".into(),
+            "/allocations/new".into(),
+            "/units/370102-0001/funds".into(),
+        ];
+        let mut report = Vec::new();
+        let mut checked = 0;
+        // The same pages in English, for the administrator.
+        let english: Vec<String> = admin
+            .iter()
+            .take(4)
+            .cloned()
+            .chain([admin[12].clone()])
+            .collect();
+        for (user, lang, pages) in [
+            ("guanli", "zh", admin),
+            ("guanli", "en", english),
+            ("caiwu", "zh", finance),
+            ("shuji", "zh", vec!["/my".to_string()]),
+            ("", "zh", vec![link.clone(), "/login".into()]),
+        ] {
+            s.call(reqwest::Method::DELETE, "/cookie", None).await;
+            if !user.is_empty() {
+                s.sign_in(&site, user, PASSWORD).await;
+                s.wait_text(".top .who span", |t| !t.is_empty()).await;
+            }
+            if lang == "en" {
+                s.call(
+                    reqwest::Method::POST,
+                    "/cookie",
+                    Some(json!({"cookie": {"name": "duban_lang", "value": "en", "path": "/"}})),
+                )
+                .await;
+            }
+            for page in pages {
+                s.goto(&format!("{site}{page}")).await;
+                let url = s.current_url().await;
+                assert!(
+                    url.ends_with(&page) || page == "/login",
+                    "{user} {page} went to {url}"
+                );
+                checked += 1;
+                let page_lang = s
+                    .call(
+                        reqwest::Method::POST,
+                        "/execute/sync",
+                        Some(
+                            json!({"script": "return document.documentElement.lang;", "args": []}),
+                        ),
+                    )
+                    .await;
+                let expected = if lang == "en" { "en" } else { "zh-CN" };
+                assert_eq!(page_lang, json!(expected), "{page}");
+                for v in axe_violations(s, &axe).await {
+                    report.push(format!("{user} ({lang}) {page}: {v}"));
+                }
+            }
+        }
+        assert_eq!(checked, 26);
+        assert!(report.is_empty(), "{}", report.join("\n"));
         browser.close().await;
         db.drop_db().await;
     }

@@ -186,7 +186,7 @@ fn simulate_term_expiry_shows_reminders_and_escalations() {
         "--to",
         "2026-12-31",
     ]));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "bad input");
     assert!(stderr.contains("--subject:1:"), "{stderr}");
     let (out, _, stderr) = run(duban(NO_DB).args([
         "workflows",
@@ -201,7 +201,7 @@ fn simulate_term_expiry_shows_reminders_and_escalations() {
         "--event",
         "elected@2026-09-20",
     ]));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "bad input");
     assert!(
         stderr.contains("`elected` is not an event of `term` subjects"),
         "{stderr}"

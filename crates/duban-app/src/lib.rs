@@ -73,6 +73,7 @@ pub struct App {
     pub policy: Arc<Policy>,
     link_key: Arc<Vec<u8>>,
     ledger: Arc<duban_ledger::config::LedgerConfig>,
+    workflow_files: Arc<workflows::WorkflowFiles>,
 }
 
 impl std::fmt::Debug for App {
@@ -85,8 +86,10 @@ impl App {
     /// `link_key` signs and checks the links in reminders; the engine must sign with the
     /// same key (see [`duban_engine::EngineConfig::link_key`]).
     pub fn new(engine: Engine, policy: Policy, link_key: Vec<u8>) -> App {
+        let workflow_files = workflows::WorkflowFiles::new(&engine.rules.sms_signature);
         App {
             engine,
+            workflow_files: Arc::new(workflow_files),
             policy: Arc::new(policy),
             link_key: Arc::new(link_key),
             ledger: Arc::new(duban_ledger::config::LedgerConfig::default()),
@@ -96,6 +99,13 @@ impl App {
     /// The ledger's rules (`[ledger]`: budget control, rate cards, year end, dues).
     pub fn with_ledger(mut self, config: duban_ledger::config::LedgerConfig) -> App {
         self.ledger = Arc::new(config);
+        self
+    }
+
+    /// Where `check_workflows` reads the workflow files and the calendar, and the SMS
+    /// provider's templates it holds them to.
+    pub fn with_workflow_files(mut self, files: workflows::WorkflowFiles) -> App {
+        self.workflow_files = Arc::new(files);
         self
     }
 

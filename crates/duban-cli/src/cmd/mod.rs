@@ -64,52 +64,7 @@ pub fn clock_from_env() -> anyhow::Result<std::sync::Arc<dyn duban_core::clock::
     Ok(std::sync::Arc::new(duban_core::clock::ManualClock::new(at)))
 }
 
-/// The SMS provider template each workflow step sends through (`workflow.template`).
-pub fn sms_template_names(set: &duban_workflow::WorkflowSet) -> Vec<String> {
-    let mut names: Vec<String> = set
-        .iter()
-        .flat_map(|w| {
-            w.steps
-                .iter()
-                .filter(|s| s.channels.contains(&duban_core::register::Channel::Sms))
-                .filter_map(move |s| s.template.as_ref().map(|t| format!("{}.{t}", w.id)))
-        })
-        .collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
 impl Context {
-    /// Steps whose SMS the configured provider cannot send as written: `(errors, warnings)`.
-    /// An error is a step with no provider template at all (every send would fail); a
-    /// warning, a step that falls back to the generic `reminder` template, so its own text
-    /// (`*.sms.txt`) never reaches recipients.
-    pub fn sms_template_findings(
-        &self,
-        set: &duban_workflow::WorkflowSet,
-    ) -> (Vec<String>, Vec<String>) {
-        use duban_notify::settings::TemplateCoverage;
-        let mut errors = Vec::new();
-        let mut warnings = Vec::new();
-        for (name, c) in self
-            .settings
-            .notify
-            .sms_template_coverage(&sms_template_names(set))
-        {
-            match c {
-                TemplateCoverage::Own => {}
-                TemplateCoverage::Generic => warnings.push(format!(
-                    "SMS of {name} goes out through the generic `reminder` provider template, not its own text; register the text with the provider and map it under [notify.sms.templates.\"{name}\"]"
-                )),
-                TemplateCoverage::Missing => errors.push(format!(
-                    "SMS of {name} has no provider template: map [notify.sms.templates.\"{name}\"] (or a generic `reminder`), or every send fails"
-                )),
-            }
-        }
-        (errors, warnings)
-    }
-
     /// Now, by the command's clock.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
@@ -124,13 +79,9 @@ impl Context {
 
     /// Loads the working-day calendar from `calendar.dir`; errors name file:line:column.
     pub fn calendar(&self) -> anyhow::Result<duban_workflow::Calendar> {
-        duban_workflow::Calendar::load_dir(&self.settings.calendar.dir).map_err(|diags| {
-            anyhow::anyhow!(
-                "the holiday calendar in {} has errors:\n{}",
-                self.settings.calendar.dir.display(),
-                duban_workflow::diag::render_text(&diags)
-            )
-        })
+        Ok(duban_app::workflows::load_calendar(
+            &self.settings.calendar.dir,
+        )?)
     }
 
     /// An engine node on the migrated database, with the workflows, calendar and quiet hours
@@ -304,7 +255,8 @@ impl Context {
             idempotency_ttl: duban_app::Policy::default().idempotency_ttl,
         };
         Ok(duban_app::App::new(engine, policy, self.link_key()?)
-            .with_ledger(self.settings.ledger.clone()))
+            .with_ledger(self.settings.ledger.clone())
+            .with_workflow_files(workflows::files(self)))
     }
 
     /// The application layer on one connection, for a command that may not need the

@@ -23,7 +23,8 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         tracing::warn!("{w}");
     }
     // SMS providers send only approved templates: a step without one would fail every send.
-    let (sms_errors, sms_warnings) = ctx.sms_template_findings(&ctx.workflow_set()?);
+    let (sms_errors, sms_warnings) =
+        duban_app::workflows::sms_template_findings(&ctx.settings.notify, &ctx.workflow_set()?);
     for w in &sms_warnings {
         tracing::warn!("{w}");
     }

@@ -4,6 +4,7 @@
 mod bank;
 mod handlers;
 mod monitor;
+mod workflows;
 
 use crate::AppState;
 use crate::problem::Problem;
@@ -31,6 +32,7 @@ use utoipa_axum::routes;
         (name = "register", description = "Units, imports, staff"),
         (name = "loop", description = "Answers, rectification items, interviews, chains"),
         (name = "deliveries", description = "Messages and chains administrators act on"),
+        (name = "workflows", description = "Workflow files checked and simulated"),
         (name = "users", description = "Users, roles and API tokens"),
         (name = "ledger", description = "The funds ledger: commands and reports"),
         (name = "audit", description = "The tamper-evident audit log"),
@@ -78,6 +80,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_instances))
         .routes(routes!(resend))
         .routes(routes!(replan))
+        .routes(routes!(workflows::check_workflows))
+        .routes(routes!(workflows::simulate_workflow))
         .routes(routes!(list_users, add_user))
         .routes(routes!(change_access))
         .routes(routes!(set_password))

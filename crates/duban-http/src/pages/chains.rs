@@ -2,6 +2,7 @@
 //! (every step, done, pending, late or failed, drawn along the calendar); the delivery log
 //! and the dead letters, with a button that sends one again.
 
+use super::strip::Strip;
 use super::{Viewer, download, given, href, page_of, pager};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -97,18 +98,6 @@ pub async fn list(
 }
 
 /// Geometry of the timeline strip, in SVG user units.
-const LEFT: i64 = 20;
-const SPAN: i64 = 760;
-
-#[derive(Debug, Serialize)]
-struct Dot {
-    x: i64,
-    /// done, late, pending, failed, cancelled or skipped: the CSS class and legend.
-    class: &'static str,
-    title: String,
-    due: DateTime<Utc>,
-}
-
 /// How a step stands, for the page.
 fn class_of(t: &TimelineStep) -> &'static str {
     match t.state.as_str() {
@@ -122,26 +111,16 @@ fn class_of(t: &TimelineStep) -> &'static str {
 }
 
 /// Each step placed along the calendar from the first due date to the last (today within).
-fn strip(steps: &[TimelineStep], now: DateTime<Utc>) -> (Vec<Dot>, Option<i64>) {
-    let (Some(first), Some(last)) = (
-        steps.iter().map(|t| t.due_at).min(),
-        steps.iter().map(|t| t.due_at).max(),
-    ) else {
-        return (Vec::new(), None);
-    };
-    let (from, to) = (first.min(now), last.max(now));
-    let span = (to - from).num_seconds().max(1);
-    let x = |t: DateTime<Utc>| LEFT + (t - from).num_seconds() * SPAN / span;
-    let dots = steps
-        .iter()
-        .map(|t| Dot {
-            x: x(t.due_at),
-            class: class_of(t),
-            title: t.title.clone(),
-            due: t.due_at,
-        })
-        .collect();
-    (dots, Some(x(now)))
+fn strip(steps: &[TimelineStep], now: DateTime<Utc>) -> Option<Strip> {
+    let first = steps.iter().map(|t| t.due_at).min()?;
+    let last = steps.iter().map(|t| t.due_at).max()?;
+    Some(Strip::new(
+        steps
+            .iter()
+            .map(|t| (t.due_at, class_of(t), t.title.clone())),
+        (first.min(now), last.max(now)),
+        now,
+    ))
 }
 
 pub async fn timeline(
@@ -154,7 +133,7 @@ pub async fn timeline(
         Err(e) => return viewer.error(&e),
     };
     let now = state.app.now();
-    let (dots, today_x) = strip(&tl.timers, now);
+    let strip = strip(&tl.timers, now);
     let steps: Vec<Value> = tl
         .timers
         .iter()
@@ -177,9 +156,7 @@ pub async fn timeline(
         context! {
             instance => Value::from(minijinja::value::Serde(&tl.instance)),
             steps,
-            dots => Value::from(minijinja::value::Serde(&dots)),
-            today_x,
-            width => LEFT * 2 + SPAN,
+            strip => Value::from(minijinja::value::Serde(&strip)),
         },
     )
 }
@@ -357,6 +334,7 @@ pub async fn resend(
 
 #[cfg(test)]
 mod tests {
+    use super::super::strip::{LEFT, SPAN};
     use super::*;
 
     fn step(due: &str, state: &str, late: bool) -> TimelineStep {
@@ -381,19 +359,19 @@ mod tests {
             step("2026-01-11T00:00:00Z", "done", true),
             step("2026-01-21T00:00:00Z", "pending", false),
         ];
-        let (dots, today) = strip(&steps, "2026-01-16T00:00:00Z".parse().unwrap());
+        let s = strip(&steps, "2026-01-16T00:00:00Z".parse().unwrap()).unwrap();
         assert_eq!(
-            dots.iter().map(|d| (d.x, d.class)).collect::<Vec<_>>(),
+            s.dots.iter().map(|d| (d.x, d.class)).collect::<Vec<_>>(),
             [
                 (LEFT, "done"),
                 (LEFT + SPAN / 2, "late"),
                 (LEFT + SPAN, "pending")
             ]
         );
-        assert_eq!(today, Some(LEFT + SPAN * 3 / 4));
+        assert_eq!(s.today_x, Some(LEFT + SPAN * 3 / 4));
         // Today past the last step stretches the strip to today.
-        let (dots, today) = strip(&steps[..1], "2026-01-11T00:00:00Z".parse().unwrap());
-        assert_eq!((dots[0].x, today), (LEFT, Some(LEFT + SPAN)));
-        assert_eq!(strip(&[], Utc::now()).1, None);
+        let s = strip(&steps[..1], "2026-01-11T00:00:00Z".parse().unwrap()).unwrap();
+        assert_eq!((s.dots[0].x, s.today_x), (LEFT, Some(LEFT + SPAN)));
+        assert!(strip(&[], Utc::now()).is_none());
     }
 }

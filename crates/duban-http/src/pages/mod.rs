@@ -16,6 +16,7 @@ mod finance;
 pub(crate) mod i18n;
 mod import;
 mod items;
+mod strip;
 mod tasks;
 mod units;
 mod users;
@@ -87,6 +88,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/users/{name}/password", post(users::password))
         .route("/calendar", get(calendar::year))
         .route("/workflows", get(workflows::index))
+        .route("/workflows/{id}/simulate", get(workflows::simulate))
         .route(
             "/workflows/check",
             post(workflows::check).layer(axum::extract::DefaultBodyLimit::max(4 << 20)),
@@ -94,6 +96,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/items", get(items::list))
         .route("/items/{id}/close", post(items::close))
         .route("/interviews", get(items::interviews))
+        .route("/interviews/{id}/{action}", post(items::interview_action))
         .route("/my", get(tasks::list))
         .route("/my/{instance}", post(tasks::answer))
         .route("/static/{name}", get(asset))
@@ -119,6 +122,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pages/chains.html",
         include_str!("../../templates/pages/chains.html"),
+    ),
+    (
+        "pages/strip.html",
+        include_str!("../../templates/pages/strip.html"),
+    ),
+    (
+        "pages/simulate.html",
+        include_str!("../../templates/pages/simulate.html"),
     ),
     (
         "pages/chain.html",
