@@ -1,10 +1,19 @@
-//! `duban bank preview FILE [--format json]`: what a bank statement holds and whether it
-//! would import. Exit status 0 when it would, 1 when it is refused (the row and column
-//! printed), 2 when the file cannot be opened.
+//! `duban bank …`: bank and cash accounts and their statements.
+//!
+//! - `preview FILE [--format json]`: what a statement holds and whether it would import;
+//!   exit status 0 when it would, 1 when it is refused (the row and column printed), 2 when
+//!   the file cannot be opened.
+//! - `accounts add --code --name --number --bank` / `accounts list`.
+//! - `import --account CODE FILE [--dry-run]`: the statement's new lines into the account,
+//!   all or nothing (exit 1 with the row and column when refused).
+//! - `lines --account CODE [--from --to] [--format json]`.
 
 use super::{BadInput, Context, OutputFormat};
-use duban_app::bank::{Chain, FileKind, StatementPreview};
-use std::path::PathBuf;
+use chrono::NaiveDate;
+use duban_app::AppError;
+use duban_app::bank::{BankAccountRequest, Chain, FileKind, StatementPreview};
+use duban_core::money::Money;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -23,16 +32,195 @@ enum What {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// The office's bank and cash accounts.
+    Accounts {
+        #[command(subcommand)]
+        what: AccountsWhat,
+    },
+    /// Import a statement's lines into an account: checked whole first, then every line the
+    /// account does not hold yet is written in one transaction.
+    Import {
+        /// The account's code.
+        #[arg(long)]
+        account: String,
+        file: PathBuf,
+        /// Report what would be added; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// The lines of an account, by date.
+    Lines {
+        #[arg(long)]
+        account: String,
+        /// First day (YYYY-MM-DD), inclusive.
+        #[arg(long, value_parser = date)]
+        from: Option<NaiveDate>,
+        /// Last day (YYYY-MM-DD), inclusive.
+        #[arg(long, value_parser = date)]
+        to: Option<NaiveDate>,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
 }
 
-pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let What::Preview { file, format } = args.what;
-    let bytes = std::fs::read(&file)
+#[derive(Debug, clap::Subcommand)]
+enum AccountsWhat {
+    /// Open an account; its ledger account is `assets:bank:<code>`.
+    Add {
+        /// 1–24 lowercase letters, digits or `-`.
+        #[arg(long)]
+        code: String,
+        /// 账户名称
+        #[arg(long)]
+        name: String,
+        /// 账号
+        #[arg(long)]
+        number: String,
+        /// 开户行
+        #[arg(long)]
+        bank: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+}
+
+fn date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+fn read_file(file: &Path) -> anyhow::Result<(String, Vec<u8>)> {
+    let bytes = std::fs::read(file)
         .map_err(|e| BadInput(format!("cannot read {}: {e}", file.display())))?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| file.to_string_lossy().into_owned());
+    Ok((name, bytes))
+}
+
+/// 摘要 / 用途 / 附言, the ones given.
+fn texts(summary: &str, purpose: &str, remark: &str) -> String {
+    [summary, purpose, remark]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+fn yuan(fen: i64) -> String {
+    Money::from_fen(fen).grouped()
+}
+
+/// A located refusal printed row by row (exit 1); other errors go up.
+fn refused<T>(r: Result<T, AppError>) -> anyhow::Result<Result<T, ExitCode>> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(AppError::Rows(rows)) => {
+            for e in rows {
+                eprintln!("error: {}", e.reason);
+            }
+            eprintln!("nothing was written");
+            Ok(Err(ExitCode::from(super::exit::REFUSED)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let (file, format) = match args.what {
+        What::Preview { file, format } => (file, format),
+        What::Accounts { what } => return accounts(what, ctx).await,
+        What::Import {
+            account,
+            file,
+            dry_run,
+            format,
+        } => {
+            let (name, bytes) = read_file(&file)?;
+            let (app, actor) = super::cli_reader(ctx).await?;
+            let r = match refused(
+                app.import_statement(&actor, &account, &name, &bytes, dry_run)
+                    .await,
+            )? {
+                Ok(r) => r,
+                Err(code) => return Ok(code),
+            };
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
+                OutputFormat::Table => {
+                    let f = &r.figures;
+                    println!(
+                        "{}{}：{} 笔，新增 {} 笔，已有 {} 笔；支出 {} 笔 {}；收入 {} 笔 {}；期末余额 {}",
+                        if r.dry_run {
+                            "试导入（未写入）"
+                        } else {
+                            "已导入"
+                        },
+                        r.file_name,
+                        r.lines_in_file,
+                        r.lines_added,
+                        r.lines_known,
+                        f.debit_count,
+                        f.debit_total.grouped(),
+                        f.credit_count,
+                        f.credit_total.grouped(),
+                        f.closing.map(|m| m.grouped()).unwrap_or_else(|| "—".into()),
+                    );
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        What::Lines {
+            account,
+            from,
+            to,
+            format,
+        } => {
+            let (app, actor) = super::cli_reader(ctx).await?;
+            let lines = app.bank_lines(&actor, &account, from, to).await?;
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&lines)?),
+                OutputFormat::Table => {
+                    let rows: Vec<Vec<String>> = lines
+                        .iter()
+                        .map(|l| {
+                            vec![
+                                l.id.to_string(),
+                                l.date.map(|d| d.to_string()).unwrap_or_default(),
+                                yuan(l.amount),
+                                l.balance.map(yuan).unwrap_or_default(),
+                                l.counterparty_name.clone(),
+                                l.counterparty_account.clone(),
+                                texts(&l.summary, &l.purpose, &l.remark),
+                            ]
+                        })
+                        .collect();
+                    crate::cmd::deliveries::print_rows(
+                        &[
+                            "编号",
+                            "日期",
+                            "金额",
+                            "余额",
+                            "对方户名",
+                            "对方账号",
+                            "摘要/用途",
+                        ],
+                        &rows,
+                        crate::cmd::deliveries::ListFormat::Table,
+                    )?;
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let (name, bytes) = read_file(&file)?;
     let (app, actor) = super::cli_reader(ctx).await?;
     let preview = app.preview_statement(&actor, &name, &bytes).await?;
     match format {
@@ -99,11 +287,7 @@ fn print_table(p: &StatementPreview) -> anyhow::Result<()> {
                 l.balance.map(|b| b.grouped()).unwrap_or_default(),
                 l.counterparty_name.clone(),
                 l.counterparty_account.clone(),
-                [l.summary.as_str(), l.purpose.as_str(), l.remark.as_str()]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" / "),
+                texts(&l.summary, &l.purpose, &l.remark),
             ]
         })
         .collect();
@@ -164,4 +348,54 @@ fn print_table(p: &StatementPreview) -> anyhow::Result<()> {
         (None, None) => {}
     }
     Ok(())
+}
+
+async fn accounts(what: AccountsWhat, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let (app, actor) = super::cli_reader(ctx).await?;
+    let (list, format) = match what {
+        AccountsWhat::Add {
+            code,
+            name,
+            number,
+            bank,
+            format,
+        } => {
+            let row = app
+                .add_bank_account(
+                    &actor,
+                    BankAccountRequest {
+                        code,
+                        name,
+                        number,
+                        bank,
+                    },
+                )
+                .await?;
+            (vec![row], format)
+        }
+        AccountsWhat::List { format } => (app.bank_accounts(&actor).await?, format),
+    };
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&list)?),
+        OutputFormat::Table => {
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.code.clone(),
+                        a.name.clone(),
+                        a.number.clone(),
+                        a.bank.clone(),
+                        a.ledger_account.clone(),
+                    ]
+                })
+                .collect();
+            crate::cmd::deliveries::print_rows(
+                &["代码", "账户名称", "账号", "开户行", "会计科目"],
+                &rows,
+                crate::cmd::deliveries::ListFormat::Table,
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
