@@ -504,6 +504,41 @@ fn matrix(instance: i64) -> Vec<Route> {
             LEDGER,
         ),
         (
+            Method::POST,
+            "/api/v1/bank/match",
+            "/api/v1/bank/match?account=cmbc&dry_run=true".into(),
+            None,
+            &["caiwu"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/bank/exceptions",
+            "/api/v1/bank/exceptions?account=cmbc".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/bank/matches",
+            "/api/v1/bank/matches?account=cmbc".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::POST,
+            "/api/v1/bank/matches",
+            "/api/v1/bank/matches".into(),
+            Some(json!({"account": "cmbc", "line": 1, "posting": 1})),
+            &["caiwu"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/bank/matches/{id}/unmatch",
+            "/api/v1/bank/matches/1/unmatch".into(),
+            Some(json!({"account": "cmbc", "reason": "对错了"})),
+            &["caiwu"],
+        ),
+        (
             Method::GET,
             "/api/v1/register/coverage",
             "/api/v1/register/coverage".into(),
@@ -636,6 +671,22 @@ backend_tests! {
         assert_eq!(s, StatusCode::NOT_FOUND);
         let (s, v) = o.call(Method::GET, "/api/v1/bank/accounts", &viewer, None).await;
         assert_eq!((s, v[0]["code"].as_str()), (StatusCode::OK, Some("ceb")));
+
+        // Matching: no postings on the account yet, so every line is an exception.
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/match?account=ceb", &finance, None).await;
+        assert_eq!((s, v["matched"].as_array().map(Vec::len), v["exceptions"].as_u64()), (StatusCode::OK, Some(0), Some(15)), "{v}");
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/match?account=ceb", &viewer, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        let (s, v) = o.call(Method::GET, "/api/v1/bank/exceptions?account=ceb", &viewer, None).await;
+        assert_eq!((s, v.as_array().map(Vec::len)), (StatusCode::OK, Some(15)), "{v}");
+        let line = v[0]["line"]["id"].as_i64().unwrap();
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/matches", &finance, Some(&json!({"account": "ceb", "line": line, "posting": 424242}))).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+        assert!(v["detail"].as_str().unwrap().contains("分录#424242不在账户“ceb”上"), "{v}");
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/matches/424242/unmatch", &finance, Some(&json!({"account": "ceb", "reason": "x"}))).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+        let (s, v) = o.call(Method::GET, "/api/v1/bank/matches?account=ceb", &viewer, None).await;
+        assert_eq!((s, v.as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
     }
 }
 

@@ -293,3 +293,101 @@ backend_tests! {
         assert!(out.status.success(), "{stdout}{stderr}");
     }
 }
+
+backend_tests! {
+    async fn a_statement_is_matched_with_the_payments_explained_and_the_rest_queued(db) {
+        cli_ok(&db, &["migrate", "up"]);
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 2, d).unwrap();
+        crate::ledger::register_units(&db.store().await, &[("U1".into(), day(1)), ("U2".into(), day(1))]).await;
+        cli_ok(&db, &["bank", "accounts", "add", "--code", "basic", "--name", "组织部基本户", "--number", "6222 0000 1111 2222", "--bank", "建设银行"]);
+        let meeting = ["--meeting", "部务会 2026-01", "--approved-on", "2026-01-04"];
+        cli_ok(&db, &["ledger", "appropriate", "--line", "demo-site", "--amount", "20万", "--date", "2026-01-05", "--key", "m1"]);
+        for (key, unit) in [("m2", "U1"), ("m3", "U2")] {
+            cli_ok(&db, &[&["ledger", "allocate", "--line", "demo-site", "--unit", unit, "--amount", "5万", "--purpose", "示范点", "--date", "2026-03-01", "--key", key][..], &meeting].concat());
+        }
+        let pay = |key: &str, allocation: &str, amount: &str, date: &str, extra: &[&str]| {
+            cli_ok(&db, &[&["ledger", "disburse", "--allocation", allocation, "--amount", amount, "--date", date, "--key", key][..], extra].concat());
+        };
+        let b = ["--bank-account", "basic"];
+        pay("d1", "1", "12000", "2026-03-05", &[&b[..], &["--voucher", "记-0001", "--payee-name", "U1 党支部", "--payee-account", "6222000000000001"]].concat());
+        pay("d2", "2", "8000", "2026-03-06", &[&b[..], &["--payee-name", "U2 党支部", "--payee-account", "6222 0000 0000 0002"]].concat());
+        pay("d3", "1", "5000", "2026-03-10", &[&b[..], &["--payee-name", "U1 党支部"]].concat());
+        pay("d4", "2", "3000", "2026-03-12", &b);
+        pay("d5", "1", "2000", "2026-03-15", &[&b[..], &["--payee-name", "U1 党支部", "--payee-account", "6222000000000001"]].concat());
+        pay("d6", "2", "3000", "2026-03-13", &[]); // paid by the treasury: not on the bank account
+
+        let dir = tempfile::tempdir().unwrap();
+        let statement = dir.path().join("basic-2026-03.csv");
+        std::fs::write(&statement, [
+            "交易日期,支出,收入,余额,对方户名,对方账号,摘要\n",
+            "20260305,12000.00,,88000.00,U1 党支部,6222000000000001,拨付 记-0001\n",
+            "20260307,8000.00,,80000.00,U2 党支部,6222000000000002,拨付经费\n",
+            "20260311,5000.00,,75000.00,U1党支部,,拨付\n",
+            "20260313,3000.00,,72000.00,,,转账\n",
+            "20260314,25.00,,71975.00,,,手续费\n",
+            "20260316,2000.00,,69975.00,某印刷厂,955880001,货款\n",
+        ].concat()).unwrap();
+        cli_ok(&db, &["bank", "import", "--account", "basic", statement.to_str().unwrap()]);
+
+        // A dry run proposes and writes nothing.
+        let dry = json_of(&db, &["bank", "match", "--account", "basic", "--dry-run"]);
+        assert_eq!(dry["matched"].as_array().unwrap().len(), 4, "{dry}");
+        assert!(dry["matched"][0]["id"].is_null());
+        assert!(json_of(&db, &["bank", "matches", "--account", "basic"]).as_array().unwrap().is_empty());
+
+        let first_run = json_of(&db, &["bank", "match", "--account", "basic"]);
+        let rules: Vec<&str> = first_run["matched"].as_array().unwrap().iter().map(|m| m["rule"].as_str().unwrap()).collect();
+        assert_eq!(rules, ["reference", "counterparty", "counterparty", "amount_date"], "{first_run}");
+        assert_eq!((first_run["lines"].as_u64(), first_run["exceptions"].as_u64()), (Some(6), Some(2)));
+        let first = &first_run["matched"][0];
+        assert!(first["id"].as_i64().is_some());
+        let agreed: Vec<&str> = first["agreed"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        assert_eq!(agreed, ["reference", "amount", "counterparty_account", "counterparty_name", "date"], "{first}");
+        assert_eq!(first_run["matched"][1]["agreed"][1], "counterparty_account", "{first_run}");
+        // A second run finds nothing new.
+        let again = json_of(&db, &["bank", "match", "--account", "basic"]);
+        assert_eq!((again["matched"].as_array().unwrap().len(), again["matched_before"].as_u64()), (0, Some(4)));
+        let table = cli_ok(&db, &["bank", "match", "--account", "basic"]);
+        assert!(table.contains("此前已匹配 4 笔，本次匹配 0 笔，未匹配 2 笔"), "{table}");
+
+        // The exceptions: the fee, and a payment to another party near D5, each with why.
+        let ex = json_of(&db, &["bank", "exceptions", "--account", "basic"]);
+        let ex = ex.as_array().unwrap();
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[0]["line"]["summary"], "手续费");
+        assert!(ex[0]["near"].as_array().unwrap().iter().all(|c| c["why_not"][0].as_str().unwrap().starts_with("金额相差")), "{}", ex[0]);
+        let printer = &ex[1];
+        assert_eq!(printer["line"]["counterparty_name"], "某印刷厂");
+        let near = &printer["near"][0];
+        assert_eq!(near["difference"], "0.00", "{printer}");
+        assert!(near["why_not"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("对方是另一单位")), "{printer}");
+        let text = cli_ok(&db, &["bank", "exceptions", "--account", "basic"]);
+        assert!(text.contains("对方是另一单位") && text.contains("未匹配：2 笔"), "{text}");
+
+        // Matched by hand, refused twice, undone with a reversal, refused twice.
+        let (line, posting) = (printer["line"]["id"].as_i64().unwrap().to_string(), near["entry"].as_i64().unwrap().to_string());
+        let m = json_of(&db, &["bank", "match-manual", "--account", "basic", "--line", &line, "--posting", &posting, "--reason", "印刷厂代收"]);
+        assert_eq!((m["rule"].as_str(), m["matched_by"].as_str(), m["agreed"].as_str()), (Some("manual"), Some("manual"), Some("amount,date")), "{m}");
+        assert_eq!(json_of(&db, &["bank", "exceptions", "--account", "basic"]).as_array().unwrap().len(), 1);
+        assert_eq!(json_of(&db, &["bank", "matches", "--account", "basic"]).as_array().unwrap().len(), 5);
+        let (out, _, stderr) = run(duban(&db.url).args(["bank", "match-manual", "--account", "basic", "--line", &line, "--posting", &posting]));
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("已与分录"), "{stderr}");
+        let (out, _, stderr) = run(duban(&db.url).args(["bank", "match-manual", "--account", "basic", "--line", "99999", "--posting", &posting]));
+        assert_ne!(out.status.code(), Some(0), "{stderr}");
+        assert!(stderr.contains("银行流水#99999不在账户“basic”上"), "{stderr}");
+        let id = m["id"].as_i64().unwrap().to_string();
+        let (out, _, stderr) = run(duban(&db.url).args(["bank", "unmatch", "--account", "basic", "--match", &id, "--reason", " "]));
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let undone = json_of(&db, &["bank", "unmatch", "--account", "basic", "--match", &id, "--reason", "对错了"]);
+        assert_eq!((undone["reverses_id"].as_i64(), undone["reason"].as_str()), (m["id"].as_i64(), Some("对错了")), "{undone}");
+        let (out, _, stderr) = run(duban(&db.url).args(["bank", "unmatch", "--account", "basic", "--match", &id, "--reason", "again"]));
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("已经撤销"), "{stderr}");
+        assert_eq!(json_of(&db, &["bank", "exceptions", "--account", "basic"]).as_array().unwrap().len(), 2);
+        assert_eq!(json_of(&db, &["bank", "matches", "--account", "basic"]).as_array().unwrap().len(), 4);
+        // Every run, match and unmatch is audited, and the chain holds.
+        let (out, stdout, stderr) = run(duban(&db.url).args(["audit", "verify"]));
+        assert!(out.status.success(), "{stdout}{stderr}");
+    }
+}

@@ -137,6 +137,25 @@ fn line_of(l: &Line) -> BankLineRow {
     }
 }
 
+/// Ends a use case's transaction: committed when the work succeeded and is to be kept (not a
+/// dry run), else rolled back.
+pub(crate) async fn finish<T>(
+    tx: duban_store::engine::WriteTx,
+    result: Result<T, AppError>,
+    keep: bool,
+) -> Result<T, AppError> {
+    match result {
+        Ok(v) if keep => {
+            tx.commit().await?;
+            Ok(v)
+        }
+        other => {
+            tx.rollback().await?;
+            other
+        }
+    }
+}
+
 impl App {
     /// Opens a bank or cash account with its ledger account `assets:bank:<code>` (finance
     /// officers; audited).
@@ -324,16 +343,7 @@ impl App {
                 Ok(report)
             }
             .await;
-            match result {
-                Ok(r) if !r.dry_run => {
-                    tx.commit().await?;
-                    Ok(r)
-                }
-                other => {
-                    tx.rollback().await?;
-                    other
-                }
-            }
+            crate::bank::finish(tx, result, !dry_run).await
         })
         .await
     }

@@ -209,21 +209,7 @@ impl Store {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<BankLineRow>, StoreError> {
-        let mut q =
-            bank_lines::Entity::find().filter(bank_lines::Column::BankAccountId.eq(account_id));
-        if let Some(f) = from {
-            q = q.filter(bank_lines::Column::Date.gte(f));
-        }
-        if let Some(t) = to {
-            q = q.filter(bank_lines::Column::Date.lte(t));
-        }
-        Ok(q.order_by_asc(bank_lines::Column::Date)
-            .order_by_asc(bank_lines::Column::Id)
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(line_row)
-            .collect())
+        lines_of(self.conn(), account_id, from, to).await
     }
 
     /// Every posting on the ledger account `ledger_account`, with its transaction's payment
@@ -232,50 +218,79 @@ impl Store {
         &self,
         ledger_account: &str,
     ) -> Result<Vec<BookEntryRow>, StoreError> {
-        let postings = ledger_postings::Entity::find()
-            .filter(ledger_postings::Column::Account.eq(ledger_account))
-            .order_by_asc(ledger_postings::Column::Id)
-            .all(self.conn())
-            .await?;
-        let ids: Vec<i64> = postings.iter().map(|p| p.transaction_id).collect();
-        let mut txns = HashMap::new();
-        for chunk in ids.chunks(500) {
-            for t in ledger_transactions::Entity::find()
-                .filter(ledger_transactions::Column::Id.is_in(chunk.to_vec()))
-                .all(self.conn())
-                .await?
-            {
-                txns.insert(t.id, t);
-            }
-        }
-        postings
-            .into_iter()
-            .map(|p| {
-                let t = txns.get(&p.transaction_id).ok_or_else(|| {
-                    StoreError::Invalid(format!(
-                        "posting {} names a missing transaction {}",
-                        p.id, p.transaction_id
-                    ))
-                })?;
-                Ok(BookEntryRow {
-                    posting_id: p.id,
-                    transaction_id: p.transaction_id,
-                    date: t.date,
-                    amount: p.amount,
-                    description: t.description.clone(),
-                    voucher: t.voucher.clone(),
-                    payee_name: t.payee_name.clone(),
-                    payee_account: t.payee_account.clone(),
-                    payee_bank: t.payee_bank.clone(),
-                })
-            })
-            .collect()
+        book_of(self.conn(), ledger_account).await
     }
 
     /// Every match and reversal of the account, in id order.
     pub async fn bank_matches(&self, account_id: i64) -> Result<Vec<MatchRow>, StoreError> {
         matches_of(self.conn(), account_id).await
     }
+}
+
+async fn lines_of<C: sea_orm::ConnectionTrait>(
+    c: &C,
+    account_id: i64,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Vec<BankLineRow>, StoreError> {
+    let mut q = bank_lines::Entity::find().filter(bank_lines::Column::BankAccountId.eq(account_id));
+    if let Some(f) = from {
+        q = q.filter(bank_lines::Column::Date.gte(f));
+    }
+    if let Some(t) = to {
+        q = q.filter(bank_lines::Column::Date.lte(t));
+    }
+    Ok(q.order_by_asc(bank_lines::Column::Date)
+        .order_by_asc(bank_lines::Column::Id)
+        .all(c)
+        .await?
+        .into_iter()
+        .map(line_row)
+        .collect())
+}
+
+async fn book_of<C: sea_orm::ConnectionTrait>(
+    c: &C,
+    ledger_account: &str,
+) -> Result<Vec<BookEntryRow>, StoreError> {
+    let postings = ledger_postings::Entity::find()
+        .filter(ledger_postings::Column::Account.eq(ledger_account))
+        .order_by_asc(ledger_postings::Column::Id)
+        .all(c)
+        .await?;
+    let ids: Vec<i64> = postings.iter().map(|p| p.transaction_id).collect();
+    let mut txns = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for t in ledger_transactions::Entity::find()
+            .filter(ledger_transactions::Column::Id.is_in(chunk.to_vec()))
+            .all(c)
+            .await?
+        {
+            txns.insert(t.id, t);
+        }
+    }
+    postings
+        .into_iter()
+        .map(|p| {
+            let t = txns.get(&p.transaction_id).ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "posting {} names a missing transaction {}",
+                    p.id, p.transaction_id
+                ))
+            })?;
+            Ok(BookEntryRow {
+                posting_id: p.id,
+                transaction_id: p.transaction_id,
+                date: t.date,
+                amount: p.amount,
+                description: t.description.clone(),
+                voucher: t.voucher.clone(),
+                payee_name: t.payee_name.clone(),
+                payee_account: t.payee_account.clone(),
+                payee_bank: t.payee_bank.clone(),
+            })
+        })
+        .collect()
 }
 
 async fn matches_of<C: sea_orm::ConnectionTrait>(
@@ -435,6 +450,19 @@ impl WriteTx {
                 .await?;
         }
         Ok(st.id)
+    }
+
+    /// [`Store::bank_lines`] inside this transaction.
+    pub async fn bank_lines(&self, account_id: i64) -> Result<Vec<BankLineRow>, StoreError> {
+        lines_of(self.conn(), account_id, None, None).await
+    }
+
+    /// [`Store::bank_book_entries`] inside this transaction.
+    pub async fn bank_book_entries(
+        &self,
+        ledger_account: &str,
+    ) -> Result<Vec<BookEntryRow>, StoreError> {
+        book_of(self.conn(), ledger_account).await
     }
 
     /// The account's matches and reversals, read inside this transaction.

@@ -7,6 +7,10 @@
 //! - `import --account CODE FILE [--dry-run]`: the statement's new lines into the account,
 //!   all or nothing (exit 1 with the row and column when refused).
 //! - `lines --account CODE [--from --to] [--format json]`.
+//! - `match --account CODE [--dry-run]`: the rule table over the open lines and postings;
+//!   `exceptions --account CODE`: the lines left and why their near candidates failed;
+//!   `matches --account CODE`; `match-manual --account CODE --line L --posting P`;
+//!   `unmatch --account CODE --match M --reason R` (a reversing row; both audited).
 
 use super::{BadInput, Context, OutputFormat};
 use chrono::NaiveDate;
@@ -63,6 +67,57 @@ enum What {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// Match the open lines of an account with the open postings on its ledger account by
+    /// the rule table (voucher or serial, amount and counterparty, amount and date, amount
+    /// within the tolerance); each match keeps its rule, agreed fields and runner-ups.
+    Match {
+        #[command(flatten)]
+        a: AccountFormat,
+        /// Report the matches; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// The open lines of an account, with their nearest candidates and why each failed.
+    Exceptions {
+        #[command(flatten)]
+        a: AccountFormat,
+    },
+    /// The standing matches of an account.
+    Matches {
+        #[command(flatten)]
+        a: AccountFormat,
+    },
+    /// Match a line with a posting by hand.
+    MatchManual {
+        #[command(flatten)]
+        a: AccountFormat,
+        /// The line's id (`bank lines`).
+        #[arg(long)]
+        line: i64,
+        /// The posting's id (`bank exceptions` lists the near ones).
+        #[arg(long)]
+        posting: i64,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Undo a match: a reversing row with the reason; the match itself is kept.
+    Unmatch {
+        #[command(flatten)]
+        a: AccountFormat,
+        #[arg(long = "match")]
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct AccountFormat {
+    /// The account's code.
+    #[arg(long)]
+    account: String,
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -137,6 +192,11 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let (file, format) = match args.what {
         What::Preview { file, format } => (file, format),
         What::Accounts { what } => return accounts(what, ctx).await,
+        w @ (What::Match { .. }
+        | What::Exceptions { .. }
+        | What::Matches { .. }
+        | What::MatchManual { .. }
+        | What::Unmatch { .. }) => return reconcile(w, ctx).await,
         What::Import {
             account,
             file,
@@ -398,4 +458,173 @@ async fn accounts(what: AccountsWhat, ctx: &Context) -> anyhow::Result<ExitCode>
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_match_rows(rows: &[Vec<String>]) -> anyhow::Result<()> {
+    crate::cmd::deliveries::print_rows(
+        &["匹配", "银行流水", "分录", "规则", "一致的字段", "差额"],
+        rows,
+        crate::cmd::deliveries::ListFormat::Table,
+    )
+}
+
+async fn reconcile(what: What, ctx: &Context) -> anyhow::Result<ExitCode> {
+    use duban_app::reconcile::{ManualMatch, Unmatch};
+    let (app, actor) = super::cli_reader(ctx).await?;
+    let json = |v: &dyn erased::Json| -> anyhow::Result<ExitCode> {
+        println!("{}", v.pretty()?);
+        Ok(ExitCode::SUCCESS)
+    };
+    let refused = |e: AppError| -> anyhow::Result<ExitCode> {
+        match e {
+            AppError::Refused(m) => {
+                eprintln!("error: {m}");
+                Ok(ExitCode::from(super::exit::REFUSED))
+            }
+            e => Err(e.into()),
+        }
+    };
+    match what {
+        What::Match { a, dry_run } => {
+            let r = app.match_bank(&actor, &a.account, dry_run).await?;
+            if a.format == OutputFormat::Json {
+                return json(&r);
+            }
+            let rows: Vec<Vec<String>> = r
+                .matched
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.id.map(|i| format!("#{i}")).unwrap_or_else(|| "—".into()),
+                        format!("#{}", m.line),
+                        format!("#{}", m.posting),
+                        m.rule_zh.clone(),
+                        m.agreed
+                            .iter()
+                            .map(|f| f.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        m.difference.grouped(),
+                    ]
+                })
+                .collect();
+            print_match_rows(&rows)?;
+            println!(
+                "{}：{} 笔流水，此前已匹配 {} 笔，本次{}匹配 {} 笔，未匹配 {} 笔",
+                r.account,
+                r.lines,
+                r.matched_before,
+                if r.dry_run { "可" } else { "" },
+                r.matched.len(),
+                r.exceptions
+            );
+        }
+        What::Exceptions { a } => {
+            let rows = app.bank_exceptions(&actor, &a.account).await?;
+            if a.format == OutputFormat::Json {
+                return json(&rows);
+            }
+            for e in &rows {
+                let l = &e.line;
+                println!(
+                    "银行流水#{} {} {} {} {}",
+                    l.id,
+                    l.date.map(|d| d.to_string()).unwrap_or_default(),
+                    yuan(l.amount),
+                    l.counterparty_name,
+                    texts(&l.summary, &l.purpose, &l.remark)
+                );
+                if let Some(m) = &e.would_match {
+                    println!(
+                        "  可自动匹配分录#{}（{}）：运行 duban bank match",
+                        m.posting, m.rule_zh
+                    );
+                }
+                for c in &e.near {
+                    println!(
+                        "  候选分录#{}：差额 {}，相差 {} 天；{}",
+                        c.entry,
+                        c.difference.grouped(),
+                        c.days_apart,
+                        c.why_not.join("；")
+                    );
+                }
+                if e.would_match.is_none() && e.near.is_empty() {
+                    println!("  没有相近的分录");
+                }
+            }
+            println!("未匹配：{} 笔", rows.len());
+        }
+        What::Matches { a } => {
+            let list = app.bank_matches(&actor, &a.account).await?;
+            if a.format == OutputFormat::Json {
+                return json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|m| {
+                    vec![
+                        format!("#{}", m.id),
+                        format!("#{}", m.line_id),
+                        format!("#{}", m.posting_id),
+                        m.rule.clone(),
+                        m.agreed.clone(),
+                        yuan(m.difference),
+                    ]
+                })
+                .collect();
+            print_match_rows(&rows)?;
+        }
+        What::MatchManual {
+            a,
+            line,
+            posting,
+            reason,
+        } => {
+            let req = ManualMatch {
+                account: a.account,
+                line,
+                posting,
+                reason,
+            };
+            match app.match_manual(&actor, req).await {
+                Ok(m) if a.format == OutputFormat::Json => return json(&m),
+                Ok(m) => println!(
+                    "匹配#{}：银行流水#{} ↔ 分录#{}（人工），一致的字段 {}，差额 {}",
+                    m.id,
+                    m.line_id,
+                    m.posting_id,
+                    m.agreed,
+                    yuan(m.difference)
+                ),
+                Err(e) => return refused(e),
+            }
+        }
+        What::Unmatch { a, id, reason } => {
+            let req = Unmatch {
+                account: a.account,
+                reason,
+            };
+            match app.unmatch(&actor, id, req).await {
+                Ok(m) if a.format == OutputFormat::Json => return json(&m),
+                Ok(m) => println!("已撤销匹配#{id}（撤销记录#{}）", m.id),
+                Err(e) => return refused(e),
+            }
+        }
+        _ => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Pretty JSON of whatever a reconciliation command answers.
+mod erased {
+    pub trait Json {
+        fn pretty(&self) -> serde_json::Result<String>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn pretty(&self) -> serde_json::Result<String> {
+            serde_json::to_string_pretty(self)
+        }
+    }
 }
