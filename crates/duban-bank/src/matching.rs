@@ -22,7 +22,7 @@
 use chrono::NaiveDate;
 use duban_core::money::Money;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// A statement line as matching sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -363,31 +363,35 @@ impl Comparison {
     }
 }
 
-/// Indexes of the book by amount, for the exact rules, and by date, for near candidates.
+/// Indexes of both sides by amount (exact and ordered), so that no rule scans N×M.
 struct Index<'a> {
     book: &'a [BookItem],
-    by_amount: HashMap<Money, Vec<usize>>,
-    by_date: BTreeMap<NaiveDate, Vec<usize>>,
-    lines_by_amount: HashMap<Money, Vec<usize>>,
-    lines_by_date: BTreeMap<NaiveDate, Vec<usize>>,
+    by_amount: BTreeMap<Money, Vec<usize>>,
+    lines_by_amount: BTreeMap<Money, Vec<usize>>,
+}
+
+/// The items whose amount lies within `tolerance` of `amount`.
+fn within(map: &BTreeMap<Money, Vec<usize>>, amount: Money, tolerance: Money) -> Vec<usize> {
+    let t = tolerance.fen().abs();
+    let from = Money::from_fen(amount.fen().saturating_sub(t));
+    let to = Money::from_fen(amount.fen().saturating_add(t));
+    map.range(from..=to)
+        .flat_map(|(_, v)| v.iter().copied())
+        .collect()
 }
 
 impl<'a> Index<'a> {
     fn new(lines: &[BankItem], book: &'a [BookItem]) -> Index<'a> {
         let mut i = Index {
             book,
-            by_amount: HashMap::new(),
-            by_date: BTreeMap::new(),
-            lines_by_amount: HashMap::new(),
-            lines_by_date: BTreeMap::new(),
+            by_amount: BTreeMap::new(),
+            lines_by_amount: BTreeMap::new(),
         };
         for (k, e) in book.iter().enumerate() {
             i.by_amount.entry(e.amount).or_default().push(k);
-            i.by_date.entry(e.date).or_default().push(k);
         }
         for (k, l) in lines.iter().enumerate() {
             i.lines_by_amount.entry(l.amount).or_default().push(k);
-            i.lines_by_date.entry(l.date).or_default().push(k);
         }
         i
     }
@@ -395,37 +399,45 @@ impl<'a> Index<'a> {
     /// Entries that could pass `rule` with a line (a superset, filtered by the caller).
     fn entries_for(&self, l: &BankItem, rule: Rule, rules: &Rules) -> Vec<usize> {
         match rule {
-            Rule::Tolerance => around(&self.by_date, l.date, rules.amount_days),
-            _ => self.by_amount.get(&l.amount).cloned().unwrap_or_default(),
+            Rule::Tolerance => within(&self.by_amount, l.amount, rules.tolerance),
+            _ => within(&self.by_amount, l.amount, Money::ZERO),
         }
     }
 
     /// Lines that could pass `rule` with an entry.
     fn lines_for(&self, e: &BookItem, rule: Rule, rules: &Rules) -> Vec<usize> {
         match rule {
-            Rule::Tolerance => around(&self.lines_by_date, e.date, rules.amount_days),
-            _ => self
-                .lines_by_amount
-                .get(&e.amount)
-                .cloned()
-                .unwrap_or_default(),
+            Rule::Tolerance => within(&self.lines_by_amount, e.amount, rules.tolerance),
+            _ => within(&self.lines_by_amount, e.amount, Money::ZERO),
         }
     }
 
-    /// The entries nearest a line: same amount first, then the closest amounts in the
-    /// date window; by days apart.
+    /// The entries nearest a line: the same amount first, by days apart, then the closest
+    /// amounts on the same side (in or out) within the date window.
     fn near(&self, l: &BankItem, rules: &Rules) -> Vec<usize> {
-        let mut same: Vec<usize> = self.by_amount.get(&l.amount).cloned().unwrap_or_default();
         let days = |k: &usize| (l.date - self.book[*k].date).num_days().abs();
+        let mut same: Vec<usize> = within(&self.by_amount, l.amount, Money::ZERO);
         same.sort_by_key(|k| (days(k), *k));
-        let mut around: Vec<usize> = around(&self.by_date, l.date, rules.amount_days)
-            .into_iter()
-            .filter(|k| {
-                self.book[*k].amount != l.amount
-                    && self.book[*k].amount.is_negative() == l.amount.is_negative()
-            })
-            .collect();
-        around.sort_by_key(|k| {
+        same.truncate(NEAR);
+        let in_window = |k: &usize| {
+            days(k) <= rules.amount_days
+                && self.book[*k].amount.is_negative() == l.amount.is_negative()
+        };
+        // Walk outward from the line's amount, a bounded number of amounts each way.
+        let below = self
+            .by_amount
+            .range(..l.amount)
+            .rev()
+            .take(64)
+            .flat_map(|(_, v)| v.iter().copied());
+        let above = self
+            .by_amount
+            .range(l.amount..)
+            .skip_while(|(a, _)| **a == l.amount)
+            .take(64)
+            .flat_map(|(_, v)| v.iter().copied());
+        let mut other: Vec<usize> = below.chain(above).filter(in_window).collect();
+        other.sort_by_key(|k| {
             (
                 l.amount
                     .fen()
@@ -435,16 +447,8 @@ impl<'a> Index<'a> {
                 *k,
             )
         });
-        same.into_iter().chain(around).take(NEAR * 3).collect()
+        same.into_iter().chain(other).take(NEAR + 1).collect()
     }
-}
-
-fn around(map: &BTreeMap<NaiveDate, Vec<usize>>, date: NaiveDate, days: i64) -> Vec<usize> {
-    let from = date - chrono::Duration::days(days);
-    let to = date + chrono::Duration::days(days);
-    map.range(from..=to)
-        .flat_map(|(_, v)| v.iter().copied())
-        .collect()
 }
 
 /// Matches `lines` with `book` by the rule table. Deterministic: the same input gives the
@@ -455,6 +459,9 @@ pub fn reconcile(lines: &[BankItem], book: &[BookItem], rules: &Rules) -> Outcom
     let mut entry_taken: Vec<Option<usize>> = vec![None; book.len()];
     let mut made: Vec<(usize, usize, Rule)> = Vec::new();
     for &rule in &rules.order {
+        if rule == Rule::Tolerance && rules.tolerance.is_zero() {
+            continue;
+        }
         loop {
             let mut progress = false;
             for (li, l) in lines.iter().enumerate() {
