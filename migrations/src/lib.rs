@@ -26,6 +26,7 @@ mod m20261202_000011_audit_chain;
 mod m20261202_000012_accounts;
 mod m20261203_000013_delivery_seal;
 mod m20261203_000014_instance_version;
+mod m20261203_000015_bank;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_accounts::Migration),
             Box::new(m20261203_000013_delivery_seal::Migration),
             Box::new(m20261203_000014_instance_version::Migration),
+            Box::new(m20261203_000015_bank::Migration),
         ]
     }
 }

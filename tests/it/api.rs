@@ -497,6 +497,71 @@ fn matrix(instance: i64) -> Vec<Route> {
         ),
         (
             Method::GET,
+            "/api/v1/bank/accounts",
+            "/api/v1/bank/accounts".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::POST,
+            "/api/v1/bank/accounts",
+            "/api/v1/bank/accounts".into(),
+            Some(
+                json!({"code": "cmbc", "name": "基本户", "number": "604000888", "bank": "民生银行"}),
+            ),
+            &["caiwu"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/bank/statements",
+            "/api/v1/bank/statements?account=cmbc&dry_run=true&name=cmbc-corp-2026-02.xlsx".into(),
+            None,
+            &["caiwu"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/bank/lines",
+            "/api/v1/bank/lines?account=cmbc".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::POST,
+            "/api/v1/bank/match",
+            "/api/v1/bank/match?account=cmbc&dry_run=true".into(),
+            None,
+            &["caiwu"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/bank/exceptions",
+            "/api/v1/bank/exceptions?account=cmbc".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/bank/matches",
+            "/api/v1/bank/matches?account=cmbc".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::POST,
+            "/api/v1/bank/matches",
+            "/api/v1/bank/matches".into(),
+            Some(json!({"account": "cmbc", "line": 1, "posting": 1})),
+            &["caiwu"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/bank/matches/{id}/unmatch",
+            "/api/v1/bank/matches/1/unmatch".into(),
+            Some(json!({"account": "cmbc", "reason": "对错了"})),
+            &["caiwu"],
+        ),
+        (
+            Method::GET,
             "/api/v1/register/coverage",
             "/api/v1/register/coverage".into(),
             None,
@@ -520,7 +585,9 @@ fn upload_body(path: &str) -> Body {
         "/api/v1/imports/rectification" => Body::from(
             "\u{feff}党组织编码,整改事项,整改类别,整改期限\n370102-0001,台账不全,限期整改,2026-05-31\n".to_string(),
         ),
-        "/api/v1/bank/statements/preview" => Body::from(bank_sample("cmbc-corp-2026-02.xlsx")),
+        "/api/v1/bank/statements/preview" | "/api/v1/bank/statements" => {
+            Body::from(bank_sample("cmbc-corp-2026-02.xlsx"))
+        }
         _ => Body::empty(),
     }
 }
@@ -577,6 +644,72 @@ async fn a_bank_statement_preview_answers_its_figures_or_a_located_refusal() {
     assert!(doc["paths"]["/api/v1/bank/statements/preview"]["post"].is_object());
     assert!(doc["components"]["schemas"]["StatementPreview"].is_object());
     db.drop_db().await;
+}
+
+backend_tests! {
+    // A finance officer opens an account, imports a statement into it (a dry run first,
+    // then for real, then again: nothing new) and reads its lines; a viewer reads but may
+    // not import; a broken statement is refused with its row and writes nothing.
+    async fn a_statement_is_imported_into_a_bank_account_through_the_api(db) {
+        let o = Office::open(&db).await;
+        let finance = o.login("caiwu").await;
+        let viewer = o.login("chakan").await;
+        let body = json!({"code": "ceb", "name": "基本户", "number": "39610287431592250", "bank": "光大银行"});
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/accounts", &finance, Some(&body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["ledger_account"], "assets:bank:ceb");
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/accounts", &finance, Some(&body)).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/accounts", &finance, Some(&json!({"code": "x", "name": "n", "number": "1"}))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/accounts", &viewer, Some(&json!({"code": "y", "name": "n", "number": "1", "bank": "b"}))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        let post = |cookie: &str, query: &str, file: &str| {
+            Request::builder()
+                .method(Method::POST)
+                .uri(format!("/api/v1/bank/statements?account=ceb&name={file}{query}"))
+                .header("cookie", cookie)
+                .body(Body::from(bank_sample(file)))
+                .unwrap()
+        };
+        let (s, v, _) = o.send(post(&finance, "&dry_run=true", "ceb-corp-2026-02.xls")).await;
+        assert_eq!((s, v["lines_added"].as_u64(), v["statement"].is_null()), (StatusCode::OK, Some(15), true), "{v}");
+        let (s, v, _) = o.send(post(&finance, "", "ceb-corp-2026-02.xls")).await;
+        assert_eq!((s, v["lines_added"].as_u64()), (StatusCode::OK, Some(15)), "{v}");
+        assert_eq!(v["figures"]["credit_total"], "6000000.00");
+        let (s, v, _) = o.send(post(&finance, "", "ceb-corp-2026-02.xls")).await;
+        assert_eq!((s, v["lines_added"].as_u64(), v["lines_known"].as_u64()), (StatusCode::OK, Some(0), Some(15)), "{v}");
+        let (s, v, _) = o.send(post(&viewer, "", "ceb-corp-2026-02.xls")).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        let (s, v, _) = o.send(post(&finance, "", "ccb-personal-2025-01.xls")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!((v["errors"][0]["row"].as_u64(), v["errors"][0]["column"].as_str()), (Some(10), Some("账户余额")), "{v}");
+        let (s, v) = o.call(Method::GET, "/api/v1/bank/lines?account=ceb&from=2026-02-01&to=2026-02-28", &viewer, None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let lines = v.as_array().unwrap();
+        assert_eq!(lines.len(), 15);
+        assert_eq!(lines.iter().map(|l| l["amount"].as_i64().unwrap()).sum::<i64>(), 600_000_000 - 568_549_576);
+        let (s, _) = o.call(Method::GET, "/api/v1/bank/lines?account=nope", &viewer, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, v) = o.call(Method::GET, "/api/v1/bank/accounts", &viewer, None).await;
+        assert_eq!((s, v[0]["code"].as_str()), (StatusCode::OK, Some("ceb")));
+
+        // Matching: no postings on the account yet, so every line is an exception.
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/match?account=ceb", &finance, None).await;
+        assert_eq!((s, v["matched"].as_array().map(Vec::len), v["exceptions"].as_u64()), (StatusCode::OK, Some(0), Some(15)), "{v}");
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/match?account=ceb", &viewer, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        let (s, v) = o.call(Method::GET, "/api/v1/bank/exceptions?account=ceb", &viewer, None).await;
+        assert_eq!((s, v.as_array().map(Vec::len)), (StatusCode::OK, Some(15)), "{v}");
+        let line = v[0]["line"]["id"].as_i64().unwrap();
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/matches", &finance, Some(&json!({"account": "ceb", "line": line, "posting": 424242}))).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+        assert!(v["detail"].as_str().unwrap().contains("分录#424242不在账户“ceb”上"), "{v}");
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/matches/424242/unmatch", &finance, Some(&json!({"account": "ceb", "reason": "x"}))).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+        let (s, v) = o.call(Method::GET, "/api/v1/bank/matches?account=ceb", &viewer, None).await;
+        assert_eq!((s, v.as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -770,6 +770,7 @@ fn scenario(l: &mut L) -> Vec<Envelope> {
             allocation: 2,
             amount: Money::yuan(10_000),
             memo: Some("first tranche".into()),
+            payment: Default::default(),
         }),
         Command::Release(Release {
             date: d(2026, 5, 1),
@@ -788,6 +789,7 @@ fn scenario(l: &mut L) -> Vec<Envelope> {
             allocation: 1,
             amount: Money::from_fen(13_575),
             memo: None,
+            payment: Default::default(),
         }),
         Command::ClosePeriod(ClosePeriod {
             month: YearMonth::parse("2026-01").unwrap(),
@@ -893,6 +895,7 @@ fn random_command(
                     allocation: id,
                     amount,
                     memo: None,
+                    payment: Default::default(),
                 })
             };
             (c(ba[i]), c(sa[i]))

@@ -1,9 +1,15 @@
-//! Bank statements: what a statement file holds and whether it would import, before
-//! anything is written.
+//! Bank and cash accounts and their statements: what a statement file holds and whether it
+//! would import (`preview`, nothing written), the accounts (`add_bank_account`,
+//! `bank_accounts`), the import of a statement's lines into an account (`import_statement`:
+//! all or nothing, idempotent by line identity) and the lines stored (`bank_lines`).
 
 use crate::{Actor, App, AppError, Permission};
+use chrono::NaiveDate;
 use duban_core::table::RowError;
-use serde::Serialize;
+use duban_ledger::account::{Account, BankCode};
+pub use duban_store::bank::{BankAccountRow, BankLineRow};
+use duban_store::bank::{NewBankAccount, NewStatement};
+use serde::{Deserialize, Serialize};
 
 pub use duban_bank::{BankError, Chain, Declared, Figures, FileKind, Line, Statement};
 
@@ -57,7 +63,304 @@ pub fn preview(file_name: &str, bytes: &[u8]) -> StatementPreview {
     p
 }
 
+/// A bank or cash account to open.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BankAccountRequest {
+    /// Short code, 1–24 lowercase letters, digits or `-` (`ccb-basic`, `cash`); the ledger
+    /// account is `assets:bank:<code>`.
+    pub code: String,
+    /// 账户名称
+    pub name: String,
+    /// 账号 (for cash, anything that names the till)
+    pub number: String,
+    /// 开户行
+    pub bank: String,
+}
+
+/// What an import did (or, in a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportReport {
+    pub account: String,
+    pub file_name: String,
+    pub dry_run: bool,
+    /// The statement's id; none in a dry run.
+    pub statement: Option<i64>,
+    pub lines_in_file: usize,
+    /// Lines new to the account (added, or that would be).
+    pub lines_added: usize,
+    /// Lines the account already held (an overlapping statement).
+    pub lines_known: usize,
+    pub figures: Figures,
+    /// The new lines.
+    pub added: Vec<BankLineRow>,
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_alphanumeric).collect()
+}
+
+/// The identity a line is stored under: the reader's id (bank serial, else fingerprint with
+/// ordinal), hashed again only if it would not fit the column.
+fn line_key(id: &str) -> String {
+    if id.len() <= 80 {
+        id.to_string()
+    } else {
+        use sha2::Digest;
+        format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(id.as_bytes()))
+        )
+    }
+}
+
+fn line_of(l: &Line) -> BankLineRow {
+    BankLineRow {
+        id: 0,
+        line_key: line_key(&l.id),
+        row: l.row as i32,
+        date: l.date.or(l.time.map(|t| t.date())),
+        time: l.time,
+        value_date: l.value_date,
+        amount: l.amount.fen(),
+        balance: l.balance.map(|b| b.fen()),
+        counterparty_name: l.counterparty_name.clone(),
+        counterparty_account: l.counterparty_account.clone(),
+        counterparty_bank: l.counterparty_bank.clone(),
+        summary: l.summary.clone(),
+        purpose: l.purpose.clone(),
+        remark: l.remark.clone(),
+        serial: l.serial.clone(),
+        statement_id: 0,
+    }
+}
+
+/// Ends a use case's transaction: committed when the work succeeded and is to be kept (not a
+/// dry run), else rolled back.
+pub(crate) async fn finish<T>(
+    tx: duban_store::engine::WriteTx,
+    result: Result<T, AppError>,
+    keep: bool,
+) -> Result<T, AppError> {
+    match result {
+        Ok(v) if keep => {
+            tx.commit().await?;
+            Ok(v)
+        }
+        other => {
+            tx.rollback().await?;
+            other
+        }
+    }
+}
+
 impl App {
+    /// Opens a bank or cash account with its ledger account `assets:bank:<code>` (finance
+    /// officers; audited).
+    pub async fn add_bank_account(
+        &self,
+        actor: &Actor,
+        req: BankAccountRequest,
+    ) -> Result<BankAccountRow, AppError> {
+        actor.require(Permission::WriteLedger)?;
+        let code = req.code.trim();
+        let code = BankCode::parse(code).map_err(|_| {
+            AppError::invalid_at(
+                "/code",
+                format!(
+                    "账户代码为1至24位小写字母、数字或 -（{code:?}: a code is 1–24 lowercase letters, digits or -)"
+                ),
+            )
+        })?;
+        for (field, v, max) in [
+            ("name", &req.name, 200),
+            ("number", &req.number, 64),
+            ("bank", &req.bank, 200),
+        ] {
+            if v.trim().is_empty() || v.chars().count() > max {
+                return Err(AppError::invalid_at(
+                    &format!("/{field}"),
+                    format!("{field}: 必填，至多{max}个字符 (required, at most {max} characters)"),
+                ));
+            }
+        }
+        let new = NewBankAccount {
+            code: code.to_string(),
+            name: req.name.trim().to_string(),
+            number: req.number.trim().to_string(),
+            bank: req.bank.trim().to_string(),
+            ledger_account: Account::Bank(code).name(),
+        };
+        let now = self.now();
+        self.from(actor, async {
+            let tx = self.store().begin_write().await?;
+            let row = match tx.insert_bank_account(&new, &actor.name, now).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tx.rollback().await?;
+                    return Err(e.into());
+                }
+            };
+            crate::accounts::audit(
+                &tx,
+                actor,
+                now,
+                "bank_account.create",
+                ("bank_account", &row.code),
+                None,
+                Some(&row),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(row)
+        })
+        .await
+    }
+
+    /// The bank and cash accounts, by code.
+    pub async fn bank_accounts(&self, actor: &Actor) -> Result<Vec<BankAccountRow>, AppError> {
+        actor.require(Permission::ReadLedger)?;
+        Ok(self.store().bank_accounts().await?)
+    }
+
+    pub(crate) async fn bank_account_named(&self, code: &str) -> Result<BankAccountRow, AppError> {
+        self.store().bank_account(code).await?.ok_or_else(|| {
+            AppError::NotFound(format!(
+                "没有代码为“{code}”的银行账户 (no bank account {code:?})"
+            ))
+        })
+    }
+
+    /// Imports a statement into account `code`: read and checked whole first (a refusal names
+    /// the row and column and writes nothing), then its lines new to the account are written
+    /// in one transaction with the statement's record and an audit row. A line the account
+    /// already holds (same bank serial, else same fingerprint and ordinal) is skipped, so an
+    /// overlapping statement adds only its new lines. `dry_run` reports the same and writes
+    /// nothing.
+    pub async fn import_statement(
+        &self,
+        actor: &Actor,
+        code: &str,
+        file_name: &str,
+        bytes: &[u8],
+        dry_run: bool,
+    ) -> Result<ImportReport, AppError> {
+        actor.require(Permission::WriteLedger)?;
+        let account = self.bank_account_named(code).await?;
+        let p = preview(file_name, bytes);
+        if let Some(e) = p.refused() {
+            return Err(e);
+        }
+        let (Some(st), Some(figures)) = (p.statement, p.figures) else {
+            return Err(AppError::invalid("the statement could not be read"));
+        };
+        if let Some(number) = st.account.as_deref().filter(|n| !digits(n).is_empty())
+            && digits(number) != digits(&account.number)
+        {
+            return Err(AppError::Rows(vec![RowError {
+                row: 0,
+                column: String::new(),
+                reason: format!(
+                    "{file_name}: 文件的账号 {number} 不是账户“{}”的账号 {} (the file is for account {number}, not {})",
+                    account.code, account.number, account.number
+                ),
+            }]));
+        }
+        let lines: Vec<BankLineRow> = st.lines.iter().map(line_of).collect();
+        let keys: Vec<String> = lines.iter().map(|l| l.line_key.clone()).collect();
+        let sha256 = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(bytes))
+        };
+        let now = self.now();
+        self.from(actor, async {
+            let tx = self.store().begin_write().await?;
+            let result = async {
+                tx.lock_bank_account(code).await?;
+                let known = tx.known_line_keys(account.id, &keys).await?;
+                let added: Vec<BankLineRow> = lines
+                    .iter()
+                    .filter(|l| !known.contains(&l.line_key))
+                    .cloned()
+                    .collect();
+                let mut report = ImportReport {
+                    account: account.code.clone(),
+                    file_name: file_name.to_string(),
+                    dry_run,
+                    statement: None,
+                    lines_in_file: lines.len(),
+                    lines_added: added.len(),
+                    lines_known: lines.len() - added.len(),
+                    figures: figures.clone(),
+                    added,
+                };
+                if dry_run {
+                    return Ok::<_, AppError>(report);
+                }
+                let new = NewStatement {
+                    file_name: file_name.to_string(),
+                    sha256: sha256.clone(),
+                    kind: format!("{:?}", st.kind).to_lowercase(),
+                    profile: st.profile.clone(),
+                    lines_in_file: lines.len(),
+                    first_date: figures.first_date,
+                    last_date: figures.last_date,
+                    opening: figures.opening.map(|m| m.fen()),
+                    closing: figures.closing.map(|m| m.fen()),
+                };
+                let id = tx
+                    .insert_statement(account.id, &new, &report.added, &actor.name, now)
+                    .await?;
+                report.statement = Some(id);
+                #[derive(Serialize)]
+                struct Imported<'a> {
+                    account: &'a str,
+                    file_name: &'a str,
+                    sha256: &'a str,
+                    lines_in_file: usize,
+                    lines_added: usize,
+                    figures: &'a Figures,
+                }
+                crate::accounts::audit(
+                    &tx,
+                    actor,
+                    now,
+                    "bank_statement.import",
+                    ("bank_statement", &id.to_string()),
+                    None,
+                    Some(&Imported {
+                        account: &account.code,
+                        file_name,
+                        sha256: &sha256,
+                        lines_in_file: report.lines_in_file,
+                        lines_added: report.lines_added,
+                        figures: &report.figures,
+                    }),
+                )
+                .await?;
+                Ok(report)
+            }
+            .await;
+            crate::bank::finish(tx, result, !dry_run).await
+        })
+        .await
+    }
+
+    /// The lines of account `code` booked between `from` and `to` (inclusive).
+    pub async fn bank_lines(
+        &self,
+        actor: &Actor,
+        code: &str,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<BankLineRow>, AppError> {
+        actor.require(Permission::ReadLedger)?;
+        let account = self.bank_account_named(code).await?;
+        Ok(self.store().bank_lines(account.id, from, to).await?)
+    }
+
     /// Reads a bank statement and checks it as an import would: the balance chain and the
     /// file's own totals and counts. Anyone who may read the ledger may preview; nothing is
     /// written.

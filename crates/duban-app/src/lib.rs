@@ -19,6 +19,7 @@ pub mod links;
 pub mod lists;
 pub mod loop_;
 pub mod monitor;
+pub mod reconcile;
 pub mod register;
 pub mod system;
 pub mod tasks;

@@ -17,6 +17,7 @@
 
 mod camt;
 mod grid;
+pub mod matching;
 mod mt940;
 mod pair;
 pub mod profile;

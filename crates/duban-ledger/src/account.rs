@@ -67,6 +67,59 @@ pub enum Account {
     DuesIncome,
     /// `assets:party-dues-account`: the account that holds remitted dues (党费专户).
     DuesAccount,
+    /// `assets:bank:<code>`: a bank or cash account of the office; disbursements paid from
+    /// it post against it instead of the appropriation.
+    Bank(BankCode),
+}
+
+/// The short code of a bank or cash account (`ccb-basic`): 1–24 lowercase ASCII letters,
+/// digits or `-`, starting with a letter or digit. Kept inline so that [`Account`] stays `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BankCode {
+    len: u8,
+    bytes: [u8; BankCode::MAX],
+}
+
+impl BankCode {
+    pub const MAX: usize = 24;
+
+    /// Reads a code, refusing anything but 1–24 of `a-z`, `0-9` and `-` (not first).
+    pub fn parse(code: &str) -> Result<BankCode, LedgerError> {
+        let ok = !code.is_empty()
+            && code.len() <= Self::MAX
+            && !code.starts_with('-')
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            return Err(LedgerError::Invalid(format!(
+                "bank_account: {code:?} is not a bank account code (1–24 lowercase letters, digits or -)"
+            )));
+        }
+        let mut bytes = [0u8; Self::MAX];
+        bytes[..code.len()].copy_from_slice(code.as_bytes());
+        Ok(BankCode {
+            len: code.len() as u8,
+            bytes,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever stored (see `parse`).
+        std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for BankCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BankCode({})", self.as_str())
+    }
+}
+
+impl fmt::Display for BankCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Account {
@@ -79,7 +132,7 @@ impl Account {
             Account::Budget { .. } => AccountType::Budget,
             Account::Expense(_) => AccountType::Expense,
             Account::FiscalAppropriation | Account::DuesIncome => AccountType::Revenue,
-            Account::DuesAccount => AccountType::Asset,
+            Account::DuesAccount | Account::Bank(_) => AccountType::Asset,
         }
     }
 
@@ -110,6 +163,7 @@ impl Account {
             Account::FiscalAppropriation => "income:fiscal-appropriation".into(),
             Account::DuesIncome => "income:party-dues".into(),
             Account::DuesAccount => "assets:party-dues-account".into(),
+            Account::Bank(code) => format!("assets:bank:{code}"),
         }
     }
 
@@ -142,6 +196,7 @@ impl Account {
             ["income", "fiscal-appropriation"] => Ok(Account::FiscalAppropriation),
             ["income", "party-dues"] => Ok(Account::DuesIncome),
             ["assets", "party-dues-account"] => Ok(Account::DuesAccount),
+            ["assets", "bank", code] => BankCode::parse(code).map(Account::Bank).map_err(|_| bad()),
             _ => Err(bad()),
         }
     }
@@ -199,6 +254,8 @@ mod tests {
             Account::FiscalAppropriation,
             Account::DuesIncome,
             Account::DuesAccount,
+            Account::Bank(BankCode::parse("ccb-basic").unwrap()),
+            Account::Bank(BankCode::parse("cash").unwrap()),
         ];
         for kind in BudgetLineKind::ALL {
             out.push(Account::Expense(kind));
@@ -224,6 +281,10 @@ mod tests {
             "budget:2026:travel:available",
             "budget:26:startup:available",
             "assets:bank",
+            "assets:bank:CCB",
+            "assets:bank:-x",
+            "assets:bank:a-very-long-bank-code-indeed",
+            "assets:bank:a:b",
             "expenses",
         ] {
             assert!(Account::parse(name).is_err(), "{name}");

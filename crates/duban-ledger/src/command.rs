@@ -66,6 +66,80 @@ pub struct Disburse {
     pub amount: Money,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memo: Option<String>,
+    /// The voucher, the payee and the bank account paid from, when known. Absent in the
+    /// JSON when empty, so a command without them keeps its fingerprint.
+    #[serde(default, skip_serializing_if = "Payment::is_empty")]
+    pub payment: Payment,
+}
+
+/// How a payment went out: its voucher number (凭证号), the payee's name, account and bank,
+/// and the office's bank account (its code) it was paid from. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Payment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voucher: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payee_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payee_account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payee_bank: Option<String>,
+    /// The code of the bank account paid from (`duban bank accounts add --code`): the
+    /// payment then posts against `assets:bank:<code>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank_account: Option<String>,
+}
+
+impl Payment {
+    pub fn is_empty(&self) -> bool {
+        *self == Payment::default()
+    }
+
+    /// The same payment with blank fields dropped and the others trimmed.
+    pub fn normalised(&self) -> Payment {
+        let f = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        Payment {
+            voucher: f(&self.voucher),
+            payee_name: f(&self.payee_name),
+            payee_account: f(&self.payee_account),
+            payee_bank: f(&self.payee_bank),
+            bank_account: f(&self.bank_account),
+        }
+    }
+
+    /// Checks each field, naming it (`payment.voucher` …).
+    pub fn validate(&self) -> Result<(), LedgerError> {
+        for (field, v, max) in [
+            ("payment.voucher", &self.voucher, 64),
+            ("payment.payee_name", &self.payee_name, 200),
+            ("payment.payee_account", &self.payee_account, 64),
+            ("payment.payee_bank", &self.payee_bank, 200),
+        ] {
+            if let Some(v) = v
+                && (v.trim().is_empty()
+                    || v.chars().count() > max
+                    || v.chars().any(char::is_control))
+            {
+                return Err(LedgerError::Invalid(format!(
+                    "{field}: 1 to {max} characters on one line"
+                )));
+            }
+        }
+        if let Some(code) = &self.bank_account {
+            crate::account::BankCode::parse(code).map_err(|_| {
+                LedgerError::Invalid(format!(
+                    "payment.bank_account: {code:?} is not a bank account code (1–24 lowercase letters, digits or -)"
+                ))
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// Hand the undisbursed remainder of an allocation back to its line.
@@ -216,7 +290,8 @@ impl Command {
             }
             Command::Disburse(c) => {
                 positive("amount", c.amount)?;
-                optional_text("memo", c.memo.as_deref())
+                optional_text("memo", c.memo.as_deref())?;
+                c.payment.validate()
             }
             Command::Release(c) => text("reason", &c.reason),
             Command::PayDirect(c) => {

@@ -119,6 +119,9 @@ pub struct Links {
     /// The approval behind it (allocations, virements).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<Approval>,
+    /// Voucher, payee and bank account of a payment, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<crate::command::Payment>,
 }
 
 impl Transaction {
@@ -152,6 +155,12 @@ impl Transaction {
     /// Links the transaction to a party unit (by register code).
     pub fn with_unit(mut self, unit: &str) -> Self {
         self.links.unit = Some(unit.to_string());
+        self
+    }
+
+    /// Records how a payment went out (nothing when `payment` is empty).
+    pub fn with_payment(mut self, payment: &crate::command::Payment) -> Self {
+        self.links.payment = (!payment.is_empty()).then(|| payment.clone());
         self
     }
 
@@ -193,6 +202,7 @@ impl Transaction {
             allocation: original.txn.links.allocation,
             unit: original.txn.links.unit.clone(),
             approval: None,
+            payment: None,
         };
         Ok(txn)
     }
@@ -233,6 +243,9 @@ impl Transaction {
     }
     pub fn approval(&self) -> Option<&Approval> {
         self.links.approval.as_ref()
+    }
+    pub fn payment(&self) -> Option<&crate::command::Payment> {
+        self.links.payment.as_ref()
     }
     pub fn links(&self) -> &Links {
         &self.links

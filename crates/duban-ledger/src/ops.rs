@@ -6,7 +6,7 @@
 //! was given, or `Err` having changed nothing. [`crate::book::Book`] runs them in memory;
 //! the store runs them inside a database transaction.
 
-use crate::account::Account;
+use crate::account::{Account, BankCode};
 use crate::budget::{
     BudgetLineKind, BudgetWarning, LineBalances, LineId, LineRole, control, fiscal_year,
 };
@@ -278,6 +278,12 @@ pub fn disburse(
         description.push_str(": ");
         description.push_str(memo);
     }
+    let payment = c.payment.normalised();
+    // Paid from one of the office's bank accounts: the money leaves that account.
+    let funding = match payment.bank_account.as_deref() {
+        Some(code) => Account::Bank(BankCode::parse(code)?),
+        None => Account::funding_for(a.line.kind),
+    };
     let txn = Transaction::new(
         c.date,
         TxnKind::Disbursement,
@@ -286,11 +292,12 @@ pub fn disburse(
             budget(a.line, LineRole::Paid, c.amount),
             budget(a.line, LineRole::Committed, neg(c.amount)?),
             Posting::new(Account::Expense(a.line.kind), c.amount),
-            Posting::new(Account::funding_for(a.line.kind), neg(c.amount)?),
+            Posting::new(funding, neg(c.amount)?),
         ],
     )?
     .with_allocation(a.id)
-    .with_unit(&a.unit);
+    .with_unit(&a.unit)
+    .with_payment(&payment);
     let warnings = post(ctx, lines, &txn)?;
     a.outstanding = a
         .outstanding

@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod backup;
+pub mod bank;
 pub mod engine;
 pub mod entities;
 pub mod ledger;

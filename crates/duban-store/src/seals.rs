@@ -58,6 +58,18 @@ struct BookedTxn<'a> {
     unit: Option<i64>,
     approval_meeting: Option<&'a str>,
     approval_date: Option<NaiveDate>,
+    /// The payment's details, only when set: a transaction without them digests exactly as
+    /// it did before they existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    voucher: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payee_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payee_account: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payee_bank: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bank_account: Option<&'a str>,
     /// Account, amount in fen, budget line row.
     postings: Vec<(&'a str, i64, Option<i64>)>,
 }
@@ -77,6 +89,11 @@ pub(crate) fn booked_bytes(
         unit: t.unit_id,
         approval_meeting: t.approval_meeting.as_deref(),
         approval_date: t.approval_date,
+        voucher: t.voucher.as_deref(),
+        payee_name: t.payee_name.as_deref(),
+        payee_account: t.payee_account.as_deref(),
+        payee_bank: t.payee_bank.as_deref(),
+        bank_account: t.bank_account.as_deref(),
         postings: postings.to_vec(),
     })
     .unwrap_or_default()
@@ -601,6 +618,46 @@ mod tests {
             vec![(4, 6), (9, 9), (11, 12)]
         );
         assert_eq!(list(&[(4, 6), (9, 9)]), "#4–#6, #9");
+    }
+
+    fn txn(payment: bool) -> ledger_transactions::Model {
+        let d = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let p = |s: &str| payment.then(|| s.to_string());
+        ledger_transactions::Model {
+            id: 7,
+            date: d,
+            kind: "disbursement".into(),
+            description: "d".into(),
+            reverses_id: None,
+            allocation_id: Some(3),
+            unit_id: Some(4),
+            approval_meeting: None,
+            approval_date: None,
+            voucher: p("记-0012"),
+            payee_name: None,
+            payee_account: p("6222"),
+            payee_bank: None,
+            bank_account: p("ccb"),
+            command_id: 1,
+            created_at: d.and_hms_opt(0, 0, 0).unwrap(),
+            created_by: "x".into(),
+        }
+    }
+
+    #[test]
+    fn a_transaction_without_payment_details_digests_as_before_they_existed() {
+        let ps = [("expenses:startup", 100, None)];
+        assert_eq!(
+            String::from_utf8(booked_bytes(&txn(false), &ps)).unwrap(),
+            r#"{"id":7,"date":"2026-03-02","kind":"disbursement","description":"d","reverses":null,"allocation":3,"unit":4,"approval_meeting":null,"approval_date":null,"postings":[["expenses:startup",100,null]]}"#
+        );
+        let with = String::from_utf8(booked_bytes(&txn(true), &ps)).unwrap();
+        assert!(
+            with.contains(
+                r#""voucher":"记-0012","payee_account":"6222","bank_account":"ccb","postings""#
+            ),
+            "{with}"
+        );
     }
 
     #[test]

@@ -1,10 +1,23 @@
-//! `duban bank preview FILE [--format json]`: what a bank statement holds and whether it
-//! would import. Exit status 0 when it would, 1 when it is refused (the row and column
-//! printed), 2 when the file cannot be opened.
+//! `duban bank …`: bank and cash accounts and their statements.
+//!
+//! - `preview FILE [--format json]`: what a statement holds and whether it would import;
+//!   exit status 0 when it would, 1 when it is refused (the row and column printed), 2 when
+//!   the file cannot be opened.
+//! - `accounts add --code --name --number --bank` / `accounts list`.
+//! - `import --account CODE FILE [--dry-run]`: the statement's new lines into the account,
+//!   all or nothing (exit 1 with the row and column when refused).
+//! - `lines --account CODE [--from --to] [--format json]`.
+//! - `match --account CODE [--dry-run]`: the rule table over the open lines and postings;
+//!   `exceptions --account CODE`: the lines left and why their near candidates failed;
+//!   `matches --account CODE`; `match-manual --account CODE --line L --posting P`;
+//!   `unmatch --account CODE --match M --reason R` (a reversing row; both audited).
 
 use super::{BadInput, Context, OutputFormat};
-use duban_app::bank::{Chain, FileKind, StatementPreview};
-use std::path::PathBuf;
+use chrono::NaiveDate;
+use duban_app::AppError;
+use duban_app::bank::{BankAccountRequest, Chain, FileKind, StatementPreview};
+use duban_core::money::Money;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -23,16 +36,251 @@ enum What {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// The office's bank and cash accounts.
+    Accounts {
+        #[command(subcommand)]
+        what: AccountsWhat,
+    },
+    /// Import a statement's lines into an account: checked whole first, then every line the
+    /// account does not hold yet is written in one transaction.
+    Import {
+        /// The account's code.
+        #[arg(long)]
+        account: String,
+        file: PathBuf,
+        /// Report what would be added; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// The lines of an account, by date.
+    Lines {
+        #[arg(long)]
+        account: String,
+        /// First day (YYYY-MM-DD), inclusive.
+        #[arg(long, value_parser = date)]
+        from: Option<NaiveDate>,
+        /// Last day (YYYY-MM-DD), inclusive.
+        #[arg(long, value_parser = date)]
+        to: Option<NaiveDate>,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Match the open lines of an account with the open postings on its ledger account by
+    /// the rule table (voucher or serial, amount and counterparty, amount and date, amount
+    /// within the tolerance); each match keeps its rule, agreed fields and runner-ups.
+    Match {
+        #[command(flatten)]
+        a: AccountFormat,
+        /// Report the matches; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// The open lines of an account, with their nearest candidates and why each failed.
+    Exceptions {
+        #[command(flatten)]
+        a: AccountFormat,
+    },
+    /// The standing matches of an account.
+    Matches {
+        #[command(flatten)]
+        a: AccountFormat,
+    },
+    /// Match a line with a posting by hand.
+    MatchManual {
+        #[command(flatten)]
+        a: AccountFormat,
+        /// The line's id (`bank lines`).
+        #[arg(long)]
+        line: i64,
+        /// The posting's id (`bank exceptions` lists the near ones).
+        #[arg(long)]
+        posting: i64,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Undo a match: a reversing row with the reason; the match itself is kept.
+    Unmatch {
+        #[command(flatten)]
+        a: AccountFormat,
+        #[arg(long = "match")]
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
-pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let What::Preview { file, format } = args.what;
-    let bytes = std::fs::read(&file)
+#[derive(Debug, clap::Args)]
+struct AccountFormat {
+    /// The account's code.
+    #[arg(long)]
+    account: String,
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AccountsWhat {
+    /// Open an account; its ledger account is `assets:bank:<code>`.
+    Add {
+        /// 1–24 lowercase letters, digits or `-`.
+        #[arg(long)]
+        code: String,
+        /// 账户名称
+        #[arg(long)]
+        name: String,
+        /// 账号
+        #[arg(long)]
+        number: String,
+        /// 开户行
+        #[arg(long)]
+        bank: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+}
+
+fn date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+fn read_file(file: &Path) -> anyhow::Result<(String, Vec<u8>)> {
+    let bytes = std::fs::read(file)
         .map_err(|e| BadInput(format!("cannot read {}: {e}", file.display())))?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| file.to_string_lossy().into_owned());
+    Ok((name, bytes))
+}
+
+/// 摘要 / 用途 / 附言, the ones given.
+fn texts(summary: &str, purpose: &str, remark: &str) -> String {
+    [summary, purpose, remark]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+fn yuan(fen: i64) -> String {
+    Money::from_fen(fen).grouped()
+}
+
+/// A located refusal printed row by row (exit 1); other errors go up.
+fn refused<T>(r: Result<T, AppError>) -> anyhow::Result<Result<T, ExitCode>> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(AppError::Rows(rows)) => {
+            for e in rows {
+                eprintln!("error: {}", e.reason);
+            }
+            eprintln!("nothing was written");
+            Ok(Err(ExitCode::from(super::exit::REFUSED)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let (file, format) = match args.what {
+        What::Preview { file, format } => (file, format),
+        What::Accounts { what } => return accounts(what, ctx).await,
+        w @ (What::Match { .. }
+        | What::Exceptions { .. }
+        | What::Matches { .. }
+        | What::MatchManual { .. }
+        | What::Unmatch { .. }) => return reconcile(w, ctx).await,
+        What::Import {
+            account,
+            file,
+            dry_run,
+            format,
+        } => {
+            let (name, bytes) = read_file(&file)?;
+            let (app, actor) = super::cli_reader(ctx).await?;
+            let r = match refused(
+                app.import_statement(&actor, &account, &name, &bytes, dry_run)
+                    .await,
+            )? {
+                Ok(r) => r,
+                Err(code) => return Ok(code),
+            };
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
+                OutputFormat::Table => {
+                    let f = &r.figures;
+                    println!(
+                        "{}{}：{} 笔，新增 {} 笔，已有 {} 笔；支出 {} 笔 {}；收入 {} 笔 {}；期末余额 {}",
+                        if r.dry_run {
+                            "试导入（未写入）"
+                        } else {
+                            "已导入"
+                        },
+                        r.file_name,
+                        r.lines_in_file,
+                        r.lines_added,
+                        r.lines_known,
+                        f.debit_count,
+                        f.debit_total.grouped(),
+                        f.credit_count,
+                        f.credit_total.grouped(),
+                        f.closing.map(|m| m.grouped()).unwrap_or_else(|| "—".into()),
+                    );
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        What::Lines {
+            account,
+            from,
+            to,
+            format,
+        } => {
+            let (app, actor) = super::cli_reader(ctx).await?;
+            let lines = app.bank_lines(&actor, &account, from, to).await?;
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&lines)?),
+                OutputFormat::Table => {
+                    let rows: Vec<Vec<String>> = lines
+                        .iter()
+                        .map(|l| {
+                            vec![
+                                l.id.to_string(),
+                                l.date.map(|d| d.to_string()).unwrap_or_default(),
+                                yuan(l.amount),
+                                l.balance.map(yuan).unwrap_or_default(),
+                                l.counterparty_name.clone(),
+                                l.counterparty_account.clone(),
+                                texts(&l.summary, &l.purpose, &l.remark),
+                            ]
+                        })
+                        .collect();
+                    crate::cmd::deliveries::print_rows(
+                        &[
+                            "编号",
+                            "日期",
+                            "金额",
+                            "余额",
+                            "对方户名",
+                            "对方账号",
+                            "摘要/用途",
+                        ],
+                        &rows,
+                        crate::cmd::deliveries::ListFormat::Table,
+                    )?;
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let (name, bytes) = read_file(&file)?;
     let (app, actor) = super::cli_reader(ctx).await?;
     let preview = app.preview_statement(&actor, &name, &bytes).await?;
     match format {
@@ -99,11 +347,7 @@ fn print_table(p: &StatementPreview) -> anyhow::Result<()> {
                 l.balance.map(|b| b.grouped()).unwrap_or_default(),
                 l.counterparty_name.clone(),
                 l.counterparty_account.clone(),
-                [l.summary.as_str(), l.purpose.as_str(), l.remark.as_str()]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" / "),
+                texts(&l.summary, &l.purpose, &l.remark),
             ]
         })
         .collect();
@@ -164,4 +408,223 @@ fn print_table(p: &StatementPreview) -> anyhow::Result<()> {
         (None, None) => {}
     }
     Ok(())
+}
+
+async fn accounts(what: AccountsWhat, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let (app, actor) = super::cli_reader(ctx).await?;
+    let (list, format) = match what {
+        AccountsWhat::Add {
+            code,
+            name,
+            number,
+            bank,
+            format,
+        } => {
+            let row = app
+                .add_bank_account(
+                    &actor,
+                    BankAccountRequest {
+                        code,
+                        name,
+                        number,
+                        bank,
+                    },
+                )
+                .await?;
+            (vec![row], format)
+        }
+        AccountsWhat::List { format } => (app.bank_accounts(&actor).await?, format),
+    };
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&list)?),
+        OutputFormat::Table => {
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.code.clone(),
+                        a.name.clone(),
+                        a.number.clone(),
+                        a.bank.clone(),
+                        a.ledger_account.clone(),
+                    ]
+                })
+                .collect();
+            crate::cmd::deliveries::print_rows(
+                &["代码", "账户名称", "账号", "开户行", "会计科目"],
+                &rows,
+                crate::cmd::deliveries::ListFormat::Table,
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_match_rows(rows: &[Vec<String>]) -> anyhow::Result<()> {
+    crate::cmd::deliveries::print_rows(
+        &["匹配", "银行流水", "分录", "规则", "一致的字段", "差额"],
+        rows,
+        crate::cmd::deliveries::ListFormat::Table,
+    )
+}
+
+async fn reconcile(what: What, ctx: &Context) -> anyhow::Result<ExitCode> {
+    use duban_app::reconcile::{ManualMatch, Unmatch};
+    let (app, actor) = super::cli_reader(ctx).await?;
+    let json = |v: &dyn erased::Json| -> anyhow::Result<ExitCode> {
+        println!("{}", v.pretty()?);
+        Ok(ExitCode::SUCCESS)
+    };
+    let refused = |e: AppError| -> anyhow::Result<ExitCode> {
+        match e {
+            AppError::Refused(m) => {
+                eprintln!("error: {m}");
+                Ok(ExitCode::from(super::exit::REFUSED))
+            }
+            e => Err(e.into()),
+        }
+    };
+    match what {
+        What::Match { a, dry_run } => {
+            let r = app.match_bank(&actor, &a.account, dry_run).await?;
+            if a.format == OutputFormat::Json {
+                return json(&r);
+            }
+            let rows: Vec<Vec<String>> = r
+                .matched
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.id.map(|i| format!("#{i}")).unwrap_or_else(|| "—".into()),
+                        format!("#{}", m.line),
+                        format!("#{}", m.posting),
+                        m.rule_zh.clone(),
+                        m.agreed
+                            .iter()
+                            .map(|f| f.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        m.difference.grouped(),
+                    ]
+                })
+                .collect();
+            print_match_rows(&rows)?;
+            println!(
+                "{}：{} 笔流水，此前已匹配 {} 笔，本次{}匹配 {} 笔，未匹配 {} 笔",
+                r.account,
+                r.lines,
+                r.matched_before,
+                if r.dry_run { "可" } else { "" },
+                r.matched.len(),
+                r.exceptions
+            );
+        }
+        What::Exceptions { a } => {
+            let rows = app.bank_exceptions(&actor, &a.account).await?;
+            if a.format == OutputFormat::Json {
+                return json(&rows);
+            }
+            for e in &rows {
+                let l = &e.line;
+                println!(
+                    "银行流水#{} {} {} {} {}",
+                    l.id,
+                    l.date.map(|d| d.to_string()).unwrap_or_default(),
+                    yuan(l.amount),
+                    l.counterparty_name,
+                    texts(&l.summary, &l.purpose, &l.remark)
+                );
+                if let Some(m) = &e.would_match {
+                    println!(
+                        "  可自动匹配分录#{}（{}）：运行 duban bank match",
+                        m.posting, m.rule_zh
+                    );
+                }
+                for c in &e.near {
+                    println!(
+                        "  候选分录#{}：差额 {}，相差 {} 天；{}",
+                        c.entry,
+                        c.difference.grouped(),
+                        c.days_apart,
+                        c.why_not.join("；")
+                    );
+                }
+                if e.would_match.is_none() && e.near.is_empty() {
+                    println!("  没有相近的分录");
+                }
+            }
+            println!("未匹配：{} 笔", rows.len());
+        }
+        What::Matches { a } => {
+            let list = app.bank_matches(&actor, &a.account).await?;
+            if a.format == OutputFormat::Json {
+                return json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|m| {
+                    vec![
+                        format!("#{}", m.id),
+                        format!("#{}", m.line_id),
+                        format!("#{}", m.posting_id),
+                        m.rule.clone(),
+                        m.agreed.clone(),
+                        yuan(m.difference),
+                    ]
+                })
+                .collect();
+            print_match_rows(&rows)?;
+        }
+        What::MatchManual {
+            a,
+            line,
+            posting,
+            reason,
+        } => {
+            let req = ManualMatch {
+                account: a.account,
+                line,
+                posting,
+                reason,
+            };
+            match app.match_manual(&actor, req).await {
+                Ok(m) if a.format == OutputFormat::Json => return json(&m),
+                Ok(m) => println!(
+                    "匹配#{}：银行流水#{} ↔ 分录#{}（人工），一致的字段 {}，差额 {}",
+                    m.id,
+                    m.line_id,
+                    m.posting_id,
+                    m.agreed,
+                    yuan(m.difference)
+                ),
+                Err(e) => return refused(e),
+            }
+        }
+        What::Unmatch { a, id, reason } => {
+            let req = Unmatch {
+                account: a.account,
+                reason,
+            };
+            match app.unmatch(&actor, id, req).await {
+                Ok(m) if a.format == OutputFormat::Json => return json(&m),
+                Ok(m) => println!("已撤销匹配#{id}（撤销记录#{}）", m.id),
+                Err(e) => return refused(e),
+            }
+        }
+        _ => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Pretty JSON of whatever a reconciliation command answers.
+mod erased {
+    pub trait Json {
+        fn pretty(&self) -> serde_json::Result<String>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn pretty(&self) -> serde_json::Result<String> {
+            serde_json::to_string_pretty(self)
+        }
+    }
 }

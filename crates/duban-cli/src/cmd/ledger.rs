@@ -143,6 +143,8 @@ enum What {
         #[arg(long)]
         memo: Option<String>,
         #[command(flatten)]
+        payment: PaymentArgs,
+        #[command(flatten)]
         w: Write,
     },
     /// Hand the undisbursed remainder of an allocation back to its line.
@@ -403,6 +405,39 @@ struct OptionalApproval {
     meeting: Option<String>,
     #[arg(long, value_parser = date, required_unless_present = "dry_run")]
     approved_on: Option<NaiveDate>,
+}
+
+/// How a disbursement went out; every flag is optional.
+#[derive(Debug, clap::Args)]
+struct PaymentArgs {
+    /// The voucher number (凭证号).
+    #[arg(long)]
+    voucher: Option<String>,
+    /// The payee's name (收款人).
+    #[arg(long)]
+    payee_name: Option<String>,
+    /// The payee's account number.
+    #[arg(long)]
+    payee_account: Option<String>,
+    /// The payee's bank.
+    #[arg(long)]
+    payee_bank: Option<String>,
+    /// The code of the bank account paid from (`duban bank accounts list`); the payment
+    /// then posts against `assets:bank:<code>`.
+    #[arg(long)]
+    bank_account: Option<String>,
+}
+
+impl PaymentArgs {
+    fn payment(self) -> Payment {
+        Payment {
+            voucher: self.voucher,
+            payee_name: self.payee_name,
+            payee_account: self.payee_account,
+            payee_bank: self.payee_bank,
+            bank_account: self.bank_account,
+        }
+    }
 }
 
 fn amount(s: &str) -> Result<Money, String> {
@@ -775,8 +810,10 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             allocation,
             amount,
             memo,
+            payment,
             w,
         } => {
+            let payment = payment.payment();
             let amount = typed!("--amount", amount);
             return s
                 .write(&w, |date| {
@@ -785,6 +822,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                         allocation,
                         amount,
                         memo,
+                        payment,
                     })
                 })
                 .await;

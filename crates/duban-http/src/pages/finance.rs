@@ -586,6 +586,7 @@ impl DisbursementForm {
                     allocation,
                     amount,
                     memo: given(&Some(self.memo.clone())),
+                    payment: Default::default(),
                 }),
             )),
             _ => Err(errors),

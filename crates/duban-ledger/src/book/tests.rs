@@ -91,6 +91,7 @@ impl T {
             allocation,
             amount,
             memo: None,
+            payment: Default::default(),
         }))
     }
 
@@ -706,6 +707,7 @@ fn year_end_carries_commitments_forward_and_lapses_headroom_by_default() {
         allocation: a,
         amount: Money::yuan(60_000),
         memo: None,
+        payment: Default::default(),
     }))
     .unwrap();
     assert_eq!(
@@ -829,6 +831,7 @@ fn dues_are_recorded_and_rebated_the_next_year() {
         allocation: a,
         amount: Money::from_fen(9_030),
         memo: None,
+        payment: Default::default(),
     }))
     .unwrap();
     let b = balances(t.book.journal().iter().map(|p| &p.txn)).unwrap();
@@ -998,6 +1001,7 @@ fn command_of(book: &Book, op: &Op) -> Command {
             allocation: pick(i),
             amount: Money::from_fen(a),
             memo: None,
+            payment: Default::default(),
         }),
         Op::Release(i) => Command::Release(Release {
             date,

@@ -15,6 +15,12 @@ pub struct Model {
     pub unit_id: Option<i64>,
     pub approval_meeting: Option<String>,
     pub approval_date: Option<Date>,
+    /// Voucher number, payee and the bank account (its code) paid from, when given.
+    pub voucher: Option<String>,
+    pub payee_name: Option<String>,
+    pub payee_account: Option<String>,
+    pub payee_bank: Option<String>,
+    pub bank_account: Option<String>,
     pub command_id: i64,
     pub created_at: DateTime,
     pub created_by: String,

@@ -4,6 +4,10 @@
 pub mod api_tokens;
 pub mod audit_head;
 pub mod audit_log;
+pub mod bank_accounts;
+pub mod bank_lines;
+pub mod bank_matches;
+pub mod bank_statements;
 pub mod deliveries;
 pub mod elections;
 pub mod idempotency_keys;

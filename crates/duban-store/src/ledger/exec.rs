@@ -384,6 +384,19 @@ impl<'a> Run<'a> {
 
     async fn disburse(&self, c: &Disburse) -> Result<Outcome, StoreError> {
         let (periods, closed) = rows::lock_state(self.txn, false).await?;
+        if let Some(code) = c.payment.normalised().bank_account {
+            let known = crate::entities::bank_accounts::Entity::find()
+                .filter(crate::entities::bank_accounts::Column::Code.eq(code.as_str()))
+                .one(self.txn)
+                .await?
+                .is_some();
+            if !known {
+                return Err(LedgerError::Invalid(format!(
+                    "payment.bank_account: 没有代码为“{code}”的银行账户 (no bank account {code:?}; see duban bank accounts list)"
+                ))
+                .into());
+            }
+        }
         let (locked, row, mut a) = self.lock_allocation(c.allocation, &BTreeSet::new()).await?;
         let before = a.clone();
         let mut lines = locked.balances();

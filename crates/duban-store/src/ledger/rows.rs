@@ -11,7 +11,7 @@ use duban_core::money::Money;
 use duban_ledger::LedgerError;
 use duban_ledger::account::Account;
 use duban_ledger::budget::{BudgetLineKind, LineBalances, LineId};
-use duban_ledger::command::{Envelope, Outcome};
+use duban_ledger::command::{Envelope, Outcome, Payment};
 use duban_ledger::journal::{Links, PostedTransaction, Posting, Transaction, TxnKind};
 use duban_ledger::model::{Allocation, AllocationStatus, Approval};
 use duban_ledger::period::{Periods, YearMonth};
@@ -343,6 +343,7 @@ pub(super) async fn insert_transactions<C: ConnectionTrait>(
             ),
             None => None,
         };
+        let pay = t.payment();
         let row = ledger_transactions::ActiveModel {
             id: NotSet,
             date: Set(t.date()),
@@ -353,6 +354,11 @@ pub(super) async fn insert_transactions<C: ConnectionTrait>(
             unit_id: Set(unit_id),
             approval_meeting: Set(t.approval().map(|a| a.meeting.clone())),
             approval_date: Set(t.approval().map(|a| a.date)),
+            voucher: Set(pay.and_then(|p| p.voucher.clone())),
+            payee_name: Set(pay.and_then(|p| p.payee_name.clone())),
+            payee_account: Set(pay.and_then(|p| p.payee_account.clone())),
+            payee_bank: Set(pay.and_then(|p| p.payee_bank.clone())),
+            bank_account: Set(pay.and_then(|p| p.bank_account.clone())),
             command_id: Set(by.command_id),
             created_at: Set(by.now),
             created_by: Set(by.actor.to_string()),
@@ -444,11 +450,19 @@ pub(super) async fn load_transactions<C: ConnectionTrait>(
             (Some(meeting), Some(date)) => Some(Approval { meeting, date }),
             _ => None,
         };
+        let payment = Payment {
+            voucher: row.voucher,
+            payee_name: row.payee_name,
+            payee_account: row.payee_account,
+            payee_bank: row.payee_bank,
+            bank_account: row.bank_account,
+        };
         let links = Links {
             reverses: row.reverses_id,
             allocation: row.allocation_id,
             unit: row.unit_id.and_then(|id| units.get(&id).cloned()),
             approval,
+            payment: (!payment.is_empty()).then_some(payment),
         };
         let txn = Transaction::restore(row.date, kind, &row.description, ps, links)
             .map_err(|e| invalid_row(&format!("transaction #{}", row.id), e))?;
