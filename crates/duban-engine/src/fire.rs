@@ -6,7 +6,7 @@ use crate::{Engine, EngineError};
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use duban_core::register::Channel;
-use duban_store::engine::{ClaimedTimer, NewOutbox, TimerEnd, WriteTx, state};
+use duban_store::engine::{ClaimedTimer, NewOutbox, WriteTx};
 use duban_store::subjects::{NewInterview, PersonRow};
 use duban_workflow::model::{Action, Level, MisfirePolicy, Workflow};
 use duban_workflow::plan::{DueStep, PlanContext, Window, plan};
@@ -423,36 +423,22 @@ impl Engine {
         // since the claim shows in the version — what was decided before it is not written.
         let ids: Vec<i64> = batch.iter().map(|t| t.instance_id).collect();
         let versions = tx.lock_instances(&ids).await?;
-        let held = tx.held_timers(batch, node).await?;
-        // How each timer ends, written together: a statement per kind of ending, not per timer.
-        let mut ends: Vec<TimerEnd> = Vec::with_capacity(batch.len());
-        let end = |id: i64, state: &'static str, late: bool, error: Option<&str>| TimerEnd {
-            id,
-            state,
-            late,
-            error: error.map(str::to_string),
-            retry_at: None,
-        };
         for &i in order {
             let (t, outcome) = (&batch[i], &decided[i]);
-            if !held.contains(&t.id) {
-                // Finished or taken over by another node since the claim.
-                r.lost += 1;
-                continue;
-            }
             if versions.get(&t.instance_id) != Some(&t.instance_version) {
-                tx.release_timer(t, node).await?;
-                r.requeued += 1;
+                if tx.release_timer(t, node).await? {
+                    r.requeued += 1;
+                } else {
+                    r.lost += 1;
+                }
                 continue;
             }
             let late = now - t.due_at > self.config.late_after;
             match outcome {
                 Outcome::Fire { step, wf, loaded } => {
-                    ends.push(end(t.id, state::DONE, late, None));
-                    if step.occurrence.repeat > 0 {
-                        // Its notice count reads which repeats are done: the earlier ones in
-                        // this batch are written first.
-                        tx.end_timers(&std::mem::take(&mut ends), node, now).await?;
+                    if !tx.complete_timer(t, node, now, late).await? {
+                        r.lost += 1;
+                        continue;
                     }
                     r.fired += 1;
                     r.late += u64::from(late);
@@ -478,28 +464,29 @@ impl Engine {
                     }
                 }
                 Outcome::Skip(reason) => {
-                    ends.push(end(t.id, state::SKIPPED, false, Some(reason)));
-                    r.skipped += 1;
+                    if tx.skip_timer(t, node, now, reason).await? {
+                        r.skipped += 1;
+                    } else {
+                        r.lost += 1;
+                    }
                 }
                 Outcome::Error { message, permanent } => {
                     if *permanent || t.attempts >= self.config.max_attempts {
                         tracing::error!(timer = t.id, step = %t.step_id, error = %message, "step failed");
-                        ends.push(end(t.id, state::FAILED, false, Some(message)));
-                        r.failed += 1;
+                        if tx.fail_timer(t, node, now, message).await? {
+                            r.failed += 1;
+                        }
                     } else {
                         let backoff =
                             self.config.retry_base * 2i32.pow((t.attempts - 1).clamp(0, 16) as u32);
                         tracing::warn!(timer = t.id, step = %t.step_id, error = %message, attempt = t.attempts, "step will be retried");
-                        ends.push(TimerEnd {
-                            retry_at: Some(now + backoff),
-                            ..end(t.id, state::PENDING, false, Some(message))
-                        });
-                        r.retried += 1;
+                        if tx.retry_timer(t, node, now, message, now + backoff).await? {
+                            r.retried += 1;
+                        }
                     }
                 }
             }
         }
-        tx.end_timers(&ends, node, now).await?;
         Ok(r)
     }
 

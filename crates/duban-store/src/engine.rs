@@ -62,9 +62,6 @@ pub struct WriteTx {
     txn: DatabaseTransaction,
     /// On SQLite, this process's turn to write, held until the transaction ends.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-    /// Outbox rows queued by this transaction, inserted many to a statement at commit
-    /// (nothing reads the outbox back inside a writing transaction).
-    outbox: std::sync::Mutex<Vec<outbox::ActiveModel>>,
 }
 
 impl Store {
@@ -91,44 +88,17 @@ impl Store {
                 .then_some(SqliteTransactionMode::Immediate),
         };
         let txn = self.conn().begin_with_options(options).await?;
-        Ok(WriteTx {
-            txn,
-            _turn: turn,
-            outbox: Default::default(),
-        })
+        Ok(WriteTx { txn, _turn: turn })
     }
 }
 
 impl WriteTx {
     pub(crate) fn wrap(txn: DatabaseTransaction) -> Self {
-        WriteTx {
-            txn,
-            _turn: None,
-            outbox: Default::default(),
-        }
+        WriteTx { txn, _turn: None }
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.flush_outbox().await?;
         self.txn.commit().await?;
-        Ok(())
-    }
-
-    /// Inserts the queued outbox rows, a chunk per statement; a row whose idempotency key
-    /// exists already is left out.
-    async fn flush_outbox(&self) -> Result<(), StoreError> {
-        let rows = std::mem::take(&mut *self.outbox.lock().unwrap_or_else(|e| e.into_inner()));
-        // 27 columns: 60 rows stay under every backend's limit on bound parameters.
-        for chunk in rows.chunks(60) {
-            outbox::Entity::insert_many(chunk.to_vec())
-                .on_conflict(
-                    OnConflict::column(outbox::Column::IdempotencyKey)
-                        .do_nothing_on([outbox::Column::Id])
-                        .to_owned(),
-                )
-                .exec_without_returning(&self.txn)
-                .await?;
-        }
         Ok(())
     }
 
@@ -710,83 +680,6 @@ impl WriteTx {
     }
 }
 
-/// How a claimed timer ends, written for a whole batch by [`WriteTx::end_timers`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimerEnd {
-    pub id: i64,
-    /// `done`, `skipped`, `failed`, or `pending` to be tried again at `retry_at`.
-    pub state: &'static str,
-    pub late: bool,
-    pub error: Option<String>,
-    pub retry_at: Option<DateTime<Utc>>,
-}
-
-/// A batch's timers, ended together.
-impl WriteTx {
-    /// The timers of `batch` that `node` still holds with the claim's fence, locked until
-    /// the transaction ends; the others were finished or taken over by another node, and
-    /// nothing must be written for them.
-    pub async fn held_timers(
-        &self,
-        batch: &[ClaimedTimer],
-        node: &str,
-    ) -> Result<std::collections::HashSet<i64>, StoreError> {
-        let fences: HashMap<i64, i64> = batch.iter().map(|t| (t.id, t.fence)).collect();
-        let mut ids: Vec<i64> = fences.keys().copied().collect();
-        ids.sort_unstable();
-        let mut held = std::collections::HashSet::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
-            let rows: Vec<(i64, i64)> = timers::Entity::find()
-                .select_only()
-                .column(timers::Column::Id)
-                .column(timers::Column::Fence)
-                .filter(timers::Column::Id.is_in(chunk.to_vec()))
-                .filter(timers::Column::State.eq(state::RUNNING))
-                .filter(timers::Column::LeaseOwner.eq(node))
-                .order_by_asc(timers::Column::Id)
-                .lock(LockType::Update)
-                .into_tuple()
-                .all(&self.txn)
-                .await?;
-            held.extend(
-                rows.into_iter()
-                    .filter(|(id, fence)| fences.get(id) == Some(fence))
-                    .map(|(id, _)| id),
-            );
-        }
-        Ok(held)
-    }
-
-    /// Ends timers this transaction found held ([`WriteTx::held_timers`]): one statement
-    /// per kind of ending and chunk, not one per timer.
-    pub async fn end_timers(
-        &self,
-        ends: &[TimerEnd],
-        node: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        type Kind<'a> = (&'a str, bool, Option<&'a str>, Option<DateTime<Utc>>);
-        let mut kinds: HashMap<Kind<'_>, Vec<i64>> = HashMap::new();
-        for e in ends {
-            kinds
-                .entry((e.state, e.late, e.error.as_deref(), e.retry_at))
-                .or_default()
-                .push(e.id);
-        }
-        for ((new_state, late, error, retry_at), ids) in kinds {
-            for chunk in ids.chunks(CHUNK) {
-                let still_held = sea_orm::Condition::all()
-                    .add(timers::Column::Id.is_in(chunk.to_vec()))
-                    .add(timers::Column::State.eq(state::RUNNING))
-                    .add(timers::Column::LeaseOwner.eq(node));
-                self.end_where(new_state, now, late, error, retry_at, still_held)
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-}
-
 /// How a claimed timer ended.
 impl WriteTx {
     /// Marks a claimed timer done, if this node still holds it with the same fence. When it
@@ -852,22 +745,6 @@ impl WriteTx {
         error: Option<&str>,
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
-        let ended = self
-            .end_where(new_state, now, late, error, retry_at, held_by(t, node))
-            .await?;
-        Ok(ended == 1)
-    }
-
-    /// Moves the timers `which` to `new_state`, ending their leases; returns how many.
-    async fn end_where(
-        &self,
-        new_state: &str,
-        now: DateTime<Utc>,
-        late: bool,
-        error: Option<&str>,
-        retry_at: Option<DateTime<Utc>>,
-        which: sea_orm::Condition,
-    ) -> Result<u64, StoreError> {
         let mut update = unleased(new_state)
             .col_expr(
                 timers::Column::LastError,
@@ -882,7 +759,8 @@ impl WriteTx {
                 .col_expr(timers::Column::FiredAt, Expr::value(Some(naive(now))))
                 .col_expr(timers::Column::Late, Expr::value(late));
         }
-        Ok(update.filter(which).exec(&self.txn).await?.rows_affected)
+        let result = update.filter(held_by(t, node)).exec(&self.txn).await?;
+        Ok(result.rows_affected == 1)
     }
 }
 
@@ -973,10 +851,14 @@ impl WriteTx {
             resend: Set(false),
             send_started_at: Set(None),
         };
-        self.outbox
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(row);
+        outbox::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(outbox::Column::IdempotencyKey)
+                    .do_nothing_on([outbox::Column::Id])
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.txn)
+            .await?;
         Ok(())
     }
 }
