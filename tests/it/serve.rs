@@ -181,7 +181,10 @@ async fn metrics_count_what_the_engine_fired_and_sent() {
             ("DUBAN__QUIET_HOURS__SMS__WORKING_DAYS_ONLY", "false".into()),
             ("DUBAN__QUIET_HOURS__EMAIL__FROM", "00:00".into()),
             ("DUBAN__QUIET_HOURS__EMAIL__UNTIL", "24:00".into()),
-            ("DUBAN__QUIET_HOURS__EMAIL__WORKING_DAYS_ONLY", "false".into()),
+            (
+                "DUBAN__QUIET_HOURS__EMAIL__WORKING_DAYS_ONLY",
+                "false".into(),
+            ),
             (
                 "DUBAN__NOTIFY__EMAIL__EML_DIR",
                 dir.join("outbox").display().to_string(),
