@@ -86,11 +86,11 @@ backend_tests! {
             })
             .collect();
         // Elect while the ticks are at work on the same chains.
-        while count(&db, "SELECT COUNT(*) FROM timers WHERE state <> 'pending'").await == 0 {
+        let conn = db.connect().await;
+        while count_on(&conn, "SELECT COUNT(*) FROM timers WHERE state <> 'pending'").await == 0 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let e = engine(&store, "clerk");
-        let conn = db.connect().await;
         let mut after_election = Vec::with_capacity(UNITS);
         for n in 1..=UNITS {
             let c = e
@@ -120,8 +120,8 @@ backend_tests! {
             overtaken.join("\n")
         );
         // Whatever was handed back was decided again: nothing of the ended chains is left open.
-        let open = count(
-            &db,
+        let open = count_on(
+            &conn,
             "SELECT COUNT(*) FROM timers t JOIN workflow_instances i ON i.id = t.instance_id \
              WHERE i.workflow_id = 'term_expiry' AND i.subject_key LIKE 'term:%:2023-06-01' \
              AND t.state IN ('pending', 'running')",
