@@ -116,6 +116,69 @@ pub(crate) async fn enqueue(store: &Store, msgs: &[NewOutbox], now: DateTime<Utc
     tx.commit().await.unwrap();
 }
 
+/// An SMS webhook that refuses a text starting 拒收 (400), throttles one starting 限流 (429)
+/// and accepts the rest, keeping every text it was sent.
+struct PickyGateway {
+    addr: std::net::SocketAddr,
+    texts: Arc<std::sync::Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PickyGateway {
+    async fn start() -> Self {
+        use axum::http::StatusCode;
+        let texts: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let seen = texts.clone();
+        let app = axum::Router::new().route(
+            "/sms",
+            axum::routing::post(move |body: axum::Json<serde_json::Value>| {
+                let seen = seen.clone();
+                async move {
+                    let text = body["text"].as_str().unwrap_or_default().to_string();
+                    seen.lock().unwrap().push(text.clone());
+                    let id = body["id"].as_str().unwrap_or_default().to_string();
+                    if text.contains("拒收") {
+                        (
+                            StatusCode::BAD_REQUEST,
+                            axum::Json(serde_json::json!({"error": "template"})),
+                        )
+                    } else if text.contains("限流") {
+                        (
+                            StatusCode::TOO_MANY_REQUESTS,
+                            axum::Json(serde_json::json!({"error": "busy"})),
+                        )
+                    } else {
+                        (
+                            StatusCode::OK,
+                            axum::Json(serde_json::json!({"message_id": format!("gw-{id}")})),
+                        )
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        PickyGateway { addr, texts, task }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/sms", self.addr)
+    }
+
+    fn received(&self) -> Vec<String> {
+        self.texts.lock().unwrap().clone()
+    }
+}
+
+impl Drop for PickyGateway {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 fn files_in(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
@@ -251,6 +314,53 @@ backend_tests! {
             .list_deliveries(&duban_store::outbox::DeliveryFilter { status: Some("bogus".into()), ..Default::default() })
             .await
             .is_err());
+    }
+
+    async fn a_refused_send_gives_its_rate_limit_slot_back_and_a_throttled_one_keeps_it(db) {
+        let store = db.store().await;
+        let dir = TempDir::new("slot");
+        let gw = PickyGateway::start().await;
+        let mut s = file_settings(&dir);
+        s.sms.provider = duban_notify::settings::SmsProvider::Webhook;
+        s.sms.webhook = Some(duban_notify::settings::WebhookSettings { url: gw.url(), ..Default::default() });
+        // Three a day for each recipient; a routine message leaves the last one to urgent ones.
+        s.limits.insert(
+            "webhook".into(),
+            vec![duban_notify::policy::LimitRule {
+                scope: duban_notify::policy::Scope::Recipient,
+                max: 3,
+                window: duban_notify::policy::Window::CalendarDay,
+            }],
+        );
+        let notifier = s
+            .build(&MapSecrets::new([("DUBAN_SMS_WEBHOOK_SECRET", "slot-secret")]))
+            .expect("notifier");
+        let config = DispatchConfig { node_id: "node-1".into(), batch_size: 100, lease: Duration::seconds(60), concurrency: 8 };
+        let d = Dispatcher::new(store.clone(), notifier, s, rules(QuietHours::none()), config, 7).unwrap();
+
+        // The gateway refuses the first (a permanent failure): the two others both go today.
+        let t = bj(2025, 3, 5, 10, 0);
+        let to = "13812348000";
+        enqueue(&store, &[
+            message("r1", "sms", to, "拒收：换届提醒", t),
+            message("r2", "sms", to, "整改提醒", t),
+            message("r3", "sms", to, "约谈通知", t),
+        ], t).await;
+        let r = d.dispatch(t).await.unwrap();
+        assert_eq!((r.claimed, r.sent, r.failed, r.deferred), (3, 2, 1, 0), "{r:?}");
+        assert_eq!(gw.received().len(), 3);
+
+        // The next day the gateway throttles the first: whether it counted is unknown, so its
+        // slot stays taken and the third waits for tomorrow.
+        let t2 = bj(2025, 3, 6, 10, 0);
+        enqueue(&store, &[
+            message("t1", "sms", to, "限流：换届提醒", t2),
+            message("t2", "sms", to, "整改进度提醒", t2),
+            message("t3", "sms", to, "约谈记录提醒", t2),
+        ], t2).await;
+        let r = d.dispatch(t2).await.unwrap();
+        assert_eq!((r.claimed, r.sent, r.retried, r.deferred), (3, 1, 1, 1), "{r:?}");
+        assert_eq!(gw.received().len(), 5);
     }
 
     async fn a_message_in_flight_at_a_crash_is_sent_again_by_another_node_and_logged_twice(db) {

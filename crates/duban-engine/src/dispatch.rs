@@ -22,6 +22,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 use duban_core::clock::{Clock, SystemClock};
 use duban_core::register::Channel;
+use duban_notify::error::FailureKind;
 use duban_notify::policy::{
     self, Candidate, Decision, DeliveryPolicy, HeldReminder, RetryDecision, Salutation, SentRecord,
     SplitMix64, digest,
@@ -60,6 +61,15 @@ impl Default for DispatchConfig {
             concurrency: 8,
         }
     }
+}
+
+/// One send's result: the outcome, whether it was recorded under this node's lease, and
+/// whether the message may have reached the provider (and so counts against its limits).
+struct SendDone {
+    id: i64,
+    outcome: MessageOutcome,
+    recorded: bool,
+    may_have_left: bool,
 }
 
 /// What one pass did.
@@ -341,64 +351,106 @@ impl Dispatcher {
                     .collect(),
             );
         }
-        let mut to_send: Vec<(OutboxRow, Message)> = Vec::new();
         // Urgent messages take their share of the limits first.
-        let mut ready = ready;
-        ready.sort_by_key(|(r, _)| !r.urgent);
-        for (row, m) in ready {
-            let ch = m.channel();
-            let hist = history.entry(ch.as_str()).or_default();
-            let mut c = Candidate::of(&m, None);
-            c.resend = row.resend;
-            c.urgent = row.urgent;
-            match self.policy(ch).decide(&c, hist, now) {
-                Decision::SendNow => {
-                    // Count it at once, so a duplicate or the next message in this batch sees it.
-                    hist.push(SentRecord {
-                        at: now,
-                        recipient: c.recipient.clone(),
-                        template: c.template.clone(),
-                        content: c.content.clone(),
-                    });
-                    to_send.push((row, m));
+        let mut pending = ready;
+        pending.sort_by_key(|(r, _)| !r.urgent);
+        // Decide and send in rounds: a send that did not go out gives its slot back, so a
+        // message the limit held back in this pass is decided again.
+        loop {
+            let mut to_send: Vec<(OutboxRow, Message)> = Vec::new();
+            let mut limited: Vec<(OutboxRow, Message, MessageOutcome)> = Vec::new();
+            let mut slots: HashMap<i64, (&'static str, SentRecord)> = HashMap::new();
+            for (row, m) in pending {
+                let ch = m.channel();
+                let hist = history.entry(ch.as_str()).or_default();
+                let mut c = Candidate::of(&m, None);
+                c.resend = row.resend;
+                c.urgent = row.urgent;
+                match self.policy(ch).decide(&c, hist, now) {
+                    Decision::SendNow => {
+                        // Count it at once, so a duplicate or the next message in this batch
+                        // sees it.
+                        let record = SentRecord {
+                            at: now,
+                            recipient: c.recipient.clone(),
+                            template: c.template.clone(),
+                            content: c.content.clone(),
+                        };
+                        hist.push(record.clone());
+                        slots.insert(row.id, (ch.as_str(), record));
+                        to_send.push((row, m));
+                    }
+                    Decision::Drop { sent_at } => outcomes.push((
+                        row,
+                        MessageOutcome::Dropped {
+                            reason: format!("an identical message was sent at {sent_at}"),
+                        },
+                    )),
+                    Decision::Defer { until, reason } => {
+                        let outcome = MessageOutcome::Deferred {
+                            until,
+                            reason: reason.to_string(),
+                        };
+                        if matches!(reason, policy::DeferReason::RateLimit(_)) {
+                            limited.push((row, m, outcome));
+                        } else {
+                            outcomes.push((row, outcome));
+                        }
+                    }
                 }
-                Decision::Drop { sent_at } => outcomes.push((
-                    row,
-                    MessageOutcome::Dropped {
-                        reason: format!("an identical message was sent at {sent_at}"),
-                    },
-                )),
-                Decision::Defer { until, reason } => outcomes.push((
-                    row,
-                    MessageOutcome::Deferred {
-                        until,
-                        reason: reason.to_string(),
-                    },
-                )),
             }
-        }
 
-        // What is decided without sending, in one transaction.
-        if !outcomes.is_empty() {
-            let tx = self.store.begin_write().await?;
-            for (row, outcome) in &outcomes {
-                let recorded = tx.finish_message(row, node, outcome, now).await?;
-                report.count(outcome, recorded);
+            // What is decided without sending, in one transaction.
+            self.record_unsent(&mut outcomes, &mut report, now).await?;
+
+            // Send, outside any transaction; each result is recorded as soon as it is known.
+            let (sent, unused) = self.send_all(to_send, now).await?;
+            report.add(&sent);
+            if unused.is_empty() || limited.is_empty() {
+                outcomes.extend(limited.into_iter().map(|(row, _, o)| (row, o)));
+                break;
             }
-            tx.commit().await?;
+            for id in unused {
+                if let Some((channel, record)) = slots.remove(&id)
+                    && let Some(hist) = history.get_mut(channel)
+                    && let Some(i) = hist.iter().rposition(|h| *h == record)
+                {
+                    hist.remove(i);
+                }
+            }
+            pending = limited.into_iter().map(|(row, m, _)| (row, m)).collect();
         }
-
-        // Send, outside any transaction; each result is recorded as soon as it is known.
-        let sent = self.send_all(to_send, now).await?;
-        report.add(&sent);
+        self.record_unsent(&mut outcomes, &mut report, now).await?;
         Ok(report)
+    }
+
+    /// Records outcomes decided without sending (dropped, deferred, unsendable), in one
+    /// transaction, and empties the list.
+    async fn record_unsent(
+        &self,
+        outcomes: &mut Vec<(OutboxRow, MessageOutcome)>,
+        report: &mut DispatchReport,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let node = self.config.node_id.as_str();
+        let tx = self.store.begin_write().await?;
+        for (row, outcome) in outcomes.iter() {
+            let recorded = tx.finish_message(row, node, outcome, now).await?;
+            report.count(outcome, recorded);
+        }
+        tx.commit().await?;
+        outcomes.clear();
+        Ok(())
     }
 
     async fn send_all(
         &self,
         to_send: Vec<(OutboxRow, Message)>,
         now: DateTime<Utc>,
-    ) -> Result<DispatchReport, EngineError> {
+    ) -> Result<(DispatchReport, Vec<i64>), EngineError> {
         let sem = Arc::new(tokio::sync::Semaphore::new(self.config.concurrency.max(1)));
         let mut set = tokio::task::JoinSet::new();
         for (row, m) in to_send {
@@ -412,10 +464,16 @@ impl Dispatcher {
             });
         }
         let mut report = DispatchReport::default();
+        let mut unused = Vec::new();
         let mut first_error = None;
         while let Some(r) = set.join_next().await {
             match r {
-                Ok(Ok(Some((outcome, recorded)))) => report.count(&outcome, recorded),
+                Ok(Ok(Some(done))) => {
+                    report.count(&done.outcome, done.recorded);
+                    if !done.may_have_left {
+                        unused.push(done.id);
+                    }
+                }
                 Ok(Ok(None)) => report.lost += 1,
                 Ok(Err(e)) => {
                     tracing::error!(node = %self.config.node_id, error = %e, "recording a send");
@@ -426,7 +484,7 @@ impl Dispatcher {
         }
         match first_error {
             Some(e) => Err(e),
-            None => Ok(report),
+            None => Ok((report, unused)),
         }
     }
 
@@ -437,7 +495,7 @@ impl Dispatcher {
         row: OutboxRow,
         m: Message,
         now: DateTime<Utc>,
-    ) -> Result<Option<(MessageOutcome, bool)>, EngineError> {
+    ) -> Result<Option<SendDone>, EngineError> {
         let node = self.config.node_id.as_str();
         let clock_now = self.clock.now();
         // A message that waited past the day its text was written for (quiet hours, a rate
@@ -475,6 +533,14 @@ impl Dispatcher {
         }
         let result = self.notifier.send(&m).await;
         let ch = m.channel();
+        // A refused send uses no quota; a timeout, an unreadable reply or a throttle may have.
+        let may_have_left = match &result {
+            Ok(_) => true,
+            Err(e) => matches!(
+                e.kind(),
+                FailureKind::Timeout | FailureKind::MalformedReply | FailureKind::Throttled
+            ),
+        };
         let outcome = match result {
             Ok(d) => MessageOutcome::Sent {
                 provider: d.provider,
@@ -512,7 +578,14 @@ impl Dispatcher {
                 Ok::<bool, duban_store::StoreError>(recorded)
             };
             match attempt.await {
-                Ok(recorded) => return Ok(Some((outcome, recorded))),
+                Ok(recorded) => {
+                    return Ok(Some(SendDone {
+                        id: row.id,
+                        outcome,
+                        recorded,
+                        may_have_left,
+                    }));
+                }
                 Err(e) if e.is_write_conflict() && tries < 5 => {
                     tokio::time::sleep(std::time::Duration::from_millis(20 * tries)).await;
                 }
