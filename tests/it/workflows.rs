@@ -256,4 +256,28 @@ sign_name = "历下区委组织部"
         !stdout.contains("term_expiry.remind_1mo goes out"),
         "{stdout}"
     );
+
+    // The parameters a mapping names are checked against what the step's messages carry.
+    let mapped = format!(
+        "{provider}\n[notify.sms.templates.reminder.aliyun]\ncode = \"SMS_100001\"\n\
+         params = {{ unit = \"unit_name\", days = \"days_left\" }}\n\
+         [notify.sms.templates.\"term_expiry.remind_1mo\".aliyun]\ncode = \"SMS_100002\"\n\
+         params = {{ unit = \"unit_nam\", date = \"term_end\", days = \"days_left\" }}\n"
+    );
+    let (out, stdout, stderr) = check(&mapped);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("error: SMS of term_expiry.remind_1mo: provider variable unit is mapped to `unit_nam`, which its messages do not have; use one of: unit_code, unit_name,"),
+        "{stdout}"
+    );
+    // A month ahead of the term's end the count of days is never negative ...
+    assert!(
+        !stdout.contains("term_expiry.remind_1mo: provider variable days"),
+        "{stdout}"
+    );
+    // ... but a step that leaves after it would send 已逾期 as a negative number.
+    assert!(
+        stdout.contains("provider variable days is mapped to `days_left`, a negative number once the step leaves after its anchor; map `time_left`"),
+        "{stdout}"
+    );
 }

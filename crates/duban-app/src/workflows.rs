@@ -252,9 +252,11 @@ pub fn sms_template_names(set: &WorkflowSet) -> Vec<String> {
 }
 
 /// Steps whose SMS the configured provider cannot send as written: `(errors, warnings)`.
-/// An error is a step with no provider template at all (every send would fail); a warning,
+/// An error is a step with no provider template at all (every send would fail), or a
+/// template parameter mapped to a value its messages do not have or that can read wrong
+/// (`days_left` on a step that can leave after its anchor is a negative count); a warning,
 /// a step that falls back to the generic `reminder` template, so its own text
-/// (`*.sms.txt`) never reaches recipients.
+/// (`*.sms.txt`) never reaches recipients, or a parameter that is always 0 on it.
 pub fn sms_template_findings(
     notify: &duban_notify::settings::NotifySettings,
     set: &WorkflowSet,
@@ -273,7 +275,75 @@ pub fn sms_template_findings(
             )),
         }
     }
+    for w in set.iter() {
+        for step in w
+            .steps
+            .iter()
+            .filter(|s| s.channels.contains(&duban_core::register::Channel::Sms))
+        {
+            let Some(t) = &step.template else { continue };
+            let name = format!("{}.{t}", w.id);
+            let Some(params) = notify.sms_template_params(&name) else {
+                continue;
+            };
+            for (var, ours) in params {
+                match sms_param_finding(w.subject, step, &ours) {
+                    Some(ParamFinding::Unknown) => errors.push(format!(
+                        "SMS of {name}: provider variable {var} is mapped to `{ours}`, which its messages do not have; use one of: {}",
+                        sms_param_names(w.subject).join(", ")
+                    )),
+                    Some(ParamFinding::Negative) => errors.push(format!(
+                        "SMS of {name}: provider variable {var} is mapped to `days_left`, a negative number once the step leaves after its anchor; map `time_left` (还有N天 / 今天到期 / 已逾期N天) or `days_overdue`"
+                    )),
+                    Some(ParamFinding::AlwaysZero) => warnings.push(format!(
+                        "SMS of {name}: provider variable {var} is mapped to `days_overdue`, always 0 on a step due before its anchor; map `time_left` or `days_left`"
+                    )),
+                    None => {}
+                }
+            }
+        }
+    }
     (errors, warnings)
+}
+
+/// What is wrong with filling a provider variable of `step`'s SMS from `param`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ParamFinding {
+    Unknown,
+    Negative,
+    AlwaysZero,
+}
+
+/// The message parameters an SMS of a `kind` subject carries: its variables, the common
+/// ones, the title as `subject` and the recipient's name.
+fn sms_param_names(kind: duban_workflow::subject::SubjectKind) -> Vec<&'static str> {
+    kind.variables()
+        .iter()
+        .chain(duban_workflow::subject::COMMON_VARIABLES)
+        .map(|v| v.name)
+        .chain(["subject", "recipient_name"])
+        .collect()
+}
+
+fn sms_param_finding(
+    kind: duban_workflow::subject::SubjectKind,
+    step: &duban_workflow::model::Step,
+    param: &str,
+) -> Option<ParamFinding> {
+    if !sms_param_names(kind).contains(&param) {
+        return Some(ParamFinding::Unknown);
+    }
+    // Counted from the anchor and strictly before it, never repeating past it. A catch-up
+    // or a hold can still take such a message past the anchor only by more than its offset.
+    let before_anchor = step.from.is_none()
+        && step.repeat.is_none()
+        && step.offset.terms.iter().all(|t| t.amount <= 0)
+        && step.offset.terms.iter().any(|t| t.amount < 0);
+    match param {
+        "days_left" if !before_anchor => Some(ParamFinding::Negative),
+        "days_overdue" if before_anchor => Some(ParamFinding::AlwaysZero),
+        _ => None,
+    }
 }
 
 /// Loads the working-day calendar; errors name file:line:column.

@@ -394,6 +394,53 @@ impl NotifySettings {
             .collect()
     }
 
+    /// The message parameters the chosen provider's template for `name` fills, as
+    /// `(provider variable, message parameter)` pairs (Tencent's as `{1}`, `{2}`, …): the
+    /// step's own template, else the generic one. `None` when no mapping names them (another
+    /// provider, no template, or an Alibaba template that takes every parameter by its name).
+    pub fn sms_template_params(&self, name: &str) -> Option<Vec<(String, String)>> {
+        let pick = |n: &str| -> Option<Vec<(String, String)>> {
+            let t = self.sms.templates.get(n)?;
+            match self.sms.provider {
+                SmsProvider::Aliyun => {
+                    let a = t.aliyun.as_ref()?;
+                    Some(
+                        a.params
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    )
+                }
+                SmsProvider::Tencent => {
+                    let c = t.tencent.as_ref()?;
+                    Some(
+                        c.params
+                            .iter()
+                            .enumerate()
+                            .map(|(i, v)| (format!("{{{}}}", i + 1), v.clone()))
+                            .collect(),
+                    )
+                }
+                _ => None,
+            }
+        };
+        let own = self
+            .sms
+            .templates
+            .get(name)
+            .is_some_and(|t| match self.sms.provider {
+                SmsProvider::Aliyun => t.aliyun.is_some(),
+                SmsProvider::Tencent => t.tencent.is_some(),
+                _ => false,
+            });
+        let params = if own {
+            pick(name)
+        } else {
+            pick(crate::sms::GENERIC_TEMPLATE)
+        }?;
+        (!params.is_empty()).then_some(params)
+    }
+
     /// Checks everything that does not need the environment: the time zone, the windows and
     /// limits, the endpoints and the template mappings of the chosen provider.
     pub fn validate(&self) -> Result<(), ConfigError> {
