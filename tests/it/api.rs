@@ -1506,3 +1506,261 @@ async fn an_offset_past_what_a_database_takes_is_a_bad_parameter() {
     assert_eq!(s, StatusCode::OK);
     db.drop_db().await;
 }
+
+/// What a command of the command line is, for the API: reads only, one of the node's own
+/// operations (each said why), or a change with its twin route (and, where one route takes
+/// several kinds, the kind's tag in the request schema).
+enum Twin {
+    Reads,
+    Operation(&'static str),
+    Route(&'static str, &'static str, Option<&'static str>),
+}
+
+/// Every leaf command of `duban`, classified. A new command fails the test below until it
+/// is listed here, and a change without its route fails it too.
+fn cli_twins() -> Vec<(&'static str, Twin)> {
+    use Twin::{Operation as Op, Reads, Route};
+    const ANSWERS: &str = "/api/v1/answers";
+    const LEDGER: &str = "/api/v1/ledger/commands";
+    let answer = |kind| Route("post", ANSWERS, Some(kind));
+    let ledger = |kind| Route("post", LEDGER, Some(kind));
+    let node = "runs on the node itself (systemd/cron or `duban serve`), not a user's use case";
+    vec![
+        ("serve", Op("starts the server the API is part of")),
+        (
+            "migrate up",
+            Op("schema migration by the operator before the server starts"),
+        ),
+        ("migrate down", Op("schema migration by the operator")),
+        ("migrate status", Reads),
+        (
+            "backup",
+            Op("a file on the node's disk; PostgreSQL/MariaDB use their own dump tools"),
+        ),
+        (
+            "restore",
+            Op("replaces the database under a stopped server"),
+        ),
+        ("config", Reads),
+        (
+            "import register",
+            Route("post", "/api/v1/imports/register", None),
+        ),
+        (
+            "import rectification",
+            Route("post", "/api/v1/imports/rectification", None),
+        ),
+        ("register coverage", Reads),
+        ("workflows check", Reads),
+        ("workflows schema", Reads),
+        ("workflows simulate", Reads),
+        (
+            "workflows replan",
+            Route("post", "/api/v1/workflows/replan", None),
+        ),
+        ("engine tick", Op(node)),
+        (
+            "engine advance",
+            Op("rehearses the engine on a copy of the database"),
+        ),
+        ("engine bench", Op("a benchmark on a scratch database")),
+        ("engine sync", Op(node)),
+        ("timers list", Reads),
+        ("instances list", Reads),
+        ("instances show", Reads),
+        ("term elect", answer("election_held")),
+        ("term extend", answer("extension_approved")),
+        ("term request", answer("request_submitted")),
+        ("term report", answer("result_reported")),
+        ("rectification open", Route("post", "/api/v1/items", None)),
+        ("rectification extend", answer("deadline_extended")),
+        ("rectification review", answer("review_done")),
+        ("rectification progress", answer("progress_reported")),
+        ("rectification close", answer("item_verified")),
+        ("rectification list", Reads),
+        ("interview open", Route("post", "/api/v1/interviews", None)),
+        ("interview reschedule", answer("interview_rescheduled")),
+        ("interview held", answer("interview_held")),
+        ("interview record", answer("record_filed")),
+        ("interview list", Reads),
+        ("duties record", answer("duty_done")),
+        (
+            "people set-roles",
+            Route("put", "/api/v1/staff/{person}/roles", None),
+        ),
+        ("people add-staff", Route("post", "/api/v1/staff", None)),
+        ("people staff", Reads),
+        ("people unreachable", Reads),
+        ("units list", Reads),
+        ("units show", Reads),
+        ("calendar is-workday", Reads),
+        ("calendar add-workdays", Reads),
+        ("deliveries list", Reads),
+        ("deliveries dead", Reads),
+        (
+            "deliveries resend",
+            Route("post", "/api/v1/deliveries/{id}/resend", None),
+        ),
+        ("dispatch", Op(node)),
+        ("ledger balance", Reads),
+        ("ledger budget", Reads),
+        ("ledger export", Reads),
+        ("ledger verify", Reads),
+        ("ledger transactions", Reads),
+        ("ledger allocations", Reads),
+        ("ledger appropriate", ledger("appropriate")),
+        ("ledger virement", ledger("virement")),
+        ("ledger allocate", ledger("allocate")),
+        ("ledger allocate-startup", ledger("allocate_startup_batch")),
+        ("ledger disburse", ledger("disburse")),
+        ("ledger release", ledger("release")),
+        ("ledger pay", ledger("pay_direct")),
+        ("ledger reverse", ledger("reverse")),
+        ("ledger dues record", ledger("record_dues")),
+        ("ledger dues calc", Reads),
+        ("ledger dues list", Reads),
+        ("ledger rebate apply", ledger("apply_rebate")),
+        ("ledger rebate approve", ledger("approve_rebate")),
+        ("ledger rebate list", Reads),
+        ("ledger period close", ledger("close_period")),
+        ("ledger period status", Reads),
+        ("ledger year close", ledger("close_year")),
+        ("ledger submit", Route("post", LEDGER, None)),
+        (
+            "ledger bench allocations",
+            Op("a benchmark on a scratch database"),
+        ),
+        (
+            "ledger bench reports",
+            Op("a benchmark on a scratch database"),
+        ),
+        ("audit verify", Reads),
+        ("audit export", Reads),
+        ("bank preview", Reads),
+        (
+            "bank accounts add",
+            Route("post", "/api/v1/bank/accounts", None),
+        ),
+        ("bank accounts list", Reads),
+        (
+            "bank import",
+            Route("post", "/api/v1/bank/statements", None),
+        ),
+        ("bank lines", Reads),
+        ("bank match", Route("post", "/api/v1/bank/match", None)),
+        ("bank exceptions", Reads),
+        ("bank matches", Reads),
+        (
+            "bank match-manual",
+            Route("post", "/api/v1/bank/matches", None),
+        ),
+        (
+            "bank unmatch",
+            Route("post", "/api/v1/bank/matches/{id}/unmatch", None),
+        ),
+        ("users add", Route("post", "/api/v1/users", None)),
+        (
+            "users passwd",
+            Route("put", "/api/v1/users/{username}/password", None),
+        ),
+        (
+            "users set",
+            Route("patch", "/api/v1/users/{username}", None),
+        ),
+        (
+            "users disable",
+            Route("patch", "/api/v1/users/{username}", None),
+        ),
+        (
+            "users enable",
+            Route("patch", "/api/v1/users/{username}", None),
+        ),
+        ("users list", Reads),
+        ("users token issue", Route("post", "/api/v1/tokens", None)),
+        (
+            "users token revoke",
+            Route("delete", "/api/v1/tokens/{id}", None),
+        ),
+        ("users token list", Reads),
+    ]
+}
+
+/// The leaf commands of `duban`, read from its own help.
+fn cli_leaves() -> Vec<String> {
+    fn walk(path: &[String], out: &mut Vec<String>) {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let (o, stdout, stderr) =
+            crate::support::run(crate::support::duban("sqlite::memory:").args(&args));
+        assert!(o.status.success(), "duban {args:?}: {stderr}");
+        let subs: Vec<String> = stdout
+            .lines()
+            .skip_while(|l| !l.starts_with("Commands:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|c| *c != "help")
+            .map(String::from)
+            .collect();
+        if subs.is_empty() {
+            out.push(path.join(" "));
+        }
+        for s in subs {
+            let mut p = path.to_vec();
+            p.push(s);
+            walk(&p, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&[], &mut out);
+    out
+}
+
+#[test]
+fn every_command_that_changes_state_has_its_api_twin() {
+    let twins = cli_twins();
+    let leaves = cli_leaves();
+    let listed: Vec<&str> = twins.iter().map(|(c, _)| *c).collect();
+    let unlisted: Vec<&String> = leaves
+        .iter()
+        .filter(|l| !listed.contains(&l.as_str()))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "commands not classified for the API: {unlisted:?}"
+    );
+    let gone: Vec<&&str> = listed
+        .iter()
+        .filter(|c| !leaves.iter().any(|l| l == *c))
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "classified commands that no longer exist: {gone:?}"
+    );
+
+    let doc = serde_json::to_value(duban_http::openapi()).unwrap();
+    let text = doc.to_string();
+    for (command, twin) in &twins {
+        let Twin::Route(method, path, kind) = twin else {
+            continue;
+        };
+        let op = &doc["paths"][*path][*method];
+        assert!(
+            op.is_object(),
+            "`duban {command}`: the API has no {method} {path}"
+        );
+        if let Some(kind) = kind {
+            let word = |i: usize| {
+                let before = text[..i].chars().next_back();
+                let after = text[i + kind.len()..].chars().next();
+                [before, after]
+                    .iter()
+                    .all(|c| !c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_'))
+            };
+            assert!(
+                text.match_indices(kind).any(|(i, _)| word(i)),
+                "`duban {command}`: {method} {path} does not take `{kind}`"
+            );
+        }
+    }
+}

@@ -134,6 +134,43 @@ fn dependencies_point_inward() {
     }
 }
 
+/// The command line and the HTTP adapter take "now" from the application's clock (the
+/// system clock, or `DUBAN_NOW` / a test's clock), never from the wall clock themselves;
+/// only the composition root makes the system clock. Benchmarks time themselves with
+/// `Instant`, which is not a date.
+#[test]
+fn adapters_take_the_time_from_the_clock() {
+    let repo = crate::support::repo();
+    let root = repo.join("crates/duban-cli/src/cmd/mod.rs");
+    let wall = [
+        "Utc::now(",
+        "Local::now(",
+        "SystemTime::now(",
+        "SystemClock",
+    ];
+    let mut found = Vec::new();
+    for dir in ["crates/duban-cli/src", "crates/duban-http/src"] {
+        for file in rust_files(&repo.join(dir)) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            // Unit tests below `#[cfg(test)]` may make up their own instants.
+            let shipped = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (n, line) in shipped.lines().enumerate() {
+                for w in wall {
+                    let allowed = w == "SystemClock" && file == root;
+                    if line.contains(w) && !allowed && !line.trim_start().starts_with("//") {
+                        found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "adapters read the wall clock:\n{}",
+        found.join("\n")
+    );
+}
+
 /// The Rust files under `dir`, recursively.
 fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();

@@ -301,8 +301,11 @@ impl Context {
                 .max(1),
             ..DispatchConfig::default()
         };
-        // Only the seed of the retry jitter reads the wall clock: it is not a time.
-        let seed = u64::from(std::process::id()) ^ Utc::now().timestamp_micros() as u64;
+        // The retry jitter's seed: random per process, so nodes do not retry in step.
+        let seed = {
+            use std::hash::BuildHasher;
+            std::collections::hash_map::RandomState::new().hash_one(std::process::id())
+        };
         Ok(Dispatcher::new(
             store,
             notifier,

@@ -107,7 +107,12 @@ async fn connect(ctx: &Context, pool: u32) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-async fn ensure_unit(store: &Store, code: &str, formed: NaiveDate) -> anyhow::Result<()> {
+async fn ensure_unit(
+    store: &Store,
+    code: &str,
+    formed: NaiveDate,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
     if store
         .existing_unit_codes(&[code.to_string()])
         .await?
@@ -133,7 +138,7 @@ async fn ensure_unit(store: &Store, code: &str, formed: NaiveDate) -> anyhow::Re
                     units: vec![unit],
                 },
                 "bench",
-                Utc::now(),
+                now,
                 false,
             )
             .await?;
@@ -161,7 +166,7 @@ pub async fn run(what: Bench, ctx: &Context) -> anyhow::Result<ExitCode> {
             let today = date;
             let config = ctx.settings.ledger.clone();
             if setup {
-                ensure_unit(&store, &unit, date).await?;
+                ensure_unit(&store, &unit, date, ctx.now()).await?;
                 let total = amount
                     .checked_mul(count as i64)
                     .ok_or_else(|| anyhow::anyhow!("amount × count overflows"))?;
@@ -179,7 +184,7 @@ pub async fn run(what: Bench, ctx: &Context) -> anyhow::Result<ExitCode> {
                     .ledger_execute(
                         &LedgerContext {
                             config: &config,
-                            now: Utc::now(),
+                            now: ctx.now(),
                             today,
                         },
                         &env,
@@ -190,6 +195,7 @@ pub async fn run(what: Bench, ctx: &Context) -> anyhow::Result<ExitCode> {
             let started = Instant::now();
             let mut tasks = Vec::new();
             for _ in 0..concurrency {
+                let clock = ctx.clock.clone();
                 let (store, next, config, unit, prefix) = (
                     store.clone(),
                     next.clone(),
@@ -218,7 +224,7 @@ pub async fn run(what: Bench, ctx: &Context) -> anyhow::Result<ExitCode> {
                         };
                         let lctx = LedgerContext {
                             config: &config,
-                            now: Utc::now(),
+                            now: clock.now(),
                             today,
                         };
                         match store.ledger_execute(&lctx, &env).await {
@@ -298,7 +304,11 @@ pub async fn run(what: Bench, ctx: &Context) -> anyhow::Result<ExitCode> {
             let kind = BudgetLineKind::Training;
             let appropriation =
                 Money::from_fen(i64::try_from(postings.div_ceil(6))?.saturating_mul(100));
-            let stamp = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+            // A key of its own for each run (a clock set by DUBAN_NOW would repeat it).
+            let stamp = {
+                use std::hash::BuildHasher;
+                std::collections::hash_map::RandomState::new().hash_one(std::process::id())
+            };
             let env = Envelope {
                 key: IdempotencyKey::new(&format!("bench-reports-{stamp}"))?,
                 actor: "bench".into(),
@@ -314,7 +324,7 @@ pub async fn run(what: Bench, ctx: &Context) -> anyhow::Result<ExitCode> {
                 .ledger_execute(
                     &LedgerContext {
                         config: &config,
-                        now: Utc::now(),
+                        now: ctx.now(),
                         today: date,
                     },
                     &env,
@@ -322,7 +332,7 @@ pub async fn run(what: Bench, ctx: &Context) -> anyhow::Result<ExitCode> {
                 .await?;
             let started = Instant::now();
             let seeded = store
-                .ledger_bench_seed(year, kind, postings, Utc::now())
+                .ledger_bench_seed(year, kind, postings, ctx.now())
                 .await?;
             let seed_seconds = started.elapsed().as_secs_f64();
             let time = |d: Duration| d.as_secs_f64() * 1000.0;
