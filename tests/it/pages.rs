@@ -1383,6 +1383,9 @@ async fn an_administrator_simulates_a_workflow_for_a_unit_of_the_register() {
     assert!(html.contains("<circle class=\"step-escalation\""), "{html}");
     assert!(html.contains("升级督办"), "{html}");
     assert!(html.contains("短信"), "{html}");
+    // Years the holiday calendar lacks are said in the page's language.
+    assert!(html.contains("节假日日历缺少2027、2028年的数据"), "{html}");
+    assert!(!html.contains("the holiday calendar has no data"), "{html}");
     assert_eq!(
         o.app
             .engine

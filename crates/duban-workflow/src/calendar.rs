@@ -296,23 +296,41 @@ impl Calendar {
     /// A warning when dates up to `until` are not all covered by data files; `None` when
     /// they are. Call it at start-up with the planning horizon, and in `workflows check`.
     pub fn coverage_warning(&self, until: NaiveDate) -> Option<String> {
-        let missing: Vec<i32> = match self.years.iter().next() {
-            None => return Some(
+        let missing = self.missing_years(until)?;
+        if missing.is_empty() {
+            return Some(
                 "no holiday calendar is loaded: working days are counted as Monday to Friday only"
                     .to_string(),
-            ),
-            Some(first) => (*first..=until.year())
-                .filter(|y| !self.years.contains(y))
-                .collect(),
-        };
-        if missing.is_empty() {
-            return None;
+            );
         }
-        let list: Vec<String> = missing.iter().map(|y| y.to_string()).collect();
         Some(format!(
             "the holiday calendar has no data for {}: those years count weekends only, so holidays and 调休 working days are wrong there. Add config/calendar/YYYY.toml from the State Council notice (国务院办公厅关于YYYY年部分节假日安排的通知) when it is published",
-            list.join(", ")
+            years_list(&missing, ", ")
         ))
+    }
+
+    /// [`Calendar::coverage_warning`] in Chinese, for pages.
+    pub fn coverage_warning_zh(&self, until: NaiveDate) -> Option<String> {
+        let missing = self.missing_years(until)?;
+        if missing.is_empty() {
+            return Some("未载入节假日日历：工作日只按周一至周五计算。".to_string());
+        }
+        Some(format!(
+            "节假日日历缺少{}年的数据：这些年份只排除周末，法定节假日和调休上班日不准确。国务院办公厅发布当年节假日安排通知后，请按通知添加 config/calendar/YYYY.toml。",
+            years_list(&missing, "、")
+        ))
+    }
+
+    /// The years up to `until`'s that the calendar lacks: `None` when none is missing, an
+    /// empty list when no year is loaded at all.
+    fn missing_years(&self, until: NaiveDate) -> Option<Vec<i32>> {
+        let Some(first) = self.years.iter().next() else {
+            return Some(Vec::new());
+        };
+        let missing: Vec<i32> = (*first..=until.year())
+            .filter(|y| !self.years.contains(y))
+            .collect();
+        (!missing.is_empty()).then_some(missing)
     }
 
     /// Everything the calendar knows about `date`.
@@ -383,3 +401,11 @@ impl Calendar {
 
 #[cfg(test)]
 mod tests;
+
+fn years_list(years: &[i32], separator: &str) -> String {
+    years
+        .iter()
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(separator)
+}

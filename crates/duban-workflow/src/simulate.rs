@@ -87,6 +87,8 @@ pub struct Timeline {
     pub to: NaiveDate,
     pub entries: Vec<Entry>,
     pub warnings: Vec<String>,
+    /// The same warnings in Chinese, in the same order.
+    pub warnings_zh: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +125,7 @@ pub fn simulate(
         .ok_or_else(|| SimError::UnknownWorkflow(workflow_id.to_string()))?;
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
+    let mut warnings_zh = Vec::new();
     run(
         set,
         workflow_id,
@@ -131,7 +134,7 @@ pub fn simulate(
         opts,
         ctx,
         &mut entries,
-        &mut warnings,
+        &mut (&mut warnings, &mut warnings_zh),
         0,
     )?;
     entries.sort_by(|a, b| {
@@ -140,6 +143,9 @@ pub fn simulate(
     });
     if let Some(w) = ctx.calendar.coverage_warning(opts.to) {
         warnings.push(w);
+    }
+    if let Some(w) = ctx.calendar.coverage_warning_zh(opts.to) {
+        warnings_zh.push(w);
     }
     Ok(Timeline {
         workflow_id: wf.id.clone(),
@@ -150,6 +156,7 @@ pub fn simulate(
         to: opts.to,
         entries,
         warnings,
+        warnings_zh,
     })
 }
 
@@ -170,12 +177,15 @@ fn run(
     opts: &SimOptions,
     ctx: &PlanContext,
     entries: &mut Vec<Entry>,
-    warnings: &mut Vec<String>,
+    warnings: &mut (&mut Vec<String>, &mut Vec<String>),
     depth: usize,
 ) -> Result<(), SimError> {
     let Some(wf) = set.get(workflow_id) else {
-        warnings.push(format!(
+        warnings.0.push(format!(
             "workflow `{workflow_id}` is started but was not loaded"
+        ));
+        warnings.1.push(format!(
+            "启动的流程“{workflow_id}”未载入，其后续步骤未模拟。"
         ));
         return Ok(());
     };

@@ -250,7 +250,7 @@ pub async fn simulate(
             form,
             errors,
             simulated => timeline.is_some(),
-            warnings => timeline.as_ref().map(|(t, _, _)| t.warnings.clone()).unwrap_or_default(),
+            warnings => timeline.as_ref().map(|(t, _, _)| if viewer.lang == super::i18n::Lang::Zh { t.warnings_zh.clone() } else { t.warnings.clone() }).unwrap_or_default(),
             strip => Value::from(minijinja::value::Serde(&strip)),
             entries,
         },
