@@ -390,10 +390,14 @@ backend_tests! {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn finance_pages_allocations_filter_sort_page_and_export_exactly_as_filtered() {
-    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
-    let o = december(&db).await;
+backend_tests! {
+    async fn finance_pages_allocations_filter_sort_page_and_export_exactly_as_filtered(db) {
+        allocations_filter_sort_page_and_export(&db).await;
+    }
+}
+
+async fn allocations_filter_sort_page_and_export(db: &TestDb) {
+    let o = december(db).await;
     appropriate(&o).await;
     // 55 allocations: units 0001…0011 in turn, on "other", of 100.01, 100.02, … yuan; and
     // two on training.
@@ -470,7 +474,47 @@ async fn finance_pages_allocations_filter_sort_page_and_export_exactly_as_filter
     let a = caiwu.get("/allocations?sort=purpose").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(a.text().contains("无法按“purpose”排序"));
-    db.drop_db().await;
+
+    // A finance officer of 市中区 sees, sums, exports and opens only that district's.
+    book(
+        &o,
+        json!([{"key": "s-1", "command": {"command": "allocate", "date": "2026-06-01", "line": "other", "unit": "370103-0021", "purpose": "市中区补助", "amount": "77.70", "approval": {"meeting": "部务会", "date": "2026-05-30"}}}]),
+    )
+    .await;
+    o.app
+        .add_user(
+            &setup(),
+            duban_app::accounts::UserRequest {
+                username: "shizhong-caiwu".into(),
+                display_name: String::new(),
+                password: crate::api::PASSWORD.into(),
+                role: duban_app::Role::FinanceOfficer,
+                districts: vec!["市中区".into()],
+                units: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let mut shizhong = Browser::new(&o);
+    shizhong.sign_in("shizhong-caiwu").await;
+    let html = shizhong.get("/allocations?year=2026").await.text();
+    assert!(html.contains("共1笔拨款，第1/1页"), "{html}");
+    assert!(html.contains("<td class=\"num\">77.70</td>"), "{html}");
+    let (_, csv) = csv_rows(&shizhong.get("/allocations.csv?year=2026").await);
+    assert_eq!(csv.len(), 1);
+    assert_eq!(csv[0][2], "370103-0021");
+    // Another district's allocation is not there for them; the city's officer sees all.
+    assert_eq!(
+        shizhong.get("/allocations/1/disburse").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        caiwu
+            .get("/allocations?year=2026")
+            .await
+            .text()
+            .contains("共58笔拨款")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

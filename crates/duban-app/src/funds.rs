@@ -13,6 +13,7 @@ use duban_ledger::budget::{BudgetLineKind, percent_to};
 use duban_ledger::journal::PostedTransaction;
 use duban_ledger::model::{Allocation, AllocationStatus};
 use duban_ledger::report::{BudgetReport, BudgetRow, UnitLedgerRow, unit_ledger};
+use duban_store::ledger::{AllocationSelection, AllocationSort};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -192,80 +193,69 @@ impl App {
         Ok(BudgetExecution::of(&report, vec![year]))
     }
 
-    /// The allocations a query selects, in its order (the page is ignored).
-    async fn select_allocations(&self, q: &AllocationQuery) -> Result<Vec<Allocation>, AppError> {
+    /// The selection a query and the actor's scope make, for the store.
+    fn allocation_selection(
+        actor: &Actor,
+        q: &AllocationQuery,
+    ) -> Result<AllocationSelection, AppError> {
         if let Some(y) = q.year {
             checked_year(y)?;
         }
-        let unit = q.unit.as_deref().map(str::trim).filter(|u| !u.is_empty());
-        let mut rows: Vec<Allocation> = self
-            .store()
-            .ledger_allocations(q.year, None)
-            .await?
-            .into_iter()
-            .filter(|a| unit.is_none_or(|u| a.unit.contains(u)))
-            .filter(|a| q.line.is_none_or(|l| a.line.kind == l))
-            .filter(|a| q.status.is_none_or(|s| a.status == s))
-            .collect();
-        // Each order ends on the allocation's number, so equal keys keep one order.
-        match q.order {
-            AllocationOrder::Date => rows.sort_by_key(|a| (a.date, a.id)),
-            AllocationOrder::Unit => rows.sort_by(|a, b| (&a.unit, a.id).cmp(&(&b.unit, b.id))),
-            AllocationOrder::Line => rows.sort_by_key(|a| (a.line, a.id)),
-            AllocationOrder::Amount => rows.sort_by_key(|a| (a.amount, a.id)),
-            AllocationOrder::Outstanding => rows.sort_by_key(|a| (a.outstanding, a.id)),
-        }
-        if q.descending {
-            rows.reverse();
-        }
-        Ok(rows)
+        Ok(AllocationSelection {
+            year: q.year,
+            unit: q.unit.clone(),
+            line: q.line,
+            status: q.status,
+            scope: actor.list_scope(),
+            order: match q.order {
+                AllocationOrder::Date => AllocationSort::Date,
+                AllocationOrder::Unit => AllocationSort::Unit,
+                AllocationOrder::Line => AllocationSort::Line,
+                AllocationOrder::Amount => AllocationSort::Amount,
+                AllocationOrder::Outstanding => AllocationSort::Outstanding,
+            },
+            descending: q.descending,
+        })
     }
 
-    /// One page of the allocations a query selects, with the sums of all of them; a page
-    /// beyond the last shows the last.
+    /// One page of the allocations a query selects within the actor's scope, with the sums
+    /// of all of them; a page beyond the last shows the last.
     pub async fn allocation_page(
         &self,
         actor: &Actor,
         q: &AllocationQuery,
     ) -> Result<AllocationPage, AppError> {
         actor.require(Permission::ReadLedger)?;
-        let all = self.select_allocations(q).await?;
-        let mut sums = AllocationSums::default();
-        for a in &all {
-            for (sum, add) in [
-                (&mut sums.amount, a.amount),
-                (&mut sums.disbursed, a.disbursed),
-                (&mut sums.outstanding, a.outstanding),
-            ] {
-                *sum = sum
-                    .checked_add(add)
-                    .ok_or_else(|| ledger_error(LedgerError::Overflow))?;
-            }
-        }
-        let total = all.len() as u64;
-        let (page, pages, offset) = crate::chains::locate(total, q.page);
-        let rows = all
-            .into_iter()
-            .skip(offset as usize)
-            .take(PAGE_SIZE as usize)
-            .collect();
+        let sel = Self::allocation_selection(actor, q)?;
+        let store = self.store();
+        let totals = store.ledger_allocation_totals(&sel).await?;
+        let (page, pages, offset) = crate::chains::locate(totals.total, q.page);
+        let rows = store
+            .ledger_allocation_rows(&sel, offset, Some(PAGE_SIZE))
+            .await?;
         Ok(AllocationPage {
             rows,
-            total,
+            total: totals.total,
             page,
             pages,
-            sums,
+            sums: AllocationSums {
+                amount: totals.amount,
+                disbursed: totals.disbursed,
+                outstanding: totals.outstanding,
+            },
         })
     }
 
-    /// Every allocation a query selects, in its order, for an export.
+    /// Every allocation a query selects within the actor's scope, in its order, for an
+    /// export.
     pub async fn allocation_export(
         &self,
         actor: &Actor,
         q: &AllocationQuery,
     ) -> Result<Vec<Allocation>, AppError> {
         actor.require(Permission::ReadLedger)?;
-        self.select_allocations(q).await
+        let sel = Self::allocation_selection(actor, q)?;
+        Ok(self.store().ledger_allocation_rows(&sel, 0, None).await?)
     }
 
     /// An allocation with its transactions: what the disbursement form shows before
@@ -281,6 +271,10 @@ impl App {
             .ledger_allocation(id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("没有第{id}号拨款 (no allocation #{id})")))?;
+        // An allocation of a unit outside the actor's scope is as good as absent.
+        self.unit_card(actor, &allocation.unit)
+            .await
+            .map_err(|_| AppError::NotFound(format!("没有第{id}号拨款 (no allocation #{id})")))?;
         let transactions = store.ledger_transactions_of(None, Some(id)).await?;
         Ok(AllocationDetail {
             allocation,

@@ -237,7 +237,7 @@ impl Store {
     }
 
     /// A scope as a condition on a unit-id column.
-    fn in_scope(unit_column: impl ColumnTrait, scope: &Option<Scope>) -> Condition {
+    pub(crate) fn in_scope(unit_column: impl ColumnTrait, scope: &Option<Scope>) -> Condition {
         let mut c = Condition::all();
         if let Some(s) = scope {
             if !s.districts.is_empty() {

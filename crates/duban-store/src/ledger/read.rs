@@ -275,6 +275,92 @@ impl Store {
             .collect()
     }
 
+    /// How many allocations a selection names and what they add up to, counted by the
+    /// database.
+    pub async fn ledger_allocation_totals(
+        &self,
+        sel: &AllocationSelection,
+    ) -> Result<AllocationTotals, StoreError> {
+        let c = self.conn();
+        let backend = c.get_database_backend();
+        let fen = |col: ledger_allocations::Column| {
+            sum_fen_expr(backend, Expr::col((ledger_allocations::Entity, col)))
+        };
+        let (total, amount, disbursed, outstanding): (i64, i64, i64, i64) =
+            allocation_selection_query(sel)
+                .select_only()
+                .expr(
+                    Expr::col((ledger_allocations::Entity, ledger_allocations::Column::Id)).count(),
+                )
+                .expr(fen(ledger_allocations::Column::Amount))
+                .expr(fen(ledger_allocations::Column::Disbursed))
+                .expr(fen(ledger_allocations::Column::Outstanding))
+                .into_tuple()
+                .one(c)
+                .await?
+                .unwrap_or_default();
+        Ok(AllocationTotals {
+            total: u64::try_from(total).unwrap_or_default(),
+            amount: Money::from_fen(amount),
+            disbursed: Money::from_fen(disbursed),
+            outstanding: Money::from_fen(outstanding),
+        })
+    }
+
+    /// The allocations a selection names, in its order, from `offset` (at most `limit` of
+    /// them, all when `None`). Filters, scope, order and paging are done by the database.
+    pub async fn ledger_allocation_rows(
+        &self,
+        sel: &AllocationSelection,
+        offset: u64,
+        limit: Option<u64>,
+    ) -> Result<Vec<Allocation>, StoreError> {
+        let c = self.conn();
+        let order = if sel.descending {
+            sea_orm::Order::Desc
+        } else {
+            sea_orm::Order::Asc
+        };
+        let q = allocation_selection_query(sel);
+        let q = match sel.order {
+            AllocationSort::Date => q.order_by(ledger_allocations::Column::Date, order.clone()),
+            AllocationSort::Unit => q.order_by(party_units::Column::Code, order.clone()),
+            AllocationSort::Line => q
+                .order_by(ledger_lines::Column::Year, order.clone())
+                .order_by(ledger_lines::Column::Kind, order.clone()),
+            AllocationSort::Amount => q.order_by(ledger_allocations::Column::Amount, order.clone()),
+            AllocationSort::Outstanding => {
+                q.order_by(ledger_allocations::Column::Outstanding, order.clone())
+            }
+        };
+        // Each order ends on the allocation's number, so equal keys keep one order.
+        let mut q = q.order_by(ledger_allocations::Column::Id, order);
+        // MySQL takes an OFFSET only after a LIMIT.
+        if offset > 0 || limit.is_some() {
+            q = q.offset(offset).limit(limit.unwrap_or(i64::MAX as u64));
+        }
+        let found = q.all(c).await?;
+        let line_ids: BTreeSet<i64> = found.iter().map(|r| r.line_id).collect();
+        let lines: HashMap<i64, LineId> = ledger_lines::Entity::find()
+            .filter(ledger_lines::Column::Id.is_in(line_ids))
+            .all(c)
+            .await?
+            .iter()
+            .map(|r| Ok((r.id, rows::line_id_of(r)?)))
+            .collect::<Result<_, StoreError>>()?;
+        let codes = rows::unit_codes(c, found.iter().map(|r| r.unit_id).collect()).await?;
+        found
+            .iter()
+            .map(|r| {
+                rows::allocation_of(
+                    r,
+                    lines[&r.line_id],
+                    codes.get(&r.unit_id).cloned().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
     /// One allocation by its number.
     pub async fn ledger_allocation(&self, id: i64) -> Result<Option<Allocation>, StoreError> {
         let c = self.conn();
@@ -488,4 +574,74 @@ impl Store {
         }
         Ok(problems)
     }
+}
+
+/// How a selection of allocations is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AllocationSort {
+    #[default]
+    Date,
+    Unit,
+    Line,
+    Amount,
+    Outstanding,
+}
+
+/// Which allocations to select; every filter is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllocationSelection {
+    /// The fiscal year of the line the allocation is charged to.
+    pub year: Option<i32>,
+    /// A unit's code, or a part of it.
+    pub unit: Option<String>,
+    pub line: Option<BudgetLineKind>,
+    pub status: Option<AllocationStatus>,
+    /// The reader's districts or units; `None` for all.
+    pub scope: Option<crate::lists::Scope>,
+    pub order: AllocationSort,
+    pub descending: bool,
+}
+
+/// How many allocations a selection names and their sums.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AllocationTotals {
+    pub total: u64,
+    pub amount: Money,
+    pub disbursed: Money,
+    pub outstanding: Money,
+}
+
+/// The allocations a selection names, joined to their unit and line, unordered.
+fn allocation_selection_query(
+    sel: &AllocationSelection,
+) -> sea_orm::Select<ledger_allocations::Entity> {
+    let to_unit: sea_orm::RelationDef = ledger_allocations::Entity::belongs_to(party_units::Entity)
+        .from(ledger_allocations::Column::UnitId)
+        .to(party_units::Column::Id)
+        .into();
+    let to_line: sea_orm::RelationDef =
+        ledger_allocations::Entity::belongs_to(ledger_lines::Entity)
+            .from(ledger_allocations::Column::LineId)
+            .to(ledger_lines::Column::Id)
+            .into();
+    let mut cond = sea_orm::Condition::all().add(Store::in_scope(
+        ledger_allocations::Column::UnitId,
+        &sel.scope,
+    ));
+    if let Some(y) = sel.year {
+        cond = cond.add(ledger_lines::Column::Year.eq(y));
+    }
+    if let Some(k) = sel.line {
+        cond = cond.add(ledger_lines::Column::Kind.eq(k.slug()));
+    }
+    if let Some(st) = sel.status {
+        cond = cond.add(ledger_allocations::Column::Status.eq(st.as_str()));
+    }
+    if let Some(u) = sel.unit.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        cond = cond.add(party_units::Column::Code.contains(u));
+    }
+    ledger_allocations::Entity::find()
+        .join(JoinType::InnerJoin, to_unit)
+        .join(JoinType::InnerJoin, to_line)
+        .filter(cond)
 }
