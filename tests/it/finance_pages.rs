@@ -503,6 +503,45 @@ async fn allocations_filter_sort_page_and_export(db: &TestDb) {
     let (_, csv) = csv_rows(&shizhong.get("/allocations.csv?year=2026").await);
     assert_eq!(csv.len(), 1);
     assert_eq!(csv[0][2], "370103-0021");
+    // They book on their district's allocation, not on another's, and not the city's budget.
+    let officer = Actor {
+        name: "shizhong-caiwu".into(),
+        role: duban_app::Role::FinanceOfficer,
+        scope: duban_store::lists::Scope {
+            districts: vec!["市中区".into()],
+            units: vec![],
+        },
+        ..Actor::command_line("x")
+    };
+    let apply = |commands: Value| {
+        let envelopes = o.app.ledger_envelopes(&officer, &commands).unwrap();
+        o.app.ledger_apply(&officer, envelopes, None)
+    };
+    let own = apply(json!([{"key": "s-2", "command": {"command": "disburse", "date": "2026-06-02", "allocation": 58, "amount": "7.70"}}])).await;
+    assert!(own.is_ok(), "{own:?}");
+    let e = apply(json!([
+        {"key": "s-3", "command": {"command": "disburse", "date": "2026-06-02", "allocation": 58, "amount": "1"}},
+        {"key": "s-4", "command": {"command": "disburse", "date": "2026-06-02", "allocation": 1, "amount": "1"}},
+    ]))
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("第2条指令涉及的党组织“370102-0001”不在您的管辖范围内"),
+        "{e}"
+    );
+    let e = apply(json!([{"key": "s-5", "command": {"command": "appropriate", "date": "2026-06-02", "line": "other", "amount": "1"}}]))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("涉及全市预算"), "{e}");
+    // Nothing of the refused batches was booked.
+    let mine = allocations(&o)
+        .await
+        .into_iter()
+        .find(|a| a.id == 58)
+        .unwrap();
+    assert_eq!(mine.disbursed.to_string(), "7.70");
     // Another district's allocation is not there for them; the city's officer sees all.
     assert_eq!(
         shizhong.get("/allocations/1/disburse").await.status,

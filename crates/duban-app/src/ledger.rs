@@ -76,6 +76,7 @@ impl App {
         today: Option<NaiveDate>,
     ) -> Result<Vec<Executed>, AppError> {
         actor.require(Permission::WriteLedger)?;
+        self.ledger_within_scope(actor, &envelopes).await?;
         let ctx = self.ledger_context(today);
         let done = self
             .from(actor, self.store().ledger_execute_all(&ctx, &envelopes))
@@ -104,6 +105,7 @@ impl App {
         today: Option<NaiveDate>,
     ) -> Result<Vec<Result<Executed, LedgerError>>, AppError> {
         actor.require(Permission::WriteLedger)?;
+        self.ledger_within_scope(actor, &envelopes).await?;
         let ctx = self.ledger_context(today);
         let mut out = Vec::with_capacity(envelopes.len());
         for env in &envelopes {
@@ -122,6 +124,51 @@ impl App {
             }
         }
         Ok(out)
+    }
+
+    /// A finance officer limited to districts or units books only about their units: an
+    /// allocation, a tranche or release of one, dues and rebate applications. What concerns
+    /// the whole budget (appropriations, virements, direct payments, rebate approvals,
+    /// reversals, closing a period or a year) is for an officer without limits. Nothing is
+    /// booked when one command is refused.
+    async fn ledger_within_scope(
+        &self,
+        actor: &Actor,
+        envelopes: &[Envelope],
+    ) -> Result<(), AppError> {
+        if actor.list_scope().is_none() {
+            return Ok(());
+        }
+        for (i, env) in envelopes.iter().enumerate() {
+            let unit = match &env.command {
+                Command::Allocate(a) => Some(a.unit.clone()),
+                Command::RecordDues(d) => Some(d.unit.clone()),
+                Command::ApplyRebate(a) => Some(a.unit.clone()),
+                Command::Disburse(d) => self.allocation_unit(d.allocation).await?,
+                Command::Release(r) => self.allocation_unit(r.allocation).await?,
+                _ => {
+                    return Err(AppError::Forbidden(format!(
+                        "第{n}条指令（{kind}）涉及全市预算，限定区县的财务人员不能办理 (command {i}: {kind} concerns the whole budget; an officer limited to districts may not book it)",
+                        n = i + 1,
+                        kind = env.command.name()
+                    )));
+                }
+            };
+            // An allocation that does not exist is refused by the ledger itself.
+            if let Some(unit) = unit
+                && self.unit_card(actor, &unit).await.is_err()
+            {
+                return Err(AppError::Forbidden(format!(
+                    "第{n}条指令涉及的党组织“{unit}”不在您的管辖范围内 (command {i}: unit {unit} is outside your districts)",
+                    n = i + 1
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn allocation_unit(&self, id: i64) -> Result<Option<String>, AppError> {
+        Ok(self.store().ledger_allocation(id).await?.map(|a| a.unit))
     }
 
     /// Dues booked for a month answer that month's dues reminders (党费收缴提醒). The dues
