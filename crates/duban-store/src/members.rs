@@ -67,6 +67,7 @@ fn channels_of(mobile: &Option<String>, email: &Option<String>) -> String {
 }
 
 impl WriteTx {
+    #[allow(clippy::too_many_arguments)]
     async fn audit_change<T: Serialize>(
         &self,
         actor: &str,
