@@ -120,7 +120,7 @@ impl Office {
     }
 
     /// Signs in and returns the session cookie.
-    async fn login(&self, user: &str) -> String {
+    pub(crate) async fn login(&self, user: &str) -> String {
         let (status, body, headers) = self
             .send(json_request(
                 Method::POST,
@@ -138,7 +138,7 @@ impl Office {
         cookie.split(';').next().unwrap().to_string()
     }
 
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         uri: &str,
@@ -232,6 +232,20 @@ fn matrix(instance: i64) -> Vec<Route> {
             "/api/v1/imports/rectification?dry_run=true&name=i.csv".into(),
             None,
             ADMIN,
+        ),
+        (
+            Method::POST,
+            "/api/v1/members/import",
+            "/api/v1/members/import?dry_run=true&name=m.csv".into(),
+            None,
+            ADMIN,
+        ),
+        (
+            Method::GET,
+            "/api/v1/members",
+            "/api/v1/members".into(),
+            None,
+            READERS,
         ),
         (
             Method::POST,
@@ -584,6 +598,9 @@ fn upload_body(path: &str) -> Body {
         "/api/v1/imports/register" => Body::from(std::fs::read(repo().join("tests/fixtures/register/good.csv")).unwrap()),
         "/api/v1/imports/rectification" => Body::from(
             "\u{feff}党组织编码,整改事项,整改类别,整改期限\n370102-0001,台账不全,限期整改,2026-05-31\n".to_string(),
+        ),
+        "/api/v1/members/import" => Body::from(
+            "\u{feff}姓名,所在党组织代码,入党时间,手机,邮箱\n陈晓,370102-0001,2015-12-10,,chenxiao@example.cn\n".to_string(),
         ),
         "/api/v1/bank/statements/preview" | "/api/v1/bank/statements" => {
             Body::from(bank_sample("cmbc-corp-2026-02.xlsx"))

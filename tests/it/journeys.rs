@@ -16,6 +16,18 @@ struct Office {
 }
 
 impl Office {
+    /// A department with the demo register (`config/demo/register.csv`), imported at `now`.
+    fn demo(db: TestDb, now: &str) -> Office {
+        let o = Office {
+            db,
+            out: tempfile::tempdir().unwrap(),
+        };
+        o.ok(now, &["migrate", "up"]);
+        let demo = crate::support::repo().join("config/demo/register.csv");
+        o.ok(now, &["import", "register", demo.to_str().unwrap()]);
+        o
+    }
+
     fn open(db: TestDb) -> Office {
         let o = Office {
             db,
@@ -115,6 +127,13 @@ impl Office {
             .collect();
         assert_eq!(ids.len(), 1, "{workflow} of {unit} ({status:?}): {list:#}");
         ids[0]
+    }
+
+    /// Writes a file into the office's scratch directory; its path.
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.out.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
     }
 
     /// (step, local date) of every step an instance fired, and the instance's status.
@@ -411,6 +430,67 @@ backend_tests! {
         assert_eq!(listed[0]["location"], "区委组织部二楼会议室");
     }
 
+    // 政治生日: a member of the roster joined on 10 December 2015. A week before the
+    // anniversary the unit's secretary is told, on the day the member is greeted by email,
+    // each once; then the chain waits for next year.
+    async fn a_political_birthday_from_the_roster_to_the_greeting(db) {
+        let o = Office::demo(db, "2026-11-25T10:00");
+        let roster = o.file("党员名册.csv", "姓名,所在党组织代码,入党时间,手机,邮箱\n陈晓,370102-0001,2015年12月10日,,chenxiao@example.cn\n");
+        let done = o.json("2026-11-25T10:00", &["import", "members", &roster]);
+        assert_eq!((done["created"].as_u64(), done["unchanged"].as_u64()), (Some(1), Some(0)), "{done:#}");
+        let listed = o.json("2026-11-25T10:00", &["members", "list", "--unit", "370102-0001"]);
+        assert_eq!(listed[0]["name"], "陈晓", "{listed:#}");
+        assert_eq!(listed[0]["email"], "c***@example.cn", "{listed:#}");
+        let chains = o.json("2026-11-25T10:00", &["instances", "list", "--unit", "370102-0001", "--workflow", "political_birthday"]);
+        assert_eq!(chains.as_array().unwrap().len(), 1, "{chains:#}");
+        assert_eq!(chains[0]["subject"], "党员陈晓", "{chains:#}");
+        let chain: i64 = chains[0]["id"].as_str().unwrap().parse().unwrap();
+        let shown = o.ok("2026-11-25T10:00", &["instances", "list", "--workflow", "political_birthday"]);
+        assert!(shown.contains("党员陈晓") && !shown.contains("member:"), "{shown}");
+
+        let about = |sent: &[String]| -> Vec<String> {
+            sent.iter().filter(|m| m.contains("陈晓")).cloned().collect()
+        };
+        o.advance("2026-11-25T10:00", "2026-12-02T18:00");
+        assert!(about(&o.dispatch("2026-12-02T18:00")).is_empty(), "told before the week before");
+        o.advance("2026-12-02T18:00", "2026-12-03T10:00");
+        let sent = about(&o.dispatch("2026-12-03T10:00"));
+        assert_eq!(sent.len(), 1, "{sent:#?}");
+        assert!(sent[0].contains("\"to\":\"135****8926\"") && sent[0].contains("陈晓同志2026年12月10日入党11周年"), "{sent:#?}");
+
+        o.advance("2026-12-03T10:00", "2026-12-10T10:00");
+        let sent = about(&o.dispatch("2026-12-10T10:00"));
+        assert_eq!(sent.len(), 2, "{sent:#?}");
+        let greeting = sent.iter().find(|m| m.starts_with("To: ")).expect("an email to the member");
+        assert!(greeting.contains("To: 陈晓 <chenxiao@example.cn>") && greeting.contains("Subject: 祝你政治生日快乐"), "{greeting}");
+        assert!(greeting.contains("2026年12月10日是你入党11周年的政治生日") && greeting.contains("2015年12月10日"), "{greeting}");
+
+        // Nothing twice: a week later the same two messages, and no more.
+        o.advance("2026-12-10T10:00", "2026-12-17T10:00");
+        assert_eq!(about(&o.dispatch("2026-12-17T10:00")).len(), 2);
+
+        let subject = serde_json::json!({
+            "kind": "member", "member_name": "陈晓", "unit_name": "济南宝塔博远建设工程有限公司党总支",
+            "secretary": "任艳", "joined_on": "2015-12-10"
+        });
+        let predicted = o.predicted("political_birthday", &subject, "2026-11-25", "2026-12-17", &[]);
+        let (fired, status) = o.fired("2026-12-17T10:00", chain);
+        assert_eq!(fired, predicted, "the chain differs from its simulation");
+        assert_eq!(fired, BTreeSet::from([
+            ("notice_secretary".to_string(), "2026-12-03".to_string()),
+            ("greeting".to_string(), "2026-12-10".to_string()),
+        ]));
+        assert_eq!(status, "active");
+        // Planned again for the twelfth anniversary.
+        let v = o.json("2026-12-17T10:00", &["instances", "show", &chain.to_string()]);
+        let pending: BTreeSet<(String, String)> = v["timers"].as_array().unwrap().iter()
+            .filter(|t| t["state"] == "pending")
+            .map(|t| (t["step_id"].as_str().unwrap().to_string(), local_date(t["due_at"].as_str().unwrap())))
+            .collect();
+        assert!(pending.contains(&("notice_secretary".to_string(), "2027-12-03".to_string())), "{pending:?}");
+        assert!(pending.contains(&("greeting".to_string(), "2027-12-10".to_string())), "{pending:?}");
+    }
+
     // Recurring duties: each answered in one occurrence and left unanswered in another.
     async fn recurring_duties_answered_and_unanswered(db) {
         let o = Office::open(db);
@@ -515,6 +595,11 @@ async fn a_year_of_the_demo_register_leaves_no_escalation_unheard() {
         "2026-01-05T09:00",
         &["import", "register", demo.to_str().unwrap()],
     );
+    let members = crate::support::repo().join("config/demo/members.csv");
+    cmd(
+        "2026-01-05T09:00",
+        &["import", "members", members.to_str().unwrap()],
+    );
     cmd(
         "2026-01-05T09:00",
         &["engine", "advance", "--to", "2027-01-05T09:00"],
@@ -573,6 +658,17 @@ async fn a_year_of_the_demo_register_leaves_no_escalation_unheard() {
         &["people", "unreachable", "--format", "json"],
     );
     assert!(listed.contains("org_department"), "{listed}");
+    // The members of the demo roster had their political birthdays; the one who gave no
+    // contact is listed as unreachable, not forgotten.
+    let birthdays = done
+        .iter()
+        .filter(|(t, i)| i.workflow_id == "political_birthday" && t.step_id == "greeting")
+        .count();
+    assert_eq!(
+        birthdays, 4,
+        "every member of the demo roster was greeted once"
+    );
+    assert!(listed.contains("\"member\""), "{listed}");
     // Every pending chain waits only on events someone can record: the files pass the check
     // with the recorders the binary has.
     cmd("2027-01-05T09:00", &["workflows", "check"]);

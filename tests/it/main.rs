@@ -17,6 +17,8 @@ mod nodes;
 mod races;
 // `duban import register` and `duban register coverage` through the binary.
 mod register;
+// `duban import members` and the members' lists, through the binary and the API.
+mod members;
 // `duban bank preview` on real bank statements.
 mod bank;
 // `duban serve`, `/healthz`, graceful shutdown; `duban config`.

@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod links;
 pub mod lists;
 pub mod loop_;
+pub mod members;
 pub mod monitor;
 pub mod reconcile;
 pub mod register;

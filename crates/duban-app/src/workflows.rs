@@ -658,7 +658,8 @@ pub struct SimulateRequest {
     /// A unit's code (term and unit workflows).
     #[serde(default)]
     pub unit: Option<String>,
-    /// A subject key of the register (`term:370102-0001:-`, `rectification:3`, `interview:2`).
+    /// A subject key of the register (`term:370102-0001:-`, `rectification:3`, `interview:2`,
+    /// `member:7`).
     #[serde(default)]
     pub subject_key: Option<String>,
     /// A subject written out (`{"kind": "term", "unit_code": …}`), as for `duban workflows simulate`.

@@ -71,6 +71,8 @@ enum Command {
     People(cmd::complete::PeopleArgs),
     /// The party units of the register: list and show.
     Units(cmd::lists::UnitsArgs),
+    /// The party members of the units (党员名册): list. Import with `duban import members`.
+    Members(cmd::lists::MembersArgs),
     /// The official working-day calendar (statutory holidays and 调休).
     Calendar(cmd::calendar::Args),
     /// The delivery log, dead letters and re-sends.
@@ -162,6 +164,7 @@ fn main() -> ExitCode {
             Command::Duties(args) => cmd::complete::run_duties(args, &ctx).await,
             Command::People(args) => cmd::complete::run_people(args, &ctx).await,
             Command::Units(args) => cmd::lists::run_units(args, &ctx).await,
+            Command::Members(args) => cmd::lists::run_members(args, &ctx).await,
             Command::Calendar(args) => cmd::calendar::run(args, &ctx).await,
             Command::Deliveries(args) => cmd::deliveries::run_deliveries(args, &ctx).await,
             Command::Dispatch(args) => cmd::deliveries::run_dispatch(args, &ctx).await,

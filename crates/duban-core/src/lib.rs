@@ -8,6 +8,7 @@ pub mod audit_chain;
 pub mod capitals;
 pub mod clock;
 pub mod link;
+pub mod members;
 pub mod money;
 pub mod privacy;
 pub mod register;

@@ -9,7 +9,8 @@ use duban_core::register::UnitLevel;
 use duban_store::subjects::{EventRow, PersonRow, Reader, UnitSnapshot};
 use duban_workflow::plan::Event;
 use duban_workflow::subject::{
-    InterviewSubject, RectificationSubject, Role, Subject, SubjectKind, TermSubject, UnitSubject,
+    InterviewSubject, MemberSubject, RectificationSubject, Role, Subject, SubjectKind, TermSubject,
+    UnitSubject,
 };
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,6 +27,8 @@ pub enum SubjectRef {
     Unit(String),
     Rectification(i64),
     Interview(i64),
+    /// A member of a unit's roster, for the anniversary of joining.
+    Member(i64),
 }
 
 impl SubjectRef {
@@ -35,6 +38,7 @@ impl SubjectRef {
             SubjectRef::Unit(_) => SubjectKind::Unit,
             SubjectRef::Rectification(_) => SubjectKind::Rectification,
             SubjectRef::Interview(_) => SubjectKind::Interview,
+            SubjectRef::Member(_) => SubjectKind::Member,
         }
     }
 
@@ -60,6 +64,7 @@ impl SubjectRef {
             "unit" => Some(SubjectRef::Unit(rest.to_string())),
             "rectification" => rest.parse().ok().map(SubjectRef::Rectification),
             "interview" => rest.parse().ok().map(SubjectRef::Interview),
+            "member" => rest.parse().ok().map(SubjectRef::Member),
             _ => None,
         }
     }
@@ -83,6 +88,7 @@ impl fmt::Display for SubjectRef {
             SubjectRef::Unit(code) => write!(f, "unit:{code}"),
             SubjectRef::Rectification(id) => write!(f, "rectification:{id}"),
             SubjectRef::Interview(id) => write!(f, "interview:{id}"),
+            SubjectRef::Member(id) => write!(f, "member:{id}"),
         }
     }
 }
@@ -271,6 +277,26 @@ pub async fn load_with(
             people.insert(Role::Interviewee, interviewee.into_iter().collect());
             (u, subject)
         }
+        SubjectRef::Member(id) => {
+            // A member no longer on the roster has no chain to plan.
+            let Some(m) = store.member(*id).await?.filter(|m| m.active) else {
+                return Ok(None);
+            };
+            let Some(u) = store.unit_by_id(m.unit_id).await? else {
+                return Ok(None);
+            };
+            let subject = Subject::Member(MemberSubject {
+                member_name: m.name.clone(),
+                unit_name: u.unit.name.clone(),
+                secretary: name(&u.secretary),
+                joined_on: m.joined_on,
+            });
+            // The member is reached on their own contacts; one who gave none holds the
+            // role no one can be told through, which the engine lists as unreachable.
+            let member = person_opt(store, m.person_id).await?;
+            people.insert(Role::Member, member.into_iter().collect());
+            (u, subject)
+        }
     };
     people.insert(
         Role::Secretary,
@@ -332,6 +358,7 @@ mod tests {
             SubjectRef::Unit("JN:001".into()),
             SubjectRef::Rectification(7),
             SubjectRef::Interview(9),
+            SubjectRef::Member(11),
         ] {
             assert_eq!(SubjectRef::parse(&r.key()), Some(r.clone()), "{r}");
         }

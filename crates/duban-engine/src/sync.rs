@@ -236,6 +236,20 @@ impl Engine {
         Ok(summary)
     }
 
+    /// Plans the chains of the members `ids` (created or changed by a roster import) inside
+    /// `tx`, as [`Engine::sync_units`] does for units: locked first, read after.
+    pub async fn sync_members(
+        &self,
+        tx: &WriteTx,
+        ids: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<SyncSummary, EngineError> {
+        let mut summary = SyncSummary::default();
+        let refs: Vec<SubjectRef> = ids.iter().copied().map(SubjectRef::Member).collect();
+        self.sync_in(tx, &refs, now, false, &mut summary).await?;
+        Ok(summary)
+    }
+
     /// Locks the subjects `refs`, then loads and (re)plans each inside `tx`: what is planned
     /// follows the subjects as they are when the locks are held, never an earlier read.
     /// Subjects that cannot be planned are listed in `summary`, not fatal.
@@ -367,8 +381,8 @@ impl Engine {
         Ok(summary)
     }
 
-    /// Plans every unit's current term and recurring duties, every open rectification item
-    /// and every scheduled interview, `batch` subjects per transaction. Subjects that cannot
+    /// Plans every unit's current term and recurring duties, every open rectification item,
+    /// every scheduled interview and every active member, `batch` subjects per transaction. Subjects that cannot
     /// be planned (a unit without a term date) are listed, not fatal. `progress` is called
     /// after each batch with the number of subjects done.
     pub async fn sync_all(
@@ -413,6 +427,13 @@ impl Engine {
                 .await?
                 .into_iter()
                 .map(SubjectRef::Interview),
+        );
+        refs.extend(
+            self.store
+                .active_member_ids()
+                .await?
+                .into_iter()
+                .map(SubjectRef::Member),
         );
         for chunk in refs.chunks(batch.max(1)) {
             self.sync_batch(chunk, to_current, &mut summary).await?;

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod entities;
 pub mod ledger;
 pub mod lists;
+pub mod members;
 mod migrate_lock;
 pub mod money;
 pub mod outbox;

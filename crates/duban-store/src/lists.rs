@@ -2,7 +2,7 @@
 //! names rather than internal keys, filtered in the database.
 
 use crate::entities::{
-    interviews, organisations, outbox, party_units, people, rectification_items, timers,
+    interviews, members, organisations, outbox, party_units, people, rectification_items, timers,
     workflow_instances,
 };
 use crate::{Store, StoreError};
@@ -171,6 +171,8 @@ pub struct InstanceLine {
     pub id: i64,
     pub workflow_id: String,
     pub subject_key: String,
+    /// Who or what the subject is when its key does not say (a member's name).
+    pub subject_name: Option<String>,
     pub unit_code: Option<String>,
     pub unit_name: Option<String>,
     pub status: String,
@@ -251,7 +253,7 @@ impl Store {
     }
 
     /// The unit a subject key concerns (`term:…`, `unit:…`, `rectification:N`,
-    /// `interview:N`), with the districts of its organisations; `None` when there is none.
+    /// `interview:N`, `member:N`), with the districts of its organisations; `None` when there is none.
     pub async fn unit_of_subject(&self, key: &str) -> Result<Option<SubjectUnit>, StoreError> {
         let units = self.units_of_subjects(&[key.to_string()]).await?;
         let Some(unit) = units.get(key) else {
@@ -680,7 +682,14 @@ impl Store {
             let interview_ids: Vec<i64> = interviews::Entity::find()
                 .select_only()
                 .column(interviews::Column::Id)
-                .filter(interviews::Column::UnitId.is_in(ids))
+                .filter(interviews::Column::UnitId.is_in(ids.clone()))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            let member_ids: Vec<i64> = members::Entity::find()
+                .select_only()
+                .column(members::Column::Id)
+                .filter(members::Column::UnitId.is_in(ids))
                 .into_tuple()
                 .all(self.conn())
                 .await?;
@@ -688,6 +697,7 @@ impl Store {
                 .iter()
                 .map(|i| format!("rectification:{i}"))
                 .chain(interview_ids.iter().map(|i| format!("interview:{i}")))
+                .chain(member_ids.iter().map(|i| format!("member:{i}")))
                 .collect();
             if !keys.is_empty() {
                 any = any.add(workflow_instances::Column::SubjectKey.is_in(keys));
@@ -716,12 +726,33 @@ impl Store {
         let rows = q.offset(f.offset).limit(f.limit).all(self.conn()).await?;
         let keys: Vec<String> = rows.iter().map(|r| r.subject_key.clone()).collect();
         let units = self.units_of_subjects(&keys).await?;
+        let member_ids: Vec<i64> = keys
+            .iter()
+            .filter_map(|k| k.strip_prefix("member:")?.parse().ok())
+            .collect();
+        let mut member_names: HashMap<String, String> = HashMap::new();
+        for chunk in member_ids.chunks(500) {
+            let named: Vec<(i64, String)> = members::Entity::find()
+                .select_only()
+                .column(members::Column::Id)
+                .column(members::Column::Name)
+                .filter(members::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            member_names.extend(
+                named
+                    .into_iter()
+                    .map(|(id, name)| (format!("member:{id}"), format!("党员{name}"))),
+            );
+        }
         Ok(rows
             .into_iter()
             .map(|r| {
                 let unit = units.get(&r.subject_key);
                 InstanceLine {
                     id: r.id,
+                    subject_name: member_names.get(&r.subject_key).cloned(),
                     unit_code: unit.map(|u| u.code.clone()),
                     unit_name: unit.map(|u| u.name.clone()),
                     workflow_id: r.workflow_id,
@@ -765,6 +796,7 @@ impl Store {
         let mut code_of: HashMap<String, String> = HashMap::new();
         let mut item_ids = Vec::new();
         let mut interview_ids = Vec::new();
+        let mut member_ids = Vec::new();
         for key in keys {
             if let Some(code) = unit_code_of_key(key) {
                 code_of.insert(key.clone(), code.to_string());
@@ -778,6 +810,11 @@ impl Store {
                 .and_then(|s| s.parse::<i64>().ok())
             {
                 interview_ids.push(id);
+            } else if let Some(id) = key
+                .strip_prefix("member:")
+                .and_then(|s| s.parse::<i64>().ok())
+            {
+                member_ids.push(id);
             }
         }
         let mut unit_of_key: HashMap<String, i64> = HashMap::new();
@@ -800,6 +837,16 @@ impl Store {
             .await?
         {
             unit_of_key.insert(format!("interview:{id}"), unit);
+        }
+        for (id, unit) in self
+            .unit_ids_of::<members::Entity>(
+                members::Column::Id,
+                members::Column::UnitId,
+                &member_ids,
+            )
+            .await?
+        {
+            unit_of_key.insert(format!("member:{id}"), unit);
         }
         let by_id = self.units_by_id(unit_of_key.values().copied()).await?;
         let mut codes: Vec<String> = code_of.values().cloned().collect();

@@ -3,8 +3,8 @@
 
 use crate::engine::WriteTx;
 use crate::entities::{
-    elections, interviews, party_units, people, rectification_items, rectification_progress,
-    subject_events, term_extensions,
+    elections, interviews, members, party_units, people, rectification_items,
+    rectification_progress, subject_events, term_extensions,
 };
 use crate::{Store, StoreError};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -16,6 +16,7 @@ use sea_orm::{
 use serde::Serialize;
 
 pub use crate::entities::interviews::Model as InterviewRow;
+pub use crate::entities::members::Model as MemberRow;
 pub use crate::entities::people::Model as PersonRow;
 pub use crate::entities::rectification_items::Model as ItemRow;
 pub use crate::entities::subject_events::Model as EventRow;
@@ -134,6 +135,11 @@ impl Reader<'_> {
 
     pub async fn interview(&self, id: i64) -> Result<Option<InterviewRow>, StoreError> {
         Ok(interviews::Entity::find_by_id(id).one(self.0).await?)
+    }
+
+    /// One member of a unit's roster, active or not.
+    pub async fn member(&self, id: i64) -> Result<Option<MemberRow>, StoreError> {
+        Ok(members::Entity::find_by_id(id).one(self.0).await?)
     }
 
     /// The subject (of those whose key starts with `prefix`) on which `event` was recorded

@@ -1,9 +1,10 @@
-//! `duban import register|rectification FILE [--dry-run] [--encoding gbk]` and `--template`.
+//! `duban import register|rectification|members FILE [--dry-run] [--encoding gbk]` and `--template`.
 
 use super::{Context, OutputFormat};
 use anyhow::Context as _;
 
 use duban_app::loop_::rectification_headers;
+use duban_app::members::member_headers;
 use duban_app::register::{Encoding, template_headers};
 use duban_app::{Actor, AppError};
 use duban_core::register::RowError;
@@ -27,6 +28,11 @@ enum What {
     /// with its chain (columns 党组织编码, 整改事项, 整改类别, 整改期限, 责任人手机,
     /// 责任领导手机, 验收人手机, 整改措施). All or nothing, every bad cell located.
     Rectification(RegisterArgs),
+    /// Import the party members' roster (党员名册) from CSV or XLSX: columns 姓名,
+    /// 所在党组织代码, 入党时间 (or 转为预备党员日期), 手机, 邮箱. Members are matched by unit
+    /// and name; each member's chains (政治生日) are planned. All or nothing, every bad cell
+    /// located; re-importing the same file changes nothing.
+    Members(RegisterArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,7 +60,44 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     match args.what {
         What::Register(a) => register(a, ctx).await,
         What::Rectification(a) => rectification(a, ctx).await,
+        What::Members(a) => members(a, ctx).await,
     }
+}
+
+async fn members(args: RegisterArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    if args.template {
+        print!("\u{feff}{}\r\n", member_headers().join(","));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (file, bytes, app, actor) = upload(&args, ctx).await?;
+    let done = app
+        .import_members(&actor, &file, &bytes, args.encoding, args.dry_run)
+        .await;
+    let Some(done) = unless_bad_rows(done, &file, args.format)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    match args.format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&done)?),
+        OutputFormat::Table => {
+            println!(
+                "党员：新增{}人，更新{}人，未变{}人",
+                done.created, done.updated, done.unchanged
+            );
+            if !done.unreachable.is_empty() {
+                println!(
+                    "{}人既无手机也无邮箱，提醒无法送达（见 duban people unreachable）：{}",
+                    done.unreachable.len(),
+                    done.unreachable.join("、")
+                );
+            }
+            if done.dry_run {
+                println!("dry run: nothing was written");
+            } else if done.is_noop() {
+                println!("the roster already matches the file: nothing changed");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn rectification(args: RegisterArgs, ctx: &Context) -> anyhow::Result<ExitCode> {

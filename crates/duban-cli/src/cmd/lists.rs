@@ -1,5 +1,5 @@
 //! Lists for administrators: `duban units list|show`, `duban rectification list`,
-//! `duban interviews list`, `duban instances list`, `duban people staff`. Names, not keys;
+//! `duban interviews list`, `duban instances list`, `duban people staff`, `duban members list`. Names, not keys;
 //! dates in Chinese on screen and ISO in CSV and JSON.
 
 use super::Context;
@@ -110,6 +110,76 @@ enum UnitsAction {
         #[arg(long, value_enum, default_value_t)]
         format: ListFormat,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MembersArgs {
+    #[command(subcommand)]
+    action: MembersAction,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum MembersAction {
+    /// Party members by unit and name; mobiles and email addresses masked.
+    List {
+        /// Only this unit's members (its code).
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: ListFormat,
+    },
+}
+
+pub async fn run_members(args: MembersArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let (app, actor) = reading(ctx).await?;
+    let MembersAction::List { unit, format } = args.action;
+    let rows: Vec<Vec<String>> = app
+        .list_members(&actor, unit.as_deref())
+        .await?
+        .into_iter()
+        .map(|m| {
+            vec![
+                m.unit_code,
+                m.unit_name,
+                m.name,
+                date(Some(m.joined_on), format),
+                m.mobile.unwrap_or_default(),
+                m.email.unwrap_or_default(),
+                match (m.active, format) {
+                    (true, ListFormat::Json) => "true".into(),
+                    (false, ListFormat::Json) => "false".into(),
+                    (true, _) => "在册".into(),
+                    (false, _) => "已离册".into(),
+                },
+            ]
+        })
+        .collect();
+    print_rows(
+        &headers(
+            format,
+            &[
+                "党组织编码",
+                "党组织",
+                "姓名",
+                "入党时间",
+                "手机",
+                "邮箱",
+                "状态",
+            ],
+            &[
+                "unit_code",
+                "unit_name",
+                "name",
+                "joined_on",
+                "mobile",
+                "email",
+                "active",
+            ],
+        ),
+        &rows,
+        format,
+    )?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A date as the format wants it: 2026年12月26日 on screen, ISO in files.
@@ -461,7 +531,7 @@ pub async fn instances(f: InstanceFilter, ctx: &Context) -> anyhow::Result<ExitC
                 i.workflow_id,
                 i.unit_code.unwrap_or_default(),
                 i.unit_name.unwrap_or_default(),
-                i.subject_key,
+                i.subject_name.unwrap_or(i.subject_key),
                 i.status,
                 i.subject_status.unwrap_or_default(),
                 i.escalation_level.to_string(),

@@ -150,7 +150,7 @@ async fn load_demo(app: &duban_app::App, ctx: &Context) -> anyhow::Result<()> {
     let file = &ctx.settings.register.demo_file;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let actor = duban_app::Actor::command_line("demo");
-    match app
+    let s = app
         .import_register(
             &actor,
             &file.to_string_lossy(),
@@ -159,25 +159,48 @@ async fn load_demo(app: &duban_app::App, ctx: &Context) -> anyhow::Result<()> {
             false,
         )
         .await
-    {
-        Ok(s) => {
-            tracing::info!(
-                organisations = s.organisations.created,
-                units = s.units.created,
-                people = s.people.created,
-                "demo register loaded"
-            );
-            Ok(())
-        }
-        Err(duban_app::AppError::Rows(errors)) => {
+        .map_err(|e| invalid_demo(file, e))?;
+    tracing::info!(
+        organisations = s.organisations.created,
+        units = s.units.created,
+        people = s.people.created,
+        "demo register loaded"
+    );
+    load_demo_members(app, &file.with_file_name("members.csv")).await
+}
+
+/// The demo roster beside the demo register (`members.csv`), when there is one.
+async fn load_demo_members(app: &duban_app::App, file: &std::path::Path) -> anyhow::Result<()> {
+    let Ok(bytes) = std::fs::read(file) else {
+        return Ok(());
+    };
+    let actor = duban_app::Actor::command_line("demo");
+    let done = app
+        .import_members(
+            &actor,
+            &file.to_string_lossy(),
+            &bytes,
+            Default::default(),
+            false,
+        )
+        .await
+        .map_err(|e| invalid_demo(file, e))?;
+    tracing::info!(members = done.created, "demo members loaded");
+    Ok(())
+}
+
+/// A demo file the import refused: its first bad cells.
+fn invalid_demo(file: &std::path::Path, e: duban_app::AppError) -> anyhow::Error {
+    match e {
+        duban_app::AppError::Rows(errors) => {
             let first: Vec<String> = errors.iter().take(5).map(|e| e.to_string()).collect();
-            anyhow::bail!(
+            anyhow::anyhow!(
                 "the demo file {} is invalid: {}",
                 file.display(),
                 first.join("; ")
             )
         }
-        Err(e) => Err(e.into()),
+        e => e.into(),
     }
 }
 

@@ -15,6 +15,7 @@ use duban_app::loop_::{
     Answer, Completion, InstanceLine, InterviewLine, ItemLine, ItemsImported, NewStaff,
     OpenInterview, OpenItem, ReplanDiff, UnitLine,
 };
+use duban_app::members::{MemberLine, MembersImported};
 use duban_app::register::ImportSummary;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -328,6 +329,68 @@ pub async fn import_rectification(
         },
     )
     .await
+}
+
+/// Import the party members' roster (党员名册): the body is the CSV (UTF-8 or GBK) or XLSX
+/// file with 姓名, 所在党组织代码, 入党时间, 手机, 邮箱. Members are matched by unit and name and
+/// their chains (政治生日) planned. All or nothing; every bad cell is listed with its row and
+/// column.
+#[utoipa::path(post, path = "/api/v1/members/import", tag = "register", params(UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The CSV or XLSX file"),
+    responses((status = 200, body = MembersImported), (status = 422, description = "Bad cells, each located", body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn import_members(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    write(
+        &state,
+        &actor,
+        &headers,
+        "POST /api/v1/members/import",
+        &body,
+        StatusCode::OK,
+        async {
+            let bytes = upload(&body)?;
+            Ok(state
+                .app
+                .import_members(
+                    &actor,
+                    &q.name("members.csv"),
+                    bytes,
+                    q.encoding()?,
+                    q.dry_run,
+                )
+                .await?)
+        },
+    )
+    .await
+}
+
+/// Which members to list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MemberQuery {
+    /// Only this unit's members (its code).
+    pub unit: Option<String>,
+}
+
+/// The party members of the units the reader may see, by unit and name; mobiles and email
+/// addresses masked.
+#[utoipa::path(get, path = "/api/v1/members", tag = "register", params(MemberQuery),
+    responses((status = 200, body = Vec<MemberLine>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn list_members(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Query(q): Query<MemberQuery>,
+) -> Result<Response, Problem> {
+    let unit = q.unit.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    let rows = state.app.list_members(&actor, unit).await?;
+    Ok(json(StatusCode::OK, &rows))
 }
 
 #[utoipa::path(post, path = "/api/v1/staff", tag = "register", request_body = NewStaff,

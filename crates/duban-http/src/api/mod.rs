@@ -72,6 +72,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(unit_card))
         .routes(routes!(import_register))
         .routes(routes!(import_rectification))
+        .routes(routes!(import_members))
+        .routes(routes!(list_members))
         .routes(routes!(add_staff, list_staff))
         .routes(routes!(set_staff_roles))
         .routes(routes!(record_answer))

@@ -23,6 +23,7 @@ pub mod ledger_rebates;
 pub mod ledger_state;
 pub mod ledger_transactions;
 pub mod link_uses;
+pub mod members;
 pub mod organisations;
 pub mod outbox;
 pub mod party_units;
