@@ -1567,6 +1567,11 @@ fn cli_twins() -> Vec<(&'static str, Twin)> {
             "import rectification",
             Route("post", "/api/v1/imports/rectification", None),
         ),
+        (
+            "import members",
+            Route("post", "/api/v1/members/import", None),
+        ),
+        ("members list", Reads),
         ("register coverage", Reads),
         ("workflows check", Reads),
         ("workflows schema", Reads),
