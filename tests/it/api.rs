@@ -235,8 +235,8 @@ fn matrix(instance: i64) -> Vec<Route> {
         ),
         (
             Method::POST,
-            "/api/v1/members/import",
-            "/api/v1/members/import?dry_run=true&name=m.csv".into(),
+            "/api/v1/imports/members",
+            "/api/v1/imports/members?dry_run=true&name=m.csv".into(),
             None,
             ADMIN,
         ),
@@ -599,7 +599,7 @@ fn upload_body(path: &str) -> Body {
         "/api/v1/imports/rectification" => Body::from(
             "\u{feff}党组织编码,整改事项,整改类别,整改期限\n370102-0001,台账不全,限期整改,2026-05-31\n".to_string(),
         ),
-        "/api/v1/members/import" => Body::from(
+        "/api/v1/imports/members" => Body::from(
             "\u{feff}姓名,所在党组织代码,入党时间,手机,邮箱\n陈晓,370102-0001,2015-12-10,,chenxiao@example.cn\n".to_string(),
         ),
         "/api/v1/bank/statements/preview" | "/api/v1/bank/statements" => {
@@ -1569,7 +1569,7 @@ fn cli_twins() -> Vec<(&'static str, Twin)> {
         ),
         (
             "import members",
-            Route("post", "/api/v1/members/import", None),
+            Route("post", "/api/v1/imports/members", None),
         ),
         ("members list", Reads),
         ("register coverage", Reads),

@@ -180,7 +180,7 @@ async fn the_roster_through_the_api_keeps_to_each_readers_units() {
     let post = |cookie: &str, query: &str, body: String| {
         Request::builder()
             .method(Method::POST)
-            .uri(format!("/api/v1/members/import?name=members.csv{query}"))
+            .uri(format!("/api/v1/imports/members?name=members.csv{query}"))
             .header("cookie", cookie)
             .body(Body::from(format!("{HEADER}{body}")))
             .unwrap()

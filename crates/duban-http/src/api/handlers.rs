@@ -335,7 +335,7 @@ pub async fn import_rectification(
 /// file with 姓名, 所在党组织代码, 入党时间, 手机, 邮箱. Members are matched by unit and name and
 /// their chains (政治生日) planned. All or nothing; every bad cell is listed with its row and
 /// column.
-#[utoipa::path(post, path = "/api/v1/members/import", tag = "register", params(UploadQuery),
+#[utoipa::path(post, path = "/api/v1/imports/members", tag = "register", params(UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The CSV or XLSX file"),
     responses((status = 200, body = MembersImported), (status = 422, description = "Bad cells, each located", body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("session" = []), ("token" = [])))]
@@ -350,7 +350,7 @@ pub async fn import_members(
         &state,
         &actor,
         &headers,
-        "POST /api/v1/members/import",
+        "POST /api/v1/imports/members",
         &body,
         StatusCode::OK,
         async {
