@@ -541,6 +541,20 @@ fn matrix(instance: i64) -> Vec<Route> {
         ),
         (
             Method::GET,
+            "/api/v1/bank/exceptions/all",
+            "/api/v1/bank/exceptions/all".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/bank/three-way",
+            "/api/v1/bank/three-way?as_of=2026-12-31".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
             "/api/v1/bank/matches",
             "/api/v1/bank/matches?account=cmbc".into(),
             None,

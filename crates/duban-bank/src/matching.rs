@@ -287,7 +287,10 @@ impl MatchingConfig {
         let tolerance = duban_core::money::parse_amount(&self.tolerance)
             .map_err(|e| key("tolerance", format!("{:?}: {e}", self.tolerance)))?;
         if tolerance.is_negative() {
-            return Err(key("tolerance", format!("{:?} is negative", self.tolerance)));
+            return Err(key(
+                "tolerance",
+                format!("{:?} is negative", self.tolerance),
+            ));
         }
         let fee = self.fee_account.trim();
         let ok = fee.strip_prefix("expenses:").is_some_and(|c| {
@@ -696,7 +699,11 @@ impl Party {
             date: e.date,
             amount: e.amount,
             account: e.payee_account.as_deref().map(alnum).unwrap_or_default(),
-            name: e.payee_name.as_deref().map(normalise_name).unwrap_or_default(),
+            name: e
+                .payee_name
+                .as_deref()
+                .map(normalise_name)
+                .unwrap_or_default(),
         }
     }
 }
@@ -881,7 +888,10 @@ fn group_pass(
                     .into_iter()
                     .any(|k| parts[k].amount == anchor.amount);
                 if contested || own || whole {
-                    notes.push((a, "对方相同的组合合计相等，但其中的款项另有可能的对应，不能确定".into()));
+                    notes.push((
+                        a,
+                        "对方相同的组合合计相等，但其中的款项另有可能的对应，不能确定".into(),
+                    ));
                 } else {
                     let mut group = group;
                     group.sort_by_key(|&k| (parts[k].date, k));

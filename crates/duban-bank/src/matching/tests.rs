@@ -467,8 +467,16 @@ fn group_rules_find_most_splits_and_combinations() {
         let w = world().new_tree(&mut runner).unwrap().current();
         let out = reconcile(&w.lines, &w.book, &Rules::default());
         for m in out.matches.iter().filter(|m| !w.is_true(m)) {
-            let l: Vec<_> = w.lines.iter().filter(|l| m.lines().contains(&l.id)).collect();
-            let e: Vec<_> = w.book.iter().filter(|e| m.entries().contains(&e.id)).collect();
+            let l: Vec<_> = w
+                .lines
+                .iter()
+                .filter(|l| m.lines().contains(&l.id))
+                .collect();
+            let e: Vec<_> = w
+                .book
+                .iter()
+                .filter(|e| m.entries().contains(&e.id))
+                .collect();
             panic!("wrong {:?}\n{l:#?}\n{e:#?}\n{:?}", m.rule, w.groups);
         }
         total += w.multi.len();
@@ -505,7 +513,11 @@ fn a_split_and_a_combination_are_matched_and_explained() {
     let split = out.matches.iter().find(|m| m.rule == Rule::Split).unwrap();
     assert_eq!((split.lines(), split.entries()), (vec![1, 2], vec![10]));
     assert!(split.agreed.contains(&Field::CounterpartyAccount));
-    let comb = out.matches.iter().find(|m| m.rule == Rule::Combined).unwrap();
+    let comb = out
+        .matches
+        .iter()
+        .find(|m| m.rule == Rule::Combined)
+        .unwrap();
     assert_eq!((comb.lines(), comb.entries()), (vec![3], vec![20, 21]));
     assert_eq!(comb.difference, Money::ZERO);
     assert!(comb.agreed.contains(&Field::CounterpartyName));
@@ -532,7 +544,11 @@ fn a_grouping_that_is_not_unique_is_left_with_the_reason() {
     let lines = [line(3, 4, -30_000, "乙支部", "", "合并拨付")];
     let out = reconcile(&lines, &book, &Rules::default());
     assert!(out.matches.is_empty());
-    assert!(out.exceptions[0].notes[0].contains("不止一种组合"), "{:?}", out.exceptions);
+    assert!(
+        out.exceptions[0].notes[0].contains("不止一种组合"),
+        "{:?}",
+        out.exceptions
+    );
 }
 
 #[test]
@@ -541,16 +557,28 @@ fn the_configured_table_is_checked_and_names_the_key() {
     assert_eq!(c.rules().unwrap(), Rules::default());
     let mut bad = c.clone();
     bad.tolerance = "0.005".into();
-    assert!(bad.rules().unwrap_err().starts_with("bank.matching.tolerance:"));
+    assert!(
+        bad.rules()
+            .unwrap_err()
+            .starts_with("bank.matching.tolerance:")
+    );
     let mut bad = c.clone();
     bad.rules[1].rule = "amount".into();
-    assert!(bad.rules().unwrap_err().starts_with("bank.matching.rules[1].rule:"));
+    assert!(
+        bad.rules()
+            .unwrap_err()
+            .starts_with("bank.matching.rules[1].rule:")
+    );
     let mut bad = c.clone();
     bad.rules[2].rule = "reference".into();
     assert!(bad.rules().unwrap_err().contains("twice"));
     let mut bad = c.clone();
     bad.fee_account = "expenses:Bank Fees".into();
-    assert!(bad.rules().unwrap_err().starts_with("bank.matching.fee_account:"));
+    assert!(
+        bad.rules()
+            .unwrap_err()
+            .starts_with("bank.matching.fee_account:")
+    );
     let mut off = c.clone();
     off.rules[4].enabled = false;
     off.tolerance = "0.50".into();
@@ -558,5 +586,8 @@ fn the_configured_table_is_checked_and_names_the_key() {
     assert_eq!(r.tolerance, Money::from_fen(50));
     assert!(!r.order.contains(&Rule::Combined));
     let table = r.table();
-    assert_eq!(table.last().map(|t| (t.rule, t.enabled)), Some((Rule::Combined, false)));
+    assert_eq!(
+        table.last().map(|t| (t.rule, t.enabled)),
+        Some((Rule::Combined, false))
+    );
 }
