@@ -723,6 +723,16 @@ backend_tests! {
         assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
         let (s, v) = o.call(Method::GET, "/api/v1/bank/matches?account=ceb", &viewer, None).await;
         assert_eq!((s, v.as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+        // Every account's exceptions, by account, and the three-way listing, aged.
+        let (s, v) = o.call(Method::GET, "/api/v1/bank/exceptions/all", &viewer, None).await;
+        assert_eq!((s, v[0]["account"].as_str()), (StatusCode::OK, Some("ceb")), "{v}");
+        assert_eq!(v[0]["exceptions"].as_array().map(Vec::len), Some(15), "{v}");
+        let (s, v) = o.call(Method::GET, "/api/v1/bank/three-way?as_of=2026-12-31", &viewer, None).await;
+        assert_eq!((s, v["as_of"].as_str()), (StatusCode::OK, Some("2026-12-31")), "{v}");
+        let buckets: Vec<&str> = v["payment_totals"].as_array().unwrap().iter().map(|b| b["bucket"].as_str().unwrap()).collect();
+        assert_eq!(buckets, ["0-30", "31-90", "90+"], "{v}");
+        let (s, _) = o.call(Method::GET, "/api/v1/bank/three-way?as_of=2026-13-01", &viewer, None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
     }
 }
 
