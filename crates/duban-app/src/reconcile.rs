@@ -386,9 +386,16 @@ impl App {
                 }
                 if !dry_run {
                     #[derive(Serialize)]
+                    struct Made {
+                        id: Option<i64>,
+                        lines: Vec<i64>,
+                        postings: Vec<i64>,
+                        rule: &'static str,
+                        fee_transaction: Option<i64>,
+                    }
+                    #[derive(Serialize)]
                     struct Run {
-                        /// (match, lines, postings, rule, fee transaction)
-                        matched: Vec<(Option<i64>, Vec<i64>, Vec<i64>, &'static str, Option<i64>)>,
+                        matched: Vec<Made>,
                         rules: Vec<&'static str>,
                         exceptions: usize,
                     }
@@ -401,13 +408,13 @@ impl App {
                                     std::iter::once(m.line).chain(m.more_lines.iter().copied());
                                 let postings = std::iter::once(m.posting)
                                     .chain(m.more_postings.iter().copied());
-                                (
-                                    m.id,
-                                    lines.collect(),
-                                    postings.collect(),
-                                    m.rule.as_str(),
-                                    m.fee_transaction,
-                                )
+                                Made {
+                                    id: m.id,
+                                    lines: lines.collect(),
+                                    postings: postings.collect(),
+                                    rule: m.rule.as_str(),
+                                    fee_transaction: m.fee_transaction,
+                                }
                             })
                             .collect(),
                         rules: report
@@ -544,7 +551,7 @@ impl App {
                     posting_id: entry.posting_id,
                     rule: Rule::Manual.as_str().into(),
                     agreed: c
-                        .agreed(&rules)
+                        .agreed(rules)
                         .iter()
                         .map(|f| f.as_str())
                         .collect::<Vec<_>>()

@@ -799,6 +799,9 @@ fn combinations(target: i64, cands: &[(usize, i64)], max: usize) -> Vec<Vec<usiz
     found
 }
 
+/// The groups a pass took (anchor, parts) and its notes (anchor, why not).
+type GroupPass = (Vec<(usize, Vec<usize>)>, Vec<(usize, String)>);
+
 /// One pass of a group rule: `anchors` (lines for [`Rule::Combined`], entries for
 /// [`Rule::Split`]) each looking for a unique combination of open `parts`. Returns the
 /// groups taken, anchor first, and a note for each anchor whose grouping was not unique.
@@ -810,7 +813,7 @@ fn group_pass(
     part_index: &PartyIndex,
     anchor_index: &PartyIndex,
     rules: &Rules,
-) -> (Vec<(usize, Vec<usize>)>, Vec<(usize, String)>) {
+) -> GroupPass {
     let days = rules.group_days;
     let mut results: Vec<(usize, Found)> = Vec::new();
     for (a, anchor) in anchors.iter().enumerate() {
