@@ -73,8 +73,10 @@ enum What {
         format: OutputFormat,
     },
     /// Match the open lines of an account with the open postings on its ledger account by
-    /// the rule table (voucher or serial, amount and counterparty, amount and date, amount
-    /// within the tolerance); each match keeps its rule, agreed fields and runner-ups.
+    /// the rule table of `[bank.matching]` (voucher or serial, amount and counterparty,
+    /// amount and date, amount within the tolerance with the difference booked to the fee
+    /// account, several postings paid in one line, one posting paid in several lines); each
+    /// match keeps its rule, agreed fields and runner-ups, and the rules that ran are printed.
     Match {
         #[command(flatten)]
         a: AccountFormat,
@@ -121,7 +123,8 @@ enum What {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Undo a match: a reversing row with the reason; the match itself is kept.
+    /// Undo a match: a reversing row with the reason for each of its rows (any row's id
+    /// names it) and the fee booked for it reversed; the match itself is kept.
     Unmatch {
         #[command(flatten)]
         a: AccountFormat,
