@@ -28,6 +28,7 @@ mod m20261203_000013_delivery_seal;
 mod m20261203_000014_instance_version;
 mod m20261203_000015_bank;
 mod m20261203_000016_members;
+mod m20261203_000017_match_groups;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_instance_version::Migration),
             Box::new(m20261203_000015_bank::Migration),
             Box::new(m20261203_000016_members::Migration),
+            Box::new(m20261203_000017_match_groups::Migration),
         ]
     }
 }

@@ -555,6 +555,20 @@ fn matrix(instance: i64) -> Vec<Route> {
         ),
         (
             Method::GET,
+            "/api/v1/bank/exceptions/all",
+            "/api/v1/bank/exceptions/all".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/bank/three-way",
+            "/api/v1/bank/three-way?as_of=2026-12-31".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
             "/api/v1/bank/matches",
             "/api/v1/bank/matches?account=cmbc".into(),
             None,
@@ -726,6 +740,16 @@ backend_tests! {
         assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
         let (s, v) = o.call(Method::GET, "/api/v1/bank/matches?account=ceb", &viewer, None).await;
         assert_eq!((s, v.as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+        // Every account's exceptions, by account, and the three-way listing, aged.
+        let (s, v) = o.call(Method::GET, "/api/v1/bank/exceptions/all", &viewer, None).await;
+        assert_eq!((s, v[0]["account"].as_str()), (StatusCode::OK, Some("ceb")), "{v}");
+        assert_eq!(v[0]["exceptions"].as_array().map(Vec::len), Some(15), "{v}");
+        let (s, v) = o.call(Method::GET, "/api/v1/bank/three-way?as_of=2026-12-31", &viewer, None).await;
+        assert_eq!((s, v["as_of"].as_str()), (StatusCode::OK, Some("2026-12-31")), "{v}");
+        let buckets: Vec<&str> = v["payment_totals"].as_array().unwrap().iter().map(|b| b["bucket"].as_str().unwrap()).collect();
+        assert_eq!(buckets, ["0-30", "31-90", "90+"], "{v}");
+        let (s, _) = o.call(Method::GET, "/api/v1/bank/three-way?as_of=2026-13-01", &viewer, None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
     }
 }
 
@@ -1025,6 +1049,77 @@ backend_tests! {
         let (s, v) = o.call(Method::POST, "/api/v1/ledger/commands", &caiwu, Some(&bad)).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         assert!(v["pointer"].as_str().unwrap().starts_with("/command/amount"), "{v}");
+        let (s, v) = o.call(Method::GET, "/api/v1/ledger/verify", &caiwu, None).await;
+        assert_eq!((s, &v["intact"]), (StatusCode::OK, &json!(true)), "{v}");
+        db.drop_db().await;
+    }
+}
+
+backend_tests! {
+    // Through the API: a payment split by the bank over two lines and two payments made in
+    // one line are matched as groups, listed, and a group is undone whole by one request.
+    async fn split_and_combined_payments_are_matched_and_undone_through_the_api(db) {
+        let o = Office::open(&db).await;
+        let caiwu = o.login("caiwu").await;
+        let body = json!({"code": "basic", "name": "基本户", "number": "6222", "bank": "建设银行"});
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/accounts", &caiwu, Some(&body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let approval = json!({"meeting": "部务会", "date": "2026-02-20"});
+        let pay = |key: &str, allocation: i64, amount: &str, date: &str, payee: &str, account: &str| json!({"key": key, "command": {"command": "disburse", "date": date, "allocation": allocation, "amount": amount,
+            "payment": {"bank_account": "basic", "payee_name": payee, "payee_account": account}}});
+        let batch = json!([
+            {"key": "t-1", "command": {"command": "appropriate", "date": "2026-01-05", "line": "other", "amount": "100000"}},
+            {"key": "t-2", "command": {"command": "allocate", "date": "2026-03-01", "line": "other", "unit": "370102-0001", "purpose": "阵地建设", "amount": "40000", "approval": approval}},
+            {"key": "t-3", "command": {"command": "allocate", "date": "2026-03-01", "line": "other", "unit": "370102-0002", "purpose": "阵地建设", "amount": "40000", "approval": approval}},
+            pay("t-4", 1, "30000", "2026-03-05", "甲支部", "6222000000000001"),
+            pay("t-5", 2, "7500", "2026-03-06", "乙支部", "6222000000000002"),
+            pay("t-6", 2, "5000", "2026-03-07", "乙支部", "6222000000000002"),
+        ]);
+        let (s, v) = o.call(Method::POST, "/api/v1/ledger/commands", &caiwu, Some(&batch)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let csv = [
+            "交易日期,支出,收入,余额,对方户名,对方账号,摘要\n",
+            "20260305,10000.00,,90000.00,甲支部,6222000000000001,拨付一\n",
+            "20260306,20000.00,,70000.00,甲支部,6222000000000001,拨付二\n",
+            "20260308,12500.00,,57500.00,乙支部,6222000000000002,合并拨付\n",
+        ].concat();
+        let upload = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/bank/statements?account=basic&name=basic.csv")
+            .header("cookie", &caiwu)
+            .body(Body::from(csv))
+            .unwrap();
+        let (s, v, _) = o.send(upload).await;
+        assert_eq!((s, v["lines_added"].as_u64()), (StatusCode::OK, Some(3)), "{v}");
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/match?account=basic", &caiwu, None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let matched = v["matched"].as_array().unwrap();
+        let rules: Vec<&str> = matched.iter().map(|m| m["rule"].as_str().unwrap()).collect();
+        assert_eq!(rules, ["combined", "split"], "{v}");
+        assert_eq!(matched[0]["more_postings"].as_array().map(Vec::len), Some(1), "{v}");
+        assert_eq!(matched[1]["more_lines"].as_array().map(Vec::len), Some(1), "{v}");
+        assert!(v["rules"].as_array().unwrap().iter().any(|r| r["rule"] == "split" && r["enabled"] == true), "{v}");
+        let (_, rows) = o.call(Method::GET, "/api/v1/bank/matches?account=basic", &caiwu, None).await;
+        assert_eq!(rows.as_array().map(Vec::len), Some(4), "{rows}");
+        let split_row = rows.as_array().unwrap().iter().rev().find(|r| r["rule"] == "split").unwrap();
+        let uri = format!("/api/v1/bank/matches/{}/unmatch", split_row["id"]);
+        let (s, v) = o.call(Method::POST, &uri, &caiwu, Some(&json!({"account": "basic", "reason": "复核"}))).await;
+        assert_eq!((s, v["reversals"].as_array().map(Vec::len)), (StatusCode::OK, Some(2)), "{v}");
+        assert!(v["fee_reversal"].is_null(), "{v}");
+        let (s, v) = o.call(Method::POST, &uri, &caiwu, Some(&json!({"account": "basic", "reason": "again"}))).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        let (_, rows) = o.call(Method::GET, "/api/v1/bank/matches?account=basic", &caiwu, None).await;
+        assert_eq!(rows.as_array().map(Vec::len), Some(2), "{rows}");
+        let (_, ex) = o.call(Method::GET, "/api/v1/bank/exceptions?account=basic", &caiwu, None).await;
+        assert_eq!(ex.as_array().map(Vec::len), Some(2), "{ex}");
+        assert_eq!(ex[0]["would_match"]["rule"], "split", "{ex}");
+        // Three-way: the two allocations not fully paid; every payment seen on a line but the
+        // split one, now unmatched.
+        let (s, tw) = o.call(Method::GET, "/api/v1/bank/three-way?as_of=2026-04-30", &caiwu, None).await;
+        assert_eq!(s, StatusCode::OK, "{tw}");
+        assert_eq!(tw["commitments"].as_array().map(Vec::len), Some(2), "{tw}");
+        assert_eq!(tw["payments"].as_array().map(Vec::len), Some(1), "{tw}");
+        assert_eq!((tw["payments"][0]["age_days"].as_i64(), tw["payments"][0]["bucket"].as_str()), (Some(56), Some("31-90")), "{tw}");
         let (s, v) = o.call(Method::GET, "/api/v1/ledger/verify", &caiwu, None).await;
         assert_eq!((s, &v["intact"]), (StatusCode::OK, &json!(true)), "{v}");
         db.drop_db().await;

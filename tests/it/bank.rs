@@ -380,6 +380,7 @@ backend_tests! {
         let (out, _, stderr) = run(duban(&db.url).args(["bank", "unmatch", "--account", "basic", "--match", &id, "--reason", " "]));
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         let undone = json_of(&db, &["bank", "unmatch", "--account", "basic", "--match", &id, "--reason", "对错了"]);
+        let undone = &undone["reversals"][0];
         assert_eq!((undone["reverses_id"].as_i64(), undone["reason"].as_str()), (m["id"].as_i64(), Some("对错了")), "{undone}");
         let (out, _, stderr) = run(duban(&db.url).args(["bank", "unmatch", "--account", "basic", "--match", &id, "--reason", "again"]));
         assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -389,5 +390,149 @@ backend_tests! {
         // Every run, match and unmatch is audited, and the chain holds.
         let (out, stdout, stderr) = run(duban(&db.url).args(["audit", "verify"]));
         assert!(out.status.success(), "{stdout}{stderr}");
+    }
+}
+
+backend_tests! {
+    async fn split_and_combined_payments_and_a_fee_within_tolerance_are_matched_booked_and_undone(db) {
+        cli_ok(&db, &["migrate", "up"]);
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 2, d).unwrap();
+        crate::ledger::register_units(&db.store().await, &[("U1".into(), day(1)), ("U2".into(), day(1)), ("U3".into(), day(1))]).await;
+        cli_ok(&db, &["bank", "accounts", "add", "--code", "basic", "--name", "组织部基本户", "--number", "6222 0000 1111 2222", "--bank", "建设银行"]);
+        let meeting = ["--meeting", "部务会 2026-01", "--approved-on", "2026-01-04"];
+        cli_ok(&db, &["ledger", "appropriate", "--line", "demo-site", "--amount", "30万", "--date", "2026-01-05", "--key", "g1"]);
+        for (key, unit, date) in [("g2", "U1", "2026-03-01"), ("g3", "U2", "2026-03-01"), ("g4", "U3", "2026-06-01")] {
+            cli_ok(&db, &[&["ledger", "allocate", "--line", "demo-site", "--unit", unit, "--amount", "5万", "--purpose", "示范点", "--date", date, "--key", key][..], &meeting].concat());
+        }
+        let pay = |key: &str, allocation: &str, amount: &str, date: &str, payee: &str, account: &str| {
+            cli_ok(&db, &["ledger", "disburse", "--allocation", allocation, "--amount", amount, "--date", date, "--key", key,
+                "--bank-account", "basic", "--payee-name", payee, "--payee-account", account]);
+        };
+        // U1 is paid 30,000 in one disbursement that the bank split into 10,000 + 20,000.
+        pay("p1", "1", "30000", "2026-03-05", "U1 党支部", "6222000000000001");
+        // U2's two disbursements went out in one combined transfer of 12,500.
+        pay("p2", "2", "7500", "2026-03-06", "U2 党支部", "6222000000000002");
+        pay("p3", "2", "5000", "2026-03-07", "U2 党支部", "6222000000000002");
+        // U1 again: 1,000.00 booked, the bank took 1,000.50 (a 0.50 remittance fee).
+        pay("p4", "1", "1000", "2026-03-20", "U1 党支部", "6222000000000001");
+        // Paid but not yet on any statement.
+        pay("p5", "1", "2000", "2026-03-28", "U1 党支部", "6222000000000001");
+
+        let dir = tempfile::tempdir().unwrap();
+        let statement = dir.path().join("basic-2026-03.csv");
+        std::fs::write(&statement, [
+            "交易日期,支出,收入,余额,对方户名,对方账号,摘要\n",
+            "20260305,10000.00,,290000.00,U1 党支部,6222000000000001,拨付（一）\n",
+            "20260306,20000.00,,270000.00,U1 党支部,6222000000000001,拨付（二）\n",
+            "20260308,12500.00,,257500.00,U2党支部,6222 0000 0000 0002,合并拨付\n",
+            "20260321,1000.50,,256499.50,U1 党支部,6222000000000001,拨付含汇费\n",
+        ].concat()).unwrap();
+        cli_ok(&db, &["bank", "import", "--account", "basic", statement.to_str().unwrap()]);
+
+        // With no tolerance configured the fee line stays open; the groups are matched.
+        let dry = json_of(&db, &["bank", "match", "--account", "basic", "--dry-run"]);
+        let rules: Vec<&str> = dry["matched"].as_array().unwrap().iter().map(|m| m["rule"].as_str().unwrap()).collect();
+        assert_eq!(rules, ["combined", "split"], "{dry}");
+        let tolerance_row = dry["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "tolerance").unwrap();
+        assert_eq!(tolerance_row["enabled"], false, "{dry}");
+
+        // A tolerance of 0.50 (yuan, as text) from the environment, as `[bank.matching]` would.
+        let with_tolerance = |args: &[&str]| {
+            let (out, stdout, stderr) = run(duban(&db.url).args(args).env("DUBAN_TODAY", "2026-12-31").env("DUBAN__BANK__MATCHING__TOLERANCE", "0.50"));
+            assert!(out.status.success(), "{args:?}: {stdout}{stderr}");
+            stdout
+        };
+        let table = with_tolerance(&["bank", "match", "--account", "basic"]);
+        assert!(table.contains("规则：凭证号/流水号一致（运行） → 金额及对方账号或户名一致（运行） → 金额一致且日期相近（运行） → 金额在容差内（运行） → 多笔分录合并一笔支付（对方一致，合计相等）（运行） → 一笔分录分多笔支付（对方一致，合计相等）（运行）"), "{table}");
+        assert!(table.contains("差额 -0.50 已记入 expenses:bank-fees"), "{table}");
+        assert!(table.contains("本次匹配 3 笔，未匹配 0 笔"), "{table}");
+        let matches = json_of(&db, &["bank", "matches", "--account", "basic"]);
+        let matches = matches.as_array().unwrap();
+        // 2 rows for the split, 2 for the combination, 2 for the fee match (posting and fee).
+        assert_eq!(matches.len(), 6, "{matches:?}");
+        let split: Vec<&serde_json::Value> = matches.iter().filter(|m| m["rule"] == "split").collect();
+        assert_eq!(split.len(), 2);
+        assert_eq!(split[0]["group_id"], split[1]["group_id"]);
+        assert_eq!(split[0]["posting_id"], split[1]["posting_id"]);
+        assert_ne!(split[0]["line_id"], split[1]["line_id"]);
+        let combined: Vec<&serde_json::Value> = matches.iter().filter(|m| m["rule"] == "combined").collect();
+        assert_eq!(combined.len(), 2);
+        assert_eq!(combined[0]["line_id"], combined[1]["line_id"]);
+        let fee_row = matches.iter().find(|m| m["rule"] == "tolerance" && m["fee_transaction_id"].is_i64()).unwrap();
+        assert_eq!(fee_row["difference"], -50, "{fee_row}");
+
+        // The fee is a balanced ledger transaction; the bank account's balance is the statement's.
+        let balances = json_of(&db, &["ledger", "balance"]);
+        let balance = |name: &str| balances["rows"].as_array().unwrap().iter()
+            .find(|r| r["account"] == name).map(|r| r["balance"].as_str().unwrap().to_string());
+        assert_eq!(balance("expenses:bank-fees").as_deref(), Some("0.50"), "{balances}");
+        assert_eq!(balance("assets:bank:basic").as_deref(), Some("-45500.50"), "{balances}");
+        cli_ok(&db, &["ledger", "verify"]);
+        let (out, stdout, stderr) = run(duban(&db.url).args(["audit", "verify"]));
+        assert!(out.status.success(), "{stdout}{stderr}");
+
+        // Three-way: U3's commitment unpaid (since June), U1 and U2 partly paid; the 2,000
+        // paid on 28 March not on any statement.
+        let tw = json_of(&db, &["bank", "three-way", "--as-of", "2026-07-01"]);
+        let commitments = tw["commitments"].as_array().unwrap();
+        assert_eq!(commitments.len(), 3, "{tw}");
+        let u3 = commitments.iter().find(|c| c["unit_code"] == "U3").unwrap();
+        assert_eq!((u3["outstanding"].as_i64(), u3["age_days"].as_i64(), u3["bucket"].as_str()), (Some(5_000_000), Some(30), Some("0-30")), "{u3}");
+        let u1 = commitments.iter().find(|c| c["unit_code"] == "U1").unwrap();
+        assert_eq!((u1["outstanding"].as_i64(), u1["age_days"].as_i64(), u1["bucket"].as_str()), (Some(1_700_000), Some(122), Some("90+")), "{u1}");
+        let payments = tw["payments"].as_array().unwrap();
+        assert_eq!(payments.len(), 1, "{tw}");
+        assert_eq!((payments[0]["amount"].as_i64(), payments[0]["age_days"].as_i64(), payments[0]["bucket"].as_str()), (Some(200_000), Some(95), Some("90+")));
+        assert_eq!(tw["payment_totals"][2]["amount"], "2000.00", "{tw}");
+        assert_eq!(tw["commitment_totals"][0]["count"], 1, "{tw}");
+        let table = cli_ok(&db, &["bank", "three-way", "--as-of", "2026-07-01"]);
+        assert!(table.contains("账龄计至 2026年07月01日") && table.contains("90天以上：1 笔，2,000.00"), "{table}");
+        let csv = dir.path().join("three-way.csv");
+        cli_ok(&db, &["bank", "three-way", "--as-of", "2026-07-01", "--format", "csv", "--output", csv.to_str().unwrap()]);
+        let bytes = std::fs::read(&csv).unwrap();
+        assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(text.lines().count(), 5, "{text}");
+        assert!(text.contains("已付款未见银行流水") && text.contains("2,000.00"), "{text}");
+        let xlsx = dir.path().join("three-way.xlsx");
+        cli_ok(&db, &["bank", "three-way", "--format", "xlsx", "--output", xlsx.to_str().unwrap()]);
+        assert!(std::fs::read(&xlsx).unwrap().starts_with(b"PK"));
+        let (out, _, stderr) = run(duban(&db.url).args(["bank", "three-way", "--format", "csv"]));
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+
+        // Unmatching the fee match reverses both its rows and the fee booking.
+        let id = fee_row["id"].as_i64().unwrap().to_string();
+        let undone = json_of(&db, &["bank", "unmatch", "--account", "basic", "--match", &id, "--reason", "汇费应由对方承担"]);
+        assert_eq!(undone["reversals"].as_array().unwrap().len(), 2, "{undone}");
+        assert!(undone["fee_reversal"].is_i64(), "{undone}");
+        let balances = json_of(&db, &["ledger", "balance"]);
+        assert!(balances["rows"].as_array().unwrap().iter().all(|r| r["account"] != "expenses:bank-fees"), "{balances}");
+        // The split is undone whole by naming either of its rows.
+        let id = split[1]["id"].as_i64().unwrap().to_string();
+        let undone = json_of(&db, &["bank", "unmatch", "--account", "basic", "--match", &id, "--reason", "复核"]);
+        assert_eq!(undone["reversals"].as_array().unwrap().len(), 2, "{undone}");
+        assert_eq!(json_of(&db, &["bank", "matches", "--account", "basic"]).as_array().unwrap().len(), 2);
+        // Every account's exceptions, by account: the split's two lines and the fee line.
+        let all = json_of(&db, &["bank", "exceptions"]);
+        assert_eq!(all[0]["account"], "basic", "{all}");
+        assert_eq!(all[0]["exceptions"].as_array().unwrap().len(), 3, "{all}");
+        let text = cli_ok(&db, &["bank", "exceptions"]);
+        assert!(text.contains("== basic（组织部基本户）：未匹配 3 笔") && text.contains("可自动匹配分录"), "{text}");
+        // Matched again: the split once more, and the fee booked anew.
+        let again = with_tolerance(&["bank", "match", "--account", "basic"]);
+        assert!(again.contains("本次匹配 2 笔，未匹配 0 笔"), "{again}");
+        let balances = json_of(&db, &["ledger", "balance"]);
+        assert!(balances["rows"].as_array().unwrap().iter().any(|r| r["account"] == "expenses:bank-fees" && r["balance"] == "0.50"), "{balances}");
+        cli_ok(&db, &["ledger", "verify"]);
+        let (out, stdout, stderr) = run(duban(&db.url).args(["audit", "verify"]));
+        assert!(out.status.success(), "{stdout}{stderr}");
+
+        // A bad rule table is refused at start, naming the key.
+        let (out, _, stderr) = run(duban(&db.url).args(["bank", "accounts", "list"]).env("DUBAN__BANK__MATCHING__TOLERANCE", "0.005"));
+        assert_ne!(out.status.code(), Some(0));
+        assert!(stderr.contains("bank.matching.tolerance"), "{stderr}");
+        let (out, _, stderr) = run(duban(&db.url).args(["bank", "accounts", "list"]).env("DUBAN__BANK__MATCHING__FEE_ACCOUNT", "income:fees"));
+        assert_ne!(out.status.code(), Some(0));
+        assert!(stderr.contains("bank.matching.fee_account"), "{stderr}");
     }
 }

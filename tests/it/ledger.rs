@@ -821,6 +821,7 @@ fn change(c: &mut Command) {
         Command::ClosePeriod(x) => x.month = x.month.next(),
         Command::CloseYear(x) => x.year -= 1,
         Command::AllocateStartupBatch(x) => x.formed_in += 1,
+        Command::BankCharge(x) => cent(&mut x.amount),
     }
 }
 

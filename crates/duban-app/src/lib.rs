@@ -75,6 +75,7 @@ pub struct App {
     pub policy: Arc<Policy>,
     link_key: Arc<Vec<u8>>,
     ledger: Arc<duban_ledger::config::LedgerConfig>,
+    matching: Arc<duban_bank::matching::Rules>,
     workflow_files: Arc<workflows::WorkflowFiles>,
 }
 
@@ -95,7 +96,15 @@ impl App {
             policy: Arc::new(policy),
             link_key: Arc::new(link_key),
             ledger: Arc::new(duban_ledger::config::LedgerConfig::default()),
+            matching: Arc::new(duban_bank::matching::Rules::default()),
         }
+    }
+
+    /// The matching rule table (`[bank.matching]`, checked by
+    /// `duban_bank::matching::MatchingConfig::rules`).
+    pub fn with_matching(mut self, rules: duban_bank::matching::Rules) -> App {
+        self.matching = Arc::new(rules);
+        self
     }
 
     /// The ledger's rules (`[ledger]`: budget control, rate cards, year end, dues).

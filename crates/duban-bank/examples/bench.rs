@@ -1,7 +1,9 @@
 //! Reading speed: a generated statement of N lines (default 100,000) as GBK CSV, read and
 //! checked in memory. Prints lines per second and the process's peak resident memory.
 //! Then matching speed: the lines against a book of as many entries (every 100th line's
-//! entry missing, dates shifted by up to three days, half the vouchers in the lines).
+//! entry missing, dates shifted by up to three days, half the vouchers in the lines, every
+//! 50th payment split by the bank over two lines and every 50th booked as two entries paid
+//! in one line), with the default rules, the group rules included.
 //!
 //! cargo run --release -p duban-bank --example bench -- [LINES]
 
@@ -61,50 +63,103 @@ fn main() {
         status("VmHWM:")
     );
 
-    use duban_bank::matching::{BankItem, BookItem, Rules, reconcile};
-    let lines: Vec<BankItem> = st
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| BankItem {
+    use duban_bank::matching::{BankItem, BookItem, Rule, Rules, reconcile};
+    let half = |m: Money| Money::from_fen(m.fen() / 2);
+    let rest = |m: Money| Money::from_fen(m.fen() - m.fen() / 2);
+    // Ids: a line and its entry share `i`; the second half of a split line or of a combined
+    // entry is `n + i`. The names carry `i` for the halves, so that they are one party.
+    let mut lines: Vec<BankItem> = Vec::with_capacity(n + n / 50);
+    for (i, l) in st.lines.iter().enumerate() {
+        let mut item = BankItem {
             id: i as i64,
             date: l.date.expect("dated"),
             amount: l.amount,
             counterparty_name: l.counterparty_name.clone(),
             counterparty_account: l.counterparty_account.clone(),
             serial: l.serial.clone(),
-            text: if i % 2 == 0 {
+            text: if i % 2 == 0 && i % 50 != 25 {
                 format!("{} 记-{i:06}", l.summary)
             } else {
                 l.summary.clone()
             },
-        })
-        .collect();
+        };
+        if i % 50 == 25 || i % 50 == 40 {
+            item.counterparty_name = format!("拆分单位{i}");
+            item.serial = None;
+        }
+        if i % 50 == 25 {
+            let mut second = item.clone();
+            second.id = (n + i) as i64;
+            second.amount = rest(item.amount);
+            item.amount = half(item.amount);
+            lines.push(item);
+            lines.push(second);
+        } else {
+            lines.push(item);
+        }
+    }
     drop(st);
-    let book: Vec<BookItem> = lines
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| i % 100 != 99)
-        .map(|(i, l)| BookItem {
-            id: i as i64,
+    let mut book: Vec<BookItem> = Vec::with_capacity(n + n / 50);
+    for l in lines.iter().filter(|l| (l.id as usize) < n) {
+        let i = l.id as usize;
+        if i % 100 == 99 {
+            continue;
+        }
+        let mut e = BookItem {
+            id: l.id,
             date: l.date + chrono::Duration::days(i as i64 % 7 - 3),
             amount: l.amount,
             voucher: Some(format!("记-{i:06}")),
             payee_name: Some(l.counterparty_name.clone()),
             payee_account: None,
-        })
-        .collect();
+        };
+        if i % 50 == 25 {
+            // The whole payment, split by the bank.
+            e.amount = lines
+                .iter()
+                .filter(|x| x.id == l.id || x.id == (n + i) as i64)
+                .map(|x| x.amount)
+                .sum();
+            e.voucher = None;
+        }
+        if i % 50 == 40 {
+            e.voucher = None;
+            let mut second = e.clone();
+            second.id = (n + i) as i64;
+            second.amount = rest(l.amount);
+            e.amount = half(l.amount);
+            book.push(e);
+            book.push(second);
+        } else {
+            book.push(e);
+        }
+    }
     let began = Instant::now();
     let out = reconcile(&lines, &book, &Rules::default());
     let took = began.elapsed();
-    let wrong = out.matches.iter().filter(|m| m.line != m.entry).count();
+    let root = |id: i64| id as usize % n;
+    let wrong = out
+        .matches
+        .iter()
+        .filter(|m| {
+            let r = root(m.line);
+            m.lines()
+                .into_iter()
+                .chain(m.entries())
+                .any(|id| root(id) != r)
+        })
+        .count();
+    let groups = out.matches.iter().filter(|m| m.rule.is_group()).count();
+    let split = out.matches.iter().filter(|m| m.rule == Rule::Split).count();
     println!(
-        "{} lines against {} entries matched in {:.3} s: {} matched ({} wrong), {} exceptions; peak {}",
+        "{} lines against {} entries matched in {:.3} s: {} matched ({} wrong; {} groups, {} of them split), {} exceptions; peak {}",
         lines.len(),
         book.len(),
         took.as_secs_f64(),
         out.matches.len(),
         wrong,
+        groups,
+        split,
         out.exceptions.len(),
         status("VmHWM:")
     );

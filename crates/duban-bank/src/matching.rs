@@ -10,19 +10,30 @@
 //! 3. [`Rule::AmountDate`]: same amount within [`Rules::amount_days`];
 //! 4. [`Rule::Tolerance`]: the amounts differ by at most [`Rules::tolerance`] (0 by default,
 //!    which switches the rule off), within [`Rules::amount_days`]; the difference is to be
-//!    booked to [`Rules::fee_account`].
+//!    booked to [`Rules::fee_account`];
+//! 5. [`Rule::Combined`]: several entries paid in one line (N:1): entries of the line's
+//!    counterparty (account or name) within [`Rules::group_days`] whose sum is the line's
+//!    amount exactly;
+//! 6. [`Rule::Split`]: one entry paid in several lines (1:N), the same the other way round.
 //!
 //! Uniquely means both ways: the line has exactly one entry that passes the rule, and that
 //! entry has exactly one line that passes it. A pair the rule cannot tell apart from another
 //! is left for the next rule and, failing all, for the exceptions queue, so a match is never
-//! a guess. Matches are 1:1. Every match records its rule, the fields that agreed, the
-//! difference and the runner-up candidates with why each lost; every line left over is an
-//! [`Exception`] with its nearest candidates and why each failed.
+//! a guess. A group is taken only when it is the one combination of at most
+//! [`Rules::group_max_parts`] parts that sums to the amount, no other open item could claim
+//! any of its parts, and none of its parts has an open counterpart of its own amount. Every
+//! match records its rule, the fields that agreed, the difference and the runner-up
+//! candidates with why each lost; every line left over is an [`Exception`] with its nearest
+//! candidates and why each failed.
+//!
+//! [`MatchingConfig`] is the table as configured (`[bank.matching]`): the rules in order,
+//! each on or off, the windows, the tolerance in yuan as text and the fee account;
+//! [`MatchingConfig::rules`] checks it and names the key that is wrong.
 
 use chrono::NaiveDate;
 use duban_core::money::Money;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A statement line as matching sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +70,10 @@ pub enum Rule {
     Counterparty,
     AmountDate,
     Tolerance,
+    /// Several entries paid in one line (N:1).
+    Combined,
+    /// One entry paid in several lines (1:N).
+    Split,
     /// Made by a person (`match-manual`), not by the table.
     Manual,
 }
@@ -70,8 +85,33 @@ impl Rule {
             Rule::Counterparty => "counterparty",
             Rule::AmountDate => "amount_date",
             Rule::Tolerance => "tolerance",
+            Rule::Combined => "combined",
+            Rule::Split => "split",
             Rule::Manual => "manual",
         }
+    }
+
+    /// The rules the table may hold, in their default order.
+    pub const TABLE: [Rule; 6] = [
+        Rule::Reference,
+        Rule::Counterparty,
+        Rule::AmountDate,
+        Rule::Tolerance,
+        Rule::Combined,
+        Rule::Split,
+    ];
+
+    /// Reads a rule's name as [`Rule::as_str`] writes it.
+    pub fn parse(s: &str) -> Option<Rule> {
+        Rule::TABLE
+            .into_iter()
+            .chain([Rule::Manual])
+            .find(|r| r.as_str() == s)
+    }
+
+    /// Whether the rule pairs groups (N:1 or 1:N) rather than one line with one entry.
+    pub fn is_group(self) -> bool {
+        matches!(self, Rule::Combined | Rule::Split)
     }
 
     pub fn zh(self) -> &'static str {
@@ -80,6 +120,8 @@ impl Rule {
             Rule::Counterparty => "金额及对方账号或户名一致",
             Rule::AmountDate => "金额一致且日期相近",
             Rule::Tolerance => "金额在容差内",
+            Rule::Combined => "多笔分录合并一笔支付（对方一致，合计相等）",
+            Rule::Split => "一笔分录分多笔支付（对方一致，合计相等）",
             Rule::Manual => "人工匹配",
         }
     }
@@ -121,22 +163,179 @@ pub struct Rules {
     pub tolerance: Money,
     /// Where such a difference is booked.
     pub fee_account: String,
+    /// Days either side of the line (N:1) or the entry (1:N) for the parts of a group.
+    pub group_days: i64,
+    /// Most parts a group may have (2 or more).
+    pub group_max_parts: usize,
 }
 
 impl Default for Rules {
     fn default() -> Self {
         Rules {
-            order: vec![
-                Rule::Reference,
-                Rule::Counterparty,
-                Rule::AmountDate,
-                Rule::Tolerance,
-            ],
+            order: Rule::TABLE.to_vec(),
             counterparty_days: 5,
             amount_days: 3,
             tolerance: Money::ZERO,
             fee_account: "expenses:bank-fees".into(),
+            group_days: 5,
+            group_max_parts: 6,
         }
+    }
+}
+
+/// One row of the configured rule table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSetting {
+    pub rule: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The rule table as written in the configuration (`[bank.matching]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchingConfig {
+    /// The rules in the order they are tried, each on or off.
+    pub rules: Vec<RuleSetting>,
+    pub counterparty_days: i64,
+    pub amount_days: i64,
+    pub group_days: i64,
+    pub group_max_parts: usize,
+    /// In yuan, as text (`"0.50"`); `"0"` switches the tolerance rule off.
+    pub tolerance: String,
+    /// The expense account a difference within the tolerance is booked to.
+    pub fee_account: String,
+}
+
+impl Default for MatchingConfig {
+    fn default() -> Self {
+        let r = Rules::default();
+        MatchingConfig {
+            rules: Rule::TABLE
+                .into_iter()
+                .map(|rule| RuleSetting {
+                    rule: rule.as_str().into(),
+                    enabled: true,
+                })
+                .collect(),
+            counterparty_days: r.counterparty_days,
+            amount_days: r.amount_days,
+            group_days: r.group_days,
+            group_max_parts: r.group_max_parts,
+            tolerance: "0".into(),
+            fee_account: r.fee_account,
+        }
+    }
+}
+
+/// A rule of the table with whether it is on, as a run reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TableRule {
+    pub rule: Rule,
+    pub enabled: bool,
+}
+
+impl MatchingConfig {
+    /// The rules to run, checked: every key that is wrong is named as `bank.matching.<key>`.
+    pub fn rules(&self) -> Result<Rules, String> {
+        let key = |k: &str, why: String| format!("bank.matching.{k}: {why}");
+        let mut order = Vec::new();
+        let mut seen = Vec::new();
+        for (i, s) in self.rules.iter().enumerate() {
+            let at = format!("rules[{i}].rule");
+            let rule = Rule::parse(&s.rule)
+                .filter(|r| *r != Rule::Manual)
+                .ok_or_else(|| {
+                    key(
+                        &at,
+                        format!(
+                            "{:?} is not a rule (one of {})",
+                            s.rule,
+                            Rule::TABLE.map(Rule::as_str).join(", ")
+                        ),
+                    )
+                })?;
+            if seen.contains(&rule) {
+                return Err(key(&at, format!("{:?} is listed twice", s.rule)));
+            }
+            seen.push(rule);
+            if s.enabled {
+                order.push(rule);
+            }
+        }
+        for (k, days) in [
+            ("counterparty_days", self.counterparty_days),
+            ("amount_days", self.amount_days),
+            ("group_days", self.group_days),
+        ] {
+            if !(0..=60).contains(&days) {
+                return Err(key(k, format!("{days} is not between 0 and 60 days")));
+            }
+        }
+        if !(2..=8).contains(&self.group_max_parts) {
+            return Err(key(
+                "group_max_parts",
+                format!("{} is not between 2 and 8", self.group_max_parts),
+            ));
+        }
+        let tolerance = duban_core::money::parse_amount(&self.tolerance)
+            .map_err(|e| key("tolerance", format!("{:?}: {e}", self.tolerance)))?;
+        if tolerance.is_negative() {
+            return Err(key(
+                "tolerance",
+                format!("{:?} is negative", self.tolerance),
+            ));
+        }
+        let fee = self.fee_account.trim();
+        let ok = fee.strip_prefix("expenses:").is_some_and(|c| {
+            !c.is_empty()
+                && c.len() <= 24
+                && !c.starts_with('-')
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+        if !ok {
+            return Err(key(
+                "fee_account",
+                format!(
+                    "{:?} is not an expense account (expenses:<1–24 of a-z, 0-9, ->)",
+                    self.fee_account
+                ),
+            ));
+        }
+        Ok(Rules {
+            order,
+            counterparty_days: self.counterparty_days,
+            amount_days: self.amount_days,
+            tolerance,
+            fee_account: fee.to_string(),
+            group_days: self.group_days,
+            group_max_parts: self.group_max_parts,
+        })
+    }
+}
+
+impl Rules {
+    /// Every rule of the table, each with whether it runs, in the order they run (the
+    /// rules switched off after those that run).
+    pub fn table(&self) -> Vec<TableRule> {
+        let on = |r: &Rule| {
+            self.order.contains(r) && !(*r == Rule::Tolerance && self.tolerance.is_zero())
+        };
+        self.order
+            .iter()
+            .chain(Rule::TABLE.iter().filter(|r| !self.order.contains(r)))
+            .map(|r| TableRule {
+                rule: *r,
+                enabled: on(r),
+            })
+            .collect()
     }
 }
 
@@ -153,12 +352,19 @@ pub struct Candidate {
     pub why_not: Vec<String>,
 }
 
-/// A line and an entry paired.
+/// A line and an entry paired, or a group: one line and several entries
+/// ([`Rule::Combined`]) or one entry and several lines ([`Rule::Split`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Match {
     pub line: i64,
     pub entry: i64,
+    /// The group's other lines (1:N), in date order; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_lines: Vec<i64>,
+    /// The group's other entries (N:1), in date order; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_entries: Vec<i64>,
     pub rule: Rule,
     pub agreed: Vec<Field>,
     /// Line amount minus entry amount (non-zero only under [`Rule::Tolerance`]).
@@ -173,6 +379,25 @@ pub struct Match {
 pub struct Exception {
     pub line: i64,
     pub near: Vec<Candidate>,
+    /// What else was tried, in Chinese (a grouping that was not unique).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Match {
+    /// Every line of the match.
+    pub fn lines(&self) -> Vec<i64> {
+        std::iter::once(self.line)
+            .chain(self.more_lines.iter().copied())
+            .collect()
+    }
+
+    /// Every entry of the match.
+    pub fn entries(&self) -> Vec<i64> {
+        std::iter::once(self.entry)
+            .chain(self.more_entries.iter().copied())
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -310,7 +535,7 @@ impl Comparison {
                     && self.days_apart <= rules.amount_days
                     && !self.other_party
             }
-            Rule::Manual => false,
+            Rule::Combined | Rule::Split | Rule::Manual => false,
         }
     }
 
@@ -451,15 +676,283 @@ impl<'a> Index<'a> {
     }
 }
 
+/// Who an item is paid to or by, normalised once: account digits and folded name.
+struct Party {
+    date: NaiveDate,
+    amount: Money,
+    account: String,
+    name: String,
+}
+
+impl Party {
+    fn of_line(l: &BankItem) -> Party {
+        Party {
+            date: l.date,
+            amount: l.amount,
+            account: alnum(&l.counterparty_account),
+            name: normalise_name(&l.counterparty_name),
+        }
+    }
+
+    fn of_entry(e: &BookItem) -> Party {
+        Party {
+            date: e.date,
+            amount: e.amount,
+            account: e.payee_account.as_deref().map(alnum).unwrap_or_default(),
+            name: e
+                .payee_name
+                .as_deref()
+                .map(normalise_name)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Most candidates a group is searched among; an item with more is left to a person.
+const GROUP_CANDIDATES: usize = 16;
+
+/// What the search for one anchor's group found.
+enum Found {
+    None,
+    /// Exactly one combination.
+    One(Vec<usize>),
+    /// Several combinations (the parts of the first two), or too many candidates.
+    Many(Vec<usize>, String),
+}
+
+/// One side's items indexed by counterparty account and name.
+struct PartyIndex {
+    by_account: HashMap<String, Vec<usize>>,
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+impl PartyIndex {
+    fn new(parties: &[Party]) -> PartyIndex {
+        let mut i = PartyIndex {
+            by_account: HashMap::new(),
+            by_name: HashMap::new(),
+        };
+        for (k, p) in parties.iter().enumerate() {
+            if !p.account.is_empty() {
+                i.by_account.entry(p.account.clone()).or_default().push(k);
+            }
+            if !p.name.is_empty() {
+                i.by_name.entry(p.name.clone()).or_default().push(k);
+            }
+        }
+        i
+    }
+
+    /// The open items of the same party as `a` within `days`, on the same side (in or out).
+    fn around(&self, a: &Party, parts: &[Party], open: &[bool], days: i64) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .by_account
+            .get(&a.account)
+            .into_iter()
+            .chain(self.by_name.get(&a.name))
+            .flatten()
+            .copied()
+            .filter(|&k| {
+                open[k]
+                    && parts[k].amount.is_negative() == a.amount.is_negative()
+                    && !parts[k].amount.is_zero()
+                    && (a.date - parts[k].date).num_days().abs() <= days
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// The combinations of 2 to `max` of `cands` whose amounts sum to `target`, stopping at the
+/// second one. All amounts are on one side, so a partial sum past the target ends a branch.
+fn combinations(target: i64, cands: &[(usize, i64)], max: usize) -> Vec<Vec<usize>> {
+    fn walk(
+        target: i64,
+        cands: &[(usize, i64)],
+        from: usize,
+        max: usize,
+        sum: i64,
+        picked: &mut Vec<usize>,
+        found: &mut Vec<Vec<usize>>,
+    ) {
+        for k in from..cands.len() {
+            if found.len() >= 2 {
+                return;
+            }
+            let s = sum + cands[k].1;
+            if s > target {
+                continue;
+            }
+            picked.push(cands[k].0);
+            if s == target && picked.len() >= 2 {
+                found.push(picked.clone());
+            } else if s < target && picked.len() < max {
+                walk(target, cands, k + 1, max, s, picked, found);
+            }
+            picked.pop();
+        }
+    }
+    let mut found = Vec::new();
+    walk(target, cands, 0, max, 0, &mut Vec::new(), &mut found);
+    found
+}
+
+/// The groups a pass took (anchor, parts) and its notes (anchor, why not).
+type GroupPass = (Vec<(usize, Vec<usize>)>, Vec<(usize, String)>);
+
+/// One pass of a group rule: `anchors` (lines for [`Rule::Combined`], entries for
+/// [`Rule::Split`]) each looking for a unique combination of open `parts`. Returns the
+/// groups taken, anchor first, and a note for each anchor whose grouping was not unique.
+fn group_pass(
+    anchors: &[Party],
+    anchor_open: &[bool],
+    parts: &[Party],
+    part_open: &[bool],
+    part_index: &PartyIndex,
+    anchor_index: &PartyIndex,
+    rules: &Rules,
+) -> GroupPass {
+    let days = rules.group_days;
+    let mut results: Vec<(usize, Found)> = Vec::new();
+    for (a, anchor) in anchors.iter().enumerate() {
+        if !anchor_open[a] || anchor.amount.is_zero() {
+            continue;
+        }
+        let around = part_index.around(anchor, parts, part_open, days);
+        let smaller: Vec<(usize, i64)> = around
+            .iter()
+            .map(|&k| (k, parts[k].amount.fen().saturating_abs()))
+            .filter(|(_, f)| *f < anchor.amount.fen().saturating_abs())
+            .collect();
+        if smaller.len() < 2 {
+            continue;
+        }
+        if smaller.len() > GROUP_CANDIDATES {
+            results.push((
+                a,
+                Found::Many(
+                    Vec::new(),
+                    format!(
+                        "对方相同的候选有{}笔，超过{}笔，不自动组合",
+                        smaller.len(),
+                        GROUP_CANDIDATES
+                    ),
+                ),
+            ));
+            continue;
+        }
+        let mut sorted = smaller;
+        sorted.sort_by_key(|&(k, f)| (std::cmp::Reverse(f), k));
+        let target = anchor.amount.fen().saturating_abs();
+        let found = combinations(target, &sorted, rules.group_max_parts);
+        let f = match found.len() {
+            0 => Found::None,
+            1 => Found::One(found.into_iter().next().unwrap_or_default()),
+            _ => Found::Many(
+                found.concat(),
+                "对方相同的多笔中，有不止一种组合的合计等于此金额，不能确定".into(),
+            ),
+        };
+        results.push((a, f));
+    }
+    // How many anchors' combinations name each part.
+    let mut claims: HashMap<usize, usize> = HashMap::new();
+    for (_, f) in &results {
+        let mut named: Vec<usize> = match f {
+            Found::One(v) | Found::Many(v, _) => v.clone(),
+            Found::None => Vec::new(),
+        };
+        named.sort_unstable();
+        named.dedup();
+        for k in named {
+            *claims.entry(k).or_default() += 1;
+        }
+    }
+    let mut taken = Vec::new();
+    let mut notes = Vec::new();
+    for (a, f) in results {
+        match f {
+            Found::One(group) => {
+                let anchor = &anchors[a];
+                let contested = group.iter().any(|k| claims.get(k) != Some(&1));
+                // A part that has an open counterpart of its own amount may be that one's.
+                let own = group.iter().any(|&k| {
+                    anchor_index
+                        .around(&parts[k], anchors, anchor_open, days)
+                        .into_iter()
+                        .any(|j| j != a && anchors[j].amount == parts[k].amount)
+                });
+                // The anchor may be paid by one part of its whole amount (left ambiguous
+                // by the one-to-one rules).
+                let whole = part_index
+                    .around(anchor, parts, part_open, days)
+                    .into_iter()
+                    .any(|k| parts[k].amount == anchor.amount);
+                if contested || own || whole {
+                    notes.push((
+                        a,
+                        "对方相同的组合合计相等，但其中的款项另有可能的对应，不能确定".into(),
+                    ));
+                } else {
+                    let mut group = group;
+                    group.sort_by_key(|&k| (parts[k].date, k));
+                    taken.push((a, group));
+                }
+            }
+            Found::Many(_, why) => notes.push((a, why)),
+            Found::None => {}
+        }
+    }
+    (taken, notes)
+}
+
 /// Matches `lines` with `book` by the rule table. Deterministic: the same input gives the
 /// same matches in the same order.
 pub fn reconcile(lines: &[BankItem], book: &[BookItem], rules: &Rules) -> Outcome {
     let index = Index::new(lines, book);
     let mut line_taken: Vec<Option<usize>> = vec![None; lines.len()];
     let mut entry_taken: Vec<Option<usize>> = vec![None; book.len()];
-    let mut made: Vec<(usize, usize, Rule)> = Vec::new();
+    // (lines, entries, rule) of each match, by index.
+    let mut made: Vec<(Vec<usize>, Vec<usize>, Rule)> = Vec::new();
+    let mut notes: HashMap<usize, Vec<String>> = HashMap::new();
+    let mut parties: Option<(Vec<Party>, Vec<Party>, PartyIndex, PartyIndex)> = None;
     for &rule in &rules.order {
         if rule == Rule::Tolerance && rules.tolerance.is_zero() {
+            continue;
+        }
+        if rule.is_group() {
+            let (lp, ep, li, ei) = parties.get_or_insert_with(|| {
+                let lp: Vec<Party> = lines.iter().map(Party::of_line).collect();
+                let ep: Vec<Party> = book.iter().map(Party::of_entry).collect();
+                let (li, ei) = (PartyIndex::new(&lp), PartyIndex::new(&ep));
+                (lp, ep, li, ei)
+            });
+            let line_open: Vec<bool> = line_taken.iter().map(Option::is_none).collect();
+            let entry_open: Vec<bool> = entry_taken.iter().map(Option::is_none).collect();
+            if rule == Rule::Combined {
+                let (groups, why) = group_pass(lp, &line_open, ep, &entry_open, ei, li, rules);
+                for (l, es) in groups {
+                    line_taken[l] = Some(es[0]);
+                    for &k in &es {
+                        entry_taken[k] = Some(l);
+                    }
+                    made.push((vec![l], es, rule));
+                }
+                for (l, w) in why {
+                    notes.entry(l).or_default().push(w);
+                }
+            } else {
+                let (groups, _) = group_pass(ep, &entry_open, lp, &line_open, li, ei, rules);
+                for (k, ls) in groups {
+                    entry_taken[k] = Some(ls[0]);
+                    for &l in &ls {
+                        line_taken[l] = Some(k);
+                    }
+                    made.push((ls, vec![k], rule));
+                }
+            }
             continue;
         }
         loop {
@@ -487,7 +980,7 @@ pub fn reconcile(lines: &[BankItem], book: &[BookItem], rules: &Rules) -> Outcom
                 }
                 line_taken[li] = Some(k);
                 entry_taken[k] = Some(li);
-                made.push((li, k, rule));
+                made.push((vec![li], vec![k], rule));
                 progress = true;
             }
             if !progress {
@@ -501,15 +994,15 @@ pub fn reconcile(lines: &[BankItem], book: &[BookItem], rules: &Rules) -> Outcom
             _ => None,
         }
     };
-    // The nearest candidates of line `li` but `winner`, each with why it was not taken:
+    // The nearest candidates of line `li` but the winners, each with why it was not taken:
     // beside a match, how it falls short of the winning rule; for an exception, the rule it
     // passes without being unique, else every way it differs.
-    let candidates = |li: usize, winner: Option<(usize, Rule)>| -> Vec<Candidate> {
+    let candidates = |li: usize, winner: Option<(&[usize], Rule)>| -> Vec<Candidate> {
         let l = &lines[li];
         index
             .near(l, rules)
             .into_iter()
-            .filter(|k| Some(*k) != winner.map(|w| w.0))
+            .filter(|k| !winner.is_some_and(|w| w.0.contains(k)))
             .take(NEAR)
             .map(|k| {
                 let c = Comparison::of(l, &book[k]);
@@ -540,22 +1033,57 @@ pub fn reconcile(lines: &[BankItem], book: &[BookItem], rules: &Rules) -> Outcom
             .collect()
     };
     let mut out = Outcome::default();
-    for (li, k, rule) in made {
-        let c = Comparison::of(&lines[li], &book[k]);
-        out.matches.push(Match {
-            line: lines[li].id,
-            entry: book[k].id,
-            rule,
-            agreed: c.agreed(rules),
-            difference: c.difference,
-            runners_up: candidates(li, Some((k, rule))),
-        });
+    for (ls, ks, rule) in made {
+        let (li, k) = (ls[0], ks[0]);
+        let m = if ls.len() == 1 && ks.len() == 1 {
+            let c = Comparison::of(&lines[li], &book[k]);
+            Match {
+                line: lines[li].id,
+                entry: book[k].id,
+                more_lines: Vec::new(),
+                more_entries: Vec::new(),
+                rule,
+                agreed: c.agreed(rules),
+                difference: c.difference,
+                runners_up: candidates(li, Some((&ks, rule))),
+            }
+        } else {
+            // Every pair of the group agrees on the party (account or name) and the date
+            // window; the amounts agree as a sum.
+            let pairs: Vec<Comparison> = ls
+                .iter()
+                .flat_map(|&l| ks.iter().map(move |&e| (l, e)))
+                .map(|(l, e)| Comparison::of(&lines[l], &book[e]))
+                .collect();
+            let mut agreed = vec![Field::Amount];
+            if pairs.iter().all(|c| c.account) {
+                agreed.push(Field::CounterpartyAccount);
+            }
+            if pairs.iter().all(|c| c.name) {
+                agreed.push(Field::CounterpartyName);
+            }
+            if pairs.iter().all(|c| c.days_apart <= rules.group_days) {
+                agreed.push(Field::Date);
+            }
+            Match {
+                line: lines[li].id,
+                entry: book[k].id,
+                more_lines: ls[1..].iter().map(|&l| lines[l].id).collect(),
+                more_entries: ks[1..].iter().map(|&e| book[e].id).collect(),
+                rule,
+                agreed,
+                difference: Money::ZERO,
+                runners_up: candidates(li, Some((&ks, rule))),
+            }
+        };
+        out.matches.push(m);
     }
     for (li, l) in lines.iter().enumerate() {
         if line_taken[li].is_none() {
             out.exceptions.push(Exception {
                 line: l.id,
                 near: candidates(li, None),
+                notes: notes.remove(&li).unwrap_or_default(),
             });
         }
     }

@@ -29,12 +29,23 @@ pub struct Settings {
     /// Budget control, rate cards, year end, dues: `duban_ledger::config`.
     #[serde(default)]
     pub ledger: duban_ledger::config::LedgerConfig,
+    /// Bank reconciliation: the matching rule table.
+    #[serde(default)]
+    pub bank: BankSettings,
     /// Sign-in: lockout, sessions, passwords.
     #[serde(default)]
     pub auth: AuthSettings,
     /// The signed links in reminders.
     #[serde(default)]
     pub links: LinkSettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BankSettings {
+    /// `[bank.matching]`: the rules in order, each on or off, the windows, the tolerance
+    /// (yuan, as text) and the fee account.
+    pub matching: duban_app::reconcile::MatchingConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -248,6 +259,11 @@ impl Settings {
         settings
             .ledger
             .validate()
+            .map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
+        settings
+            .bank
+            .matching
+            .rules()
             .map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
         Ok(settings)
     }

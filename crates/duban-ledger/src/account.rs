@@ -70,6 +70,10 @@ pub enum Account {
     /// `assets:bank:<code>`: a bank or cash account of the office; disbursements paid from
     /// it post against it instead of the appropriation.
     Bank(BankCode),
+    /// `expenses:<code>` outside the budget lines (`expenses:bank-fees`): what a bank
+    /// charged beyond a payment, booked when a statement line is matched within the
+    /// tolerance.
+    Fees(BankCode),
 }
 
 /// The short code of a bank or cash account (`ccb-basic`): 1–24 lowercase ASCII letters,
@@ -130,7 +134,7 @@ impl Account {
     pub fn account_type(&self) -> AccountType {
         match self {
             Account::Budget { .. } => AccountType::Budget,
-            Account::Expense(_) => AccountType::Expense,
+            Account::Expense(_) | Account::Fees(_) => AccountType::Expense,
             Account::FiscalAppropriation | Account::DuesIncome => AccountType::Revenue,
             Account::DuesAccount | Account::Bank(_) => AccountType::Asset,
         }
@@ -164,6 +168,7 @@ impl Account {
             Account::DuesIncome => "income:party-dues".into(),
             Account::DuesAccount => "assets:party-dues-account".into(),
             Account::Bank(code) => format!("assets:bank:{code}"),
+            Account::Fees(code) => format!("expenses:{code}"),
         }
     }
 
@@ -188,11 +193,11 @@ impl Account {
                     role,
                 })
             }
-            ["expenses", kind] => BudgetLineKind::ALL
-                .into_iter()
-                .find(|k| k.slug() == *kind)
-                .map(Account::Expense)
-                .ok_or_else(bad),
+            ["expenses", kind] => match BudgetLineKind::ALL.into_iter().find(|k| k.slug() == *kind)
+            {
+                Some(k) => Ok(Account::Expense(k)),
+                None => BankCode::parse(kind).map(Account::Fees).map_err(|_| bad()),
+            },
             ["income", "fiscal-appropriation"] => Ok(Account::FiscalAppropriation),
             ["income", "party-dues"] => Ok(Account::DuesIncome),
             ["assets", "party-dues-account"] => Ok(Account::DuesAccount),
@@ -256,6 +261,7 @@ mod tests {
             Account::DuesAccount,
             Account::Bank(BankCode::parse("ccb-basic").unwrap()),
             Account::Bank(BankCode::parse("cash").unwrap()),
+            Account::Fees(BankCode::parse("bank-fees").unwrap()),
         ];
         for kind in BudgetLineKind::ALL {
             out.push(Account::Expense(kind));
@@ -286,6 +292,7 @@ mod tests {
             "assets:bank:a-very-long-bank-code-indeed",
             "assets:bank:a:b",
             "expenses",
+            "expenses:Bank Fees",
         ] {
             assert!(Account::parse(name).is_err(), "{name}");
         }

@@ -358,6 +358,15 @@ impl Book {
                 out.allocations.extend(alloc_id);
                 warnings = w;
             }
+            Command::BankCharge(c) => {
+                let txn = ops::bank_charge(&ctx, c)?;
+                out.message = format!(
+                    "booked a bank charge of {} to {}",
+                    c.amount.grouped(),
+                    c.fee_account
+                );
+                out.transactions.push(post(txn));
+            }
             Command::ClosePeriod(c) => {
                 st.periods = st.periods.close(c.month, today)?;
                 out.message = format!("closed every period through {}", c.month);

@@ -200,6 +200,22 @@ pub struct Reverse {
     pub reason: String,
 }
 
+/// Book what a bank charged beyond a payment (or returned short of it) to a fee account:
+/// the difference of a statement line matched within the tolerance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankCharge {
+    pub date: NaiveDate,
+    /// The code of the bank account the line is on.
+    pub bank_account: String,
+    /// `expenses:<code>`, outside the budget lines.
+    pub fee_account: String,
+    /// Positive: the bank took this much more than the book paid (a fee); negative: less.
+    #[serde(with = "crate::signed_money")]
+    pub amount: Money,
+    pub memo: String,
+}
+
 /// Close every period through `month`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -230,6 +246,7 @@ pub enum Command {
     Reverse(Reverse),
     ClosePeriod(ClosePeriod),
     CloseYear(CloseYear),
+    BankCharge(BankCharge),
 }
 
 impl Command {
@@ -248,6 +265,7 @@ impl Command {
             Command::Reverse(_) => "reverse",
             Command::ClosePeriod(_) => "close_period",
             Command::CloseYear(_) => "close_year",
+            Command::BankCharge(_) => "bank_charge",
         }
     }
 
@@ -322,6 +340,22 @@ impl Command {
                     return Err(LedgerError::Invalid("year: a four-digit year".into()));
                 }
                 Ok(())
+            }
+            Command::BankCharge(c) => {
+                if c.amount.is_zero() {
+                    return Err(LedgerError::Invalid("amount: must not be zero".into()));
+                }
+                crate::account::BankCode::parse(&c.bank_account)?;
+                if !matches!(
+                    crate::account::Account::parse(&c.fee_account),
+                    Ok(crate::account::Account::Fees(_))
+                ) {
+                    return Err(LedgerError::Invalid(format!(
+                        "fee_account: {:?} is not an expense account outside the budget lines (expenses:<code>)",
+                        c.fee_account
+                    )));
+                }
+                text("memo", &c.memo)
             }
         }
     }
@@ -434,6 +468,7 @@ impl Command {
             "reverse" => Reverse,
             "close_period" => ClosePeriod,
             "close_year" => CloseYear,
+            "bank_charge" => BankCharge,
         )
     }
 }

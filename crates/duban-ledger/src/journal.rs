@@ -53,10 +53,12 @@ pub enum TxnKind {
     YearEnd,
     /// The negation of an earlier transaction.
     Reversal,
+    /// What a bank charged (or returned) beyond a payment, booked to a fee account.
+    BankCharge,
 }
 
 impl TxnKind {
-    pub const ALL: [TxnKind; 9] = [
+    pub const ALL: [TxnKind; 10] = [
         TxnKind::Appropriation,
         TxnKind::Virement,
         TxnKind::Allocation,
@@ -66,6 +68,7 @@ impl TxnKind {
         TxnKind::Dues,
         TxnKind::YearEnd,
         TxnKind::Reversal,
+        TxnKind::BankCharge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -79,6 +82,7 @@ impl TxnKind {
             TxnKind::Dues => "dues",
             TxnKind::YearEnd => "year_end",
             TxnKind::Reversal => "reversal",
+            TxnKind::BankCharge => "bank_charge",
         }
     }
 

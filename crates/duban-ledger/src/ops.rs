@@ -11,8 +11,8 @@ use crate::budget::{
     BudgetLineKind, BudgetWarning, LineBalances, LineId, LineRole, control, fiscal_year,
 };
 use crate::command::{
-    Allocate, AllocateStartupBatch, ApplyRebate, Appropriate, ApproveRebate, CloseYear, Disburse,
-    PayDirect, RecordDues, Release, Reverse, Virement,
+    Allocate, AllocateStartupBatch, ApplyRebate, Appropriate, ApproveRebate, BankCharge, CloseYear,
+    Disburse, PayDirect, RecordDues, Release, Reverse, Virement,
 };
 use crate::config::{LedgerConfig, YearEndRule};
 use crate::error::LedgerError;
@@ -373,6 +373,38 @@ pub fn pay_direct(
     )?;
     let warnings = post(ctx, lines, &txn)?;
     Ok((txn, warnings))
+}
+
+/// Books a bank's charge beyond a payment: the fee account debited, the bank account
+/// credited (the other way round for a negative amount). No budget line is touched.
+pub fn bank_charge(ctx: &Ctx<'_>, c: &BankCharge) -> Result<Transaction, LedgerError> {
+    let bank = Account::Bank(BankCode::parse(&c.bank_account)?);
+    let fees = match Account::parse(&c.fee_account)? {
+        a @ Account::Fees(_) => a,
+        _ => {
+            return Err(LedgerError::Invalid(format!(
+                "fee_account: {:?} is a budget line's account",
+                c.fee_account
+            )));
+        }
+    };
+    let description = format!(
+        "bank charge on {} booked to {}: {}",
+        bank.name(),
+        fees.name(),
+        c.memo
+    );
+    let txn = Transaction::new(
+        c.date,
+        TxnKind::BankCharge,
+        &description,
+        vec![
+            Posting::new(fees, c.amount),
+            Posting::new(bank, neg(c.amount)?),
+        ],
+    )?;
+    post(ctx, &mut Lines::new(), &txn)?;
+    Ok(txn)
 }
 
 /// Records the dues a unit remitted for a month. `already` is the transaction that

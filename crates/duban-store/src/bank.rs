@@ -151,6 +151,12 @@ pub struct MatchRow {
     pub reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    /// The id of the group's first row, for every row of a match of several lines or
+    /// postings (none for one line with one posting).
+    pub group_id: Option<i64>,
+    /// The ledger transaction that booked the difference to the fee account (on the first
+    /// row of a match within the tolerance).
+    pub fee_transaction_id: Option<i64>,
 }
 
 fn match_row(m: bank_matches::Model) -> MatchRow {
@@ -167,6 +173,8 @@ fn match_row(m: bank_matches::Model) -> MatchRow {
         reason: m.reason,
         created_at: utc(m.created_at),
         created_by: m.created_by,
+        group_id: m.group_id,
+        fee_transaction_id: m.fee_transaction_id,
     }
 }
 
@@ -180,6 +188,7 @@ pub struct NewMatch {
     pub difference: i64,
     pub detail: String,
     pub matched_by: String,
+    pub fee_transaction_id: Option<i64>,
 }
 
 impl Store {
@@ -213,7 +222,8 @@ impl Store {
     }
 
     /// Every posting on the ledger account `ledger_account`, with its transaction's payment
-    /// details, in posting order.
+    /// details, in posting order; a transaction that was reversed and its reversal are left
+    /// out (they cancel).
     pub async fn bank_book_entries(
         &self,
         ledger_account: &str,
@@ -269,8 +279,14 @@ async fn book_of<C: sea_orm::ConnectionTrait>(
             txns.insert(t.id, t);
         }
     }
+    // A transaction reversed and its reversal cancel out: neither is money to match.
+    let reversed: HashSet<i64> = txns.values().filter_map(|t| t.reverses_id).collect();
     postings
         .into_iter()
+        .filter(|p| {
+            txns.get(&p.transaction_id)
+                .is_none_or(|t| t.reverses_id.is_none() && !reversed.contains(&t.id))
+        })
         .map(|p| {
             let t = txns.get(&p.transaction_id).ok_or_else(|| {
                 StoreError::Invalid(format!(
@@ -478,24 +494,58 @@ impl WriteTx {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<MatchRow, StoreError> {
-        let row = bank_matches::ActiveModel {
-            id: NotSet,
-            bank_account_id: Set(account_id),
-            line_id: Set(m.line_id),
-            posting_id: Set(m.posting_id),
-            rule: Set(m.rule.chars().take(32).collect()),
-            agreed: Set(m.agreed.chars().take(200).collect()),
-            difference: Set(m.difference),
-            detail: Set(m.detail.clone()),
-            matched_by: Set(m.matched_by.clone()),
-            reverses_id: Set(None),
-            reason: Set(None),
-            created_at: Set(now.naive_utc()),
-            created_by: Set(actor.to_string()),
+        Ok(self
+            .insert_match_group(account_id, std::slice::from_ref(m), actor, now)
+            .await?
+            .remove(0))
+    }
+
+    /// Appends the rows of one match: one row, or a group whose rows all carry the first
+    /// row's id as `group_id`. Returns them as stored.
+    pub async fn insert_match_group(
+        &self,
+        account_id: i64,
+        rows: &[NewMatch],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MatchRow>, StoreError> {
+        let mut out: Vec<MatchRow> = Vec::with_capacity(rows.len());
+        for m in rows {
+            let group = out.first().map(|f| f.id);
+            let row = bank_matches::ActiveModel {
+                id: NotSet,
+                bank_account_id: Set(account_id),
+                line_id: Set(m.line_id),
+                posting_id: Set(m.posting_id),
+                rule: Set(m.rule.chars().take(32).collect()),
+                agreed: Set(m.agreed.chars().take(200).collect()),
+                difference: Set(m.difference),
+                detail: Set(m.detail.clone()),
+                matched_by: Set(m.matched_by.clone()),
+                reverses_id: Set(None),
+                reason: Set(None),
+                created_at: Set(now.naive_utc()),
+                created_by: Set(actor.to_string()),
+                group_id: Set(group),
+                fee_transaction_id: Set(m.fee_transaction_id),
+            }
+            .insert(self.conn())
+            .await?;
+            out.push(match_row(row));
         }
-        .insert(self.conn())
-        .await?;
-        Ok(match_row(row))
+        if out.len() > 1 {
+            // The first row learns its own id as the group's.
+            let first = out[0].id;
+            bank_matches::ActiveModel {
+                id: Set(first),
+                group_id: Set(Some(first)),
+                ..Default::default()
+            }
+            .update(self.conn())
+            .await?;
+            out[0].group_id = Some(first);
+        }
+        Ok(out)
     }
 
     /// Appends the reversal of match `of`; the match itself stays as it was.
@@ -521,6 +571,8 @@ impl WriteTx {
             reason: Set(Some(reason.to_string())),
             created_at: Set(now.naive_utc()),
             created_by: Set(actor.to_string()),
+            group_id: Set(of.group_id),
+            fee_transaction_id: Set(None),
         };
         match row.insert(self.conn()).await {
             Ok(m) => Ok(match_row(m)),
@@ -532,5 +584,174 @@ impl WriteTx {
             }
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// An allocation (commitment) with money still to pay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OpenCommitmentRow {
+    pub allocation: i64,
+    pub date: NaiveDate,
+    pub unit_code: String,
+    pub unit_name: String,
+    /// The budget line's kind (`startup`, …).
+    pub line: String,
+    pub purpose: String,
+    /// Fen.
+    pub amount: i64,
+    /// Fen not paid yet.
+    pub outstanding: i64,
+}
+
+/// A disbursement paid from a bank account whose posting no bank line is matched with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnclearedPaymentRow {
+    pub transaction_id: i64,
+    pub posting_id: i64,
+    pub date: NaiveDate,
+    pub bank_account: String,
+    pub allocation: Option<i64>,
+    pub unit_code: Option<String>,
+    pub voucher: Option<String>,
+    pub payee_name: Option<String>,
+    /// Fen paid (positive).
+    pub amount: i64,
+}
+
+impl Store {
+    /// Allocations dated on or before `as_of` that are open with money outstanding, by date.
+    pub async fn open_commitments(
+        &self,
+        as_of: NaiveDate,
+    ) -> Result<Vec<OpenCommitmentRow>, StoreError> {
+        use crate::entities::{ledger_allocations, ledger_lines, party_units};
+        let rows = ledger_allocations::Entity::find()
+            .filter(ledger_allocations::Column::Date.lte(as_of))
+            .filter(ledger_allocations::Column::Status.eq("open"))
+            .filter(ledger_allocations::Column::Outstanding.gt(0))
+            .order_by_asc(ledger_allocations::Column::Date)
+            .order_by_asc(ledger_allocations::Column::Id)
+            .all(self.conn())
+            .await?;
+        let unit_ids: Vec<i64> = rows.iter().map(|r| r.unit_id).collect();
+        let line_ids: Vec<i64> = rows.iter().map(|r| r.line_id).collect();
+        let mut units = HashMap::new();
+        for chunk in unit_ids.chunks(500) {
+            for u in party_units::Entity::find()
+                .filter(party_units::Column::Id.is_in(chunk.to_vec()))
+                .all(self.conn())
+                .await?
+            {
+                units.insert(u.id, (u.code, u.name));
+            }
+        }
+        let mut kinds = HashMap::new();
+        for chunk in line_ids.chunks(500) {
+            for l in ledger_lines::Entity::find()
+                .filter(ledger_lines::Column::Id.is_in(chunk.to_vec()))
+                .all(self.conn())
+                .await?
+            {
+                kinds.insert(l.id, l.kind);
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let (unit_code, unit_name) = units.get(&r.unit_id).cloned().unwrap_or_default();
+                OpenCommitmentRow {
+                    allocation: r.id,
+                    date: r.date,
+                    unit_code,
+                    unit_name,
+                    line: kinds.get(&r.line_id).cloned().unwrap_or_default(),
+                    purpose: r.purpose,
+                    amount: r.amount,
+                    outstanding: r.outstanding,
+                }
+            })
+            .collect())
+    }
+
+    /// Disbursements dated on or before `as_of`, paid from one of the office's bank
+    /// accounts, neither reversed nor reversals, whose posting on the bank account no
+    /// standing match holds; by date.
+    pub async fn uncleared_payments(
+        &self,
+        as_of: NaiveDate,
+    ) -> Result<Vec<UnclearedPaymentRow>, StoreError> {
+        use crate::entities::party_units;
+        let c = self.conn();
+        let txns = ledger_transactions::Entity::find()
+            .filter(ledger_transactions::Column::Kind.eq("disbursement"))
+            .filter(ledger_transactions::Column::BankAccount.is_not_null())
+            .filter(ledger_transactions::Column::Date.lte(as_of))
+            .order_by_asc(ledger_transactions::Column::Date)
+            .order_by_asc(ledger_transactions::Column::Id)
+            .all(c)
+            .await?;
+        let ids: Vec<i64> = txns.iter().map(|t| t.id).collect();
+        let mut reversed = HashSet::new();
+        let mut postings: HashMap<i64, (i64, i64)> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            reversed.extend(
+                ledger_transactions::Entity::find()
+                    .filter(ledger_transactions::Column::ReversesId.is_in(chunk.to_vec()))
+                    .all(c)
+                    .await?
+                    .into_iter()
+                    .filter_map(|t| t.reverses_id),
+            );
+            for p in ledger_postings::Entity::find()
+                .filter(ledger_postings::Column::TransactionId.is_in(chunk.to_vec()))
+                .filter(ledger_postings::Column::Account.like("assets:bank:%"))
+                .all(c)
+                .await?
+            {
+                postings.insert(p.transaction_id, (p.id, p.amount));
+            }
+        }
+        let all_matches = bank_matches::Entity::find()
+            .order_by_asc(bank_matches::Column::Id)
+            .all(c)
+            .await?
+            .into_iter()
+            .map(match_row)
+            .collect::<Vec<_>>();
+        let matched: HashSet<i64> = standing(&all_matches)
+            .into_iter()
+            .map(|m| m.posting_id)
+            .collect();
+        let unit_ids: Vec<i64> = txns.iter().filter_map(|t| t.unit_id).collect();
+        let mut units = HashMap::new();
+        for chunk in unit_ids.chunks(500) {
+            for u in party_units::Entity::find()
+                .filter(party_units::Column::Id.is_in(chunk.to_vec()))
+                .all(c)
+                .await?
+            {
+                units.insert(u.id, u.code);
+            }
+        }
+        Ok(txns
+            .into_iter()
+            .filter(|t| !reversed.contains(&t.id))
+            .filter_map(|t| {
+                let (posting_id, amount) = *postings.get(&t.id)?;
+                (!matched.contains(&posting_id)).then(|| UnclearedPaymentRow {
+                    transaction_id: t.id,
+                    posting_id,
+                    date: t.date,
+                    bank_account: t.bank_account.clone().unwrap_or_default(),
+                    allocation: t.allocation_id,
+                    unit_code: t.unit_id.and_then(|u| units.get(&u).cloned()),
+                    voucher: t.voucher.clone(),
+                    payee_name: t.payee_name.clone(),
+                    amount: amount.saturating_abs(),
+                })
+            })
+            .collect())
     }
 }

@@ -180,6 +180,36 @@ impl Store {
     }
 }
 
+impl crate::engine::WriteTx {
+    /// Runs one ledger command inside this transaction, with its idempotency key, seal and
+    /// audit entry as [`Store::ledger_execute`] writes them, so that it commits or rolls
+    /// back with the rest of the caller's work.
+    pub async fn ledger_execute(
+        &self,
+        ctx: &LedgerContext<'_>,
+        env: &Envelope,
+    ) -> Result<Executed, StoreError> {
+        ctx.config.validate()?;
+        let fingerprint = env.command.fingerprint()?;
+        run_one(self.conn(), ctx, env, &fingerprint).await
+    }
+
+    /// The postings of transaction `id` on `account`.
+    pub async fn postings_on(&self, id: i64, account: &str) -> Result<Vec<i64>, StoreError> {
+        use crate::entities::ledger_postings;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        Ok(ledger_postings::Entity::find()
+            .filter(ledger_postings::Column::TransactionId.eq(id))
+            .filter(ledger_postings::Column::Account.eq(account))
+            .order_by_asc(ledger_postings::Column::Id)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|p| p.id)
+            .collect())
+    }
+}
+
 /// One command inside the batch's transaction: a repeat of its key returns the stored
 /// outcome, a conflicting repeat is refused with the fields that differ.
 async fn run_one(

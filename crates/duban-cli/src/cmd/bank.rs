@@ -7,10 +7,15 @@
 //! - `import --account CODE FILE [--dry-run]`: the statement's new lines into the account,
 //!   all or nothing (exit 1 with the row and column when refused).
 //! - `lines --account CODE [--from --to] [--format json]`.
-//! - `match --account CODE [--dry-run]`: the rule table over the open lines and postings;
-//!   `exceptions --account CODE`: the lines left and why their near candidates failed;
+//! - `match --account CODE [--dry-run]`: the configured rule table (`[bank.matching]`) over
+//!   the open lines and postings, printing which rules ran;
+//!   `exceptions [--account CODE]`: the lines left and why their near candidates failed, of
+//!   one account or of every account by account;
 //!   `matches --account CODE`; `match-manual --account CODE --line L --posting P`;
-//!   `unmatch --account CODE --match M --reason R` (a reversing row; both audited).
+//!   `unmatch --account CODE --match M --reason R` (reversing rows for the whole match, and
+//!   the fee booked for it reversed; both audited).
+//! - `three-way [--as-of DATE] [--format table|json|csv|xlsx --output FILE]`: commitments
+//!   not paid and payments no statement line is matched with, aged.
 
 use super::{BadInput, Context, OutputFormat};
 use chrono::NaiveDate;
@@ -68,8 +73,10 @@ enum What {
         format: OutputFormat,
     },
     /// Match the open lines of an account with the open postings on its ledger account by
-    /// the rule table (voucher or serial, amount and counterparty, amount and date, amount
-    /// within the tolerance); each match keeps its rule, agreed fields and runner-ups.
+    /// the rule table of `[bank.matching]` (voucher or serial, amount and counterparty,
+    /// amount and date, amount within the tolerance with the difference booked to the fee
+    /// account, several postings paid in one line, one posting paid in several lines); each
+    /// match keeps its rule, agreed fields and runner-ups, and the rules that ran are printed.
     Match {
         #[command(flatten)]
         a: AccountFormat,
@@ -77,10 +84,26 @@ enum What {
         #[arg(long)]
         dry_run: bool,
     },
-    /// The open lines of an account, with their nearest candidates and why each failed.
+    /// The open lines of an account (of every account, by account, without --account),
+    /// with their nearest candidates and why each failed.
     Exceptions {
-        #[command(flatten)]
-        a: AccountFormat,
+        /// The account's code; every account when absent.
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Allocation ↔ disbursement ↔ bank line: commitments not paid and payments from a bank
+    /// account no statement line is matched with, each with its age and age bucket.
+    ThreeWay {
+        /// The day ages are counted to (YYYY-MM-DD); today when absent.
+        #[arg(long, value_parser = date)]
+        as_of: Option<NaiveDate>,
+        #[arg(long, value_enum, default_value_t)]
+        format: ListExport,
+        /// Where the csv or xlsx goes.
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
     /// The standing matches of an account.
     Matches {
@@ -100,7 +123,8 @@ enum What {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Undo a match: a reversing row with the reason; the match itself is kept.
+    /// Undo a match: a reversing row with the reason for each of its rows (any row's id
+    /// names it) and the fee booked for it reversed; the match itself is kept.
     Unmatch {
         #[command(flatten)]
         a: AccountFormat,
@@ -109,6 +133,17 @@ enum What {
         #[arg(long)]
         reason: String,
     },
+}
+
+/// A list on screen, as JSON, or exported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+enum ListExport {
+    #[default]
+    Table,
+    Json,
+    /// UTF-8 with a BOM, for Excel and WPS.
+    Csv,
+    Xlsx,
 }
 
 #[derive(Debug, clap::Args)]
@@ -197,6 +232,11 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         | What::Matches { .. }
         | What::MatchManual { .. }
         | What::Unmatch { .. }) => return reconcile(w, ctx).await,
+        What::ThreeWay {
+            as_of,
+            format,
+            output,
+        } => return three_way(ctx, as_of, format, output).await,
         What::Import {
             account,
             file,
@@ -468,6 +508,168 @@ fn print_match_rows(rows: &[Vec<String>]) -> anyhow::Result<()> {
     )
 }
 
+/// `#1` or `#1+#2+#3`.
+fn ids(first: i64, more: &[i64]) -> String {
+    std::iter::once(first)
+        .chain(more.iter().copied())
+        .map(|i| format!("#{i}"))
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
+fn print_exceptions(rows: &[duban_app::reconcile::ExceptionRow]) {
+    for e in rows {
+        let l = &e.line;
+        println!(
+            "银行流水#{} {} {} {} {}",
+            l.id,
+            l.date.map(|d| d.to_string()).unwrap_or_default(),
+            yuan(l.amount),
+            l.counterparty_name,
+            texts(&l.summary, &l.purpose, &l.remark)
+        );
+        if let Some(m) = &e.would_match {
+            println!(
+                "  可自动匹配分录{}（{}）：运行 duban bank match",
+                ids(m.posting, &m.more_postings),
+                m.rule_zh
+            );
+        }
+        for c in &e.near {
+            println!(
+                "  候选分录#{}：差额 {}，相差 {} 天；{}",
+                c.entry,
+                c.difference.grouped(),
+                c.days_apart,
+                c.why_not.join("；")
+            );
+        }
+        for n in &e.notes {
+            println!("  {n}");
+        }
+        if e.would_match.is_none() && e.near.is_empty() && e.notes.is_empty() {
+            println!("  没有相近的分录");
+        }
+    }
+}
+
+async fn three_way(
+    ctx: &Context,
+    as_of: Option<NaiveDate>,
+    format: ListExport,
+    output: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let (app, actor) = super::cli_reader(ctx).await?;
+    let t = app.three_way(&actor, as_of).await?;
+    match format {
+        ListExport::Json => println!("{}", serde_json::to_string_pretty(&t)?),
+        ListExport::Csv | ListExport::Xlsx => {
+            let Some(path) = output else {
+                return Err(BadInput(
+                    "--output: 导出 csv 或 xlsx 须指定文件 (give the file to write)".into(),
+                )
+                .into());
+            };
+            let sheet = t.sheet();
+            let bytes = if format == ListExport::Csv {
+                duban_tabular::export::to_csv(&sheet)
+            } else {
+                duban_tabular::export::to_xlsx(&sheet)?
+            };
+            std::fs::write(&path, bytes)
+                .map_err(|e| BadInput(format!("--output: {}: {e}", path.display())))?;
+            println!(
+                "已导出 {} 行到 {}",
+                t.commitments.len() + t.payments.len(),
+                path.display()
+            );
+        }
+        ListExport::Table => {
+            println!(
+                "三方核对（核定 ↔ 拨付 ↔ 银行流水），账龄计至 {}",
+                t.as_of.format("%Y年%m月%d日")
+            );
+            println!("已核定未付款：");
+            let rows: Vec<Vec<String>> = t
+                .commitments
+                .iter()
+                .map(|c| {
+                    vec![
+                        format!("核定#{}", c.row.allocation),
+                        c.row.date.to_string(),
+                        c.row.unit_code.clone(),
+                        c.row.purpose.clone(),
+                        yuan(c.row.outstanding),
+                        c.age_days.to_string(),
+                        c.bucket.zh().into(),
+                    ]
+                })
+                .collect();
+            crate::cmd::deliveries::print_rows(
+                &[
+                    "核定",
+                    "日期",
+                    "单位",
+                    "用途",
+                    "未付金额",
+                    "账龄（天）",
+                    "账龄区间",
+                ],
+                &rows,
+                crate::cmd::deliveries::ListFormat::Table,
+            )?;
+            for b in &t.commitment_totals {
+                println!(
+                    "  {}：{} 笔，{}",
+                    b.bucket.zh(),
+                    b.count,
+                    b.amount.grouped()
+                );
+            }
+            println!("已付款未见银行流水：");
+            let rows: Vec<Vec<String>> = t
+                .payments
+                .iter()
+                .map(|p| {
+                    vec![
+                        format!("交易#{}", p.row.transaction_id),
+                        p.row.date.to_string(),
+                        p.row.bank_account.clone(),
+                        p.row.payee_name.clone().unwrap_or_default(),
+                        p.row.voucher.clone().unwrap_or_default(),
+                        yuan(p.row.amount),
+                        p.age_days.to_string(),
+                        p.bucket.zh().into(),
+                    ]
+                })
+                .collect();
+            crate::cmd::deliveries::print_rows(
+                &[
+                    "交易",
+                    "日期",
+                    "银行账户",
+                    "收款人",
+                    "凭证号",
+                    "金额",
+                    "账龄（天）",
+                    "账龄区间",
+                ],
+                &rows,
+                crate::cmd::deliveries::ListFormat::Table,
+            )?;
+            for b in &t.payment_totals {
+                println!(
+                    "  {}：{} 笔，{}",
+                    b.bucket.zh(),
+                    b.count,
+                    b.amount.grouped()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn reconcile(what: What, ctx: &Context) -> anyhow::Result<ExitCode> {
     use duban_app::reconcile::{ManualMatch, Unmatch};
     let (app, actor) = super::cli_reader(ctx).await?;
@@ -496,8 +698,8 @@ async fn reconcile(what: What, ctx: &Context) -> anyhow::Result<ExitCode> {
                 .map(|m| {
                     vec![
                         m.id.map(|i| format!("#{i}")).unwrap_or_else(|| "—".into()),
-                        format!("#{}", m.line),
-                        format!("#{}", m.posting),
+                        ids(m.line, &m.more_lines),
+                        ids(m.posting, &m.more_postings),
                         m.rule_zh.clone(),
                         m.agreed
                             .iter()
@@ -509,6 +711,26 @@ async fn reconcile(what: What, ctx: &Context) -> anyhow::Result<ExitCode> {
                 })
                 .collect();
             print_match_rows(&rows)?;
+            let ran: Vec<String> = r
+                .rules
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{}（{}）",
+                        t.rule.zh(),
+                        if t.enabled { "运行" } else { "未启用" }
+                    )
+                })
+                .collect();
+            println!("规则：{}", ran.join(" → "));
+            for m in r.matched.iter().filter(|m| m.fee_transaction.is_some()) {
+                println!(
+                    "差额 {} 已记入 {}（交易#{}）",
+                    m.difference.grouped(),
+                    r.fee_account,
+                    m.fee_transaction.unwrap_or_default()
+                );
+            }
             println!(
                 "{}：{} 笔流水，此前已匹配 {} 笔，本次{}匹配 {} 笔，未匹配 {} 笔",
                 r.account,
@@ -519,41 +741,39 @@ async fn reconcile(what: What, ctx: &Context) -> anyhow::Result<ExitCode> {
                 r.exceptions
             );
         }
-        What::Exceptions { a } => {
-            let rows = app.bank_exceptions(&actor, &a.account).await?;
-            if a.format == OutputFormat::Json {
+        What::Exceptions {
+            account: Some(account),
+            format,
+        } => {
+            let rows = app.bank_exceptions(&actor, &account).await?;
+            if format == OutputFormat::Json {
                 return json(&rows);
             }
-            for e in &rows {
-                let l = &e.line;
-                println!(
-                    "银行流水#{} {} {} {} {}",
-                    l.id,
-                    l.date.map(|d| d.to_string()).unwrap_or_default(),
-                    yuan(l.amount),
-                    l.counterparty_name,
-                    texts(&l.summary, &l.purpose, &l.remark)
-                );
-                if let Some(m) = &e.would_match {
-                    println!(
-                        "  可自动匹配分录#{}（{}）：运行 duban bank match",
-                        m.posting, m.rule_zh
-                    );
-                }
-                for c in &e.near {
-                    println!(
-                        "  候选分录#{}：差额 {}，相差 {} 天；{}",
-                        c.entry,
-                        c.difference.grouped(),
-                        c.days_apart,
-                        c.why_not.join("；")
-                    );
-                }
-                if e.would_match.is_none() && e.near.is_empty() {
-                    println!("  没有相近的分录");
-                }
-            }
+            print_exceptions(&rows);
             println!("未匹配：{} 笔", rows.len());
+        }
+        What::Exceptions {
+            account: None,
+            format,
+        } => {
+            let all = app.bank_exceptions_all(&actor).await?;
+            if format == OutputFormat::Json {
+                return json(&all);
+            }
+            for a in &all {
+                println!(
+                    "== {}（{}）：未匹配 {} 笔",
+                    a.account,
+                    a.name,
+                    a.exceptions.len()
+                );
+                print_exceptions(&a.exceptions);
+            }
+            println!(
+                "共 {} 个账户，未匹配：{} 笔",
+                all.len(),
+                all.iter().map(|a| a.exceptions.len()).sum::<usize>()
+            );
         }
         What::Matches { a } => {
             let list = app.bank_matches(&actor, &a.account).await?;
@@ -564,7 +784,10 @@ async fn reconcile(what: What, ctx: &Context) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|m| {
                     vec![
-                        format!("#{}", m.id),
+                        match m.group_id {
+                            Some(g) => format!("#{}（组#{g}）", m.id),
+                            None => format!("#{}", m.id),
+                        },
                         format!("#{}", m.line_id),
                         format!("#{}", m.posting_id),
                         m.rule.clone(),
@@ -607,7 +830,14 @@ async fn reconcile(what: What, ctx: &Context) -> anyhow::Result<ExitCode> {
             };
             match app.unmatch(&actor, id, req).await {
                 Ok(m) if a.format == OutputFormat::Json => return json(&m),
-                Ok(m) => println!("已撤销匹配#{id}（撤销记录#{}）", m.id),
+                Ok(u) => {
+                    let rows: Vec<String> =
+                        u.reversals.iter().map(|r| format!("#{}", r.id)).collect();
+                    println!("已撤销匹配#{id}（撤销记录{}）", rows.join("、"));
+                    if let Some(t) = u.fee_reversal {
+                        println!("已冲销差额记账（交易#{t}）");
+                    }
+                }
                 Err(e) => return refused(e),
             }
         }

@@ -256,6 +256,13 @@ impl Context {
         };
         Ok(duban_app::App::new(engine, policy, self.link_key()?)
             .with_ledger(self.settings.ledger.clone())
+            .with_matching(
+                self.settings
+                    .bank
+                    .matching
+                    .rules()
+                    .map_err(|e| anyhow::anyhow!("configuration error: {e}"))?,
+            )
             .with_workflow_files(workflows::files(self)))
     }
 

@@ -1,5 +1,6 @@
 //! Bank and cash accounts and their statements: accounts, a preview of a statement file,
-//! the import of its lines into an account, and the lines stored.
+//! the import of its lines into an account, and the lines stored; matching, the exceptions
+//! (of one account or every account), matches and unmatches, and the three-way listing.
 
 use super::{json, upload, write};
 use crate::AppState;
@@ -13,7 +14,10 @@ use chrono::NaiveDate;
 use duban_app::bank::{
     BankAccountRequest, BankAccountRow, BankLineRow, ImportReport, StatementPreview,
 };
-use duban_app::reconcile::{ExceptionRow, ManualMatch, MatchReport, MatchRow, Unmatch};
+use duban_app::reconcile::{
+    AccountExceptions, ExceptionRow, ManualMatch, MatchReport, MatchRow, ThreeWay, Unmatch,
+    Unmatched,
+};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -229,6 +233,46 @@ pub async fn exceptions(
     ))
 }
 
+/// The open lines of every account, by account code, each with its nearest candidates
+/// and why each failed.
+#[utoipa::path(get, path = "/api/v1/bank/exceptions/all", tag = "ledger",
+    responses((status = 200, body = Vec<AccountExceptions>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn all_exceptions(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> Result<Response, Problem> {
+    Ok(json(
+        StatusCode::OK,
+        &state.app.bank_exceptions_all(&actor).await?,
+    ))
+}
+
+/// The day ages are counted to.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AsOfQuery {
+    /// YYYY-MM-DD; today when absent.
+    pub as_of: Option<NaiveDate>,
+}
+
+/// Allocation ↔ disbursement ↔ bank line: commitments not paid and payments from a bank
+/// account no statement line is matched with, each with its age in days and age bucket
+/// (0–30, 31–90, over 90 days), with totals per bucket.
+#[utoipa::path(get, path = "/api/v1/bank/three-way", tag = "ledger", params(AsOfQuery),
+    responses((status = 200, body = ThreeWay), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn three_way(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Query(q): Query<AsOfQuery>,
+) -> Result<Response, Problem> {
+    Ok(json(
+        StatusCode::OK,
+        &state.app.three_way(&actor, q.as_of).await?,
+    ))
+}
+
 /// The standing matches of an account.
 #[utoipa::path(get, path = "/api/v1/bank/matches", tag = "ledger", params(AccountQuery),
     responses((status = 200, body = Vec<MatchRow>), (status = 404, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
@@ -269,10 +313,11 @@ pub async fn match_manual(
     .await
 }
 
-/// Undo a match: a reversing row with the reason; the match itself is kept.
+/// Undo a match: a reversing row with the reason for each row of the match (any row's id
+/// names it), and the fee booked for it reversed; the match itself is kept.
 #[utoipa::path(post, path = "/api/v1/bank/matches/{id}/unmatch", tag = "ledger",
     params(("id" = i64, Path)), request_body = Unmatch,
-    responses((status = 200, body = MatchRow), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, body = Unmatched), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("session" = []), ("token" = [])))]
 pub async fn unmatch(
     State(state): State<AppState>,

@@ -104,6 +104,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(bank::lines))
         .routes(routes!(bank::run_match))
         .routes(routes!(bank::exceptions))
+        .routes(routes!(bank::all_exceptions))
+        .routes(routes!(bank::three_way))
         .routes(routes!(bank::matches, bank::match_manual))
         .routes(routes!(bank::unmatch))
         .routes(routes!(audit_entries))

@@ -19,6 +19,8 @@ pub struct Model {
     pub reason: Option<String>,
     pub created_at: DateTime,
     pub created_by: String,
+    pub group_id: Option<i64>,
+    pub fee_transaction_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

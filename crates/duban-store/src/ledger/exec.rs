@@ -176,6 +176,7 @@ impl<'a> Run<'a> {
             Command::Reverse(c) => self.reverse(c).await?,
             Command::ClosePeriod(c) => self.close_period(c).await?,
             Command::CloseYear(c) => self.close_year(c).await?,
+            Command::BankCharge(c) => self.bank_charge(c).await?,
         };
         out.command = env.command.name().to_string();
         Ok(out)
@@ -743,6 +744,21 @@ impl<'a> Run<'a> {
             allocations: original.txn.allocation().into_iter().collect(),
             headroom: headroom(&lines, &original.txn.lines()),
             warnings: messages(w),
+            ..Outcome::default()
+        })
+    }
+
+    async fn bank_charge(&self, c: &BankCharge) -> Result<Outcome, StoreError> {
+        let (periods, closed) = rows::lock_state(self.txn, false).await?;
+        let t = ops::bank_charge(&self.ops_ctx(periods, &closed), c)?;
+        let tx = self.post(&[t], &HashMap::new(), &HashMap::new()).await?;
+        Ok(Outcome {
+            message: format!(
+                "booked a bank charge of {} to {}",
+                c.amount.grouped(),
+                c.fee_account
+            ),
+            transactions: tx,
             ..Outcome::default()
         })
     }
