@@ -1766,6 +1766,7 @@ fn cli_twins() -> Vec<(&'static str, Twin)> {
         ("bank lines", Reads),
         ("bank match", Route("post", "/api/v1/bank/match", None)),
         ("bank exceptions", Reads),
+        ("bank three-way", Reads),
         ("bank matches", Reads),
         (
             "bank match-manual",
