@@ -120,7 +120,7 @@ impl Office {
     }
 
     /// Signs in and returns the session cookie.
-    async fn login(&self, user: &str) -> String {
+    pub(crate) async fn login(&self, user: &str) -> String {
         let (status, body, headers) = self
             .send(json_request(
                 Method::POST,
@@ -559,6 +559,34 @@ fn matrix(instance: i64) -> Vec<Route> {
             "/api/v1/bank/matches/1/unmatch".into(),
             Some(json!({"account": "cmbc", "reason": "对错了"})),
             &["caiwu"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/reports/budget-execution",
+            "/api/v1/reports/budget-execution?year=2026&month=11".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/reports/unit-ledger",
+            "/api/v1/reports/unit-ledger?unit=370102-0001&year=2026".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/reports/bank-reconciliation",
+            "/api/v1/reports/bank-reconciliation?account=cmbc&month=2026-11".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
+            "/api/v1/reports/dues",
+            "/api/v1/reports/dues?year=2026".into(),
+            None,
+            LEDGER,
         ),
         (
             Method::GET,

@@ -22,7 +22,7 @@ fn ledger_error(error: LedgerError) -> AppError {
     AppError::Ledger { error, index: None }
 }
 
-fn checked_year(year: i32) -> Result<i32, AppError> {
+pub(crate) fn checked_year(year: i32) -> Result<i32, AppError> {
     if (2000..=2999).contains(&year) {
         Ok(year)
     } else {

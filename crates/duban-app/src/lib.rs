@@ -21,6 +21,7 @@ pub mod loop_;
 pub mod monitor;
 pub mod reconcile;
 pub mod register;
+pub mod reports;
 pub mod system;
 pub mod tasks;
 pub mod units;
