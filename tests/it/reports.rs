@@ -622,11 +622,15 @@ backend_tests! {
         assert!(!html.contains("调节后余额不相等"));
 
         // The year closes: the statement of the year reads the same, to the byte.
+        let budget_before = cli(&db, &["ledger", "budget", "--year", "2026", "--format", "json"]);
         cli_at(&db, "2027-01-05", &["ledger", "year", "close", "--year", "2026", "--key", "close-2026"]);
+        // `ledger budget` too: the year's appropriation, not what was paid at 100 %.
+        let budget_after = cli_at(&db, "2027-01-05", &["ledger", "budget", "--year", "2026", "--format", "json"]);
+        assert_eq!(String::from_utf8(budget_after).unwrap(), String::from_utf8(budget_before).unwrap());
         let after = cli_at(&db, "2027-01-05", &["report", "budget-execution", "--year", "2026", "--month", "11", "--format", "csv"]);
         assert_eq!(String::from_utf8(after).unwrap(), String::from_utf8(csv_before).unwrap());
         let whole_after = cli_at(&db, "2027-01-05", &["report", "budget-execution", "--year", "2026", "--format", "csv"]);
-        assert_eq!(whole_after, whole_year);
+        assert_eq!(String::from_utf8(whole_after).unwrap(), String::from_utf8(whole_year).unwrap());
         let (s, _, body) = get(&o, "/api/v1/reports/budget-execution?year=2026&month=11", &caiwu).await;
         assert_eq!(s, StatusCode::OK);
         assert_budget_2026_11(&serde_json::from_slice(&body).unwrap());

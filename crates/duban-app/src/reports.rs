@@ -15,7 +15,7 @@ use duban_ledger::LedgerError;
 use duban_ledger::budget::{BudgetLineKind, LineBalances, LineRole, percent_to};
 use duban_ledger::journal::{PostedTransaction, TxnKind};
 use duban_ledger::model::RebateStatus;
-use duban_ledger::report::{render_table, unit_ledger};
+use duban_ledger::report::{is_closing_entry, render_table, unit_ledger};
 use duban_store::bank::{BankLineRow, BookEntryRow, MatchRow, standing};
 use duban_tabular::export::{Cell, Sheet, to_csv, to_xlsx};
 use rust_decimal::Decimal;
@@ -181,13 +181,6 @@ pub struct BudgetExecutionReport {
     pub month: Option<u32>,
     pub rows: Vec<ExecutionLine>,
     pub total: ExecutionLine,
-}
-
-/// True for the entries that close a year (dated 31 December): lapses and the carry-outs.
-/// The carry-ins they make in the next year are dated 1 January and open that year.
-pub fn is_closing_entry(t: &PostedTransaction) -> bool {
-    let d = t.txn.date();
-    t.txn.kind() == TxnKind::YearEnd && d.month() == 12 && d.day() == 31
 }
 
 #[derive(Default, Clone, Copy)]
