@@ -1182,6 +1182,91 @@ mod tests {
         }
     }
 
+    fn account() -> duban_store::bank::BankAccountRow {
+        duban_store::bank::BankAccountRow {
+            id: 1,
+            code: "basic".into(),
+            name: "基本户".into(),
+            number: "6222".into(),
+            bank: "建设银行".into(),
+            ledger_account: "assets:bank:basic".into(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            created_by: "t".into(),
+        }
+    }
+
+    fn posting(id: i64, day: u32, amount: i64) -> BookEntryRow {
+        BookEntryRow {
+            posting_id: id,
+            transaction_id: id,
+            date: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
+            amount,
+            description: format!("拨付 #{id}"),
+            voucher: Some(format!("记-{id}")),
+            payee_name: None,
+            payee_account: None,
+            payee_bank: None,
+        }
+    }
+
+    fn matched(id: i64, line: i64, posting: i64) -> MatchRow {
+        MatchRow {
+            id,
+            line_id: line,
+            posting_id: posting,
+            rule: "manual".into(),
+            agreed: String::new(),
+            difference: 0,
+            detail: String::new(),
+            matched_by: "manual".into(),
+            reverses_id: None,
+            reason: None,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            created_by: "t".into(),
+        }
+    }
+
+    #[test]
+    fn a_statement_that_does_not_balance_says_by_how_much() {
+        // The bank paid 100.00 less than the books say, and the two were matched by hand.
+        let mut lines = vec![
+            line(10, 100_000, Some(100_000)),
+            line(11, -29_900, Some(70_100)),
+        ];
+        lines[0].date = NaiveDate::from_ymd_opt(2026, 11, 1);
+        let book = [posting(1, 5, -30_000)];
+        let r =
+            reconcile_month(&account(), (2026, 11), &book, &lines, &[matched(1, 11, 1)]).unwrap();
+        assert_eq!(r.book_balance, Money::from_fen(-30_000));
+        assert_eq!(r.bank_balance, Money::from_fen(70_100));
+        assert_eq!(r.bank_received.total, Money::from_fen(100_000));
+        assert_eq!(r.adjusted_book, Money::from_fen(70_000));
+        assert_eq!(r.adjusted_bank, Money::from_fen(70_100));
+        assert_eq!(r.difference, Money::from_fen(-100));
+        assert!(!r.balanced);
+        let csv = String::from_utf8(r.export(ReportFormat::Csv).unwrap()).unwrap();
+        assert!(
+            csv.ends_with("差额,,-1.00,调节后余额不相等，请核对未达账项,\n"),
+            "{csv}"
+        );
+        // Unmatched, the payment is in transit both ways and the sides agree.
+        let unmatched = [
+            matched(1, 11, 1),
+            MatchRow {
+                id: 2,
+                reverses_id: Some(1),
+                ..matched(2, 11, 1)
+            },
+        ];
+        let r = reconcile_month(&account(), (2026, 11), &book, &lines, &unmatched).unwrap();
+        assert_eq!(
+            (r.book_paid.total, r.bank_paid.total),
+            (Money::from_fen(30_000), Money::from_fen(29_900))
+        );
+        assert_eq!(r.adjusted_book, Money::from_fen(40_100));
+        assert!(r.balanced, "{r:?}");
+    }
+
     #[test]
     fn the_closing_balance_follows_the_chain_either_way() {
         let d = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
