@@ -1686,6 +1686,10 @@ fn cli_twins() -> Vec<(&'static str, Twin)> {
             "bank unmatch",
             Route("post", "/api/v1/bank/matches/{id}/unmatch", None),
         ),
+        ("report budget-execution", Reads),
+        ("report unit-ledger", Reads),
+        ("report bank-reconciliation", Reads),
+        ("report dues", Reads),
         ("users add", Route("post", "/api/v1/users", None)),
         (
             "users passwd",
