@@ -47,3 +47,6 @@ mod finance_pages;
 mod backup;
 // The audit log's hash chain: verify finds tampering, concurrent writers, upgrades, exports.
 mod audit;
+// The reports finance officers hand upward: budget execution, a unit's fund ledger, bank
+// reconciliation, dues; through the binary and the router, before and after a year close.
+mod reports;

@@ -22,7 +22,7 @@ fn ledger_error(error: LedgerError) -> AppError {
     AppError::Ledger { error, index: None }
 }
 
-fn checked_year(year: i32) -> Result<i32, AppError> {
+pub(crate) fn checked_year(year: i32) -> Result<i32, AppError> {
     if (2000..=2999).contains(&year) {
         Ok(year)
     } else {
@@ -53,7 +53,7 @@ impl From<&BudgetRow> for ExecutionRow {
 }
 
 /// The budget's execution in a year (预算执行情况), line by line with totals, and the
-/// years there are to choose from.
+/// years there are to choose from; a closed year as it stood before its closing entries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BudgetExecution {
     pub year: i32,
@@ -173,7 +173,8 @@ impl App {
         let lines = self.store().ledger_lines(None).await?;
         let mut years: BTreeSet<i32> = lines.keys().map(|l| l.year).collect();
         years.extend([year, this_year]);
-        let report = BudgetReport::new(year, &lines).map_err(ledger_error)?;
+        let report =
+            BudgetReport::new(year, &self.year_lines(year).await?).map_err(ledger_error)?;
         Ok(BudgetExecution::of(
             &report,
             years.into_iter().rev().collect(),

@@ -213,7 +213,28 @@ impl App {
         year: i32,
     ) -> Result<duban_ledger::report::BudgetReport, AppError> {
         self.require_ledger_reader(actor)?;
-        Ok(self.store().ledger_budget(year).await?)
+        let lines = self.year_lines(year).await?;
+        duban_ledger::report::BudgetReport::new(year, &lines)
+            .map_err(|error| AppError::Ledger { error, index: None })
+    }
+
+    /// The balances of the lines of `year` as the year left them: a closed year's closing
+    /// entries taken back, so its budget reads as it did on 31 December.
+    pub(crate) async fn year_lines(
+        &self,
+        year: i32,
+    ) -> Result<
+        std::collections::BTreeMap<
+            duban_ledger::budget::LineId,
+            duban_ledger::budget::LineBalances,
+        >,
+        AppError,
+    > {
+        let store = self.store();
+        let lines = store.ledger_lines(Some(year)).await?;
+        let closing = store.ledger_closing_entries(year).await?;
+        duban_ledger::report::before_close(year, &lines, &closing)
+            .map_err(|error| AppError::Ledger { error, index: None })
     }
 
     pub async fn ledger_balances(

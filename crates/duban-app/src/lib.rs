@@ -22,6 +22,7 @@ pub mod members;
 pub mod monitor;
 pub mod reconcile;
 pub mod register;
+pub mod reports;
 pub mod system;
 pub mod tasks;
 pub mod units;

@@ -184,6 +184,39 @@ impl BudgetReport {
     }
 }
 
+/// True for an entry that closes a fiscal year: a year-end lapse or carry-out, dated 31
+/// December. The carry-ins it makes are dated 1 January of the next year and open that year.
+pub fn is_closing_entry(t: &PostedTransaction) -> bool {
+    use chrono::Datelike;
+    let d = t.txn.date();
+    t.txn.kind() == TxnKind::YearEnd && d.month() == 12 && d.day() == 31
+}
+
+/// The balances of the lines of `year` as the year left them, before the entries that closed
+/// it: `lines` (the balances kept) with the postings of `closing` on those lines taken back.
+/// A closed year's budget then still shows what it was given, committed and paid, instead of
+/// an appropriation cut down to what was paid.
+pub fn before_close(
+    year: i32,
+    lines: &BTreeMap<LineId, LineBalances>,
+    closing: &[PostedTransaction],
+) -> Result<BTreeMap<LineId, LineBalances>, LedgerError> {
+    let mut out = lines.clone();
+    for t in closing.iter().filter(|t| is_closing_entry(t)) {
+        for p in t.txn.postings() {
+            let Some((line, role)) = p.account.line() else {
+                continue;
+            };
+            if line.year != year {
+                continue;
+            }
+            let back = p.amount.checked_neg().ok_or(LedgerError::Overflow)?;
+            out.entry(line).or_default().apply(role, back)?;
+        }
+    }
+    Ok(out)
+}
+
 /// One line of a unit's fund ledger (经费台账): a transaction that concerns the unit, what
 /// it changed, and the running totals after it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod lists;
 pub mod migrate;
 pub mod register;
+pub mod report;
 pub mod serve;
 pub mod timers;
 pub mod users;

@@ -4,6 +4,7 @@
 mod bank;
 mod handlers;
 mod monitor;
+mod reports;
 mod workflows;
 
 use crate::AppState;
@@ -108,6 +109,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(bank::three_way))
         .routes(routes!(bank::matches, bank::match_manual))
         .routes(routes!(bank::unmatch))
+        .routes(routes!(reports::budget_execution))
+        .routes(routes!(reports::unit_ledger))
+        .routes(routes!(reports::bank_reconciliation))
+        .routes(routes!(reports::dues))
         .routes(routes!(audit_entries))
         .routes(routes!(audit_verify))
         .routes(routes!(monitor::list_timers))

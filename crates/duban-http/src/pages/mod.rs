@@ -16,6 +16,7 @@ mod finance;
 pub(crate) mod i18n;
 mod import;
 mod items;
+mod reports;
 mod strip;
 mod tasks;
 mod units;
@@ -53,6 +54,10 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/units/{code}/funds.xlsx", get(finance::unit_funds_export))
         .route("/units/{code}/funds.csv", get(finance::unit_funds_export))
         .route("/budget", get(finance::budget))
+        .route(
+            "/reports/bank-reconciliation",
+            get(reports::bank_reconciliation),
+        )
         .route("/budget.xlsx", get(finance::budget_export))
         .route("/budget.csv", get(finance::budget_export))
         .route(
@@ -214,6 +219,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pages/unit_funds.html",
         include_str!("../../templates/pages/unit_funds.html"),
+    ),
+    (
+        "pages/bank_reconciliation.html",
+        include_str!("../../templates/pages/bank_reconciliation.html"),
     ),
 ];
 
@@ -407,6 +416,11 @@ const NAV: &[NavItem] = &[
         allowed: |a| a.role.may(Permission::ReadLedger),
     },
     NavItem {
+        href: "/reports/bank-reconciliation",
+        label: "fin.nav.reconciliation",
+        allowed: |a| a.role.may(Permission::ReadLedger),
+    },
+    NavItem {
         href: "/items",
         label: "nav.items",
         allowed: |a| {
@@ -503,7 +517,7 @@ pub(crate) fn pager(page: u64, pages: u64, at: impl Fn(u64) -> String) -> Vec<Va
 }
 
 /// `attachment` with the file's name in UTF-8 (RFC 5987) and an ASCII fallback.
-fn attachment(name: &str, ascii: &str) -> HeaderValue {
+pub(crate) fn attachment(name: &str, ascii: &str) -> HeaderValue {
     HeaderValue::from_str(&format!(
         "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
         encode(name)

@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use duban_core::money::Money;
 use duban_ledger::budget::{BudgetLineKind, LineBalances, LineId};
 use duban_ledger::config::LedgerConfig;
-use duban_ledger::journal::PostedTransaction;
+use duban_ledger::journal::{PostedTransaction, TxnKind};
 use duban_ledger::model::{Allocation, AllocationStatus, RebateApplication, RebateStatus};
 use duban_ledger::period::{Periods, YearMonth};
 use duban_ledger::rates::{BatchPlan, Candidate, plan_startup_batch};
@@ -212,6 +212,24 @@ impl Store {
             year,
             &self.ledger_lines(Some(year)).await?,
         )?)
+    }
+
+    /// The year-end entries that close `year` (dated 31 December), in number order.
+    pub async fn ledger_closing_entries(
+        &self,
+        year: i32,
+    ) -> Result<Vec<PostedTransaction>, StoreError> {
+        let Some(last) = NaiveDate::from_ymd_opt(year, 12, 31) else {
+            return Ok(Vec::new());
+        };
+        let c = self.conn();
+        let rows = ledger_transactions::Entity::find()
+            .filter(ledger_transactions::Column::Kind.eq(TxnKind::YearEnd.as_str()))
+            .filter(ledger_transactions::Column::Date.eq(last))
+            .order_by_asc(ledger_transactions::Column::Id)
+            .all(c)
+            .await?;
+        rows::load_transactions(c, rows).await
     }
 
     /// The whole journal in transaction order.
