@@ -1891,6 +1891,12 @@ fn every_command_that_changes_state_has_its_api_twin() {
     let doc = serde_json::to_value(duban_http::openapi()).unwrap();
     let text = doc.to_string();
     for (command, twin) in &twins {
+        if let Twin::Operation(why) = twin {
+            assert!(
+                !why.trim().is_empty(),
+                "`duban {command}`: say why it has no API twin"
+            );
+        }
         let Twin::Route(method, path, kind) = twin else {
             continue;
         };
