@@ -396,6 +396,7 @@ pub fn kind_zh(kind: TxnKind) -> &'static str {
         TxnKind::Dues => "党费收缴",
         TxnKind::YearEnd => "年终结转",
         TxnKind::Reversal => "冲销",
+        TxnKind::BankCharge => "银行手续费",
     }
 }
 
@@ -1220,6 +1221,8 @@ mod tests {
             detail: String::new(),
             matched_by: "manual".into(),
             reverses_id: None,
+            group_id: None,
+            fee_transaction_id: None,
             reason: None,
             created_at: chrono::DateTime::UNIX_EPOCH,
             created_by: "t".into(),
