@@ -279,18 +279,7 @@ impl Store {
                 .collect();
             q = q.filter(ledger_allocations::Column::LineId.is_in(ids));
         }
-        let found = q.all(c).await?;
-        let codes = rows::unit_codes(c, found.iter().map(|r| r.unit_id).collect()).await?;
-        found
-            .iter()
-            .map(|r| {
-                rows::allocation_of(
-                    r,
-                    lines[&r.line_id],
-                    codes.get(&r.unit_id).cloned().unwrap_or_default(),
-                )
-            })
-            .collect()
+        allocations_of(c, q.all(c).await?, &lines).await
     }
 
     /// How many allocations a selection names and what they add up to, counted by the
@@ -366,17 +355,7 @@ impl Store {
             .iter()
             .map(|r| Ok((r.id, rows::line_id_of(r)?)))
             .collect::<Result<_, StoreError>>()?;
-        let codes = rows::unit_codes(c, found.iter().map(|r| r.unit_id).collect()).await?;
-        found
-            .iter()
-            .map(|r| {
-                rows::allocation_of(
-                    r,
-                    lines[&r.line_id],
-                    codes.get(&r.unit_id).cloned().unwrap_or_default(),
-                )
-            })
-            .collect()
+        allocations_of(c, found, &lines).await
     }
 
     /// One allocation by its number.
@@ -662,4 +641,24 @@ fn allocation_selection_query(
         .join(JoinType::InnerJoin, to_unit)
         .join(JoinType::InnerJoin, to_line)
         .filter(cond)
+}
+
+/// Allocation rows as the ledger's values, with their lines (which `lines` must hold) and
+/// their units' codes.
+async fn allocations_of<C: ConnectionTrait>(
+    c: &C,
+    found: Vec<ledger_allocations::Model>,
+    lines: &HashMap<i64, LineId>,
+) -> Result<Vec<Allocation>, StoreError> {
+    let codes = rows::unit_codes(c, found.iter().map(|r| r.unit_id).collect()).await?;
+    found
+        .iter()
+        .map(|r| {
+            rows::allocation_of(
+                r,
+                lines[&r.line_id],
+                codes.get(&r.unit_id).cloned().unwrap_or_default(),
+            )
+        })
+        .collect()
 }
