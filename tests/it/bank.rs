@@ -486,7 +486,7 @@ backend_tests! {
         assert_eq!(tw["payment_totals"][2]["amount"], "2000.00", "{tw}");
         assert_eq!(tw["commitment_totals"][0]["count"], 1, "{tw}");
         let table = cli_ok(&db, &["bank", "three-way", "--as-of", "2026-07-01"]);
-        assert!(table.contains("账龄计至 2026年07月01日") && table.contains("90天以上：1 笔，2,000.00"), "{table}");
+        assert!(table.contains("账龄计至 2026年7月1日") && table.contains("90天以上：1 笔，2,000.00"), "{table}");
         let csv = dir.path().join("three-way.csv");
         cli_ok(&db, &["bank", "three-way", "--as-of", "2026-07-01", "--format", "csv", "--output", csv.to_str().unwrap()]);
         let bytes = std::fs::read(&csv).unwrap();

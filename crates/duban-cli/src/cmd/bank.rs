@@ -587,7 +587,7 @@ async fn three_way(
         ListExport::Table => {
             println!(
                 "三方核对（核定 ↔ 拨付 ↔ 银行流水），账龄计至 {}",
-                t.as_of.format("%Y年%m月%d日")
+                duban_workflow::subject::zh_date(t.as_of)
             );
             println!("已核定未付款：");
             let rows: Vec<Vec<String>> = t
