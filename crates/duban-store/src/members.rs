@@ -67,34 +67,6 @@ fn channels_of(mobile: &Option<String>, email: &Option<String>) -> String {
 }
 
 impl WriteTx {
-    #[allow(clippy::too_many_arguments)]
-    async fn audit_change<T: Serialize>(
-        &self,
-        actor: &str,
-        now: DateTime<Utc>,
-        action: &str,
-        entity: &str,
-        key: &str,
-        before: Option<&T>,
-        after: Option<&T>,
-    ) -> Result<(), StoreError> {
-        audit::record(
-            self.conn(),
-            Change {
-                actor,
-                origin: audit::ORIGIN_CLI,
-                at: now,
-                action,
-                entity,
-                key,
-                before,
-                after,
-            },
-        )
-        .await?;
-        Ok(())
-    }
-
     /// The person messages to a member go to: the one with the member's mobile (else email),
     /// created if there is none, given the member's other contact if it lacks one.
     async fn member_person(
@@ -134,15 +106,16 @@ impl WriteTx {
                 am.channels = Set(channels.join(","));
                 am.updated_at = Set(now.naive_utc());
                 let new = am.update(self.conn()).await?;
-                self.audit_change(
+                self.record_change(Change {
                     actor,
-                    now,
-                    "update",
-                    "person",
-                    &p.id.to_string(),
-                    Some(&p),
-                    Some(&new),
-                )
+                    origin: audit::ORIGIN_CLI,
+                    at: now,
+                    action: "update",
+                    entity: "person",
+                    key: &p.id.to_string(),
+                    before: Some(&p),
+                    after: Some(&new),
+                })
                 .await?;
                 Ok(Some(p.id))
             }
@@ -161,15 +134,16 @@ impl WriteTx {
                 }
                 .insert(self.conn())
                 .await?;
-                self.audit_change(
+                self.record_change(Change {
                     actor,
-                    now,
-                    "create",
-                    "person",
-                    &new.id.to_string(),
-                    None,
-                    Some(&new),
-                )
+                    origin: audit::ORIGIN_CLI,
+                    at: now,
+                    action: "create",
+                    entity: "person",
+                    key: &new.id.to_string(),
+                    before: None,
+                    after: Some(&new),
+                })
                 .await?;
                 Ok(Some(new.id))
             }
@@ -242,15 +216,16 @@ impl WriteTx {
                     am.active = Set(true);
                     am.updated_at = Set(now.naive_utc());
                     let new = am.update(self.conn()).await?;
-                    self.audit_change(
+                    self.record_change(Change {
                         actor,
-                        now,
-                        "update",
-                        "member",
-                        &format!("member:{}", old.id),
-                        Some(old),
-                        Some(&new),
-                    )
+                        origin: audit::ORIGIN_CLI,
+                        at: now,
+                        action: "update",
+                        entity: "member",
+                        key: &format!("member:{}", old.id),
+                        before: Some(old),
+                        after: Some(&new),
+                    })
                     .await?;
                     done.updated += 1;
                     done.changed.push(new.id);
@@ -270,15 +245,16 @@ impl WriteTx {
                     }
                     .insert(self.conn())
                     .await?;
-                    self.audit_change(
+                    self.record_change(Change {
                         actor,
-                        now,
-                        "create",
-                        "member",
-                        &format!("member:{}", new.id),
-                        None,
-                        Some(&new),
-                    )
+                        origin: audit::ORIGIN_CLI,
+                        at: now,
+                        action: "create",
+                        entity: "member",
+                        key: &format!("member:{}", new.id),
+                        before: None,
+                        after: Some(&new),
+                    })
                     .await?;
                     done.created += 1;
                     done.changed.push(new.id);
