@@ -1761,6 +1761,7 @@ fn cli_twins() -> Vec<(&'static str, Twin)> {
         ("ledger release", ledger("release")),
         ("ledger pay", ledger("pay_direct")),
         ("ledger reverse", ledger("reverse")),
+        ("ledger receive", ledger("receive")),
         ("ledger dues record", ledger("record_dues")),
         ("ledger dues calc", Reads),
         ("ledger dues list", Reads),

@@ -536,3 +536,81 @@ backend_tests! {
         assert!(stderr.contains("bank.matching.fee_account"), "{stderr}");
     }
 }
+
+backend_tests! {
+    async fn receipts_and_transfers_between_own_accounts_are_booked_and_matched(db) {
+        cli_ok(&db, &["migrate", "up"]);
+        crate::ledger::register_units(&db.store().await, &[("U1".into(), chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap())]).await;
+        cli_ok(&db, &["bank", "accounts", "add", "--code", "basic", "--name", "组织部基本户", "--number", "6222 0000 1111 2222", "--bank", "建设银行"]);
+        cli_ok(&db, &["bank", "accounts", "add", "--code", "dues", "--name", "党费专户", "--number", "6222 0000 3333 4444", "--bank", "工商银行"]);
+        let meeting = ["--meeting", "部务会 2026-01", "--approved-on", "2026-01-04"];
+        cli_ok(&db, &["ledger", "appropriate", "--line", "demo-site", "--amount", "20万", "--date", "2026-01-05", "--key", "r1"]);
+        cli_ok(&db, &[&["ledger", "allocate", "--line", "demo-site", "--unit", "U1", "--amount", "5万", "--purpose", "示范点", "--date", "2026-03-01", "--key", "r2"][..], &meeting].concat());
+        // The treasury transfers the appropriation to the basic account; one payment goes out
+        // of it; 3,000 moves from the basic account to the dues account.
+        let received = json_of(&db, &["ledger", "receive", "--bank-account", "basic", "--from", "income:fiscal-appropriation", "--amount", "10万",
+            "--voucher", "收-0001", "--payer-name", "济南市财政局", "--payer-account", "3700 1234 5678", "--payer-bank", "人民银行济南分行",
+            "--date", "2026-03-02", "--key", "r3"]);
+        assert!(received["message"].as_str().unwrap().contains("received 100,000.00 into assets:bank:basic"), "{received}");
+        cli_ok(&db, &["ledger", "disburse", "--allocation", "1", "--amount", "12000", "--date", "2026-03-05", "--key", "r4",
+            "--bank-account", "basic", "--payee-name", "U1 党支部", "--payee-account", "6222000000000001"]);
+        cli_ok(&db, &["ledger", "receive", "--bank-account", "dues", "--from", "assets:bank:basic", "--amount", "3000", "--memo", "内部转账", "--date", "2026-03-20", "--key", "r5"]);
+        // A payment without a commitment, paid from the basic account too.
+        cli_ok(&db, &["ledger", "pay", "--line", "demo-site", "--amount", "500", "--payee", "市委党校", "--purpose", "培训场地",
+            "--bank-account", "basic", "--payee-account", "955880002", "--voucher", "记-0020", "--date", "2026-03-25", "--key", "r6"]);
+
+        // Refused, naming the field, nothing written: a receipt from the account itself, from a
+        // budget line's expense, into or from an account that does not exist, of nothing.
+        let refused = |args: &[&str], field: &str| {
+            let (out, stdout, stderr) = run(duban(&db.url).args([&["ledger", "receive", "--date", "2026-03-21", "--key", "bad"][..], args].concat()).env("DUBAN_TODAY", "2026-12-31"));
+            assert!(!out.status.success(), "{args:?}: {stdout}{stderr}");
+            assert!(stderr.contains(field), "{args:?}: {stderr}");
+        };
+        refused(&["--bank-account", "basic", "--from", "assets:bank:basic", "--amount", "1"], "from:");
+        refused(&["--bank-account", "basic", "--from", "expenses:demo-site", "--amount", "1"], "from:");
+        refused(&["--bank-account", "basic", "--from", "assets:bank:boc", "--amount", "1"], "from: 没有代码为“boc”的银行账户");
+        refused(&["--bank-account", "boc", "--from", "income:fiscal-appropriation", "--amount", "1"], "bank_account: 没有代码为“boc”的银行账户");
+        refused(&["--bank-account", "basic", "--from", "income:fiscal-appropriation", "--amount", "0"], "amount");
+        refused(&["--bank-account", "basic", "--from", "income:fiscal-appropriation", "--amount", "1", "--payer-name", " "], "payer.name");
+
+        let balances = json_of(&db, &["ledger", "balance"]);
+        let balance = |name: &str| balances["rows"].as_array().unwrap().iter()
+            .find(|r| r["account"] == name).map(|r| r["balance"].as_str().unwrap().to_string());
+        assert_eq!(balance("assets:bank:basic").as_deref(), Some("84500.00"), "{balances}");
+        assert_eq!(balance("assets:bank:dues").as_deref(), Some("3000.00"), "{balances}");
+        let txns = json_of(&db, &["ledger", "transactions"]);
+        let receipt = txns.as_array().unwrap().iter().find(|t| t["kind"] == "receipt").expect("a receipt");
+        assert_eq!((receipt["payment"]["voucher"].as_str(), receipt["payment"]["payee_name"].as_str()), (Some("收-0001"), Some("济南市财政局")), "{receipt}");
+
+        // Both statements: every line is matched, the transfer on both sides.
+        let dir = tempfile::tempdir().unwrap();
+        let basic = dir.path().join("basic-2026-03.csv");
+        std::fs::write(&basic, [
+            "交易日期,支出,收入,余额,对方户名,对方账号,摘要\n",
+            "20260302,,100000.00,100000.00,济南市财政局,370012345678,拨款 收-0001\n",
+            "20260305,12000.00,,88000.00,U1 党支部,6222000000000001,拨付经费\n",
+            "20260320,3000.00,,85000.00,党费专户,6222000033334444,内部转账\n",
+            "20260326,500.00,,84500.00,中共济南市委党校,955880002,培训场地费\n",
+        ].concat()).unwrap();
+        let dues = dir.path().join("dues-2026-03.csv");
+        std::fs::write(&dues, [
+            "交易日期,支出,收入,余额,对方户名,对方账号,摘要\n",
+            "20260320,,3000.00,3000.00,组织部基本户,6222000011112222,内部转账\n",
+        ].concat()).unwrap();
+        cli_ok(&db, &["bank", "import", "--account", "basic", basic.to_str().unwrap()]);
+        cli_ok(&db, &["bank", "import", "--account", "dues", dues.to_str().unwrap()]);
+        let run_basic = json_of(&db, &["bank", "match", "--account", "basic"]);
+        let rules: Vec<&str> = run_basic["matched"].as_array().unwrap().iter().map(|m| m["rule"].as_str().unwrap()).collect();
+        assert_eq!(rules, ["reference", "counterparty", "counterparty", "amount_date"], "{run_basic}");
+        assert_eq!(run_basic["exceptions"].as_u64(), Some(0), "{run_basic}");
+        let run_dues = json_of(&db, &["bank", "match", "--account", "dues"]);
+        assert_eq!((run_dues["matched"].as_array().unwrap().len(), run_dues["exceptions"].as_u64()), (1, Some(0)), "{run_dues}");
+
+        // The reconciliation statement of the basic account balances with nothing in transit.
+        let rec = json_of(&db, &["report", "bank-reconciliation", "--account", "basic", "--month", "2026-03"]);
+        assert_eq!(rec["book_balance"], rec["bank_balance"], "{rec}");
+        let (out, stdout, stderr) = run(duban(&db.url).args(["audit", "verify"]));
+        assert!(out.status.success(), "{stdout}{stderr}");
+        cli_ok(&db, &["ledger", "verify"]);
+    }
+}

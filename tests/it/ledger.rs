@@ -783,6 +783,7 @@ fn scenario(l: &mut L) -> Vec<Envelope> {
             amount: Money::yuan(5_000),
             payee: "党校".into(),
             purpose: "venue".into(),
+            payment: Default::default(),
         }),
         Command::Disburse(Disburse {
             date: d(2026, 2, 10),
@@ -822,6 +823,7 @@ fn change(c: &mut Command) {
         Command::CloseYear(x) => x.year -= 1,
         Command::AllocateStartupBatch(x) => x.formed_in += 1,
         Command::BankCharge(x) => cent(&mut x.amount),
+        Command::Receive(x) => cent(&mut x.amount),
     }
 }
 
@@ -936,6 +938,7 @@ fn random_command(
             amount,
             payee: "p".into(),
             purpose: "p".into(),
+            payment: Default::default(),
         })),
     }
 }

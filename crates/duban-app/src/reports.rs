@@ -397,6 +397,7 @@ pub fn kind_zh(kind: TxnKind) -> &'static str {
         TxnKind::YearEnd => "年终结转",
         TxnKind::Reversal => "冲销",
         TxnKind::BankCharge => "银行手续费",
+        TxnKind::Receipt => "收款",
     }
 }
 

@@ -367,6 +367,11 @@ impl Book {
                 );
                 out.transactions.push(post(txn));
             }
+            Command::Receive(c) => {
+                let txn = ops::receive(&ctx, c)?;
+                out.message = c.message();
+                out.transactions.push(post(txn));
+            }
             Command::ClosePeriod(c) => {
                 st.periods = st.periods.close(c.month, today)?;
                 out.message = format!("closed every period through {}", c.month);

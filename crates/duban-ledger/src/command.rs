@@ -113,24 +113,23 @@ impl Payment {
         }
     }
 
+    /// The payment, normalised, with `payee` as the payee's name when it names none.
+    pub fn with_payee(&self, payee: &str) -> Payment {
+        let mut p = self.normalised();
+        if p.payee_name.is_none() && !p.is_empty() {
+            p.payee_name = Some(payee.trim().to_string());
+        }
+        p
+    }
+
     /// Checks each field, naming it (`payment.voucher` …).
     pub fn validate(&self) -> Result<(), LedgerError> {
-        for (field, v, max) in [
-            ("payment.voucher", &self.voucher, 64),
-            ("payment.payee_name", &self.payee_name, 200),
-            ("payment.payee_account", &self.payee_account, 64),
-            ("payment.payee_bank", &self.payee_bank, 200),
-        ] {
-            if let Some(v) = v
-                && (v.trim().is_empty()
-                    || v.chars().count() > max
-                    || v.chars().any(char::is_control))
-            {
-                return Err(LedgerError::Invalid(format!(
-                    "{field}: 1 to {max} characters on one line"
-                )));
-            }
-        }
+        counterparty_fields([
+            ("payment.voucher", &self.voucher),
+            ("payment.payee_name", &self.payee_name),
+            ("payment.payee_account", &self.payee_account),
+            ("payment.payee_bank", &self.payee_bank),
+        ])?;
         if let Some(code) = &self.bank_account {
             crate::account::BankCode::parse(code).map_err(|_| {
                 LedgerError::Invalid(format!(
@@ -140,6 +139,21 @@ impl Payment {
         }
         Ok(())
     }
+}
+
+/// Checks a voucher and a counterparty's name, account and bank (in that order): each absent
+/// or 1 to 64 (voucher, account) or 200 (name, bank) characters on one line.
+fn counterparty_fields(fields: [(&str, &Option<String>); 4]) -> Result<(), LedgerError> {
+    for ((field, v), max) in fields.into_iter().zip([64, 200, 64, 200]) {
+        if let Some(v) = v
+            && (v.trim().is_empty() || v.chars().count() > max || v.chars().any(char::is_control))
+        {
+            return Err(LedgerError::Invalid(format!(
+                "{field}: 1 to {max} characters on one line"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Hand the undisbursed remainder of an allocation back to its line.
@@ -160,6 +174,11 @@ pub struct PayDirect {
     pub amount: Money,
     pub payee: String,
     pub purpose: String,
+    /// The voucher, the payee's account and bank and the bank account paid from, when
+    /// known (the payee's name is `payee`). Absent in the JSON when empty, so a command
+    /// without them keeps its fingerprint.
+    #[serde(default, skip_serializing_if = "Payment::is_empty")]
+    pub payment: Payment,
 }
 
 /// Dues a unit remitted for a month.
@@ -216,6 +235,71 @@ pub struct BankCharge {
     pub memo: String,
 }
 
+/// Money received into one of the office's bank accounts: the treasury's transfer of the
+/// appropriation (拨款到账), dues paid over from the dues account, or a transfer from another
+/// of the office's own accounts (内部转账).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receive {
+    pub date: NaiveDate,
+    /// The code of the bank account the money came into.
+    pub bank_account: String,
+    /// Where it came from: `income:fiscal-appropriation`, `assets:party-dues-account` or
+    /// `assets:bank:<code>`, another of the office's accounts.
+    pub from: String,
+    pub amount: Money,
+    /// The voucher and the payer (name, account, bank), when known.
+    #[serde(default, skip_serializing_if = "Payer::is_empty")]
+    pub payer: Payer,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+}
+
+impl Receive {
+    /// What booking it tells the person who asked.
+    pub fn message(&self) -> String {
+        format!(
+            "received {} into assets:bank:{} from {}",
+            self.amount.grouped(),
+            self.bank_account,
+            self.from
+        )
+    }
+}
+
+/// Who paid money in: the voucher number (凭证号) and the payer's name, account and bank.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Payer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voucher: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank: Option<String>,
+}
+
+impl Payer {
+    pub fn is_empty(&self) -> bool {
+        *self == Payer::default()
+    }
+
+    /// The payer as the counterparty of a transaction into `bank_account`: the transaction's
+    /// payment link, where the payee of a payment is the payer of a receipt.
+    pub fn as_counterparty(&self, bank_account: &str) -> Payment {
+        Payment {
+            voucher: self.voucher.clone(),
+            payee_name: self.name.clone(),
+            payee_account: self.account.clone(),
+            payee_bank: self.bank.clone(),
+            bank_account: Some(bank_account.to_string()),
+        }
+        .normalised()
+    }
+}
+
 /// Close every period through `month`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -247,6 +331,7 @@ pub enum Command {
     ClosePeriod(ClosePeriod),
     CloseYear(CloseYear),
     BankCharge(BankCharge),
+    Receive(Receive),
 }
 
 impl Command {
@@ -266,6 +351,7 @@ impl Command {
             Command::ClosePeriod(_) => "close_period",
             Command::CloseYear(_) => "close_year",
             Command::BankCharge(_) => "bank_charge",
+            Command::Receive(_) => "receive",
         }
     }
 
@@ -315,7 +401,8 @@ impl Command {
             Command::PayDirect(c) => {
                 positive("amount", c.amount)?;
                 text("payee", &c.payee)?;
-                text("purpose", &c.purpose)
+                text("purpose", &c.purpose)?;
+                c.payment.validate()
             }
             Command::RecordDues(c) => {
                 positive("amount", c.amount)?;
@@ -356,6 +443,17 @@ impl Command {
                     )));
                 }
                 text("memo", &c.memo)
+            }
+            Command::Receive(c) => {
+                positive("amount", c.amount)?;
+                crate::ops::receipt_source(&c.bank_account, &c.from)?;
+                counterparty_fields([
+                    ("payer.voucher", &c.payer.voucher),
+                    ("payer.name", &c.payer.name),
+                    ("payer.account", &c.payer.account),
+                    ("payer.bank", &c.payer.bank),
+                ])?;
+                optional_text("memo", c.memo.as_deref())
             }
         }
     }
@@ -469,6 +567,7 @@ impl Command {
             "close_period" => ClosePeriod,
             "close_year" => CloseYear,
             "bank_charge" => BankCharge,
+            "receive" => Receive,
         )
     }
 }

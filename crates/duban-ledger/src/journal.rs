@@ -55,10 +55,13 @@ pub enum TxnKind {
     Reversal,
     /// What a bank charged (or returned) beyond a payment, booked to a fee account.
     BankCharge,
+    /// Money received into a bank account (拨款到账, dues paid over, a transfer between the
+    /// office's own accounts).
+    Receipt,
 }
 
 impl TxnKind {
-    pub const ALL: [TxnKind; 10] = [
+    pub const ALL: [TxnKind; 11] = [
         TxnKind::Appropriation,
         TxnKind::Virement,
         TxnKind::Allocation,
@@ -69,6 +72,7 @@ impl TxnKind {
         TxnKind::YearEnd,
         TxnKind::Reversal,
         TxnKind::BankCharge,
+        TxnKind::Receipt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +87,7 @@ impl TxnKind {
             TxnKind::YearEnd => "year_end",
             TxnKind::Reversal => "reversal",
             TxnKind::BankCharge => "bank_charge",
+            TxnKind::Receipt => "receipt",
         }
     }
 

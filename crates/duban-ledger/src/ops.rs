@@ -12,7 +12,7 @@ use crate::budget::{
 };
 use crate::command::{
     Allocate, AllocateStartupBatch, ApplyRebate, Appropriate, ApproveRebate, BankCharge, CloseYear,
-    Disburse, PayDirect, RecordDues, Release, Reverse, Virement,
+    Disburse, PayDirect, Receive, RecordDues, Release, Reverse, Virement,
 };
 use crate::config::{LedgerConfig, YearEndRule};
 use crate::error::LedgerError;
@@ -279,11 +279,7 @@ pub fn disburse(
         description.push_str(memo);
     }
     let payment = c.payment.normalised();
-    // Paid from one of the office's bank accounts: the money leaves that account.
-    let funding = match payment.bank_account.as_deref() {
-        Some(code) => Account::Bank(BankCode::parse(code)?),
-        None => Account::funding_for(a.line.kind),
-    };
+    let funding = paid_from(&payment, a.line.kind)?;
     let txn = Transaction::new(
         c.date,
         TxnKind::Disbursement,
@@ -311,6 +307,18 @@ pub fn disburse(
         a.status = AllocationStatus::Completed;
     }
     Ok((txn, warnings))
+}
+
+/// Where a payment's money leaves from: the office's bank account it names, else what funds
+/// the line (the treasury pays directly, or the dues account).
+fn paid_from(
+    payment: &crate::command::Payment,
+    line: BudgetLineKind,
+) -> Result<Account, LedgerError> {
+    Ok(match payment.bank_account.as_deref() {
+        Some(code) => Account::Bank(BankCode::parse(code)?),
+        None => Account::funding_for(line),
+    })
 }
 
 /// Hands the undisbursed remainder of an allocation back to its line's headroom.
@@ -354,6 +362,8 @@ pub fn pay_direct(
     c: &PayDirect,
 ) -> Result<(Transaction, Vec<BudgetWarning>), LedgerError> {
     let line = LineId::new(fiscal_year(c.date), c.line);
+    let payment = c.payment.with_payee(&c.payee);
+    let funding = paid_from(&payment, c.line)?;
     let description = format!(
         "direct payment from {} to {}: {}",
         line_name(c.line),
@@ -368,9 +378,10 @@ pub fn pay_direct(
             budget(line, LineRole::PaidDirect, c.amount),
             budget(line, LineRole::Available, neg(c.amount)?),
             Posting::new(Account::Expense(c.line), c.amount),
-            Posting::new(Account::funding_for(c.line), neg(c.amount)?),
+            Posting::new(funding, neg(c.amount)?),
         ],
-    )?;
+    )?
+    .with_payment(&payment);
     let warnings = post(ctx, lines, &txn)?;
     Ok((txn, warnings))
 }
@@ -403,6 +414,46 @@ pub fn bank_charge(ctx: &Ctx<'_>, c: &BankCharge) -> Result<Transaction, LedgerE
             Posting::new(bank, neg(c.amount)?),
         ],
     )?;
+    post(ctx, &mut Lines::new(), &txn)?;
+    Ok(txn)
+}
+
+/// Where a receipt into `bank_account` may come from: the fiscal appropriation, the dues
+/// account, or another of the office's bank accounts (never the same one).
+pub fn receipt_source(bank_account: &str, from: &str) -> Result<Account, LedgerError> {
+    let into = BankCode::parse(bank_account)?;
+    let refuse = || {
+        LedgerError::Invalid(format!(
+            "from: {from:?} is not where a receipt comes from (income:fiscal-appropriation, assets:party-dues-account or assets:bank:<another account>)"
+        ))
+    };
+    match Account::parse(from).map_err(|_| refuse())? {
+        a @ (Account::FiscalAppropriation | Account::DuesAccount) => Ok(a),
+        Account::Bank(code) if code != into => Ok(Account::Bank(code)),
+        _ => Err(refuse()),
+    }
+}
+
+/// Books money received into a bank account: the bank account debited, its source
+/// credited. No budget line is touched.
+pub fn receive(ctx: &Ctx<'_>, c: &Receive) -> Result<Transaction, LedgerError> {
+    let from = receipt_source(&c.bank_account, &c.from)?;
+    let bank = Account::Bank(BankCode::parse(&c.bank_account)?);
+    let mut description = format!("receipt into {} from {}", bank.name(), from.name());
+    if let Some(memo) = c.memo.as_deref().filter(|m| !m.trim().is_empty()) {
+        description.push_str(": ");
+        description.push_str(memo);
+    }
+    let txn = Transaction::new(
+        c.date,
+        TxnKind::Receipt,
+        &description,
+        vec![
+            Posting::new(bank, c.amount),
+            Posting::new(from, neg(c.amount)?),
+        ],
+    )?
+    .with_payment(&c.payer.as_counterparty(&c.bank_account));
     post(ctx, &mut Lines::new(), &txn)?;
     Ok(txn)
 }

@@ -168,6 +168,8 @@ enum What {
         #[arg(long)]
         purpose: String,
         #[command(flatten)]
+        payment: BankPaymentArgs,
+        #[command(flatten)]
         w: Write,
     },
     /// Correct a transaction by reversing it (dated in an open period).
@@ -176,6 +178,36 @@ enum What {
         transaction: i64,
         #[arg(long)]
         reason: String,
+        #[command(flatten)]
+        w: Write,
+    },
+    /// Money received into a bank account: the appropriation transferred to it (拨款到账),
+    /// dues paid over, or a transfer from another of the office's accounts.
+    Receive {
+        /// The code of the bank account the money came into (`duban bank accounts list`).
+        #[arg(long)]
+        bank_account: String,
+        /// `income:fiscal-appropriation`, `assets:party-dues-account` or
+        /// `assets:bank:<code>` (another of the office's accounts).
+        #[arg(long)]
+        from: String,
+        /// `354000`, `354,000.00`, `¥354,000.00` or `35.4万`.
+        #[arg(long)]
+        amount: String,
+        /// The voucher number (凭证号).
+        #[arg(long)]
+        voucher: Option<String>,
+        /// The payer's name (付款人).
+        #[arg(long)]
+        payer_name: Option<String>,
+        /// The payer's account number.
+        #[arg(long)]
+        payer_account: Option<String>,
+        /// The payer's bank.
+        #[arg(long)]
+        payer_bank: Option<String>,
+        #[arg(long)]
+        memo: Option<String>,
         #[command(flatten)]
         w: Write,
     },
@@ -410,12 +442,19 @@ struct OptionalApproval {
 /// How a disbursement went out; every flag is optional.
 #[derive(Debug, clap::Args)]
 struct PaymentArgs {
-    /// The voucher number (凭证号).
-    #[arg(long)]
-    voucher: Option<String>,
     /// The payee's name (收款人).
     #[arg(long)]
     payee_name: Option<String>,
+    #[command(flatten)]
+    bank: BankPaymentArgs,
+}
+
+/// A payment's voucher, the payee's account and bank, and the bank account it left from.
+#[derive(Debug, clap::Args)]
+struct BankPaymentArgs {
+    /// The voucher number (凭证号).
+    #[arg(long)]
+    voucher: Option<String>,
     /// The payee's account number.
     #[arg(long)]
     payee_account: Option<String>,
@@ -431,8 +470,17 @@ struct PaymentArgs {
 impl PaymentArgs {
     fn payment(self) -> Payment {
         Payment {
-            voucher: self.voucher,
             payee_name: self.payee_name,
+            ..self.bank.payment()
+        }
+    }
+}
+
+impl BankPaymentArgs {
+    fn payment(self) -> Payment {
+        Payment {
+            voucher: self.voucher,
+            payee_name: None,
             payee_account: self.payee_account,
             payee_bank: self.payee_bank,
             bank_account: self.bank_account,
@@ -847,9 +895,11 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             amount,
             payee,
             purpose,
+            payment,
             w,
         } => {
             let amount = typed!("--amount", amount);
+            let payment = payment.payment();
             return s
                 .write(&w, |date| {
                     Command::PayDirect(PayDirect {
@@ -858,6 +908,38 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                         amount,
                         payee,
                         purpose,
+                        payment,
+                    })
+                })
+                .await;
+        }
+        What::Receive {
+            bank_account,
+            from,
+            amount,
+            voucher,
+            payer_name,
+            payer_account,
+            payer_bank,
+            memo,
+            w,
+        } => {
+            let amount = typed!("--amount", amount);
+            let payer = Payer {
+                voucher,
+                name: payer_name,
+                account: payer_account,
+                bank: payer_bank,
+            };
+            return s
+                .write(&w, |date| {
+                    Command::Receive(Receive {
+                        date,
+                        bank_account,
+                        from,
+                        amount,
+                        payer,
+                        memo,
                     })
                 })
                 .await;

@@ -489,6 +489,7 @@ fn paying_without_commitment_uses_headroom_and_stops_at_it() {
             amount,
             payee: "党校".into(),
             purpose: "secretaries' course".into(),
+            payment: Default::default(),
         })
     };
     t.ok(pay(Money::yuan(8_000)));
@@ -1014,6 +1015,7 @@ fn command_of(book: &Book, op: &Op) -> Command {
             amount: Money::from_fen(a),
             payee: "p".into(),
             purpose: "p".into(),
+            payment: Default::default(),
         }),
         Op::Virement(a, b, x) => Command::Virement(Virement {
             date,
@@ -1145,5 +1147,67 @@ fn a_unit_holding_beyond_the_range_of_money_is_an_overflow_as_in_the_store() {
             .unwrap()
             .net,
         half
+    );
+}
+
+#[test]
+fn receipts_come_from_the_appropriation_the_dues_account_or_another_bank_account() {
+    let mut t = T::new();
+    let receive = |from: &str, amount: Money| {
+        Command::Receive(Receive {
+            date: d(2026, 3, 2),
+            bank_account: "basic".into(),
+            from: from.into(),
+            amount,
+            payer: Payer {
+                name: Some("济南市财政局".into()),
+                ..Payer::default()
+            },
+            memo: None,
+        })
+    };
+    t.ok(receive("income:fiscal-appropriation", Money::yuan(100_000)));
+    t.ok(receive("assets:party-dues-account", Money::yuan(300)));
+    t.ok(receive("assets:bank:other", Money::yuan(50)));
+    for bad in [
+        "assets:bank:basic",
+        "expenses:startup",
+        "budget:2026:startup:available",
+        "nonsense",
+    ] {
+        let e = receive(bad, Money::yuan(1)).validate().unwrap_err();
+        assert!(e.to_string().starts_with("from:"), "{bad}: {e}");
+    }
+    let e = Command::Receive(Receive {
+        payer: Payer {
+            account: Some("1\n2".into()),
+            ..Payer::default()
+        },
+        ..match receive("income:fiscal-appropriation", Money::yuan(1)) {
+            Command::Receive(r) => r,
+            _ => unreachable!(),
+        }
+    })
+    .validate()
+    .unwrap_err();
+    assert!(e.to_string().starts_with("payer.account:"), "{e}");
+    let receipts: Vec<_> = t
+        .book
+        .journal()
+        .iter()
+        .filter(|p| p.txn.kind() == TxnKind::Receipt)
+        .collect();
+    assert_eq!(receipts.len(), 3);
+    let into_basic: Money = receipts
+        .iter()
+        .flat_map(|p| p.txn.postings())
+        .filter(|p| p.account.name() == "assets:bank:basic")
+        .map(|p| p.amount)
+        .sum();
+    assert_eq!(into_basic, Money::from_fen(10_035_000));
+    let payer = receipts[0].txn.links().payment.as_ref().unwrap();
+    assert_eq!(
+        (payer.payee_name.as_deref(), payer.bank_account.as_deref()),
+        (Some("济南市财政局"), Some("basic"))
     );
 }

@@ -177,6 +177,7 @@ impl<'a> Run<'a> {
             Command::ClosePeriod(c) => self.close_period(c).await?,
             Command::CloseYear(c) => self.close_year(c).await?,
             Command::BankCharge(c) => self.bank_charge(c).await?,
+            Command::Receive(c) => self.receive(c).await?,
         };
         out.command = env.command.name().to_string();
         Ok(out)
@@ -386,17 +387,8 @@ impl<'a> Run<'a> {
     async fn disburse(&self, c: &Disburse) -> Result<Outcome, StoreError> {
         let (periods, closed) = rows::lock_state(self.txn, false).await?;
         if let Some(code) = c.payment.normalised().bank_account {
-            let known = crate::entities::bank_accounts::Entity::find()
-                .filter(crate::entities::bank_accounts::Column::Code.eq(code.as_str()))
-                .one(self.txn)
-                .await?
-                .is_some();
-            if !known {
-                return Err(LedgerError::Invalid(format!(
-                    "payment.bank_account: 没有代码为“{code}”的银行账户 (no bank account {code:?}; see duban bank accounts list)"
-                ))
-                .into());
-            }
+            self.require_bank_account("payment.bank_account", &code)
+                .await?;
         }
         let (locked, row, mut a) = self.lock_allocation(c.allocation, &BTreeSet::new()).await?;
         let before = a.clone();
@@ -458,6 +450,10 @@ impl<'a> Run<'a> {
 
     async fn pay_direct(&self, c: &PayDirect) -> Result<Outcome, StoreError> {
         let (periods, closed) = rows::lock_state(self.txn, false).await?;
+        if let Some(code) = c.payment.normalised().bank_account {
+            self.require_bank_account("payment.bank_account", &code)
+                .await?;
+        }
         let line = LineId::new(fiscal_year(c.date), c.line);
         let locked = rows::lock_lines(self.txn, &one(line)).await?;
         let mut lines = locked.balances();
@@ -758,6 +754,38 @@ impl<'a> Run<'a> {
                 c.amount.grouped(),
                 c.fee_account
             ),
+            transactions: tx,
+            ..Outcome::default()
+        })
+    }
+
+    /// Refuses a command naming a bank account (by its code, in `field`) that does not exist.
+    async fn require_bank_account(&self, field: &str, code: &str) -> Result<(), StoreError> {
+        let known = crate::entities::bank_accounts::Entity::find()
+            .filter(crate::entities::bank_accounts::Column::Code.eq(code))
+            .one(self.txn)
+            .await?
+            .is_some();
+        if !known {
+            return Err(LedgerError::Invalid(format!(
+                "{field}: 没有代码为“{code}”的银行账户 (no bank account {code:?}; see duban bank accounts list)"
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    async fn receive(&self, c: &Receive) -> Result<Outcome, StoreError> {
+        let (periods, closed) = rows::lock_state(self.txn, false).await?;
+        self.require_bank_account("bank_account", &c.bank_account)
+            .await?;
+        if let Some(code) = c.from.strip_prefix("assets:bank:") {
+            self.require_bank_account("from", code).await?;
+        }
+        let t = ops::receive(&self.ops_ctx(periods, &closed), c)?;
+        let tx = self.post(&[t], &HashMap::new(), &HashMap::new()).await?;
+        Ok(Outcome {
+            message: c.message(),
             transactions: tx,
             ..Outcome::default()
         })
