@@ -623,6 +623,8 @@ backend_tests! {
 
         // The year closes: the statement of the year reads the same, to the byte.
         let budget_before = cli(&db, &["ledger", "budget", "--year", "2026", "--format", "json"]);
+        // December is closed first; the year's closing entries still post on its last day.
+        cli_at(&db, "2027-01-05", &["ledger", "period", "close", "--month", "2026-12", "--key", "close-2026-12"]);
         cli_at(&db, "2027-01-05", &["ledger", "year", "close", "--year", "2026", "--key", "close-2026"]);
         // `ledger budget` too: the year's appropriation, not what was paid at 100 %.
         let budget_after = cli_at(&db, "2027-01-05", &["ledger", "budget", "--year", "2026", "--format", "json"]);

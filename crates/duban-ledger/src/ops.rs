@@ -48,6 +48,16 @@ pub fn post(
     txn: &Transaction,
 ) -> Result<Vec<BudgetWarning>, LedgerError> {
     ctx.periods.check_open(txn.date())?;
+    post_in_any_period(ctx, lines, txn)
+}
+
+/// [`post`] without the period check: for a year's closing entries, which belong to the
+/// year's last day whether or not its months are closed yet.
+fn post_in_any_period(
+    ctx: &Ctx<'_>,
+    lines: &mut Lines,
+    txn: &Transaction,
+) -> Result<Vec<BudgetWarning>, LedgerError> {
     let touched = txn.lines();
     let mut scratch = Lines::new();
     for line in &touched {
@@ -726,8 +736,14 @@ pub fn close_year(
     let mut working = lines.clone();
     let mut allocations: Vec<Allocation> = open.to_vec();
     let mut txns = Vec::new();
+    // The closing entries on the year's last day post even when December is closed (period
+    // and year close go in either order); what opens the next year checks its period.
     let mut push = |working: &mut Lines, txn: Transaction| -> Result<(), LedgerError> {
-        post(ctx, working, &txn)?;
+        if txn.date() == last {
+            post_in_any_period(ctx, working, &txn)?;
+        } else {
+            post(ctx, working, &txn)?;
+        }
         txns.push(txn);
         Ok(())
     };

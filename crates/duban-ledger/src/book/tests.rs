@@ -1211,3 +1211,53 @@ fn receipts_come_from_the_appropriation_the_dues_account_or_another_bank_account
         (Some("济南市财政局"), Some("basic"))
     );
 }
+
+#[test]
+fn period_and_year_close_go_in_either_order() {
+    let setup = || {
+        let mut t = T::new();
+        t.appropriate(d(2026, 1, 5), BudgetLineKind::Training, Money::yuan(1_000));
+        let a = t
+            .allocate(BudgetLineKind::Training, "U1", Money::yuan(300))
+            .unwrap()
+            .allocations[0];
+        t.disburse(a, Money::yuan(100)).unwrap();
+        t
+    };
+    let close_december = Command::ClosePeriod(ClosePeriod {
+        month: YearMonth::parse("2026-12").unwrap(),
+    });
+    let close_year = Command::CloseYear(CloseYear { year: 2026 });
+    // December first, then the year: the closing entries still post on 2026-12-31.
+    let mut first = setup();
+    first.run_on(d(2027, 1, 4), close_december.clone()).unwrap();
+    let out = first.run_on(d(2027, 1, 4), close_year.clone()).unwrap();
+    assert!(!out.transactions.is_empty(), "{out:?}");
+    // The year first, then December.
+    let mut second = setup();
+    second.run_on(d(2027, 1, 4), close_year).unwrap();
+    second.run_on(d(2027, 1, 4), close_december).unwrap();
+    // Both books are the same.
+    let summary = |t: &T| {
+        t.book
+            .journal()
+            .iter()
+            .map(|p| (p.txn.date(), p.txn.kind(), p.txn.postings().to_vec()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(summary(&first), summary(&second));
+    assert_eq!(
+        first.headroom(2027, BudgetLineKind::Training),
+        second.headroom(2027, BudgetLineKind::Training)
+    );
+    // An ordinary posting into the closed December is still refused.
+    let e = first.appropriate_err(d(2026, 12, 31));
+    assert!(
+        matches!(
+            e,
+            LedgerError::PeriodClosed { .. } | LedgerError::YearClosed(2026)
+        ),
+        "{e}"
+    );
+    assert_invariants(&first.book);
+}
