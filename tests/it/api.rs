@@ -1762,6 +1762,7 @@ fn cli_twins() -> Vec<(&'static str, Twin)> {
         ("ledger pay", ledger("pay_direct")),
         ("ledger reverse", ledger("reverse")),
         ("ledger receive", ledger("receive")),
+        ("ledger apportion", ledger("apportion")),
         ("ledger dues record", ledger("record_dues")),
         ("ledger dues calc", Reads),
         ("ledger dues list", Reads),

@@ -824,6 +824,7 @@ fn change(c: &mut Command) {
         Command::AllocateStartupBatch(x) => x.formed_in += 1,
         Command::BankCharge(x) => cent(&mut x.amount),
         Command::Receive(x) => cent(&mut x.amount),
+        Command::Apportion(x) => cent(&mut x.amount),
     }
 }
 

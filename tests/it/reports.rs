@@ -639,3 +639,45 @@ backend_tests! {
         cli(&db, &["ledger", "verify"]);
     }
 }
+
+backend_tests! {
+    async fn a_year_appropriated_as_one_fund_is_apportioned_to_its_lines(db) {
+        cli(&db, &["migrate", "up"]);
+        crate::ledger::register_units(&db.store().await, &[("U1".into(), chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap())]).await;
+        let meeting = ["--meeting", "部务会 2026-01", "--approved-on", "2026-01-04"];
+        // Jinan's 1,000万 for the year's party work, as one fund, then apportioned.
+        cli(&db, &["ledger", "appropriate", "--line", "fund", "--amount", "1000万", "--date", "2026-01-05", "--key", "f1"]);
+        cli(&db, &[&["ledger", "apportion", "--to", "demo-site", "--amount", "300万", "--date", "2026-01-06", "--key", "f2"][..], &meeting].concat());
+        cli(&db, &[&["ledger", "apportion", "--to", "startup", "--amount", "200万", "--date", "2026-01-06", "--key", "f3"][..], &meeting].concat());
+        cli(&db, &[&["ledger", "virement", "--from", "demo-site", "--to", "training", "--amount", "10万", "--date", "2026-03-01", "--key", "f4"][..], &meeting].concat());
+        cli(&db, &[&["ledger", "allocate", "--line", "demo-site", "--unit", "U1", "--amount", "5万", "--purpose", "示范点", "--date", "2026-03-02", "--key", "f5"][..], &meeting].concat());
+        // Refused, naming why, nothing written: committing or paying from the fund itself, a
+        // virement touching it, apportioning more than is left of it, apportioning to it.
+        let refused = |args: &[&str], why: &str| {
+            let (out, stdout, stderr) = run(duban(&db.url).args([args, &meeting[..], &["--date", "2026-03-03", "--key", "bad"]].concat()).env("DUBAN_TODAY", "2026-12-31"));
+            assert!(!out.status.success(), "{args:?}: {stdout}{stderr}");
+            assert!(stderr.contains(why), "{args:?}: {stderr}");
+        };
+        refused(&["ledger", "allocate", "--line", "fund", "--unit", "U1", "--amount", "1万", "--purpose", "x"], "apportioned to a line first");
+        refused(&["ledger", "virement", "--from", "fund", "--to", "training", "--amount", "1万"], "by apportion, not by virement");
+        refused(&["ledger", "apportion", "--to", "training", "--amount", "5,000,000.01"], "negative appropriated balance (-0.01)");
+        refused(&["ledger", "apportion", "--to", "fund", "--amount", "1万"], "to:");
+
+        let budget = json_of(&db, &["report", "budget-execution", "--year", "2026"]);
+        let line = |label: &str| {
+            let r = row(&budget, label);
+            ["original", "virement", "adjusted", "committed", "headroom"].map(|f| r[f].as_str().unwrap().to_string())
+        };
+        assert_eq!(line("年度经费（待分配）"), ["5000000.00", "0.00", "5000000.00", "0.00", "5000000.00"], "{budget}");
+        assert_eq!(line("示范点补助"), ["3000000.00", "-100000.00", "2900000.00", "50000.00", "2850000.00"], "{budget}");
+        assert_eq!(line("工作启动经费"), ["2000000.00", "0.00", "2000000.00", "0.00", "2000000.00"], "{budget}");
+        assert_eq!(line("教育培训"), ["0.00", "100000.00", "100000.00", "0.00", "100000.00"], "{budget}");
+        assert_eq!(budget["total"]["original"], "10000000.00", "{budget}");
+        assert_eq!(budget["total"]["virement"], "0.00", "{budget}");
+        // The year's story survives its close.
+        cli_at(&db, "2027-01-05", &["ledger", "year", "close", "--year", "2026", "--key", "close-2026"]);
+        let after = cli_at(&db, "2027-01-05", &["report", "budget-execution", "--year", "2026", "--format", "json"]);
+        assert_eq!(serde_json::from_slice::<Value>(&after).unwrap(), budget);
+        cli(&db, &["ledger", "verify"]);
+    }
+}

@@ -398,6 +398,7 @@ pub fn kind_zh(kind: TxnKind) -> &'static str {
         TxnKind::Reversal => "冲销",
         TxnKind::BankCharge => "银行手续费",
         TxnKind::Receipt => "收款",
+        TxnKind::Apportionment => "经费分配",
     }
 }
 

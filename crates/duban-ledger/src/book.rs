@@ -181,6 +181,13 @@ impl Book {
                 out.transactions.push(post(txn));
                 warnings = w;
             }
+            Command::Apportion(c) => {
+                let (txn, w) = ops::apportion(&ctx, &mut st.lines, c)?;
+                touched = txn.lines();
+                out.message = c.message();
+                out.transactions.push(post(txn));
+                warnings = w;
+            }
             Command::Allocate(c) => {
                 let held = holding(&st.allocations, &c.unit, c.line)?;
                 let (new, txn, w) = ops::allocate(&ctx, &mut st.lines, held, c)?;

@@ -43,10 +43,14 @@ pub enum BudgetLineKind {
     /// 其他: anything else.
     #[serde(rename = "other")]
     Other,
+    /// 年度经费（待分配）: the year's budget appropriated as one fund, apportioned to the
+    /// lines above (`apportion`); nothing is committed or paid from it directly.
+    #[serde(rename = "fund")]
+    Fund,
 }
 
 impl BudgetLineKind {
-    pub const ALL: [BudgetLineKind; 7] = [
+    pub const ALL: [BudgetLineKind; 8] = [
         BudgetLineKind::StartUp,
         BudgetLineKind::DemonstrationSite,
         BudgetLineKind::StandardisedSite,
@@ -54,6 +58,7 @@ impl BudgetLineKind {
         BudgetLineKind::InstructorAllowance,
         BudgetLineKind::Training,
         BudgetLineKind::Other,
+        BudgetLineKind::Fund,
     ];
 
     /// The stable name used in account names, the database and JSON.
@@ -66,6 +71,7 @@ impl BudgetLineKind {
             BudgetLineKind::InstructorAllowance => "instructor",
             BudgetLineKind::Training => "training",
             BudgetLineKind::Other => "other",
+            BudgetLineKind::Fund => "fund",
         }
     }
 
@@ -79,6 +85,7 @@ impl BudgetLineKind {
             BudgetLineKind::InstructorAllowance => "党建指导员补贴",
             BudgetLineKind::Training => "教育培训",
             BudgetLineKind::Other => "其他",
+            BudgetLineKind::Fund => "年度经费（待分配）",
         }
     }
 

@@ -35,6 +35,28 @@ pub struct Virement {
     pub approval: Approval,
 }
 
+/// Apportion (分配下达) part of the year's fund (the `fund` line) to a line, with the
+/// decision behind it. It counts as the line's original budget, not as a virement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Apportion {
+    pub date: NaiveDate,
+    pub to: BudgetLineKind,
+    pub amount: Money,
+    pub approval: Approval,
+}
+
+impl Apportion {
+    /// What booking it tells the person who asked.
+    pub fn message(&self) -> String {
+        format!(
+            "apportioned {} of the year's fund to {}",
+            self.amount.grouped(),
+            self.to
+        )
+    }
+}
+
 /// Commit (核定) an amount to a party unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -332,6 +354,7 @@ pub enum Command {
     CloseYear(CloseYear),
     BankCharge(BankCharge),
     Receive(Receive),
+    Apportion(Apportion),
 }
 
 impl Command {
@@ -352,6 +375,7 @@ impl Command {
             Command::CloseYear(_) => "close_year",
             Command::BankCharge(_) => "bank_charge",
             Command::Receive(_) => "receive",
+            Command::Apportion(_) => "apportion",
         }
     }
 
@@ -367,8 +391,25 @@ impl Command {
                 positive("amount", c.amount)?;
                 optional_text("memo", c.memo.as_deref())
             }
+            Command::Apportion(c) => {
+                positive("amount", c.amount)?;
+                if c.to == BudgetLineKind::Fund {
+                    return Err(LedgerError::Invalid(
+                        "to: the fund is apportioned to another line".into(),
+                    ));
+                }
+                c.approval.validate("approval")?;
+                c.approval.check_before("approval", c.date)
+            }
             Command::Virement(c) => {
                 positive("amount", c.amount)?;
+                for (field, line) in [("from", c.from), ("to", c.to)] {
+                    if line == BudgetLineKind::Fund {
+                        return Err(LedgerError::Invalid(format!(
+                            "{field}: the year's fund moves to lines by apportion, not by virement"
+                        )));
+                    }
+                }
                 if c.from == c.to {
                     return Err(LedgerError::Invalid(
                         "to: a virement moves money between two different lines".into(),
@@ -379,6 +420,7 @@ impl Command {
             }
             Command::Allocate(c) => {
                 positive("amount", c.amount)?;
+                not_the_fund(c.line)?;
                 unit_code("unit", &c.unit)?;
                 text("purpose", &c.purpose)?;
                 c.approval.validate("approval")?;
@@ -400,6 +442,7 @@ impl Command {
             Command::Release(c) => text("reason", &c.reason),
             Command::PayDirect(c) => {
                 positive("amount", c.amount)?;
+                not_the_fund(c.line)?;
                 text("payee", &c.payee)?;
                 text("purpose", &c.purpose)?;
                 c.payment.validate()
@@ -457,6 +500,16 @@ impl Command {
             }
         }
     }
+}
+
+/// Nothing is committed or paid from the year's fund itself: it is apportioned to lines.
+fn not_the_fund(line: BudgetLineKind) -> Result<(), LedgerError> {
+    if line == BudgetLineKind::Fund {
+        return Err(LedgerError::Invalid(
+            "line: the year's fund is apportioned to a line first (duban ledger apportion); commit or pay from that line".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn positive(field: &str, m: Money) -> Result<(), LedgerError> {
@@ -568,6 +621,7 @@ impl Command {
             "close_year" => CloseYear,
             "bank_charge" => BankCharge,
             "receive" => Receive,
+            "apportion" => Apportion,
         )
     }
 }

@@ -58,10 +58,12 @@ pub enum TxnKind {
     /// Money received into a bank account (拨款到账, dues paid over, a transfer between the
     /// office's own accounts).
     Receipt,
+    /// Part of the year's fund given to a line (分配下达).
+    Apportionment,
 }
 
 impl TxnKind {
-    pub const ALL: [TxnKind; 11] = [
+    pub const ALL: [TxnKind; 12] = [
         TxnKind::Appropriation,
         TxnKind::Virement,
         TxnKind::Allocation,
@@ -73,6 +75,7 @@ impl TxnKind {
         TxnKind::Reversal,
         TxnKind::BankCharge,
         TxnKind::Receipt,
+        TxnKind::Apportionment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +91,7 @@ impl TxnKind {
             TxnKind::Reversal => "reversal",
             TxnKind::BankCharge => "bank_charge",
             TxnKind::Receipt => "receipt",
+            TxnKind::Apportionment => "apportionment",
         }
     }
 

@@ -11,8 +11,8 @@ use crate::budget::{
     BudgetLineKind, BudgetWarning, LineBalances, LineId, LineRole, control, fiscal_year,
 };
 use crate::command::{
-    Allocate, AllocateStartupBatch, ApplyRebate, Appropriate, ApproveRebate, BankCharge, CloseYear,
-    Disburse, PayDirect, Receive, RecordDues, Release, Reverse, Virement,
+    Allocate, AllocateStartupBatch, ApplyRebate, Apportion, Appropriate, ApproveRebate, BankCharge,
+    CloseYear, Disburse, PayDirect, Receive, RecordDues, Release, Reverse, Virement,
 };
 use crate::config::{LedgerConfig, YearEndRule};
 use crate::error::LedgerError;
@@ -133,25 +133,75 @@ pub fn virement(
     c: &Virement,
 ) -> Result<(Transaction, Vec<BudgetWarning>), LedgerError> {
     let year = fiscal_year(c.date);
-    let (from, to) = (LineId::new(year, c.from), LineId::new(year, c.to));
     let description = format!(
         "virement {year} from {} to {}, approved at {}",
         line_name(c.from),
         line_name(c.to),
         c.approval
     );
+    let moved = Moved {
+        kind: TxnKind::Virement,
+        date: c.date,
+        from: LineId::new(year, c.from),
+        to: LineId::new(year, c.to),
+        amount: c.amount,
+        approval: &c.approval,
+    };
+    move_headroom(ctx, lines, moved, &description)
+}
+
+/// Gives part of the year's fund to a line, with its approval: the line's original budget.
+pub fn apportion(
+    ctx: &Ctx<'_>,
+    lines: &mut Lines,
+    c: &Apportion,
+) -> Result<(Transaction, Vec<BudgetWarning>), LedgerError> {
+    let year = fiscal_year(c.date);
+    let description = format!(
+        "apportionment {year} of the fund to {}, approved at {}",
+        line_name(c.to),
+        c.approval
+    );
+    let moved = Moved {
+        kind: TxnKind::Apportionment,
+        date: c.date,
+        from: LineId::new(year, BudgetLineKind::Fund),
+        to: LineId::new(year, c.to),
+        amount: c.amount,
+        approval: &c.approval,
+    };
+    move_headroom(ctx, lines, moved, &description)
+}
+
+/// Headroom moving between two lines of a year (a virement or an apportionment).
+struct Moved<'a> {
+    kind: TxnKind,
+    date: NaiveDate,
+    from: LineId,
+    to: LineId,
+    amount: Money,
+    approval: &'a crate::model::Approval,
+}
+
+fn move_headroom(
+    ctx: &Ctx<'_>,
+    lines: &mut Lines,
+    m: Moved<'_>,
+    description: &str,
+) -> Result<(Transaction, Vec<BudgetWarning>), LedgerError> {
+    let (from, to) = (m.from, m.to);
     let txn = Transaction::new(
-        c.date,
-        TxnKind::Virement,
-        &description,
+        m.date,
+        m.kind,
+        description,
         vec![
-            budget(from, LineRole::Appropriated, c.amount),
-            budget(from, LineRole::Available, neg(c.amount)?),
-            budget(to, LineRole::Available, c.amount),
-            budget(to, LineRole::Appropriated, neg(c.amount)?),
+            budget(from, LineRole::Appropriated, m.amount),
+            budget(from, LineRole::Available, neg(m.amount)?),
+            budget(to, LineRole::Available, m.amount),
+            budget(to, LineRole::Appropriated, neg(m.amount)?),
         ],
     )?
-    .with_approval(&c.approval);
+    .with_approval(m.approval);
     if !lines.contains_key(&from) {
         return Err(LedgerError::UnknownLine(from));
     }

@@ -104,6 +104,19 @@ enum What {
         #[command(flatten)]
         w: Write,
     },
+    /// Apportion (分配下达) part of the year's fund (appropriated to the line `fund`) to a
+    /// line: the line's original budget.
+    Apportion {
+        #[arg(long, value_parser = line)]
+        to: BudgetLineKind,
+        /// `354000`, `354,000.00`, `¥354,000.00` or `35.4万`.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        approval: ApprovalArgs,
+        #[command(flatten)]
+        w: Write,
+    },
     /// Commit (核定) an amount to a party unit. Without --amount, the rate card's amount.
     Allocate {
         #[arg(long, value_parser = line)]
@@ -786,6 +799,25 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                     Command::Virement(Virement {
                         date,
                         from,
+                        to,
+                        amount,
+                        approval,
+                    })
+                })
+                .await;
+        }
+        What::Apportion {
+            to,
+            amount,
+            approval,
+            w,
+        } => {
+            let amount = typed!("--amount", amount);
+            let approval = approval.approval();
+            return s
+                .write(&w, |date| {
+                    Command::Apportion(Apportion {
+                        date,
                         to,
                         amount,
                         approval,

@@ -824,7 +824,7 @@ pub async fn revoke_token(
 /// all or nothing (the JSON of `duban ledger submit`; the actor is the signed-in user). A
 /// key used before with the same command returns its first outcome.
 #[utoipa::path(post, path = "/api/v1/ledger/commands", tag = "ledger",
-    request_body(content = serde_json::Value, description = "A command envelope `{\"key\": …, \"command\": {\"command\": KIND, …}}` or an array of them; KIND is one of appropriate, virement, allocate, allocate_startup_batch, disburse, release, pay_direct, record_dues, apply_rebate, approve_rebate, reverse, close_period, close_year, bank_charge, receive"),
+    request_body(content = serde_json::Value, description = "A command envelope `{\"key\": …, \"command\": {\"command\": KIND, …}}` or an array of them; KIND is one of appropriate, virement, allocate, allocate_startup_batch, disburse, release, pay_direct, record_dues, apply_rebate, approve_rebate, reverse, close_period, close_year, bank_charge, receive, apportion"),
     responses((status = 200, description = "What each command did", body = Vec<serde_json::Value>),
         (status = 409, description = "Refused by budget control, a closed period, a reused key …; `pointer` names the command", body = Problem),
         (status = 422, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),

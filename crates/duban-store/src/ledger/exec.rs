@@ -178,6 +178,7 @@ impl<'a> Run<'a> {
             Command::CloseYear(c) => self.close_year(c).await?,
             Command::BankCharge(c) => self.bank_charge(c).await?,
             Command::Receive(c) => self.receive(c).await?,
+            Command::Apportion(c) => self.apportion(c).await?,
         };
         out.command = env.command.name().to_string();
         Ok(out)
@@ -201,17 +202,48 @@ impl<'a> Run<'a> {
     }
 
     async fn virement(&self, c: &Virement) -> Result<Outcome, StoreError> {
+        let message = format!("moved {} from {} to {}", c.amount.grouped(), c.from, c.to);
+        self.between_lines(c.date, c.from, c.to, message, |ctx, lines| {
+            ops::virement(ctx, lines, c)
+        })
+        .await
+    }
+
+    async fn apportion(&self, c: &Apportion) -> Result<Outcome, StoreError> {
+        self.between_lines(
+            c.date,
+            BudgetLineKind::Fund,
+            c.to,
+            c.message(),
+            |ctx, lines| ops::apportion(ctx, lines, c),
+        )
+        .await
+    }
+
+    /// Runs an operation that moves headroom between two lines of the date's year, with
+    /// both lines locked.
+    async fn between_lines(
+        &self,
+        date: chrono::NaiveDate,
+        from: BudgetLineKind,
+        to: BudgetLineKind,
+        message: String,
+        op: impl FnOnce(
+            &Ctx<'_>,
+            &mut ops::Lines,
+        ) -> Result<(Transaction, Vec<BudgetWarning>), LedgerError>,
+    ) -> Result<Outcome, StoreError> {
         let (periods, closed) = rows::lock_state(self.txn, false).await?;
-        let year = fiscal_year(c.date);
-        let (from, to) = (LineId::new(year, c.from), LineId::new(year, c.to));
+        let year = fiscal_year(date);
+        let (from, to) = (LineId::new(year, from), LineId::new(year, to));
         let locked = rows::lock_lines(self.txn, &BTreeSet::from([from, to])).await?;
         let mut lines = locked.balances();
-        let (t, w) = ops::virement(&self.ops_ctx(periods, &closed), &mut lines, c)?;
+        let (t, w) = op(&self.ops_ctx(periods, &closed), &mut lines)?;
         let ids = rows::save_lines(self.txn, &locked, &lines, self.now).await?;
         let touched = t.lines();
         let tx = self.post(&[t], &ids, &HashMap::new()).await?;
         Ok(Outcome {
-            message: format!("moved {} from {} to {}", c.amount.grouped(), c.from, c.to),
+            message,
             transactions: tx,
             headroom: headroom(&lines, &touched),
             warnings: messages(w),
