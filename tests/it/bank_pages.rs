@@ -531,3 +531,156 @@ async fn db_ok(o: &Office) {
     let problems = o.app.ledger_verify(&setup()).await.unwrap();
     assert!(problems.is_empty(), "{problems:?}");
 }
+
+/// The Ping An account with its statement imported, the book of [`book_payments`] and one
+/// matching run: a match and two exceptions.
+pub(crate) async fn with_a_matched_statement(o: &Office) {
+    let app = &o.app;
+    app.add_bank_account(
+        &setup(),
+        duban_app::bank::BankAccountRequest {
+            code: "pingan".into(),
+            name: "平安基本户".into(),
+            number: "15990603437847".into(),
+            bank: "平安银行昆明分行".into(),
+        },
+    )
+    .await
+    .unwrap();
+    app.import_statement(&setup(), "pingan", PINGAN, &statement(PINGAN), false)
+        .await
+        .unwrap();
+    book_payments(o).await;
+    app.match_bank(&setup(), "pingan", false).await.unwrap();
+}
+
+mod browser {
+    use super::*;
+    use crate::pages::browser::{axe_violations, launch};
+
+    /// A finance officer in headless Chromium opens an account, previews the Ping An
+    /// statement (its figures as MANIFEST.md gives them), imports it, runs the match dry and
+    /// for real, reads the exceptions' reasons, matches one by hand and undoes it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bank_pages_in_headless_chromium_import_a_statement_match_and_unmatch() {
+        let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+        let o = december(&db).await;
+        let Some(browser) = launch(o.router.clone()).await else {
+            db.drop_db().await;
+            return;
+        };
+        let axe = std::fs::read_to_string(repo().join("tests/fixtures/axe/axe.min.js")).unwrap();
+        let (s, site) = (&browser.s, browser.site.clone());
+        s.call(
+            reqwest::Method::POST,
+            "/timeouts",
+            Some(json!({"script": 60_000})),
+        )
+        .await;
+        let mut violations = Vec::new();
+
+        s.sign_in(&site, "caiwu", PASSWORD).await;
+        s.goto(&format!("{site}/bank")).await;
+        s.fill("#code", "pingan").await;
+        s.fill("#name", "平安基本户").await;
+        s.fill("#number", "15990603437847").await;
+        s.fill("#bank", "平安银行昆明分行").await;
+        s.click("form[action='/bank'] button[type=submit]").await;
+        s.wait_text("#notice", |t| t == "已新增账户 pingan。").await;
+        assert_eq!(s.text("#accounts tbody tr td").await, "pingan");
+        s.screenshot("bank-accounts.png").await;
+
+        // The preview: the file chosen in the form, its figures, nothing written.
+        s.goto(&format!("{site}/bank/pingan/import")).await;
+        let input = s.find("#file").await;
+        let path = repo().join("../shared/data/bank-statements").join(PINGAN);
+        let path = path.canonicalize().unwrap();
+        s.call(
+            reqwest::Method::POST,
+            &format!("/element/{input}/value"),
+            Some(json!({"text": path.to_string_lossy()})),
+        )
+        .await;
+        s.click("#check").await;
+        s.wait_text("#notice", |t| t.contains("可以导入：新增 3 笔"))
+            .await;
+        let figure = |n: usize| s.text_owned(format!("#figures tbody tr:nth-child({n}) td"));
+        assert_eq!(figure(1).await, "3");
+        assert_eq!(figure(3).await, "9,733.22");
+        assert_eq!(figure(4).await, "9,273.89");
+        assert_eq!(figure(5).await, "6,459.33（2 笔）");
+        assert_eq!(figure(6).await, "6,000.00（1 笔）");
+        assert!(
+            o.app
+                .bank_lines(&setup(), "pingan", None, None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        s.screenshot("bank-import-preview.png").await;
+        violations.extend(axe_violations(s, &axe).await);
+        s.click("#confirm").await;
+        s.wait_text("#notice", |t| t.contains("已导入：新增 3 笔"))
+            .await;
+        assert_eq!(
+            o.app
+                .bank_lines(&setup(), "pingan", None, None)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
+
+        // Matching: the dry run's proposal, then the run.
+        book_payments(&o).await;
+        s.goto(&format!("{site}/bank/pingan/match")).await;
+        s.click("#dry-run").await;
+        s.wait_text("#proposed-h", |t| t.contains("将匹配 1 笔"))
+            .await;
+        assert_eq!(
+            s.text("#proposed tbody tr td:nth-child(3)").await,
+            "金额一致且日期相近"
+        );
+        s.screenshot("bank-match-dry-run.png").await;
+        violations.extend(axe_violations(s, &axe).await);
+        s.click("#run").await;
+        s.wait_text("#notice", |t| t.contains("本次匹配 1 笔"))
+            .await;
+        let reason = s
+            .text("#exceptions tbody tr:first-child td:nth-child(6)")
+            .await;
+        assert!(reason.contains("相隔 19 天"), "{reason}");
+        s.screenshot("bank-exceptions.png").await;
+
+        // By hand: the nearest posting is offered; then undone with a reason.
+        s.fill(
+            "#exceptions tbody tr:first-child input[name=reason]",
+            "手续费晚记账",
+        )
+        .await;
+        s.click("#exceptions tbody tr:first-child button").await;
+        s.wait_text("#notice", |t| t.starts_with("已人工匹配"))
+            .await;
+        assert_eq!(
+            s.text("#matches tbody tr:last-child td:nth-child(4)").await,
+            "人工匹配"
+        );
+        s.fill("#matches tbody tr:last-child input[name=reason]", "对错了")
+            .await;
+        s.click("#matches tbody tr:last-child button").await;
+        s.wait_text("#notice", |t| t.starts_with("已撤销匹配"))
+            .await;
+        assert_eq!(
+            o.app.bank_matches(&setup(), "pingan").await.unwrap().len(),
+            1
+        );
+        s.screenshot("bank-unmatched.png").await;
+        s.goto(&format!("{site}/three-way")).await;
+        s.wait_text("#payments tbody tr td", |t| t == "记-w-5")
+            .await;
+        s.screenshot("three-way.png").await;
+        assert!(violations.is_empty(), "{}", violations.join("\n"));
+        browser.close().await;
+        db.drop_db().await;
+    }
+}

@@ -2005,6 +2005,11 @@ pub(crate) mod browser {
                 .to_string()
         }
 
+        /// [`Session::text`] of a selector made on the spot.
+        pub(crate) async fn text_owned(&self, css: String) -> String {
+            self.text(&css).await
+        }
+
         pub(crate) async fn text(&self, css: &str) -> String {
             let e = self.find(css).await;
             let v = self
@@ -2308,7 +2313,7 @@ pub(crate) mod browser {
 
     /// Runs the vendored axe-core on the page the browser shows and answers its violations
     /// of serious or critical impact, each with where it is.
-    async fn axe_violations(s: &Session, axe: &str) -> Vec<String> {
+    pub(crate) async fn axe_violations(s: &Session, axe: &str) -> Vec<String> {
         s.call(
             reqwest::Method::POST,
             "/execute/sync",
@@ -2360,6 +2365,8 @@ pub(crate) mod browser {
             )
             .await
             .unwrap();
+        // A bank account with a statement, matched once: its lines, matches and exceptions.
+        crate::bank_pages::with_a_matched_statement(&o).await;
         let Some(browser) = launch(o.router.clone()).await else {
             db.drop_db().await;
             return;
@@ -2394,6 +2401,11 @@ pub(crate) mod browser {
             "/allocations".into(),
             "/allocations/new".into(),
             "/units/370102-0001/funds".into(),
+            "/bank".into(),
+            "/bank/pingan/import".into(),
+            "/bank/pingan/lines".into(),
+            "/bank/pingan/match".into(),
+            "/three-way".into(),
         ];
         let mut report = Vec::new();
         let mut checked = 0;
@@ -2448,7 +2460,7 @@ pub(crate) mod browser {
                 }
             }
         }
-        assert_eq!(checked, 26);
+        assert_eq!(checked, 31);
         assert!(report.is_empty(), "{}", report.join("\n"));
         browser.close().await;
         db.drop_db().await;
