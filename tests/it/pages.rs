@@ -1540,10 +1540,12 @@ async fn an_administrator_closes_out_a_rectification_item_with_a_second_verifier
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = a.text();
+    // On a Chinese page the refusal reads Chinese, with no English beside it.
     assert!(
-        html.contains("close-out needs a verifier other than the owner"),
+        html.contains("项整改的责任人，销号须由责任人以外的人核验"),
         "{html}"
     );
+    assert!(!html.contains("close-out needs a verifier"), "{html}");
     assert!(
         html.contains(&format!("value=\"{owner}\"")) && html.contains("<details open>"),
         "{html}"
