@@ -86,15 +86,17 @@ fn field_error(html: &str, field: &str) -> Option<String> {
 }
 
 /// The text of each cell of each body row of the table `id`.
-fn table(html: &str, id: &str) -> Vec<Vec<String>> {
+pub(crate) fn table(html: &str, id: &str) -> Vec<Vec<String>> {
     let t = html
         .split(&format!("id=\"{id}\""))
         .nth(1)
         .unwrap_or_else(|| panic!("no table {id}"));
     let body = t.split("<tbody>").nth(1).unwrap_or("");
     let body = body.split("</tbody>").next().unwrap_or("");
-    body.split("<tr>")
+    body.split("<tr")
         .skip(1)
+        // A row's text begins after its tag (which may carry an id).
+        .map(|row| row.split_once('>').map_or("", |x| x.1))
         .map(|row| {
             row.split(['<', '>'])
                 .enumerate()

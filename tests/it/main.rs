@@ -43,6 +43,8 @@ mod pages;
 // The finance officer's pages: budget execution, allocation and disbursement forms, lists, a
 // unit's fund ledger, and the over-headroom refusal in headless Chromium.
 mod finance_pages;
+// The reconciliation pages: bank accounts, statement import, lines, matching, three-way.
+mod bank_pages;
 // `duban backup` under load, `duban restore` and its refusals; pg_dump and mariadb-dump.
 mod backup;
 // The audit log's hash chain: verify finds tampering, concurrent writers, upgrades, exports.

@@ -5,6 +5,7 @@
 
 use crate::{Actor, App, AppError, Permission};
 use chrono::NaiveDate;
+use duban_core::money::Money;
 use duban_core::table::RowError;
 use duban_ledger::account::{Account, BankCode};
 pub use duban_store::bank::{BankAccountRow, BankLineRow};
@@ -61,6 +62,98 @@ pub fn preview(file_name: &str, bytes: &[u8]) -> StatementPreview {
         Err(e) => p.refusal = Some(e),
     }
     p
+}
+
+/// Which way money moved on a statement line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Money leaving the account (支出).
+    Out,
+    /// Money coming in (收入).
+    In,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Out => "out",
+            Direction::In => "in",
+        }
+    }
+
+    /// `out` or `in`; anything else is refused naming the field.
+    pub fn parse(s: &str) -> Result<Direction, AppError> {
+        match s {
+            "out" => Ok(Direction::Out),
+            "in" => Ok(Direction::In),
+            _ => Err(AppError::invalid_at(
+                "direction",
+                format!("收支方向“{s}”无效，应为 out 或 in (no direction {s:?}: out or in)"),
+            )),
+        }
+    }
+}
+
+/// The orders the lines of an account can be listed in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BankLineOrder {
+    #[default]
+    Date,
+    Amount,
+}
+
+impl BankLineOrder {
+    pub const ALL: [BankLineOrder; 2] = [BankLineOrder::Date, BankLineOrder::Amount];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BankLineOrder::Date => "date",
+            BankLineOrder::Amount => "amount",
+        }
+    }
+
+    /// The order a column's name asks for; an unknown name is refused, naming the known ones.
+    pub fn parse(s: &str) -> Result<BankLineOrder, AppError> {
+        crate::units::named_order(s, Self::ALL, Self::as_str)
+    }
+}
+
+/// What a reader asks of an account's lines; every filter is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BankLineQuery {
+    /// Booked on or after, on or before.
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Only lines a standing match holds (`true`) or only those none holds.
+    pub matched: Option<bool>,
+    pub direction: Option<Direction>,
+    pub order: BankLineOrder,
+    pub descending: bool,
+    /// 1-based; clamped to the last page.
+    pub page: u64,
+}
+
+/// A statement line with the match that holds it, if one does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BankLineView {
+    #[serde(flatten)]
+    pub line: BankLineRow,
+    /// The id of the standing match (its group) that holds the line.
+    pub matched: Option<i64>,
+}
+
+/// One page of an account's lines, with the count and the sums of the whole selection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BankLinePage {
+    pub account: BankAccountRow,
+    pub rows: Vec<BankLineView>,
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+    /// Money out and money in over the whole selection (both positive).
+    pub out_total: Money,
+    pub in_total: Money,
 }
 
 /// A bank or cash account to open.
@@ -170,7 +263,7 @@ impl App {
             AppError::invalid_at(
                 "/code",
                 format!(
-                    "账户代码为1至24位小写字母、数字或 -（{code:?}: a code is 1–24 lowercase letters, digits or -)"
+                    "账户代码为1至24位小写字母、数字或 -，“{code}”不符合 ({code:?}: a code is 1–24 lowercase letters, digits or -)"
                 ),
             )
         })?;
@@ -359,6 +452,104 @@ impl App {
         actor.require(Permission::ReadLedger)?;
         let account = self.bank_account_named(code).await?;
         Ok(self.store().bank_lines(account.id, from, to).await?)
+    }
+
+    /// The lines of account `code` a reader asks for (`q`: dates, matched or not, direction),
+    /// sorted, a page at a time, with the count and sums of the whole selection.
+    pub async fn bank_line_page(
+        &self,
+        actor: &Actor,
+        code: &str,
+        q: &BankLineQuery,
+    ) -> Result<BankLinePage, AppError> {
+        let (account, rows) = self.bank_line_selection(actor, code, q).await?;
+        let (page, pages, offset) = crate::chains::locate(rows.len() as u64, q.page);
+        let mut out_total = Money::ZERO;
+        let mut in_total = Money::ZERO;
+        for r in &rows {
+            let m = r
+                .line
+                .amount
+                .checked_abs()
+                .map(Money::from_fen)
+                .ok_or_else(|| AppError::Internal("bank line amount out of range".into()))?;
+            let sum = if r.line.amount < 0 {
+                &mut out_total
+            } else {
+                &mut in_total
+            };
+            *sum = sum
+                .checked_add(m)
+                .ok_or_else(|| AppError::Internal("bank line sum out of range".into()))?;
+        }
+        Ok(BankLinePage {
+            account,
+            total: rows.len() as u64,
+            page,
+            pages,
+            out_total,
+            in_total,
+            rows: rows
+                .into_iter()
+                .skip(offset as usize)
+                .take(crate::units::PAGE_SIZE as usize)
+                .collect(),
+        })
+    }
+
+    /// The whole selection of [`App::bank_line_page`], for an export.
+    pub async fn bank_line_export(
+        &self,
+        actor: &Actor,
+        code: &str,
+        q: &BankLineQuery,
+    ) -> Result<(BankAccountRow, Vec<BankLineView>), AppError> {
+        self.bank_line_selection(actor, code, q).await
+    }
+
+    async fn bank_line_selection(
+        &self,
+        actor: &Actor,
+        code: &str,
+        q: &BankLineQuery,
+    ) -> Result<(BankAccountRow, Vec<BankLineView>), AppError> {
+        actor.require(Permission::ReadLedger)?;
+        let account = self.bank_account_named(code).await?;
+        let store = self.store();
+        let lines = store.bank_lines(account.id, q.from, q.to).await?;
+        let matches = store.bank_matches(account.id).await?;
+        let matched: std::collections::HashMap<i64, i64> = duban_store::bank::standing(&matches)
+            .into_iter()
+            .map(|m| (m.line_id, m.group_id.unwrap_or(m.id)))
+            .collect();
+        let mut rows: Vec<BankLineView> = lines
+            .into_iter()
+            .map(|line| BankLineView {
+                matched: matched.get(&line.id).copied(),
+                line,
+            })
+            .filter(|v| q.matched.is_none_or(|m| m == v.matched.is_some()))
+            .filter(|v| match q.direction {
+                None => true,
+                Some(Direction::Out) => v.line.amount < 0,
+                Some(Direction::In) => v.line.amount >= 0,
+            })
+            .collect();
+        let day = |v: &BankLineView| {
+            (
+                v.line.date.or(v.line.time.map(|t| t.date())),
+                v.line.time,
+                v.line.id,
+            )
+        };
+        match q.order {
+            BankLineOrder::Date => rows.sort_by_key(day),
+            BankLineOrder::Amount => rows.sort_by_key(|v| (v.line.amount, day(v))),
+        }
+        if q.descending {
+            rows.reverse();
+        }
+        Ok((account, rows))
     }
 
     /// Reads a bank statement and checks it as an import would: the balance chain and the

@@ -32,7 +32,7 @@ impl App {
         if !tx.resend(outbox_id, now).await? {
             tx.rollback().await?;
             return Err(AppError::Refused(format!(
-                "message {outbox_id} cannot be re-sent: it is {}",
+                "第{outbox_id}条消息不能重发：状态为{0} (message {outbox_id} cannot be re-sent: it is {})",
                 before.state
             )));
         }

@@ -834,7 +834,7 @@ impl ThreeWay {
 
 impl App {
     /// Commitments not paid and payments not seen on a statement, aged on `as_of` (today
-    /// when absent): allocation ↔ disbursement ↔ bank line.
+    /// when absent): allocation ↔ disbursement ↔ bank line, within the actor's scope.
     pub async fn three_way(
         &self,
         actor: &Actor,
@@ -842,12 +842,30 @@ impl App {
     ) -> Result<ThreeWay, AppError> {
         actor.require(Permission::ReadLedger)?;
         let as_of = as_of.unwrap_or_else(|| self.today());
+        // An actor limited to districts or units sees their units' items only; a payment
+        // about no unit concerns the whole budget, which is for an actor without limits.
+        let within: Option<HashSet<String>> = match actor.list_scope() {
+            None => None,
+            Some(_) => Some(
+                self.unit_export(actor, &crate::units::UnitQuery::default())
+                    .await?
+                    .into_iter()
+                    .map(|u| u.code)
+                    .collect(),
+            ),
+        };
+        let covers = |unit: Option<&str>| match (&within, unit) {
+            (None, _) => true,
+            (Some(codes), Some(u)) => codes.contains(u),
+            (Some(_), None) => false,
+        };
         let store = self.store();
         let age = |d: NaiveDate| (as_of - d).num_days().max(0);
         let commitments: Vec<AgedCommitment> = store
             .open_commitments(as_of)
             .await?
             .into_iter()
+            .filter(|row| covers(Some(&row.unit_code)))
             .map(|row| {
                 let age_days = age(row.date);
                 AgedCommitment {
@@ -861,6 +879,7 @@ impl App {
             .uncleared_payments(as_of)
             .await?
             .into_iter()
+            .filter(|row| covers(row.unit_code.as_deref()))
             .map(|row| {
                 let age_days = age(row.date);
                 AgedPayment {

@@ -53,7 +53,7 @@ impl Engine {
         let today = self.today();
         if d > today {
             return Err(EngineError::Refused(format!(
-                "the {what} date {d} is in the future (today is {today})"
+                "日期{d}晚于今天（{today}） (the {what} date {d} is in the future (today is {today}))"
             )));
         }
         Ok(())
@@ -88,7 +88,7 @@ impl Engine {
         // event just recorded.
         let loaded = load(tx.reader().get(), sref)
             .await?
-            .ok_or_else(|| EngineError::Refused(format!("{sref} does not exist")))?;
+            .ok_or_else(|| EngineError::Refused(format!("{sref}不存在 ({sref} does not exist)")))?;
         let mut plans = self.sync_loaded(&tx, &loaded, now, false).await?;
         // Subjects the completion created (a new term, rectification items) start their
         // chains in the same transaction.
@@ -120,15 +120,16 @@ impl Engine {
         actor: &str,
     ) -> Result<Completion, EngineError> {
         self.refuse_future("election", held_on)?;
-        let unit =
-            self.store.unit_by_code(unit_code).await?.ok_or_else(|| {
-                EngineError::Refused(format!("no party unit with code {unit_code}"))
-            })?;
+        let unit = self.store.unit_by_code(unit_code).await?.ok_or_else(|| {
+            EngineError::Refused(format!(
+                "没有编码为“{unit_code}”的党组织 (no party unit with code {unit_code})"
+            ))
+        })?;
         if let Some(start) = unit.unit.term_start
             && held_on < start
         {
             return Err(EngineError::Refused(format!(
-                "the election date {held_on} is before the current term began ({start})"
+                "换届日期{held_on}早于本届任期开始日期{start} (the election date {held_on} is before the current term began ({start}))"
             )));
         }
         let level = UnitLevel::parse(&unit.unit.level).unwrap_or(UnitLevel::Branch);
@@ -165,23 +166,24 @@ impl Engine {
         actor: &str,
     ) -> Result<Completion, EngineError> {
         self.refuse_future("approval", approved_on)?;
-        let unit =
-            self.store.unit_by_code(unit_code).await?.ok_or_else(|| {
-                EngineError::Refused(format!("no party unit with code {unit_code}"))
-            })?;
+        let unit = self.store.unit_by_code(unit_code).await?.ok_or_else(|| {
+            EngineError::Refused(format!(
+                "没有编码为“{unit_code}”的党组织 (no party unit with code {unit_code})"
+            ))
+        })?;
         let current_end = unit.unit.term_end.ok_or_else(|| {
-            EngineError::Refused(format!("unit {unit_code} has no term end to extend"))
+            EngineError::Refused(format!("党组织“{unit_code}”没有可延期的任期届满日期 (unit {unit_code} has no term end to extend)"))
         })?;
         if new_end <= current_end {
             return Err(EngineError::Refused(format!(
-                "the new term end {new_end} is not after the current one ({current_end})"
+                "新的任期届满日期{new_end}不晚于现在的{current_end} (the new term end {new_end} is not after the current one ({current_end}))"
             )));
         }
         if new_end > current_end + chrono::Months::new(12)
             && reason.as_deref().is_none_or(str::is_empty)
         {
             return Err(EngineError::Refused(format!(
-                "extending from {current_end} to {new_end} is more than one year: give --reason"
+                "从{current_end}延期到{new_end}超过一年，须写明原因 (extending from {current_end} to {new_end} is more than one year: give --reason)"
             )));
         }
         let sref = SubjectRef::term_of(&unit.unit);
@@ -259,12 +261,12 @@ impl Engine {
             .await?
             .ok_or_else(|| {
                 EngineError::Refused(format!(
-                    "no person {verifier_key} in the register (give a mobile number or email)"
+                    "名册中没有核验人“{verifier_key}”，请填写手机号或邮箱 (no person {verifier_key} in the register (give a mobile number or email))"
                 ))
             })?;
         if item.owner_id == Some(verifier.id) {
             return Err(EngineError::Refused(format!(
-                "{} owns item {item_id}; close-out needs a verifier other than the owner",
+                "{0}是第{item_id}项整改的责任人，销号须由责任人以外的人核验 ({} owns item {item_id}; close-out needs a verifier other than the owner)",
                 verifier.name
             )));
         }
@@ -301,10 +303,11 @@ impl Engine {
         actor: &str,
     ) -> Result<Completion, EngineError> {
         self.refuse_future("report", on)?;
-        let unit =
-            self.store.unit_by_code(unit_code).await?.ok_or_else(|| {
-                EngineError::Refused(format!("no party unit with code {unit_code}"))
-            })?;
+        let unit = self.store.unit_by_code(unit_code).await?.ok_or_else(|| {
+            EngineError::Refused(format!(
+                "没有编码为“{unit_code}”的党组织 (no party unit with code {unit_code})"
+            ))
+        })?;
         let sref = if event_name == "result_reported" {
             let key = self
                 .store
@@ -314,7 +317,7 @@ impl Engine {
                 .await?
                 .ok_or_else(|| {
                     EngineError::Refused(format!(
-                        "unit {unit_code} has no election recorded: record it first (duban term elect)"
+                        "党组织“{unit_code}”尚未登记换届选举，请先登记 (unit {unit_code} has no election recorded: record it first (duban term elect))"
                     ))
                 })?;
             SubjectRef::parse(&key)
@@ -345,7 +348,7 @@ impl Engine {
         let item = self.open_item(item_id).await?;
         if to <= item.deadline {
             return Err(EngineError::Refused(format!(
-                "the new deadline {to} is not after the current one ({})",
+                "新的期限{to}不晚于现在的期限{0} (the new deadline {to} is not after the current one ({}))",
                 item.deadline
             )));
         }
@@ -385,10 +388,14 @@ impl Engine {
             .store
             .rectification_item(item_id)
             .await?
-            .ok_or_else(|| EngineError::Refused(format!("no rectification item {item_id}")))?;
+            .ok_or_else(|| {
+                EngineError::Refused(format!(
+                    "没有第{item_id}项整改 (no rectification item {item_id})"
+                ))
+            })?;
         if item.status != "closed" {
             return Err(EngineError::Refused(format!(
-                "rectification item {item_id} is not closed out yet: the follow-up review comes after close-out"
+                "第{item_id}项整改尚未销号，销号后才能回访 (rectification item {item_id} is not closed out yet: the follow-up review comes after close-out)"
             )));
         }
         let sref = SubjectRef::Rectification(item_id);
@@ -433,10 +440,11 @@ impl Engine {
         iv: Option<duban_store::subjects::InterviewRow>,
         id: i64,
     ) -> Result<duban_store::subjects::InterviewRow, EngineError> {
-        let iv = iv.ok_or_else(|| EngineError::Refused(format!("no interview {id}")))?;
+        let iv = iv
+            .ok_or_else(|| EngineError::Refused(format!("没有第{id}号约谈 (no interview {id})")))?;
         if iv.status == "cancelled" {
             return Err(EngineError::Refused(format!(
-                "interview {id} was cancelled"
+                "第{id}号约谈已取消 (interview {id} was cancelled)"
             )));
         }
         Ok(iv)
@@ -454,14 +462,14 @@ impl Engine {
             Self::scheduled_interview(self.store.interview(interview_id).await?, interview_id)?;
         if iv.held_on.is_some() {
             return Err(EngineError::Refused(format!(
-                "interview {interview_id} was already held on {}",
+                "第{interview_id}号约谈已于{0}进行 (interview {interview_id} was already held on {})",
                 iv.held_on.map(|d| d.to_string()).unwrap_or_default()
             )));
         }
         let today = self.today();
         if at.date() < today {
             return Err(EngineError::Refused(format!(
-                "the new interview time {at} is in the past (today is {today})"
+                "新的约谈时间{at}已过（今天是{today}） (the new interview time {at} is in the past (today is {today}))"
             )));
         }
         let sref = SubjectRef::Interview(interview_id);
@@ -609,7 +617,7 @@ impl Engine {
         self.refuse_future("duty", on)?;
         if self.store.unit_by_code(unit_code).await?.is_none() {
             return Err(EngineError::Refused(format!(
-                "no party unit with code {unit_code}"
+                "没有编码为“{unit_code}”的党组织 (no party unit with code {unit_code})"
             )));
         }
         let sref = SubjectRef::Unit(unit_code.to_string());
@@ -680,10 +688,14 @@ impl Engine {
             .store
             .rectification_item(item_id)
             .await?
-            .ok_or_else(|| EngineError::Refused(format!("no rectification item {item_id}")))?;
+            .ok_or_else(|| {
+                EngineError::Refused(format!(
+                    "没有第{item_id}项整改 (no rectification item {item_id})"
+                ))
+            })?;
         if item.status == "closed" {
             return Err(EngineError::Refused(format!(
-                "rectification item {item_id} is already closed"
+                "第{item_id}项整改已经销号 (rectification item {item_id} is already closed)"
             )));
         }
         Ok(item)

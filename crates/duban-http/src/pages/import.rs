@@ -92,12 +92,13 @@ pub async fn preview(State(state): State<AppState>, viewer: Viewer, form: Multip
     }
 }
 
+/// The confirmation of an upload's import: the file's name and its bytes in base64.
 #[derive(Debug, Default, Deserialize)]
 pub struct Confirm {
     #[serde(default)]
-    name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    content: String,
+    pub(crate) content: String,
 }
 
 pub async fn confirm(

@@ -9,6 +9,7 @@
 //! the use cases. The session is the API's (`duban_session`).
 
 mod account;
+mod bank;
 mod calendar;
 mod chains;
 mod dashboard;
@@ -58,6 +59,29 @@ pub fn routes() -> axum::Router<AppState> {
             "/reports/bank-reconciliation",
             get(reports::bank_reconciliation),
         )
+        .route("/bank", get(bank::accounts).post(bank::add_account))
+        .route(
+            "/bank/{code}/import",
+            get(bank::import_form)
+                .post(bank::import_preview)
+                .layer(axum::extract::DefaultBodyLimit::max(24 << 20)),
+        )
+        .route(
+            "/bank/{code}/import/confirm",
+            post(bank::import_confirm).layer(axum::extract::DefaultBodyLimit::max(24 << 20)),
+        )
+        .route("/bank/{code}/lines", get(bank::lines))
+        .route("/bank/{code}/lines.xlsx", get(bank::lines_export))
+        .route("/bank/{code}/lines.csv", get(bank::lines_export))
+        .route(
+            "/bank/{code}/match",
+            get(bank::matching).post(bank::run_match),
+        )
+        .route("/bank/{code}/manual", post(bank::manual_match))
+        .route("/bank/{code}/matches/{id}/unmatch", post(bank::unmatch))
+        .route("/three-way", get(bank::three_way))
+        .route("/three-way.xlsx", get(bank::three_way_export))
+        .route("/three-way.csv", get(bank::three_way_export))
         .route("/budget.xlsx", get(finance::budget_export))
         .route("/budget.csv", get(finance::budget_export))
         .route(
@@ -223,6 +247,26 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pages/bank_reconciliation.html",
         include_str!("../../templates/pages/bank_reconciliation.html"),
+    ),
+    (
+        "pages/bank_accounts.html",
+        include_str!("../../templates/pages/bank_accounts.html"),
+    ),
+    (
+        "pages/bank_import.html",
+        include_str!("../../templates/pages/bank_import.html"),
+    ),
+    (
+        "pages/bank_lines.html",
+        include_str!("../../templates/pages/bank_lines.html"),
+    ),
+    (
+        "pages/bank_match.html",
+        include_str!("../../templates/pages/bank_match.html"),
+    ),
+    (
+        "pages/three_way.html",
+        include_str!("../../templates/pages/three_way.html"),
     ),
 ];
 
@@ -413,6 +457,16 @@ const NAV: &[NavItem] = &[
     NavItem {
         href: "/allocations",
         label: "fin.nav.allocations",
+        allowed: |a| a.role.may(Permission::ReadLedger),
+    },
+    NavItem {
+        href: "/bank",
+        label: "bank.nav.accounts",
+        allowed: |a| a.role.may(Permission::ReadLedger),
+    },
+    NavItem {
+        href: "/three-way",
+        label: "bank.nav.three_way",
         allowed: |a| a.role.may(Permission::ReadLedger),
     },
     NavItem {
