@@ -110,7 +110,9 @@ enum What {
         #[command(flatten)]
         a: AccountFormat,
     },
-    /// Match a line with a posting by hand.
+    /// Match a line with a posting by hand. Amounts that differ are refused unless `--fee`
+    /// confirms the difference as the bank's charge, booked to the fee account with the match
+    /// (and reversed by an unmatch).
     MatchManual {
         #[command(flatten)]
         a: AccountFormat,
@@ -122,6 +124,9 @@ enum What {
         posting: i64,
         #[arg(long)]
         reason: Option<String>,
+        /// Book the difference (line minus posting) as a bank charge to the fee account.
+        #[arg(long)]
+        fee: bool,
     },
     /// Undo a match: a reversing row with the reason for each of its rows (any row's id
     /// names it) and the fee booked for it reversed; the match itself is kept.
@@ -803,23 +808,31 @@ async fn reconcile(what: What, ctx: &Context) -> anyhow::Result<ExitCode> {
             line,
             posting,
             reason,
+            fee,
         } => {
             let req = ManualMatch {
                 account: a.account,
                 line,
                 posting,
                 reason,
+                fee,
             };
             match app.match_manual(&actor, req).await {
                 Ok(m) if a.format == OutputFormat::Json => return json(&m),
-                Ok(m) => println!(
-                    "匹配#{}：银行流水#{} ↔ 分录#{}（人工），一致的字段 {}，差额 {}",
-                    m.id,
-                    m.line_id,
-                    m.posting_id,
-                    m.agreed,
-                    yuan(m.difference)
-                ),
+                Ok(m) => {
+                    print!(
+                        "匹配#{}：银行流水#{} ↔ 分录#{}（人工），一致的字段 {}，差额 {}",
+                        m.id,
+                        m.line_id,
+                        m.posting_id,
+                        m.agreed,
+                        yuan(m.difference)
+                    );
+                    match m.fee_transaction_id {
+                        Some(t) => println!("，已记入 {}（交易#{t}）", app.matching().fee_account),
+                        None => println!(),
+                    }
+                }
                 Err(e) => return refused(e),
             }
         }
