@@ -1769,6 +1769,7 @@ fn cli_twins() -> Vec<(&'static str, Twin)> {
             Op("rehearses the engine on a copy of the database"),
         ),
         ("engine bench", Op("a benchmark on a scratch database")),
+        ("bank bench", Op("a benchmark on a scratch database")),
         ("engine sync", Op(node)),
         ("timers list", Reads),
         ("instances list", Reads),

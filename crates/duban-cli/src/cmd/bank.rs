@@ -14,6 +14,8 @@
 //!   `matches --account CODE`; `match-manual --account CODE --line L --posting P`;
 //!   `unmatch --account CODE --match M --reason R` (reversing rows for the whole match, and
 //!   the fee booked for it reversed; both audited).
+//! - `bench [--lines N]`: import and matching of N statement lines against N book entries
+//!   through a scratch SQLite database, timed, with peak memory.
 //! - `three-way [--as-of DATE] [--format table|json|csv|xlsx --output FILE]`: commitments
 //!   not paid and payments no statement line is matched with, aged.
 
@@ -24,6 +26,8 @@ use duban_app::bank::{BankAccountRequest, Chain, FileKind, StatementPreview};
 use duban_core::money::Money;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+mod bench;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -41,6 +45,9 @@ enum What {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// Measure statement import and matching through a scratch SQLite database: time and
+    /// peak memory of `bank import` and `bank match` over N lines and N book entries.
+    Bench(bench::BenchArgs),
     /// The office's bank and cash accounts.
     Accounts {
         #[command(subcommand)]
@@ -232,6 +239,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let (file, format) = match args.what {
         What::Preview { file, format } => (file, format),
         What::Accounts { what } => return accounts(what, ctx).await,
+        What::Bench(args) => return bench::run(args, ctx).await,
         w @ (What::Match { .. }
         | What::Exceptions { .. }
         | What::Matches { .. }
