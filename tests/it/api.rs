@@ -1154,6 +1154,66 @@ backend_tests! {
     }
 }
 
+backend_tests! {
+    // A manual match of amounts that differ is refused naming the difference, unless the
+    // finance officer confirms it as the bank's charge: then the fee is booked with the match
+    // and reversed by its unmatch.
+    async fn a_manual_match_books_the_difference_as_a_fee_only_when_confirmed_through_the_api(db) {
+        let o = Office::open(&db).await;
+        let caiwu = o.login("caiwu").await;
+        let body = json!({"code": "basic", "name": "基本户", "number": "6222", "bank": "建设银行"});
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/accounts", &caiwu, Some(&body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let approval = json!({"meeting": "部务会", "date": "2026-02-20"});
+        let batch = json!([
+            {"key": "f-1", "command": {"command": "appropriate", "date": "2026-01-05", "line": "other", "amount": "100000"}},
+            {"key": "f-2", "command": {"command": "allocate", "date": "2026-03-01", "line": "other", "unit": "370102-0001", "purpose": "阵地建设", "amount": "40000", "approval": approval}},
+            {"key": "f-3", "command": {"command": "disburse", "date": "2026-03-05", "allocation": 1, "amount": "1000",
+                "payment": {"bank_account": "basic", "payee_name": "甲支部", "payee_account": "6222000000000001"}}},
+        ]);
+        let (s, v) = o.call(Method::POST, "/api/v1/ledger/commands", &caiwu, Some(&batch)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let csv = "交易日期,支出,收入,余额,对方户名,对方账号,摘要\n20260305,1000.50,,98999.50,甲支部,6222000000000001,拨付含汇费\n";
+        let upload = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/bank/statements?account=basic&name=basic.csv")
+            .header("cookie", &caiwu)
+            .body(Body::from(csv))
+            .unwrap();
+        let (s, v, _) = o.send(upload).await;
+        assert_eq!((s, v["lines_added"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+        let (_, ex) = o.call(Method::GET, "/api/v1/bank/exceptions?account=basic", &caiwu, None).await;
+        let line = ex[0]["line"]["id"].as_i64().unwrap();
+        let posting = ex[0]["near"][0]["entry"].as_i64().unwrap();
+        let req = |fee: bool| json!({"account": "basic", "line": line, "posting": posting, "reason": "汇费", "fee": fee});
+        let (s, v) = o.call(Method::POST, "/api/v1/bank/matches", &caiwu, Some(&req(false))).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        assert!(v["detail"].as_str().unwrap().contains("相差 -0.50"), "{v}");
+        let (_, rows) = o.call(Method::GET, "/api/v1/bank/matches?account=basic", &caiwu, None).await;
+        assert_eq!(rows.as_array().map(Vec::len), Some(0), "{rows}");
+        let (s, m) = o.call(Method::POST, "/api/v1/bank/matches", &caiwu, Some(&req(true))).await;
+        assert_eq!(s, StatusCode::CREATED, "{m}");
+        assert_eq!((m["rule"].as_str(), m["difference"].as_i64()), (Some("manual"), Some(-50)), "{m}");
+        assert!(m["fee_transaction_id"].is_i64(), "{m}");
+        let fee_balance = |v: &serde_json::Value| v["rows"].as_array().unwrap().iter().find(|r| r["account"] == "expenses:bank-fees").map(|r| r["balance"].clone());
+        let (_, b) = o.call(Method::GET, "/api/v1/ledger/balances", &caiwu, None).await;
+        assert_eq!(fee_balance(&b), Some(json!("0.50")), "{b}");
+        let (_, rows) = o.call(Method::GET, "/api/v1/bank/matches?account=basic", &caiwu, None).await;
+        assert_eq!(rows.as_array().map(Vec::len), Some(2), "{rows}");
+        let (_, ex) = o.call(Method::GET, "/api/v1/bank/exceptions?account=basic", &caiwu, None).await;
+        assert_eq!(ex.as_array().map(Vec::len), Some(0), "{ex}");
+        let uri = format!("/api/v1/bank/matches/{}/unmatch", m["id"]);
+        let (s, v) = o.call(Method::POST, &uri, &caiwu, Some(&json!({"account": "basic", "reason": "复核"}))).await;
+        assert_eq!((s, v["reversals"].as_array().map(Vec::len)), (StatusCode::OK, Some(2)), "{v}");
+        assert!(v["fee_reversal"].is_i64(), "{v}");
+        let (_, b) = o.call(Method::GET, "/api/v1/ledger/balances", &caiwu, None).await;
+        assert!(fee_balance(&b).is_none_or(|f| f == json!("0.00")), "{b}");
+        let (s, v) = o.call(Method::GET, "/api/v1/ledger/verify", &caiwu, None).await;
+        assert_eq!((s, &v["intact"]), (StatusCode::OK, &json!(true)), "{v}");
+        db.drop_db().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_site_posts_are_refused_and_same_site_ones_pass() {
     let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
@@ -1709,6 +1769,7 @@ fn cli_twins() -> Vec<(&'static str, Twin)> {
             Op("rehearses the engine on a copy of the database"),
         ),
         ("engine bench", Op("a benchmark on a scratch database")),
+        ("bank bench", Op("a benchmark on a scratch database")),
         ("engine sync", Op(node)),
         ("timers list", Reads),
         ("instances list", Reads),

@@ -527,6 +527,33 @@ backend_tests! {
         let (out, stdout, stderr) = run(duban(&db.url).args(["audit", "verify"]));
         assert!(out.status.success(), "{stdout}{stderr}");
 
+        // By hand: a 1,000.00 payment the bank took as 1,000.30 is refused naming the
+        // difference; confirmed with --fee, the 0.30 is booked with the match, and an unmatch
+        // reverses it.
+        pay("p6", "3", "1000", "2026-06-10", "U3 党支部", "6222000000000003");
+        let june = dir.path().join("basic-2026-06.csv");
+        std::fs::write(&june, "交易日期,支出,收入,余额,对方户名,对方账号,摘要\n20260610,1000.30,,255499.20,U3 党支部,6222000000000003,拨付\n").unwrap();
+        cli_ok(&db, &["bank", "import", "--account", "basic", june.to_str().unwrap()]);
+        let ex = json_of(&db, &["bank", "exceptions", "--account", "basic"]);
+        let open_line = ex.as_array().unwrap().iter().find(|e| e["line"]["summary"] == "拨付").unwrap();
+        let (line, posting) = (open_line["line"]["id"].as_i64().unwrap().to_string(), open_line["near"][0]["entry"].as_i64().unwrap().to_string());
+        let manual = ["bank", "match-manual", "--account", "basic", "--line", &line, "--posting", &posting, "--reason", "汇费"];
+        let (out, _, stderr) = run(duban(&db.url).args(manual));
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("相差 -0.30") && stderr.contains("--fee"), "{stderr}");
+        let text = cli_ok(&db, &[&manual[..], &["--fee"]].concat());
+        assert!(text.contains("差额 -0.30，已记入 expenses:bank-fees（交易#"), "{text}");
+        let fee_balance = || json_of(&db, &["ledger", "balance"])["rows"].as_array().unwrap().iter()
+            .find(|r| r["account"] == "expenses:bank-fees").map(|r| r["balance"].as_str().unwrap().to_string());
+        assert_eq!(fee_balance().as_deref(), Some("0.80"));
+        let m = json_of(&db, &["bank", "matches", "--account", "basic"]);
+        let m = m.as_array().unwrap().iter().find(|m| m["rule"] == "manual" && m["fee_transaction_id"].is_i64()).unwrap().clone();
+        let undone = json_of(&db, &["bank", "unmatch", "--account", "basic", "--match", &m["id"].to_string(), "--reason", "汇费应由对方承担"]);
+        assert_eq!(undone["reversals"].as_array().unwrap().len(), 2, "{undone}");
+        assert!(undone["fee_reversal"].is_i64(), "{undone}");
+        assert_eq!(fee_balance().as_deref(), Some("0.50"));
+        cli_ok(&db, &["ledger", "verify"]);
+
         // A bad rule table is refused at start, naming the key.
         let (out, _, stderr) = run(duban(&db.url).args(["bank", "accounts", "list"]).env("DUBAN__BANK__MATCHING__TOLERANCE", "0.005"));
         assert_ne!(out.status.code(), Some(0));

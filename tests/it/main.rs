@@ -21,6 +21,8 @@ mod register;
 mod members;
 // `duban bank preview` on real bank statements.
 mod bank;
+// A city's year of payments matched with three banks' statements, every month reconciled.
+mod bank_year;
 // `duban serve`, `/healthz`, graceful shutdown; `duban config`.
 mod serve;
 // `duban workflows check|schema|simulate` and `duban calendar` through the binary.

@@ -101,6 +101,11 @@ impl App {
         }
     }
 
+    /// The matching rule table in force.
+    pub fn matching(&self) -> &duban_bank::matching::Rules {
+        &self.matching
+    }
+
     /// The matching rule table (`[bank.matching]`, checked by
     /// `duban_bank::matching::MatchingConfig::rules`).
     pub fn with_matching(mut self, rules: duban_bank::matching::Rules) -> App {

@@ -116,6 +116,11 @@ pub struct ManualMatch {
     pub posting: i64,
     #[serde(default)]
     pub reason: Option<String>,
+    /// The finance officer confirms that the difference of the amounts (line minus posting)
+    /// is the bank's charge: it is booked to the fee account with the match. Without it a
+    /// match whose amounts differ is refused, naming the difference.
+    #[serde(default)]
+    pub fee: bool,
 }
 
 /// Undoing a match.
@@ -245,6 +250,28 @@ fn key(k: String) -> Result<IdempotencyKey, AppError> {
     IdempotencyKey::new(&k).map_err(|e| AppError::Internal(e.to_string()))
 }
 
+/// A line, the posting it is matched with and their difference (line minus posting).
+#[derive(Clone, Copy)]
+struct Pair {
+    line: i64,
+    entry: i64,
+    difference: Money,
+}
+
+/// The row that joins the line of a match to the bank account's posting of its fee.
+fn fee_row(line: i64, posting: i64, rule: Rule, matched_by: &str) -> NewMatch {
+    NewMatch {
+        line_id: line,
+        posting_id: posting,
+        rule: rule.as_str().to_string(),
+        agreed: String::new(),
+        difference: 0,
+        detail: String::new(),
+        matched_by: matched_by.into(),
+        fee_transaction_id: None,
+    }
+}
+
 impl App {
     fn matching_ledger_context(&self) -> LedgerContext<'_> {
         LedgerContext {
@@ -263,7 +290,7 @@ impl App {
         tx: &WriteTx,
         actor: &Actor,
         account: &BankAccountRow,
-        m: &Match,
+        m: Pair,
         date: NaiveDate,
         prior_rows: usize,
     ) -> Result<(i64, i64), AppError> {
@@ -361,20 +388,16 @@ impl App {
                     if m.rule == Rule::Tolerance && !m.difference.is_zero() {
                         let date = dates.get(&m.line).copied().unwrap_or_else(|| self.today());
                         let prior_rows = prior.get(&m.line).copied().unwrap_or(0);
+                        let pair = Pair {
+                            line: m.line,
+                            entry: m.entry,
+                            difference: m.difference,
+                        };
                         let (txn, posting) = self
-                            .book_fee(&tx, actor, &account, &m, date, prior_rows)
+                            .book_fee(&tx, actor, &account, pair, date, prior_rows)
                             .await?;
                         rows[0].fee_transaction_id = Some(txn);
-                        rows.push(NewMatch {
-                            line_id: m.line,
-                            posting_id: posting,
-                            rule: m.rule.as_str().to_string(),
-                            agreed: String::new(),
-                            difference: 0,
-                            detail: String::new(),
-                            matched_by: "system".into(),
-                            fee_transaction_id: None,
-                        });
+                        rows.push(fee_row(m.line, posting, m.rule, "system"));
                         fee = Some(txn);
                     }
                     let stored = tx
@@ -510,7 +533,9 @@ impl App {
     }
 
     /// A person matches a line with a posting of the same account, both still open; the
-    /// fields that agree and the difference are recorded with the reason (audited).
+    /// fields that agree and the difference are recorded with the reason (audited). A
+    /// difference is refused unless `fee` confirms it as the bank's charge: then it is
+    /// booked to the fee account in the same transaction, and an unmatch reverses it.
     pub async fn match_manual(
         &self,
         actor: &Actor,
@@ -545,8 +570,20 @@ impl App {
                     AppError::Refused(format!("银行流水#{}没有日期 (line {} has no date)", line.id, line.id))
                 })?;
                 let c = Comparison::of(&item, &book_item(entry));
+                if !c.difference.is_zero() && !req.fee {
+                    return Err(AppError::Refused(format!(
+                        "银行流水#{}的金额 {} 与分录#{}的金额 {} 相差 {}；确认差额为银行手续费时加 --fee（API：\"fee\": true），差额记入 {} (the amounts differ by {}; confirm the difference as a bank charge with --fee)",
+                        line.id,
+                        Money::from_fen(line.amount),
+                        entry.posting_id,
+                        Money::from_fen(entry.amount),
+                        c.difference,
+                        self.matching.fee_account,
+                        c.difference
+                    )));
+                }
                 let rules = &*self.matching;
-                let new = NewMatch {
+                let mut new = NewMatch {
                     line_id: line.id,
                     posting_id: entry.posting_id,
                     rule: Rule::Manual.as_str().into(),
@@ -561,7 +598,27 @@ impl App {
                     matched_by: "manual".into(),
                     fee_transaction_id: None,
                 };
-                let row = tx.insert_match(account.id, &new, &actor.name, now).await?;
+                let row = if c.difference.is_zero() {
+                    tx.insert_match(account.id, &new, &actor.name, now).await?
+                } else {
+                    let prior_rows = matches.iter().filter(|r| r.line_id == line.id).count();
+                    let pair = Pair {
+                        line: line.id,
+                        entry: entry.posting_id,
+                        difference: c.difference,
+                    };
+                    let (txn, posting) = self
+                        .book_fee(&tx, actor, &account, pair, item.date, prior_rows)
+                        .await?;
+                    new.fee_transaction_id = Some(txn);
+                    let fee = fee_row(line.id, posting, Rule::Manual, "manual");
+                    let rows = tx
+                        .insert_match_group(account.id, &[new, fee], &actor.name, now)
+                        .await?;
+                    rows.into_iter().next().ok_or_else(|| {
+                        AppError::Internal("the match was not stored".into())
+                    })?
+                };
                 crate::accounts::audit(
                     &tx,
                     actor,

@@ -15,6 +15,6 @@ pub mod backup {
 /// What the benchmark harness needs below the use cases: scratch databases and the ledger's
 /// own executor, measured without the layers above it.
 pub mod bench {
-    pub use duban_store::ledger::LedgerContext;
+    pub use duban_store::ledger::{BenchPayment, LedgerContext};
     pub use duban_store::scratch::ScratchDb;
 }

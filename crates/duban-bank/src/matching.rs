@@ -676,13 +676,18 @@ impl<'a> Index<'a> {
     }
 }
 
-/// Who an item is paid to or by, normalised once: account digits and folded name.
+/// Who an item is paid to or by, normalised once: account digits and folded name; for a
+/// line that names no counterparty (MT940 and camt.053 put it in the free text), its text.
 struct Party {
     date: NaiveDate,
     amount: Money,
     account: String,
     name: String,
+    text: String,
 }
+
+/// The shortest payee name looked for in a line's free text.
+const NAME_IN_TEXT_MIN: usize = 4;
 
 impl Party {
     fn of_line(l: &BankItem) -> Party {
@@ -691,6 +696,13 @@ impl Party {
             amount: l.amount,
             account: alnum(&l.counterparty_account),
             name: normalise_name(&l.counterparty_name),
+            text: if l.counterparty_account.trim().is_empty()
+                && l.counterparty_name.trim().is_empty()
+            {
+                normalise_name(&l.text)
+            } else {
+                String::new()
+            },
         }
     }
 
@@ -704,6 +716,7 @@ impl Party {
                 .as_deref()
                 .map(normalise_name)
                 .unwrap_or_default(),
+            text: String::new(),
         }
     }
 }
@@ -724,6 +737,8 @@ enum Found {
 struct PartyIndex {
     by_account: HashMap<String, Vec<usize>>,
     by_name: HashMap<String, Vec<usize>>,
+    /// Items that name no party, only a text.
+    texts: Vec<usize>,
 }
 
 impl PartyIndex {
@@ -731,8 +746,12 @@ impl PartyIndex {
         let mut i = PartyIndex {
             by_account: HashMap::new(),
             by_name: HashMap::new(),
+            texts: Vec::new(),
         };
         for (k, p) in parties.iter().enumerate() {
+            if !p.text.is_empty() {
+                i.texts.push(k);
+            }
             if !p.account.is_empty() {
                 i.by_account.entry(p.account.clone()).or_default().push(k);
             }
@@ -744,7 +763,26 @@ impl PartyIndex {
     }
 
     /// The open items of the same party as `a` within `days`, on the same side (in or out).
+    /// A line that names no party is of the party whose name its text contains.
     fn around(&self, a: &Party, parts: &[Party], open: &[bool], days: i64) -> Vec<usize> {
+        let named_in = |text: &str, name: &str| {
+            name.chars().count() >= NAME_IN_TEXT_MIN && text.contains(name)
+        };
+        let in_text: Vec<usize> = if !a.text.is_empty() {
+            self.by_name
+                .iter()
+                .filter(|(n, _)| named_in(&a.text, n))
+                .flat_map(|(_, ks)| ks.iter().copied())
+                .collect()
+        } else if !a.name.is_empty() {
+            self.texts
+                .iter()
+                .copied()
+                .filter(|&k| named_in(&parts[k].text, &a.name))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut out: Vec<usize> = self
             .by_account
             .get(&a.account)
@@ -752,6 +790,7 @@ impl PartyIndex {
             .chain(self.by_name.get(&a.name))
             .flatten()
             .copied()
+            .chain(in_text)
             .filter(|&k| {
                 open[k]
                     && parts[k].amount.is_negative() == a.amount.is_negative()

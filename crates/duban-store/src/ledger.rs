@@ -38,6 +38,7 @@ use sea_orm::{DbErr, SqlErr};
 use serde::Serialize;
 use std::time::Duration;
 
+pub use bench::BenchPayment;
 pub use read::{AllocationSelection, AllocationSort, AllocationTotals, DuesRow, LedgerStatus};
 
 /// What a command needs besides itself: the ledger's settings and the time.

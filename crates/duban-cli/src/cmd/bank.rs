@@ -14,6 +14,8 @@
 //!   `matches --account CODE`; `match-manual --account CODE --line L --posting P`;
 //!   `unmatch --account CODE --match M --reason R` (reversing rows for the whole match, and
 //!   the fee booked for it reversed; both audited).
+//! - `bench [--lines N]`: import and matching of N statement lines against N book entries
+//!   through a scratch SQLite database, timed, with peak memory.
 //! - `three-way [--as-of DATE] [--format table|json|csv|xlsx --output FILE]`: commitments
 //!   not paid and payments no statement line is matched with, aged.
 
@@ -24,6 +26,8 @@ use duban_app::bank::{BankAccountRequest, Chain, FileKind, StatementPreview};
 use duban_core::money::Money;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+mod bench;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -41,6 +45,9 @@ enum What {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// Measure statement import and matching through a scratch SQLite database: time and
+    /// peak memory of `bank import` and `bank match` over N lines and N book entries.
+    Bench(bench::BenchArgs),
     /// The office's bank and cash accounts.
     Accounts {
         #[command(subcommand)]
@@ -110,7 +117,9 @@ enum What {
         #[command(flatten)]
         a: AccountFormat,
     },
-    /// Match a line with a posting by hand.
+    /// Match a line with a posting by hand. Amounts that differ are refused unless `--fee`
+    /// confirms the difference as the bank's charge, booked to the fee account with the match
+    /// (and reversed by an unmatch).
     MatchManual {
         #[command(flatten)]
         a: AccountFormat,
@@ -122,6 +131,9 @@ enum What {
         posting: i64,
         #[arg(long)]
         reason: Option<String>,
+        /// Book the difference (line minus posting) as a bank charge to the fee account.
+        #[arg(long)]
+        fee: bool,
     },
     /// Undo a match: a reversing row with the reason for each of its rows (any row's id
     /// names it) and the fee booked for it reversed; the match itself is kept.
@@ -227,6 +239,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let (file, format) = match args.what {
         What::Preview { file, format } => (file, format),
         What::Accounts { what } => return accounts(what, ctx).await,
+        What::Bench(args) => return bench::run(args, ctx).await,
         w @ (What::Match { .. }
         | What::Exceptions { .. }
         | What::Matches { .. }
@@ -803,23 +816,31 @@ async fn reconcile(what: What, ctx: &Context) -> anyhow::Result<ExitCode> {
             line,
             posting,
             reason,
+            fee,
         } => {
             let req = ManualMatch {
                 account: a.account,
                 line,
                 posting,
                 reason,
+                fee,
             };
             match app.match_manual(&actor, req).await {
                 Ok(m) if a.format == OutputFormat::Json => return json(&m),
-                Ok(m) => println!(
-                    "匹配#{}：银行流水#{} ↔ 分录#{}（人工），一致的字段 {}，差额 {}",
-                    m.id,
-                    m.line_id,
-                    m.posting_id,
-                    m.agreed,
-                    yuan(m.difference)
-                ),
+                Ok(m) => {
+                    print!(
+                        "匹配#{}：银行流水#{} ↔ 分录#{}（人工），一致的字段 {}，差额 {}",
+                        m.id,
+                        m.line_id,
+                        m.posting_id,
+                        m.agreed,
+                        yuan(m.difference)
+                    );
+                    match m.fee_transaction_id {
+                        Some(t) => println!("，已记入 {}（交易#{t}）", app.matching().fee_account),
+                        None => println!(),
+                    }
+                }
                 Err(e) => return refused(e),
             }
         }

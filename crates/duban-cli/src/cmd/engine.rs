@@ -1,7 +1,7 @@
 //! `duban engine tick | sync`: run the engine by hand — one tick (optionally at a given
 //! instant), or (re)plan every subject of the register.
 
-mod bench;
+pub(crate) mod bench;
 
 use super::{Context, OutputFormat};
 use chrono::{DateTime, Utc};

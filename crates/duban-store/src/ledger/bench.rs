@@ -216,3 +216,129 @@ impl Store {
         Ok(written)
     }
 }
+
+/// A payment from a bank account for [`Store::bank_bench_seed`].
+#[derive(Debug, Clone)]
+pub struct BenchPayment {
+    pub date: NaiveDate,
+    /// Yuan in fen, positive: what leaves the bank account.
+    pub fen: i64,
+    pub voucher: Option<String>,
+    pub payee_name: String,
+    pub payee_account: String,
+}
+
+impl Store {
+    /// Appends one balanced transaction per payment, `fee_account` debited and the bank
+    /// account `bank_code` credited, each with its voucher and payee, in batches of rows: the
+    /// book a matching benchmark reconciles, without a command per payment. Returns the
+    /// number of transactions written.
+    pub async fn bank_bench_seed(
+        &self,
+        bank_code: &str,
+        fee_account: &str,
+        payments: &[BenchPayment],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let bank = Account::parse(&format!("assets:bank:{bank_code}"))?;
+        let fees = Account::parse(fee_account)?;
+        let txn = self.conn().begin().await?;
+        rows::ensure_accounts(&txn, &BTreeSet::from([bank, fees])).await?;
+        let command = ledger_commands::ActiveModel {
+            id: NotSet,
+            idem_key: Set(format!(
+                "bank-bench-seed-{}",
+                now.timestamp_nanos_opt().unwrap_or_default()
+            )),
+            fingerprint: Set("0".repeat(64)),
+            command: Set("bench_seed".into()),
+            actor: Set("bench".into()),
+            outcome: Set(None),
+            created_at: Set(now.naive_utc()),
+        }
+        .insert(&txn)
+        .await?;
+        let max: Option<i64> = txn
+            .query_one(
+                &Query::select()
+                    .expr_as(Func::max(Expr::col(Alias::new("id"))), Alias::new("m"))
+                    .from(Alias::new("ledger_transactions"))
+                    .to_owned(),
+            )
+            .await?
+            .and_then(|r| r.try_get::<Option<i64>>("", "m").ok().flatten());
+        let mut next_id = max.unwrap_or(0) + 1;
+        let mut booking = Booking::default();
+        let (bank_name, fees_name) = (bank.name(), fees.name());
+        for chunk in payments.chunks(CHUNK) {
+            let mut t_rows = Vec::with_capacity(chunk.len());
+            let mut p_rows = Vec::with_capacity(chunk.len() * 2);
+            for p in chunk {
+                let row = ledger_transactions::Model {
+                    id: next_id,
+                    date: p.date,
+                    kind: TxnKind::BankCharge.as_str().into(),
+                    description: "benchmark payment".into(),
+                    reverses_id: None,
+                    allocation_id: None,
+                    unit_id: None,
+                    approval_meeting: None,
+                    approval_date: None,
+                    voucher: p.voucher.clone(),
+                    payee_name: Some(p.payee_name.clone()),
+                    payee_account: Some(p.payee_account.clone()),
+                    payee_bank: None,
+                    bank_account: Some(bank_code.to_string()),
+                    command_id: command.id,
+                    created_at: now.naive_utc(),
+                    created_by: "bench".into(),
+                };
+                let booked = [
+                    (fees_name.as_str(), p.fen, None),
+                    (bank_name.as_str(), -p.fen, None),
+                ];
+                booking.add(next_id, &seals::booked_bytes(&row, &booked));
+                t_rows.push(ledger_transactions::ActiveModel::from(row).reset_all());
+                for (seq, (account, fen, _)) in booked.iter().enumerate() {
+                    p_rows.push(ledger_postings::ActiveModel {
+                        id: NotSet,
+                        transaction_id: Set(next_id),
+                        seq: Set(seq as i32),
+                        account: Set(account.to_string()),
+                        amount: Set(*fen),
+                        line_id: Set(None),
+                    });
+                }
+                next_id += 1;
+            }
+            ledger_transactions::Entity::insert_many(t_rows)
+                .exec_without_returning(&txn)
+                .await?;
+            ledger_postings::Entity::insert_many(p_rows)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        #[derive(serde::Serialize)]
+        struct Seed {
+            booked: seals::Booked,
+        }
+        audit::record(
+            &txn,
+            Change {
+                actor: "bench",
+                origin: audit::ORIGIN_CLI,
+                at: now,
+                action: "bench_seed",
+                entity: seals::LEDGER_SEED_ENTITY,
+                key: &command.idem_key,
+                before: None,
+                after: Some(&Seed {
+                    booked: booking.finish(),
+                }),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(payments.len() as u64)
+    }
+}

@@ -282,7 +282,7 @@ pub(super) async fn unit_codes<C: ConnectionTrait>(
 }
 
 /// Creates the accounts a transaction uses that do not exist yet.
-async fn ensure_accounts<C: ConnectionTrait>(
+pub(super) async fn ensure_accounts<C: ConnectionTrait>(
     c: &C,
     accounts: &BTreeSet<Account>,
 ) -> Result<(), StoreError> {

@@ -517,8 +517,11 @@ struct Measured {
     conflicts_retried: u64,
 }
 
-/// Runs the process to its end, sampling its peak resident set (VmHWM) every 2 ms.
-fn run_measured(mut cmd: Command) -> anyhow::Result<Measured> {
+/// Runs the process to its end, sampling its peak resident set (VmHWM) every 2 ms: its
+/// exit status, standard output and error, and the peak in KiB.
+pub(crate) fn run_sampled(
+    mut cmd: Command,
+) -> anyhow::Result<(std::process::ExitStatus, String, String, u64)> {
     let out = (
         tempfile::NamedTempFile::new()?,
         tempfile::NamedTempFile::new()?,
@@ -544,6 +547,12 @@ fn run_measured(mut cmd: Command) -> anyhow::Result<Measured> {
     };
     let stdout = std::fs::read_to_string(out.0.path())?;
     let stderr = std::fs::read_to_string(out.1.path())?;
+    Ok((status, stdout, stderr, peak))
+}
+
+/// An engine process run to its end with its peak resident set.
+fn run_measured(cmd: Command) -> anyhow::Result<Measured> {
+    let (status, stdout, stderr, peak) = run_sampled(cmd)?;
     anyhow::ensure!(
         status.success(),
         "an engine process failed ({status}):\n{stdout}{stderr}"
