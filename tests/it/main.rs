@@ -21,6 +21,8 @@ mod register;
 mod members;
 // `duban bank preview` on real bank statements.
 mod bank;
+// Bank statement profiles saved from a preview, through the binary and the API.
+mod bank_profiles;
 // `duban serve`, `/healthz`, graceful shutdown; `duban config`.
 mod serve;
 // `duban workflows check|schema|simulate` and `duban calendar` through the binary.
