@@ -247,3 +247,116 @@ async fn profiles_through_the_api_finance_officers_write_and_auditors_read() {
     assert_eq!(s, StatusCode::OK, "{v}");
     db.drop_db().await;
 }
+
+/// The page: the saved profiles, and the form that makes one from an upload — its header
+/// cells, a select per field labelled in Chinese, a try whose refusal stands beside its
+/// field, a save; auditors read the list without the form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profiles_page_maps_an_upload_and_shows_a_refusal_beside_its_field() {
+    let db = TestDb::create(crate::support::Kind::Sqlite).await.unwrap();
+    let o = Office::open(&db).await;
+    let mut b = crate::pages::Browser::new(&o);
+    b.sign_in("caiwu").await;
+    let page = b.get("/bank/profiles").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(
+        html.contains("<h1>银行对账单格式</h1>") && html.contains("还没有保存的格式"),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"/bank/profiles\""),
+        "the navigation links the page"
+    );
+    assert!(
+        html.contains("<label class=\"field\" for=\"file\">银行对账单文件</label>"),
+        "{html}"
+    );
+
+    let file = unknown_layout();
+    let form = b
+        .upload("/bank/profiles/map", "file", "a.csv", file.as_bytes())
+        .await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.text());
+    let html = form.text();
+    assert!(html.contains("没有格式能读取此文件"), "{html}");
+    assert!(
+        html.contains("<label class=\"field\" for=\"col_debit\">支出（借方）金额</label>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<option value=\"付出金额\">付出金额</option>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<option value=\"记账日期\" selected>记账日期</option>"),
+        "the date is recognised: {html}"
+    );
+    let content = html
+        .split("name=\"content\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let mut fields = vec![
+        ("file_name", "a.csv"),
+        ("content", content.as_str()),
+        ("name", "qd"),
+        ("bank", "建设银行"),
+        ("detect", ""),
+        ("col_date", "记账日期"),
+        ("col_debit", "付出金额"),
+        ("col_balance", "结余"),
+        ("action", "try"),
+    ];
+    // No money-in column: refused beside that field, nothing saved.
+    let tried = b.post("/bank/profiles", &fields).await;
+    assert_eq!(tried.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = tried.text();
+    assert!(
+        html.contains(
+            "<p class=\"field-error\" id=\"col_credit-error\">缺少必需的列“收入（贷方）金额”"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("aria-describedby=\"col_credit-error\""),
+        "{html}"
+    );
+    // With it, the try shows the figures; the save saves.
+    fields.push(("col_credit", "存入金额"));
+    let tried = b.post("/bank/profiles", &fields).await;
+    assert_eq!(tried.status, StatusCode::OK, "{}", tried.text());
+    let html = tried.text();
+    assert!(
+        html.contains("按此映射可以读取") && html.contains("230,416.00"),
+        "{html}"
+    );
+    assert!(html.contains("155,731,487.49"), "{html}");
+    fields.retain(|(k, _)| *k != "action");
+    fields.push(("action", "save"));
+    let saved = b.post("/bank/profiles", &fields).await;
+    assert_eq!(saved.status, StatusCode::OK);
+    let html = saved.text();
+    assert!(html.contains("已保存格式“qd”"), "{html}");
+    assert!(html.contains("<td>qd</td><td>建设银行</td>"), "{html}");
+
+    // The auditor reads the list; the form is not theirs.
+    let mut a = crate::pages::Browser::new(&o);
+    a.sign_in("shenji").await;
+    let html = a.get("/bank/profiles").await.text();
+    assert!(
+        html.contains("<td>qd</td>") && !html.contains("name=\"file\""),
+        "{html}"
+    );
+    let refused = a
+        .upload("/bank/profiles/map", "file", "a.csv", file.as_bytes())
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // In English.
+    b.post("/lang", &[("lang", "en"), ("back", "/bank/profiles")])
+        .await;
+    let html = b.get("/bank/profiles").await.text();
+    assert!(html.contains("Bank statement profiles"), "{html}");
+    db.drop_db().await;
+}

@@ -133,7 +133,13 @@ impl<'a> Browser<'a> {
     }
 
     /// Posts a file as `multipart/form-data`, as a browser's file input does.
-    async fn upload(&mut self, uri: &str, field: &str, file_name: &str, bytes: &[u8]) -> Answer {
+    pub(crate) async fn upload(
+        &mut self,
+        uri: &str,
+        field: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Answer {
         let boundary = "----dubanTestBoundary7MA4YWxkTrZu0gW";
         let mut body = format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"

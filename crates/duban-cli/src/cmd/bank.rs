@@ -1,6 +1,7 @@
 //! `duban bank …`: bank and cash accounts and their statements.
 //!
-//! - `preview FILE [--format json]`: what a statement holds and whether it would import;
+//! - `preview FILE [--format json]`: what a statement holds and whether it would import (a
+//!   layout no profile knows: its header cells, to map with `profiles save`);
 //!   exit status 0 when it would, 1 when it is refused (the row and column printed), 2 when
 //!   the file cannot be opened.
 //! - `accounts add --code --name --number --bank` / `accounts list`.
