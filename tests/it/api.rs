@@ -175,6 +175,7 @@ const ADMIN: &[&str] = &["guanli"];
 const READERS: &[&str] = &["guanli", "caiwu", "shuji", "chakan"];
 const CHAINS: &[&str] = &["guanli", "shuji", "chakan"];
 const LEDGER: &[&str] = &["guanli", "caiwu", "chakan"];
+const PROFILE_READERS: &[&str] = &["guanli", "caiwu", "chakan", "shenji"];
 
 /// Who may use each route (deny by default), with a request that reaches the use case. A
 /// route of the API missing here fails the test.
@@ -590,6 +591,43 @@ fn matrix(instance: i64) -> Vec<Route> {
         ),
         (
             Method::GET,
+            "/api/v1/bank/profiles",
+            "/api/v1/bank/profiles".into(),
+            None,
+            PROFILE_READERS,
+        ),
+        (
+            Method::GET,
+            "/api/v1/bank/profiles/{name}",
+            "/api/v1/bank/profiles/ccb".into(),
+            None,
+            PROFILE_READERS,
+        ),
+        (
+            Method::POST,
+            "/api/v1/bank/profiles",
+            "/api/v1/bank/profiles".into(),
+            Some(
+                json!({"profile": {"name": "x", "columns": {"date": "交易日期", "amount": "金额"}}, "file_name": "a.csv", "file": "5Lqk5piT5pel5pyfLOmHkeminQoyMDI2MDMwMSwxLjAwCg==", "dry_run": true}),
+            ),
+            &["guanli", "caiwu"],
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/bank/profiles/{name}",
+            "/api/v1/bank/profiles/nope".into(),
+            None,
+            &["guanli", "caiwu"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/bank/profiles/layout",
+            "/api/v1/bank/profiles/layout".into(),
+            None,
+            LEDGER,
+        ),
+        (
+            Method::GET,
             "/api/v1/reports/budget-execution",
             "/api/v1/reports/budget-execution?year=2026&month=11".into(),
             None,
@@ -644,7 +682,9 @@ fn upload_body(path: &str) -> Body {
         "/api/v1/imports/members" => Body::from(
             "\u{feff}姓名,所在党组织代码,入党时间,手机,邮箱\n陈晓,370102-0001,2015-12-10,,chenxiao@example.cn\n".to_string(),
         ),
-        "/api/v1/bank/statements/preview" | "/api/v1/bank/statements" => {
+        "/api/v1/bank/statements/preview"
+        | "/api/v1/bank/statements"
+        | "/api/v1/bank/profiles/layout" => {
             Body::from(bank_sample("cmbc-corp-2026-02.xlsx"))
         }
         _ => Body::empty(),
@@ -1866,6 +1906,16 @@ fn cli_twins() -> Vec<(&'static str, Twin)> {
         (
             "bank unmatch",
             Route("post", "/api/v1/bank/matches/{id}/unmatch", None),
+        ),
+        ("bank profiles list", Reads),
+        ("bank profiles show", Reads),
+        (
+            "bank profiles save",
+            Route("post", "/api/v1/bank/profiles", None),
+        ),
+        (
+            "bank profiles remove",
+            Route("delete", "/api/v1/bank/profiles/{name}", None),
         ),
         ("report budget-execution", Reads),
         ("report unit-ledger", Reads),

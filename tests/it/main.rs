@@ -23,6 +23,8 @@ mod members;
 mod bank;
 // A city's year of payments matched with three banks' statements, every month reconciled.
 mod bank_year;
+// Bank statement profiles saved from a preview, through the binary and the API.
+mod bank_profiles;
 // `duban serve`, `/healthz`, graceful shutdown; `duban config`.
 mod serve;
 // `duban workflows check|schema|simulate` and `duban calendar` through the binary.

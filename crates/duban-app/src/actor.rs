@@ -79,11 +79,23 @@ impl Role {
                     | P::ReadLedger
                     | P::ManageUsers
                     | P::ReadAudit
+                    | P::ReadBankProfiles
+                    | P::WriteBankProfiles
             ),
-            Role::FinanceOfficer => matches!(p, P::ReadRegister | P::ReadLedger | P::WriteLedger),
+            Role::FinanceOfficer => matches!(
+                p,
+                P::ReadRegister
+                    | P::ReadLedger
+                    | P::WriteLedger
+                    | P::ReadBankProfiles
+                    | P::WriteBankProfiles
+            ),
             Role::Secretary => matches!(p, P::ReadRegister | P::Answer | P::ReadChains),
-            Role::Viewer => matches!(p, P::ReadRegister | P::ReadChains | P::ReadLedger),
-            Role::Auditor => matches!(p, P::ReadAudit),
+            Role::Viewer => matches!(
+                p,
+                P::ReadRegister | P::ReadChains | P::ReadLedger | P::ReadBankProfiles
+            ),
+            Role::Auditor => matches!(p, P::ReadAudit | P::ReadBankProfiles),
         }
     }
 }
@@ -114,6 +126,10 @@ pub enum Permission {
     /// Users, roles, API tokens.
     ManageUsers,
     ReadAudit,
+    /// The bank statement profiles saved (and shipped).
+    ReadBankProfiles,
+    /// Save and remove bank statement profiles.
+    WriteBankProfiles,
 }
 
 /// The person (or integration, or command line) a use case acts for.

@@ -25,6 +25,9 @@ pub struct StatementPreview {
     pub figures: Option<Figures>,
     /// … else why it is refused, with its row and column.
     pub refusal: Option<BankError>,
+    /// When no profile knows the file's layout: its candidate header row, the rows above and
+    /// a few below, to map its columns from (`App::save_bank_profile`).
+    pub layout: Option<duban_bank::Layout>,
 }
 
 impl StatementPreview {
@@ -43,15 +46,26 @@ impl StatementPreview {
     }
 }
 
-/// The verdict on a file's bytes: read, then checked.
+/// The verdict on a file's bytes with the shipped profiles: read, then checked.
 pub fn preview(file_name: &str, bytes: &[u8]) -> StatementPreview {
+    preview_with(file_name, bytes, &duban_bank::profile::builtin())
+}
+
+/// The verdict on a file's bytes read with `profiles`, tried in order; a file no profile
+/// reads comes with its layout.
+pub fn preview_with(
+    file_name: &str,
+    bytes: &[u8],
+    profiles: &[duban_bank::Profile],
+) -> StatementPreview {
     let mut p = StatementPreview {
         file_name: file_name.to_string(),
         statement: None,
         figures: None,
         refusal: None,
+        layout: None,
     };
-    match duban_bank::read(file_name, bytes) {
+    match duban_bank::read_with(file_name, bytes, profiles) {
         Ok(st) => {
             match st.check() {
                 Ok(f) => p.figures = Some(f),
@@ -59,7 +73,10 @@ pub fn preview(file_name: &str, bytes: &[u8]) -> StatementPreview {
             }
             p.statement = Some(st);
         }
-        Err(e) => p.refusal = Some(e),
+        Err(e) => {
+            p.refusal = Some(e);
+            p.layout = duban_bank::draft::layout(bytes, profiles).ok();
+        }
     }
     p
 }
@@ -178,6 +195,8 @@ pub struct BankAccountRequest {
 pub struct ImportReport {
     pub account: String,
     pub file_name: String,
+    /// The profile that read the file (a saved one's name, `ccb`, `generic` …).
+    pub profile: String,
     pub dry_run: bool,
     /// The statement's id; none in a dry run.
     pub statement: Option<i64>,
@@ -342,7 +361,7 @@ impl App {
     ) -> Result<ImportReport, AppError> {
         actor.require(Permission::WriteLedger)?;
         let account = self.bank_account_named(code).await?;
-        let p = preview(file_name, bytes);
+        let p = preview_with(file_name, bytes, &self.reading_profiles().await?);
         if let Some(e) = p.refused() {
             return Err(e);
         }
@@ -381,6 +400,7 @@ impl App {
                 let mut report = ImportReport {
                     account: account.code.clone(),
                     file_name: file_name.to_string(),
+                    profile: st.profile.clone(),
                     dry_run,
                     statement: None,
                     lines_in_file: lines.len(),
@@ -411,6 +431,7 @@ impl App {
                 struct Imported<'a> {
                     account: &'a str,
                     file_name: &'a str,
+                    profile: &'a str,
                     sha256: &'a str,
                     lines_in_file: usize,
                     lines_added: usize,
@@ -426,6 +447,7 @@ impl App {
                     Some(&Imported {
                         account: &account.code,
                         file_name,
+                        profile: &st.profile,
                         sha256: &sha256,
                         lines_in_file: report.lines_in_file,
                         lines_added: report.lines_added,
@@ -562,7 +584,11 @@ impl App {
         bytes: &[u8],
     ) -> Result<StatementPreview, AppError> {
         actor.require(Permission::ReadLedger)?;
-        Ok(preview(file_name, bytes))
+        Ok(preview_with(
+            file_name,
+            bytes,
+            &self.reading_profiles().await?,
+        ))
     }
 }
 

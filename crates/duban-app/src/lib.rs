@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod actor;
 pub mod audit;
 pub mod bank;
+pub mod bank_profiles;
 pub mod calendar;
 pub mod chains;
 pub mod dashboard;

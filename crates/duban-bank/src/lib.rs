@@ -16,6 +16,7 @@
 //! it has more than two decimals.
 
 mod camt;
+pub mod draft;
 mod grid;
 pub mod matching;
 mod mt940;
@@ -31,6 +32,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
 
+pub use draft::{Layout, Mapping, ProfileRefusal};
 pub use pair::{Transfer, pair_transfers};
 pub use profile::Profile;
 

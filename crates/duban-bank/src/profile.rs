@@ -152,6 +152,135 @@ impl Field {
     }
 }
 
+impl Field {
+    /// The field's name in a mapping, as the columns of a [`Profile`] name it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Date => "date",
+            Field::Time => "time",
+            Field::ValueDate => "value_date",
+            Field::Debit => "debit",
+            Field::Credit => "credit",
+            Field::Amount => "amount",
+            Field::Flag => "flag",
+            Field::Balance => "balance",
+            Field::Currency => "currency",
+            Field::Account => "account",
+            Field::AccountName => "account_name",
+            Field::CounterpartyName => "counterparty_name",
+            Field::CounterpartyAccount => "counterparty_account",
+            Field::CounterpartyBank => "counterparty_bank",
+            Field::PayerName => "payer_name",
+            Field::PayerAccount => "payer_account",
+            Field::PayerBank => "payer_bank",
+            Field::PayeeName => "payee_name",
+            Field::PayeeAccount => "payee_account",
+            Field::PayeeBank => "payee_bank",
+            Field::Summary => "summary",
+            Field::Purpose => "purpose",
+            Field::Serial => "serial",
+        }
+    }
+
+    /// What the field is, in Chinese, for the person who maps a file.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Field::Date => "交易日期",
+            Field::Time => "交易时间",
+            Field::ValueDate => "起息日",
+            Field::Debit => "支出（借方）金额",
+            Field::Credit => "收入（贷方）金额",
+            Field::Amount => "交易金额（单列）",
+            Field::Flag => "借贷标志",
+            Field::Balance => "余额",
+            Field::Currency => "币种",
+            Field::Account => "本方账号",
+            Field::AccountName => "本方户名",
+            Field::CounterpartyName => "对方户名",
+            Field::CounterpartyAccount => "对方账号",
+            Field::CounterpartyBank => "对方开户行",
+            Field::PayerName => "付款人名称",
+            Field::PayerAccount => "付款人账号",
+            Field::PayerBank => "付款人开户行",
+            Field::PayeeName => "收款人名称",
+            Field::PayeeAccount => "收款人账号",
+            Field::PayeeBank => "收款人开户行",
+            Field::Summary => "摘要",
+            Field::Purpose => "用途",
+            Field::Serial => "流水号",
+        }
+    }
+
+    /// The same in English.
+    pub fn en(self) -> &'static str {
+        match self {
+            Field::Date => "booking date",
+            Field::Time => "booking time",
+            Field::ValueDate => "value date",
+            Field::Debit => "money out (debit)",
+            Field::Credit => "money in (credit)",
+            Field::Amount => "amount (one column)",
+            Field::Flag => "debit/credit flag",
+            Field::Balance => "balance",
+            Field::Currency => "currency",
+            Field::Account => "own account",
+            Field::AccountName => "own account name",
+            Field::CounterpartyName => "counterparty name",
+            Field::CounterpartyAccount => "counterparty account",
+            Field::CounterpartyBank => "counterparty bank",
+            Field::PayerName => "payer name",
+            Field::PayerAccount => "payer account",
+            Field::PayerBank => "payer bank",
+            Field::PayeeName => "payee name",
+            Field::PayeeAccount => "payee account",
+            Field::PayeeBank => "payee bank",
+            Field::Summary => "summary",
+            Field::Purpose => "purpose",
+            Field::Serial => "serial number",
+        }
+    }
+
+    /// The field a mapping names `key`.
+    pub fn parse(key: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.key() == key)
+    }
+}
+
+impl Columns {
+    fn keywords_mut(&mut self, f: Field) -> &mut Vec<String> {
+        match f {
+            Field::Date => &mut self.date,
+            Field::Time => &mut self.time,
+            Field::ValueDate => &mut self.value_date,
+            Field::Debit => &mut self.debit,
+            Field::Credit => &mut self.credit,
+            Field::Amount => &mut self.amount,
+            Field::Flag => &mut self.flag,
+            Field::Balance => &mut self.balance,
+            Field::Currency => &mut self.currency,
+            Field::Account => &mut self.account,
+            Field::AccountName => &mut self.account_name,
+            Field::CounterpartyName => &mut self.counterparty_name,
+            Field::CounterpartyAccount => &mut self.counterparty_account,
+            Field::CounterpartyBank => &mut self.counterparty_bank,
+            Field::PayerName => &mut self.payer_name,
+            Field::PayerAccount => &mut self.payer_account,
+            Field::PayerBank => &mut self.payer_bank,
+            Field::PayeeName => &mut self.payee_name,
+            Field::PayeeAccount => &mut self.payee_account,
+            Field::PayeeBank => &mut self.payee_bank,
+            Field::Summary => &mut self.summary,
+            Field::Purpose => &mut self.purpose,
+            Field::Serial => &mut self.serial,
+        }
+    }
+
+    /// Sets the keywords of field `f`.
+    pub fn set(&mut self, f: Field, words: Vec<String>) {
+        *self.keywords_mut(f) = words;
+    }
+}
+
 impl Columns {
     pub fn keywords(&self, f: Field) -> &[String] {
         match f {

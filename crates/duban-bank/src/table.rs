@@ -11,12 +11,12 @@ use duban_core::money::Money;
 use std::collections::HashMap;
 
 /// How many rows from the top the header is looked for in.
-const HEADER_SEARCH: usize = 80;
+pub(crate) const HEADER_SEARCH: usize = 80;
 
 /// Which column holds which field.
-struct Map {
-    cols: HashMap<Field, usize>,
-    remark: Vec<usize>,
+pub(crate) struct Map {
+    pub(crate) cols: HashMap<Field, usize>,
+    pub(crate) remark: Vec<usize>,
     header: Vec<String>,
 }
 
@@ -42,7 +42,7 @@ impl Map {
     }
 
     /// A table: amounts in two columns or one, and a balance or a date.
-    fn usable(&self) -> bool {
+    pub(crate) fn usable(&self) -> bool {
         let money = (self.has(Field::Debit) && self.has(Field::Credit)) || self.has(Field::Amount);
         money && (self.has(Field::Balance) || self.has(Field::Date) || self.has(Field::Time))
     }
@@ -55,7 +55,7 @@ fn is_label(raw: &str) -> bool {
 
 /// Assigns columns to fields: first whole-cell matches in keyword order, then, for the
 /// essential fields, headers that contain a keyword.
-fn map_header(cells: &[Cell], profile: &Profile) -> Map {
+pub(crate) fn map_header(cells: &[Cell], profile: &Profile) -> Map {
     let header: Vec<String> = cells.iter().map(Cell::text).collect();
     let normed: Vec<String> = header
         .iter()
@@ -102,7 +102,10 @@ fn map_header(cells: &[Cell], profile: &Profile) -> Map {
 }
 
 /// The first profile (in order) that finds a usable header row, with that row's index.
-fn find_header<'p>(rows: &[Row], profiles: &'p [Profile]) -> Option<(&'p Profile, usize, Map)> {
+pub(crate) fn find_header<'p>(
+    rows: &[Row],
+    profiles: &'p [Profile],
+) -> Option<(&'p Profile, usize, Map)> {
     let limit = rows.len().min(HEADER_SEARCH);
     let normed: Vec<Vec<String>> = rows[..limit]
         .iter()

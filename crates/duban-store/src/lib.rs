@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod audit;
 pub mod backup;
 pub mod bank;
+pub mod bank_profiles;
 pub mod engine;
 pub mod entities;
 pub mod ledger;

@@ -1,6 +1,7 @@
 //! `duban bank …`: bank and cash accounts and their statements.
 //!
-//! - `preview FILE [--format json]`: what a statement holds and whether it would import;
+//! - `preview FILE [--format json]`: what a statement holds and whether it would import (a
+//!   layout no profile knows: its header cells, to map with `profiles save`);
 //!   exit status 0 when it would, 1 when it is refused (the row and column printed), 2 when
 //!   the file cannot be opened.
 //! - `accounts add --code --name --number --bank` / `accounts list`.
@@ -48,6 +49,11 @@ enum What {
     /// Measure statement import and matching through a scratch SQLite database: time and
     /// peak memory of `bank import` and `bank match` over N lines and N book entries.
     Bench(bench::BenchArgs),
+    /// Profiles for statement layouts no shipped profile knows, saved from a file.
+    Profiles {
+        #[command(subcommand)]
+        what: super::bank_profiles::What,
+    },
     /// The office's bank and cash accounts.
     Accounts {
         #[command(subcommand)]
@@ -197,7 +203,7 @@ fn date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
 }
 
-fn read_file(file: &Path) -> anyhow::Result<(String, Vec<u8>)> {
+pub(super) fn read_file(file: &Path) -> anyhow::Result<(String, Vec<u8>)> {
     let bytes = std::fs::read(file)
         .map_err(|e| BadInput(format!("cannot read {}: {e}", file.display())))?;
     let name = file
@@ -240,6 +246,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         What::Preview { file, format } => (file, format),
         What::Accounts { what } => return accounts(what, ctx).await,
         What::Bench(args) => return bench::run(args, ctx).await,
+        What::Profiles { what } => return super::bank_profiles::run(what, ctx).await,
         w @ (What::Match { .. }
         | What::Exceptions { .. }
         | What::Matches { .. }
@@ -270,13 +277,14 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                 OutputFormat::Table => {
                     let f = &r.figures;
                     println!(
-                        "{}{}：{} 笔，新增 {} 笔，已有 {} 笔；支出 {} 笔 {}；收入 {} 笔 {}；期末余额 {}",
+                        "{}{}（格式 {}）：{} 笔，新增 {} 笔，已有 {} 笔；支出 {} 笔 {}；收入 {} 笔 {}；期末余额 {}",
                         if r.dry_run {
                             "试导入（未写入）"
                         } else {
                             "已导入"
                         },
                         r.file_name,
+                        r.profile,
                         r.lines_in_file,
                         r.lines_added,
                         r.lines_known,
@@ -356,6 +364,9 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
 fn print_table(p: &StatementPreview) -> anyhow::Result<()> {
     let Some(st) = &p.statement else {
         println!("文件：{}", p.file_name);
+        if let Some(l) = &p.layout {
+            print_layout(l)?;
+        }
         return Ok(());
     };
     let kind = match st.kind {
@@ -460,6 +471,52 @@ fn print_table(p: &StatementPreview) -> anyhow::Result<()> {
         (None, Some(r)) => println!("核对未通过，拒绝导入：{r}"),
         (None, None) => {}
     }
+    Ok(())
+}
+
+/// The rows of a file no profile reads, to map its columns from.
+fn print_layout(l: &duban_app::bank_profiles::Layout) -> anyhow::Result<()> {
+    for r in &l.above {
+        let cells: Vec<&str> = r
+            .cells
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !c.is_empty())
+            .collect();
+        println!("第{}行：{}", r.row, cells.join(" | "));
+    }
+    println!("第{}行（表头候选）：", l.header_row);
+    let rows: Vec<Vec<String>> = l
+        .header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !h.is_empty())
+        .map(|(j, h)| {
+            let field = l
+                .columns
+                .iter()
+                .find(|(_, c)| *c == h)
+                .map(|(k, _)| format!("{k}（{}）", duban_app::bank_profiles::field_label(k).0))
+                .unwrap_or_default();
+            let sample = l
+                .sample
+                .first()
+                .and_then(|r| r.cells.get(j).cloned())
+                .unwrap_or_default();
+            vec![(j + 1).to_string(), h.clone(), field, sample]
+        })
+        .collect();
+    crate::cmd::deliveries::print_rows(
+        &["列", "表头", "识别为", "首行示例"],
+        &rows,
+        crate::cmd::deliveries::ListFormat::Table,
+    )?;
+    if !l.detect.is_empty() {
+        println!("可用作识别词：{}", l.detect.join("、"));
+    }
+    println!(
+        "保存一个格式：duban bank profiles save --from FILE --name 名称 --map date=表头 --map debit=表头 --map credit=表头 --map balance=表头 …"
+    );
     Ok(())
 }
 

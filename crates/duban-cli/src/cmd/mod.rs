@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod backup;
 pub mod bank;
+pub mod bank_profiles;
 pub mod calendar;
 pub mod complete;
 pub mod deliveries;

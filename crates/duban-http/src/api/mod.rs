@@ -2,6 +2,7 @@
 //! it is registered with, so the document cannot leave a route out.
 
 mod bank;
+mod bank_profiles;
 mod handlers;
 mod monitor;
 mod reports;
@@ -109,6 +110,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(bank::three_way))
         .routes(routes!(bank::matches, bank::match_manual))
         .routes(routes!(bank::unmatch))
+        .routes(routes!(bank_profiles::list, bank_profiles::save))
+        .routes(routes!(bank_profiles::show, bank_profiles::remove))
+        .routes(routes!(bank_profiles::layout))
         .routes(routes!(reports::budget_execution))
         .routes(routes!(reports::unit_ledger))
         .routes(routes!(reports::bank_reconciliation))

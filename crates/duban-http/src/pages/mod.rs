@@ -10,6 +10,7 @@
 
 mod account;
 mod bank;
+mod bank_profiles;
 mod calendar;
 mod chains;
 mod dashboard;
@@ -95,6 +96,17 @@ pub fn routes() -> axum::Router<AppState> {
             "/allocations/{id}/disburse",
             get(finance::disbursement_form).post(finance::disburse),
         )
+        .route(
+            "/bank/profiles",
+            get(bank_profiles::index)
+                .post(bank_profiles::save)
+                .layer(axum::extract::DefaultBodyLimit::max(24 << 20)),
+        )
+        .route(
+            "/bank/profiles/map",
+            post(bank_profiles::map).layer(axum::extract::DefaultBodyLimit::max(24 << 20)),
+        )
+        .route("/bank/profiles/{name}/delete", post(bank_profiles::remove))
         .route("/chains", get(chains::list))
         .route("/chains/{id}", get(chains::timeline))
         .route("/deliveries", get(chains::deliveries))
@@ -175,6 +187,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pages/pager.html",
         include_str!("../../templates/pages/pager.html"),
+    ),
+    (
+        "pages/bank_profiles.html",
+        include_str!("../../templates/pages/bank_profiles.html"),
     ),
     (
         "pages/import.html",
@@ -473,6 +489,11 @@ const NAV: &[NavItem] = &[
         href: "/reports/bank-reconciliation",
         label: "fin.nav.reconciliation",
         allowed: |a| a.role.may(Permission::ReadLedger),
+    },
+    NavItem {
+        href: "/bank/profiles",
+        label: "profiles.nav",
+        allowed: |a| a.role.may(Permission::WriteBankProfiles),
     },
     NavItem {
         href: "/items",

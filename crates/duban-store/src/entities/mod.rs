@@ -7,6 +7,7 @@ pub mod audit_log;
 pub mod bank_accounts;
 pub mod bank_lines;
 pub mod bank_matches;
+pub mod bank_profiles;
 pub mod bank_statements;
 pub mod deliveries;
 pub mod elections;
