@@ -29,6 +29,7 @@ mod m20261203_000014_instance_version;
 mod m20261203_000015_bank;
 mod m20261203_000016_members;
 mod m20261203_000017_match_groups;
+mod m20261203_000018_bases;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000015_bank::Migration),
             Box::new(m20261203_000016_members::Migration),
             Box::new(m20261203_000017_match_groups::Migration),
+            Box::new(m20261203_000018_bases::Migration),
         ]
     }
 }

@@ -79,9 +79,12 @@ impl Role {
                     | P::ReadLedger
                     | P::ManageUsers
                     | P::ReadAudit
+                    | P::BookBase
             ),
             Role::FinanceOfficer => matches!(p, P::ReadRegister | P::ReadLedger | P::WriteLedger),
-            Role::Secretary => matches!(p, P::ReadRegister | P::Answer | P::ReadChains),
+            Role::Secretary => {
+                matches!(p, P::ReadRegister | P::Answer | P::ReadChains | P::BookBase)
+            }
             Role::Viewer => matches!(p, P::ReadRegister | P::ReadChains | P::ReadLedger),
             Role::Auditor => matches!(p, P::ReadAudit),
         }
@@ -114,6 +117,8 @@ pub enum Permission {
     /// Users, roles, API tokens.
     ManageUsers,
     ReadAudit,
+    /// Book a slot at an open organisational-life base for a unit, and cancel it.
+    BookBase,
 }
 
 /// The person (or integration, or command line) a use case acts for.

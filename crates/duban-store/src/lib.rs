@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod audit;
 pub mod backup;
 pub mod bank;
+pub mod bases;
 pub mod engine;
 pub mod entities;
 pub mod ledger;

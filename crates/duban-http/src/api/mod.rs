@@ -2,6 +2,7 @@
 //! it is registered with, so the document cannot leave a route out.
 
 mod bank;
+mod bases;
 mod handlers;
 mod monitor;
 mod reports;
@@ -37,6 +38,7 @@ use utoipa_axum::routes;
         (name = "users", description = "Users, roles and API tokens"),
         (name = "ledger", description = "The funds ledger: commands and reports"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "bases", description = "Open organisational-life bases and their bookings"),
     )
 )]
 struct ApiDoc;
@@ -109,6 +111,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(bank::three_way))
         .routes(routes!(bank::matches, bank::match_manual))
         .routes(routes!(bank::unmatch))
+        .routes(routes!(bases::list_bases, bases::add_base))
+        .routes(routes!(bases::get_base, bases::edit_base))
+        .routes(routes!(bases::base_calendar))
+        .routes(routes!(bases::list_bookings, bases::book))
+        .routes(routes!(bases::cancel))
         .routes(routes!(reports::budget_execution))
         .routes(routes!(reports::unit_ledger))
         .routes(routes!(reports::bank_reconciliation))
