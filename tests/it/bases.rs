@@ -390,3 +390,76 @@ async fn a_secretary_books_for_their_unit_and_the_district_sees_every_booking() 
     assert_eq!(s, StatusCode::FORBIDDEN);
     db.drop_db().await;
 }
+
+/// The pages: the bases, a base's week with its free places and the booking form, the
+/// secretary's bookings (linked from `/my`) with a cancellation, and the export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secretary_books_and_cancels_from_the_pages() {
+    let Some(db) = crate::support::TestDb::create(crate::support::Kind::Sqlite).await else {
+        return;
+    };
+    let o = crate::pages::december(&db).await;
+    let cli = Actor::command_line("setup");
+    o.app
+        .add_base(&cli, serde_json::from_value(api_base()).unwrap())
+        .await
+        .unwrap();
+    let mut b = crate::pages::Browser::new(&o);
+    b.sign_in("shuji").await;
+    let my = b.get("/my").await.text();
+    assert!(my.contains("href=\"/bookings\">我的基地预约</a>"), "{my}");
+    let list = b.get("/bases").await.text();
+    assert!(
+        list.contains("<a href=\"/bases/api-red\">历下红色教育基地</a>") && list.contains("红色型"),
+        "{list}"
+    );
+    // Wednesday 2 December: the week from Monday; Thursday and Friday may still be booked.
+    let week = b.get("/bases/api-red").await.text();
+    for expected in [
+        "2026年11月30日（一）",
+        "2026年12月5日（六）</th>\n<td>不开放",
+        "<option value=\"2026-12-04 09:00\">",
+        "<option>370102-0001</option>",
+    ] {
+        assert!(week.contains(expected), "{expected}:\n{week}");
+    }
+    assert!(
+        !week.contains("<option value=\"2026-12-02 09:00\">"),
+        "{week}"
+    );
+    let form = [
+        ("slot", "2026-12-04 09:00"),
+        ("unit", "370102-0001"),
+        ("activity", "参观学习"),
+        ("headcount", "12"),
+    ];
+    let a = b.post("/bases/api-red/book", &form).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    let week = b.get(a.location()).await.text();
+    assert!(week.contains("已预约，编号1"), "{week}");
+    assert!(week.contains("09:00—10:00 余18个名额"), "{week}");
+    // Another unit: refused.
+    let other = [form[0], ("unit", "370102-0002"), form[2], form[3]];
+    let a = b.post("/bases/api-red/book", &other).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    // The same slot again: refused with the reason in Chinese.
+    let again = [form[0], form[1], form[2], ("headcount", "3")];
+    let a = b.post("/bases/api-red/book", &again).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.text().contains("时间冲突"), "{}", a.text());
+
+    let mine = b.get("/bookings").await.text();
+    assert!(
+        mine.contains("2026年12月4日 09:00—10:00 · 参观学习 · 12人")
+            && mine.contains("action=\"/bookings/1/cancel\""),
+        "{mine}"
+    );
+    let a = b.post("/bookings/1/cancel", &[]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    let after = b.get(a.location()).await.text();
+    assert!(after.contains("编号1的预约已取消"), "{after}");
+    assert!(after.contains("没有预约。"), "{after}");
+    let csv = b.get("/bookings.csv?all=1").await.text();
+    assert!(csv.contains("1,历下红色教育基地,历下区,370102-0001,济南宝塔博远建设工程有限公司党总支,2026-12-04,09:00,10:00,参观学习,12,已取消,shuji"), "{csv}");
+    db.drop_db().await;
+}
