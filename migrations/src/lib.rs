@@ -30,6 +30,7 @@ mod m20261203_000015_bank;
 mod m20261203_000016_members;
 mod m20261203_000017_match_groups;
 mod m20261203_000018_bank_profiles;
+mod m20261203_000019_bases;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_members::Migration),
             Box::new(m20261203_000017_match_groups::Migration),
             Box::new(m20261203_000018_bank_profiles::Migration),
+            Box::new(m20261203_000019_bases::Migration),
         ]
     }
 }

@@ -655,6 +655,64 @@ fn matrix(instance: i64) -> Vec<Route> {
             LEDGER,
         ),
         (
+            Method::POST,
+            "/api/v1/bases",
+            "/api/v1/bases".into(),
+            Some(api_base()),
+            ADMIN,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/bases/{code}",
+            "/api/v1/bases/api-red".into(),
+            Some(api_base()),
+            ADMIN,
+        ),
+        (
+            Method::GET,
+            "/api/v1/bases",
+            "/api/v1/bases".into(),
+            None,
+            READERS,
+        ),
+        (
+            Method::GET,
+            "/api/v1/bases/{code}",
+            "/api/v1/bases/api-red".into(),
+            None,
+            READERS,
+        ),
+        (
+            Method::GET,
+            "/api/v1/bases/{code}/calendar",
+            "/api/v1/bases/api-red/calendar?from=2026-03-02&days=7".into(),
+            None,
+            READERS,
+        ),
+        (
+            Method::POST,
+            "/api/v1/bookings",
+            "/api/v1/bookings".into(),
+            Some(
+                json!({"base": "api-red", "unit": "370102-0001", "date": "2026-03-04", "starts": "09:00", "activity": "参观学习", "headcount": 12}),
+            ),
+            &["guanli", "shuji"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/bookings",
+            "/api/v1/bookings?all=true".into(),
+            None,
+            READERS,
+        ),
+        (
+            Method::POST,
+            "/api/v1/bookings/{id}/cancel",
+            "/api/v1/bookings/1/cancel".into(),
+            None,
+            &["guanli", "shuji"],
+        ),
+        (
             Method::GET,
             "/api/v1/register/coverage",
             "/api/v1/register/coverage".into(),
@@ -671,6 +729,16 @@ fn matrix(instance: i64) -> Vec<Route> {
             ALL,
         ),
     ]
+}
+
+/// A base as the API adds it.
+pub(crate) fn api_base() -> Value {
+    json!({
+        "code": "api-red", "name": "历下红色教育基地", "kind": "红色型", "host_unit": "370102-LXGW",
+        "district": "历下区", "address": "历下区泉城路1号", "capacity": 30, "opens": "09:00",
+        "closes": "11:00", "slot_minutes": 60,
+        "activities": [{"name": "重温入党誓词", "minutes": 30}, {"name": "参观学习", "minutes": 60}]
+    })
 }
 
 fn upload_body(path: &str) -> Body {
@@ -1885,6 +1953,16 @@ fn cli_twins() -> Vec<(&'static str, Twin)> {
         ("audit verify", Reads),
         ("audit export", Reads),
         ("bank preview", Reads),
+        ("bases add", Route("post", "/api/v1/bases", None)),
+        ("bases edit", Route("put", "/api/v1/bases/{code}", None)),
+        ("bases list", Reads),
+        ("bases calendar", Reads),
+        ("bases book", Route("post", "/api/v1/bookings", None)),
+        (
+            "bases cancel",
+            Route("post", "/api/v1/bookings/{id}/cancel", None),
+        ),
+        ("bases bookings", Reads),
         (
             "bank accounts add",
             Route("post", "/api/v1/bank/accounts", None),

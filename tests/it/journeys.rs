@@ -10,14 +10,14 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 /// One organisation department's database, driven through the binary.
-struct Office {
+pub(crate) struct Office {
     db: TestDb,
     out: tempfile::TempDir,
 }
 
 impl Office {
     /// A department with the demo register (`config/demo/register.csv`), imported at `now`.
-    fn demo(db: TestDb, now: &str) -> Office {
+    pub(crate) fn demo(db: TestDb, now: &str) -> Office {
         let o = Office {
             db,
             out: tempfile::tempdir().unwrap(),
@@ -79,7 +79,7 @@ impl Office {
     }
 
     /// Runs a command that must succeed; its standard output.
-    fn ok(&self, now: &str, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, now: &str, args: &[&str]) -> String {
         let (out, stdout, stderr) = run(&mut self.cmd(now, args));
         assert!(
             out.status.success(),
@@ -90,13 +90,13 @@ impl Office {
         stdout
     }
 
-    fn json(&self, now: &str, args: &[&str]) -> Value {
+    pub(crate) fn json(&self, now: &str, args: &[&str]) -> Value {
         let text = self.ok(now, &[args, &["--format", "json"]].concat());
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
     }
 
     /// Runs a command that a rule must refuse (exit 1); its standard error.
-    fn refused(&self, now: &str, args: &[&str]) -> String {
+    pub(crate) fn refused(&self, now: &str, args: &[&str]) -> String {
         let (out, stdout, stderr) = run(&mut self.cmd(now, args));
         assert_eq!(
             out.status.code(),
@@ -195,7 +195,7 @@ impl Office {
     }
 
     /// Sends what is due and returns every message written, emails decoded.
-    fn dispatch(&self, now: &str) -> Vec<String> {
+    pub(crate) fn dispatch(&self, now: &str) -> Vec<String> {
         self.ok(now, &["dispatch"]);
         let mut out = Vec::new();
         if let Ok(text) = std::fs::read_to_string(self.out.path().join("sms.log")) {

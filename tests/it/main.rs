@@ -56,3 +56,5 @@ mod audit;
 // The reports finance officers hand upward: budget execution, a unit's fund ledger, bank
 // reconciliation, dues; through the binary and the router, before and after a year close.
 mod reports;
+// Open organisational-life bases: bookings through the binary, races on every backend, the router.
+mod bases;

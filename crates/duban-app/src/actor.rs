@@ -81,6 +81,7 @@ impl Role {
                     | P::ReadAudit
                     | P::ReadBankProfiles
                     | P::WriteBankProfiles
+                    | P::BookBase
             ),
             Role::FinanceOfficer => matches!(
                 p,
@@ -90,7 +91,9 @@ impl Role {
                     | P::ReadBankProfiles
                     | P::WriteBankProfiles
             ),
-            Role::Secretary => matches!(p, P::ReadRegister | P::Answer | P::ReadChains),
+            Role::Secretary => {
+                matches!(p, P::ReadRegister | P::Answer | P::ReadChains | P::BookBase)
+            }
             Role::Viewer => matches!(
                 p,
                 P::ReadRegister | P::ReadChains | P::ReadLedger | P::ReadBankProfiles
@@ -130,6 +133,8 @@ pub enum Permission {
     ReadBankProfiles,
     /// Save and remove bank statement profiles.
     WriteBankProfiles,
+    /// Book a slot at an open organisational-life base for a unit, and cancel it.
+    BookBase,
 }
 
 /// The person (or integration, or command line) a use case acts for.

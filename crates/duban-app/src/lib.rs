@@ -8,6 +8,7 @@ pub mod actor;
 pub mod audit;
 pub mod bank;
 pub mod bank_profiles;
+pub mod bases;
 pub mod calendar;
 pub mod chains;
 pub mod dashboard;
@@ -79,6 +80,7 @@ pub struct App {
     ledger: Arc<duban_ledger::config::LedgerConfig>,
     matching: Arc<duban_bank::matching::Rules>,
     workflow_files: Arc<workflows::WorkflowFiles>,
+    bases: Arc<bases::BasesPolicy>,
 }
 
 impl std::fmt::Debug for App {
@@ -99,6 +101,7 @@ impl App {
             link_key: Arc::new(link_key),
             ledger: Arc::new(duban_ledger::config::LedgerConfig::default()),
             matching: Arc::new(duban_bank::matching::Rules::default()),
+            bases: Arc::new(bases::BasesPolicy::default()),
         }
     }
 

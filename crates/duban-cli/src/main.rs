@@ -85,6 +85,8 @@ enum Command {
     Audit(cmd::audit::Args),
     /// Bank statements: preview a statement file and check it before an import.
     Bank(cmd::bank::Args),
+    /// Open organisational-life bases: the bases, their calendars, bookings and cancellations.
+    Bases(cmd::bases::Args),
     /// Reports: budget execution, a unit's fund ledger, bank reconciliation, dues.
     Report(cmd::report::Args),
     /// Users who sign in, their roles and districts, API tokens.
@@ -173,6 +175,7 @@ fn main() -> ExitCode {
             Command::Ledger(args) => cmd::ledger::run(args, &ctx).await,
             Command::Audit(args) => cmd::audit::run(args, &ctx).await,
             Command::Bank(args) => cmd::bank::run(args, &ctx).await,
+            Command::Bases(args) => cmd::bases::run(args, &ctx).await,
             Command::Report(args) => cmd::report::run(args, &ctx).await,
             Command::Users(args) => cmd::users::run(args, &ctx).await,
         }

@@ -38,6 +38,9 @@ pub struct Settings {
     /// The signed links in reminders.
     #[serde(default)]
     pub links: LinkSettings,
+    /// Open organisational-life bases: the booking and cancellation deadlines, the reminder.
+    #[serde(default)]
+    pub bases: duban_app::bases::BasesPolicy,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -989,7 +989,7 @@ pub fn usable_channels(p: &PersonRow, step: &[Channel]) -> Vec<Channel> {
         .collect()
 }
 
-fn address(p: &PersonRow, c: Channel) -> &str {
+pub fn address(p: &PersonRow, c: Channel) -> &str {
     match c {
         Channel::Sms => p.mobile.as_deref().unwrap_or(""),
         Channel::Email => p.email.as_deref().unwrap_or(""),

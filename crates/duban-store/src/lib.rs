@@ -12,6 +12,7 @@ pub mod audit;
 pub mod backup;
 pub mod bank;
 pub mod bank_profiles;
+pub mod bases;
 pub mod engine;
 pub mod entities;
 pub mod ledger;

@@ -198,12 +198,35 @@ enum AccountsWhat {
     },
 }
 
-fn date(s: &str) -> Result<NaiveDate, String> {
+pub(crate) fn date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
 }
 
 pub(super) fn read_file(file: &Path) -> anyhow::Result<(String, Vec<u8>)> {
+/// Writes a sheet as CSV (UTF-8 with a BOM) or XLSX to `--output`, which must be given.
+pub(crate) fn write_sheet(
+    sheet: &duban_tabular::export::Sheet,
+    csv: bool,
+    output: Option<PathBuf>,
+) -> anyhow::Result<PathBuf> {
+    let Some(path) = output else {
+        return Err(BadInput(
+            "--output: 导出 csv 或 xlsx 须指定文件 (give the file to write)".into(),
+        )
+        .into());
+    };
+    let bytes = if csv {
+        duban_tabular::export::to_csv(sheet)
+    } else {
+        duban_tabular::export::to_xlsx(sheet)?
+    };
+    std::fs::write(&path, bytes)
+        .map_err(|e| BadInput(format!("--output: {}: {e}", path.display())))?;
+    Ok(path)
+}
+
+fn read_file(file: &Path) -> anyhow::Result<(String, Vec<u8>)> {
     let bytes = std::fs::read(file)
         .map_err(|e| BadInput(format!("cannot read {}: {e}", file.display())))?;
     let name = file
@@ -634,20 +657,7 @@ async fn three_way(
     match format {
         ListExport::Json => println!("{}", serde_json::to_string_pretty(&t)?),
         ListExport::Csv | ListExport::Xlsx => {
-            let Some(path) = output else {
-                return Err(BadInput(
-                    "--output: 导出 csv 或 xlsx 须指定文件 (give the file to write)".into(),
-                )
-                .into());
-            };
-            let sheet = t.sheet();
-            let bytes = if format == ListExport::Csv {
-                duban_tabular::export::to_csv(&sheet)
-            } else {
-                duban_tabular::export::to_xlsx(&sheet)?
-            };
-            std::fs::write(&path, bytes)
-                .map_err(|e| BadInput(format!("--output: {}: {e}", path.display())))?;
+            let path = write_sheet(&t.sheet(), format == ListExport::Csv, output)?;
             println!(
                 "已导出 {} 行到 {}",
                 t.commitments.len() + t.payments.len(),

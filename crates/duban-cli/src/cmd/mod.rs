@@ -4,6 +4,7 @@ pub mod audit;
 pub mod backup;
 pub mod bank;
 pub mod bank_profiles;
+pub mod bases;
 pub mod calendar;
 pub mod complete;
 pub mod deliveries;
@@ -258,6 +259,7 @@ impl Context {
         };
         Ok(duban_app::App::new(engine, policy, self.link_key()?)
             .with_ledger(self.settings.ledger.clone())
+            .with_bases(self.settings.bases.clone())
             .with_matching(
                 self.settings
                     .bank

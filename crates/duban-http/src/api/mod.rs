@@ -3,6 +3,7 @@
 
 mod bank;
 mod bank_profiles;
+mod bases;
 mod handlers;
 mod monitor;
 mod reports;
@@ -38,6 +39,7 @@ use utoipa_axum::routes;
         (name = "users", description = "Users, roles and API tokens"),
         (name = "ledger", description = "The funds ledger: commands and reports"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "bases", description = "Open organisational-life bases and their bookings"),
     )
 )]
 struct ApiDoc;
@@ -113,6 +115,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(bank_profiles::list, bank_profiles::save))
         .routes(routes!(bank_profiles::show, bank_profiles::remove))
         .routes(routes!(bank_profiles::layout))
+        .routes(routes!(bases::list_bases, bases::add_base))
+        .routes(routes!(bases::get_base, bases::edit_base))
+        .routes(routes!(bases::base_calendar))
+        .routes(routes!(bases::list_bookings, bases::book))
+        .routes(routes!(bases::cancel))
         .routes(routes!(reports::budget_execution))
         .routes(routes!(reports::unit_ledger))
         .routes(routes!(reports::bank_reconciliation))

@@ -11,6 +11,7 @@
 mod account;
 mod bank;
 mod bank_profiles;
+mod bases;
 mod calendar;
 mod chains;
 mod dashboard;
@@ -138,6 +139,13 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/items/{id}/close", post(items::close))
         .route("/interviews", get(items::interviews))
         .route("/interviews/{id}/{action}", post(items::interview_action))
+        .route("/bases", get(bases::list))
+        .route("/bases/{code}", get(bases::week))
+        .route("/bases/{code}/book", post(bases::book))
+        .route("/bookings", get(bases::bookings))
+        .route("/bookings.xlsx", get(bases::bookings_export))
+        .route("/bookings.csv", get(bases::bookings_export))
+        .route("/bookings/{id}/cancel", post(bases::cancel))
         .route("/my", get(tasks::list))
         .route("/my/{instance}", post(tasks::answer))
         .route("/static/{name}", get(asset))
@@ -147,6 +155,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pages/base.html",
         include_str!("../../templates/pages/base.html"),
+    ),
+    (
+        "pages/bases.html",
+        include_str!("../../templates/pages/bases.html"),
+    ),
+    (
+        "pages/base_week.html",
+        include_str!("../../templates/pages/base_week.html"),
+    ),
+    (
+        "pages/bookings.html",
+        include_str!("../../templates/pages/bookings.html"),
     ),
     (
         "pages/lang.html",
@@ -464,6 +484,11 @@ const NAV: &[NavItem] = &[
         href: "/units",
         label: "nav.units",
         allowed: |a| a.role.may(Permission::ReadRegister),
+    },
+    NavItem {
+        href: "/bases",
+        label: "nav.bases",
+        allowed: |a| a.role.may(Permission::ReadRegister) && !a.role.may(Permission::WriteLedger),
     },
     NavItem {
         href: "/budget",

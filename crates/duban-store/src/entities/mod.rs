@@ -9,6 +9,8 @@ pub mod bank_lines;
 pub mod bank_matches;
 pub mod bank_profiles;
 pub mod bank_statements;
+pub mod base_bookings;
+pub mod bases;
 pub mod deliveries;
 pub mod elections;
 pub mod idempotency_keys;
