@@ -203,7 +203,6 @@ pub(crate) fn date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
 }
 
-pub(super) fn read_file(file: &Path) -> anyhow::Result<(String, Vec<u8>)> {
 /// Writes a sheet as CSV (UTF-8 with a BOM) or XLSX to `--output`, which must be given.
 pub(crate) fn write_sheet(
     sheet: &duban_tabular::export::Sheet,
@@ -226,7 +225,7 @@ pub(crate) fn write_sheet(
     Ok(path)
 }
 
-fn read_file(file: &Path) -> anyhow::Result<(String, Vec<u8>)> {
+pub(super) fn read_file(file: &Path) -> anyhow::Result<(String, Vec<u8>)> {
     let bytes = std::fs::read(file)
         .map_err(|e| BadInput(format!("cannot read {}: {e}", file.display())))?;
     let name = file

@@ -678,6 +678,9 @@ pub struct ManualForm {
     posting: String,
     #[serde(default)]
     reason: String,
+    /// The checkbox: book a difference of amounts as a bank charge.
+    #[serde(default)]
+    fee: Option<String>,
 }
 
 pub async fn manual_match(
@@ -704,6 +707,7 @@ pub async fn manual_match(
         line,
         posting,
         reason: given(&Some(f.reason.clone())),
+        fee: f.fee.is_some(),
     };
     match state.app.match_manual(&viewer.actor, req).await {
         Ok(m) => Redirect::to(&format!(

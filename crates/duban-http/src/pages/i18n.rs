@@ -364,6 +364,11 @@ static MESSAGES: &[(&str, &str, &str)] = &[
         "未匹配流水（{n} 笔）",
         "Unmatched lines ({n})",
     ),
+    (
+        "bank.match.fee",
+        "金额差额记为手续费",
+        "Book the difference as a bank charge",
+    ),
     ("bank.match.id", "匹配号", "Match"),
     ("bank.match.line", "流水号", "Line"),
     ("bank.match.manual", "人工匹配", "Match by hand"),
