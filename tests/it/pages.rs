@@ -2397,6 +2397,8 @@ pub(crate) mod browser {
             "/workflows/term_expiry/simulate?subject=370102-0001&from=2026-12-01&to=2027-12-31"
                 .into(),
             "/register/import".into(),
+            "/bases".into(),
+            "/bookings".into(),
         ];
         let finance = vec![
             "/budget".to_string(),
@@ -2408,6 +2410,7 @@ pub(crate) mod browser {
             "/bank/pingan/lines".into(),
             "/bank/pingan/match".into(),
             "/three-way".into(),
+            "/bank/profiles".into(),
         ];
         let mut report = Vec::new();
         let mut checked = 0;
@@ -2422,7 +2425,7 @@ pub(crate) mod browser {
             ("guanli", "zh", admin),
             ("guanli", "en", english),
             ("caiwu", "zh", finance),
-            ("shuji", "zh", vec!["/my".to_string()]),
+            ("shuji", "zh", vec!["/my".to_string(), "/bases".into()]),
             ("", "zh", vec![link.clone(), "/login".into()]),
         ] {
             s.call(reqwest::Method::DELETE, "/cookie", None).await;
@@ -2462,7 +2465,7 @@ pub(crate) mod browser {
                 }
             }
         }
-        assert_eq!(checked, 31);
+        assert_eq!(checked, 35);
         assert!(report.is_empty(), "{}", report.join("\n"));
         browser.close().await;
         db.drop_db().await;

@@ -489,7 +489,7 @@ async fn allocation_page(
         viewer.lang.text("fin.allocate.title"),
         context! {
             lines => serde_value(&lines),
-            kinds => BudgetLineKind::ALL.map(BudgetLineKind::slug).to_vec(),
+            kinds => committable_lines(),
             f => serde_value(form),
             errors => errors_value(errors),
         },
@@ -819,7 +819,7 @@ pub async fn allocations(
         context! {
             q => serde_value(&unpaged),
             years => ((this_year - 4)..=(this_year + 1)).rev().collect::<Vec<i32>>(),
-            kinds => BudgetLineKind::ALL.map(BudgetLineKind::slug).to_vec(),
+            kinds => committable_lines(),
             statuses => AllocationStatus::ALL.map(AllocationStatus::as_str).to_vec(),
             columns,
             rows => serde_value(&page.rows),
@@ -1110,4 +1110,14 @@ mod tests {
         assert_eq!(errors.len(), 2);
         assert!(errors.iter().all(|(f, _)| *f == "amount"));
     }
+}
+
+/// The lines a commitment can be made on: every line but the year's fund, which is
+/// apportioned to them.
+fn committable_lines() -> Vec<&'static str> {
+    BudgetLineKind::ALL
+        .into_iter()
+        .filter(|k| *k != BudgetLineKind::Fund)
+        .map(BudgetLineKind::slug)
+        .collect()
 }

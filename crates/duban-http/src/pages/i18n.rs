@@ -907,6 +907,11 @@ static MESSAGES: &[(&str, &str, &str)] = &[
     ("fin.line.demo-site", "示范点补助", "Demonstration sites"),
     ("fin.line.dues-rebate", "党费返还", "Dues rebates"),
     (
+        "fin.line.fund",
+        "年度经费（待分配）",
+        "The year's fund (not yet apportioned)",
+    ),
+    (
         "fin.line.instructor",
         "党建指导员补贴",
         "Instructor allowances",

@@ -48,30 +48,7 @@ impl Store {
             }
             .into());
         }
-        let command = ledger_commands::ActiveModel {
-            id: NotSet,
-            idem_key: Set(format!(
-                "bench-seed-{}",
-                now.timestamp_nanos_opt().unwrap_or_default()
-            )),
-            fingerprint: Set("0".repeat(64)),
-            command: Set("bench_seed".into()),
-            actor: Set("bench".into()),
-            outcome: Set(None),
-            created_at: Set(now.naive_utc()),
-        }
-        .insert(&txn)
-        .await?;
-        let max: Option<i64> = txn
-            .query_one(
-                &Query::select()
-                    .expr_as(Func::max(Expr::col(Alias::new("id"))), Alias::new("m"))
-                    .from(Alias::new("ledger_transactions"))
-                    .to_owned(),
-            )
-            .await?
-            .and_then(|r| r.try_get::<Option<i64>>("", "m").ok().flatten());
-        let mut next_id = max.unwrap_or(0) + 1;
+        let (command, mut next_id) = seed_command(&txn, "bench-seed", now).await?;
         let date =
             NaiveDate::from_ymd_opt(year, 6, 1).ok_or(duban_ledger::LedgerError::Overflow)?;
         let one = Money::from_fen(100);
@@ -244,30 +221,7 @@ impl Store {
         let fees = Account::parse(fee_account)?;
         let txn = self.conn().begin().await?;
         rows::ensure_accounts(&txn, &BTreeSet::from([bank, fees])).await?;
-        let command = ledger_commands::ActiveModel {
-            id: NotSet,
-            idem_key: Set(format!(
-                "bank-bench-seed-{}",
-                now.timestamp_nanos_opt().unwrap_or_default()
-            )),
-            fingerprint: Set("0".repeat(64)),
-            command: Set("bench_seed".into()),
-            actor: Set("bench".into()),
-            outcome: Set(None),
-            created_at: Set(now.naive_utc()),
-        }
-        .insert(&txn)
-        .await?;
-        let max: Option<i64> = txn
-            .query_one(
-                &Query::select()
-                    .expr_as(Func::max(Expr::col(Alias::new("id"))), Alias::new("m"))
-                    .from(Alias::new("ledger_transactions"))
-                    .to_owned(),
-            )
-            .await?
-            .and_then(|r| r.try_get::<Option<i64>>("", "m").ok().flatten());
-        let mut next_id = max.unwrap_or(0) + 1;
+        let (command, mut next_id) = seed_command(&txn, "bank-bench-seed", now).await?;
         let mut booking = Booking::default();
         let (bank_name, fees_name) = (bank.name(), fees.name());
         for chunk in payments.chunks(CHUNK) {
@@ -341,4 +295,37 @@ impl Store {
         txn.commit().await?;
         Ok(payments.len() as u64)
     }
+}
+
+/// The command row a bench's bulk-loaded transactions hang from, and the next free
+/// transaction id.
+async fn seed_command(
+    txn: &sea_orm::DatabaseTransaction,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<(ledger_commands::Model, i64), StoreError> {
+    let command = ledger_commands::ActiveModel {
+        id: NotSet,
+        idem_key: Set(format!(
+            "{key}-{}",
+            now.timestamp_nanos_opt().unwrap_or_default()
+        )),
+        fingerprint: Set("0".repeat(64)),
+        command: Set("bench_seed".into()),
+        actor: Set("bench".into()),
+        outcome: Set(None),
+        created_at: Set(now.naive_utc()),
+    }
+    .insert(txn)
+    .await?;
+    let max: Option<i64> = txn
+        .query_one(
+            &Query::select()
+                .expr_as(Func::max(Expr::col(Alias::new("id"))), Alias::new("m"))
+                .from(Alias::new("ledger_transactions"))
+                .to_owned(),
+        )
+        .await?
+        .and_then(|r| r.try_get::<Option<i64>>("", "m").ok().flatten());
+    Ok((command, max.unwrap_or(0) + 1))
 }

@@ -192,7 +192,7 @@ async fn measure(
             CODE,
             &ctx.settings.bank.matching.fee_account,
             &book,
-            chrono::Utc::now(),
+            ctx.now(),
         )
         .await?;
     let seed_seconds = started.elapsed().as_secs_f64();
