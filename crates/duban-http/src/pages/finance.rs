@@ -1043,6 +1043,16 @@ pub async fn unit_funds_export(
     )
 }
 
+/// The lines a commitment can be made on: every line but the year's fund, which is
+/// apportioned to them.
+fn committable_lines() -> Vec<&'static str> {
+    BudgetLineKind::ALL
+        .into_iter()
+        .filter(|k| *k != BudgetLineKind::Fund)
+        .map(BudgetLineKind::slug)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1110,14 +1120,4 @@ mod tests {
         assert_eq!(errors.len(), 2);
         assert!(errors.iter().all(|(f, _)| *f == "amount"));
     }
-}
-
-/// The lines a commitment can be made on: every line but the year's fund, which is
-/// apportioned to them.
-fn committable_lines() -> Vec<&'static str> {
-    BudgetLineKind::ALL
-        .into_iter()
-        .filter(|k| *k != BudgetLineKind::Fund)
-        .map(BudgetLineKind::slug)
-        .collect()
 }
